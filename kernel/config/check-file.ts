@@ -1,0 +1,50 @@
+/** @module check-file — `danaus check <file>`: validates a host config or a tenant file and lists what is wrong. */
+import { dirname, resolve } from "node:path";
+import { ConfigError, type ConfigIssue } from "./config-error.ts";
+import { hostFacts, type HostFacts } from "./host-facts.ts";
+import { loadHost } from "./load-host.ts";
+import { tenantFromToml } from "./load-tenant.ts";
+import { loadTenants } from "./load-tenants.ts";
+import { readToml } from "./read-toml.ts";
+import type { TenantDefaults } from "./schema.ts";
+import type { HostConfig } from "./types.ts";
+
+/** Options of checkFile. */
+export interface CheckFileOptions {
+  /** A host config whose `[defaults]` and stateDir apply when checking a tenant file (else the built-in defaults). */
+  host?: string;
+  /** The host's cores and memory for a host file's tenants (default: this machine's, from hostFacts()). */
+  facts?: HostFacts;
+}
+
+/**
+ * Checks one config file and returns everything wrong with it ([] when it is valid). A file with `tenantsDir` or
+ * `stateDir` is a host config: it is loaded, then its tenants are loaded and cross-checked against `opts.facts`,
+ * and their issues are included (each against its own file). Any other file is a tenant file, checked alone with the
+ * `[defaults]` of `opts.host` (whose own issues are returned if it is invalid) or the built-in defaults.
+ */
+export function checkFile(file: string, opts: CheckFileOptions = {}): ConfigIssue[] {
+  const absFile = resolve(file);
+  try {
+    const table = readToml(absFile);
+    if ("tenantsDir" in table || "stateDir" in table) {
+      const { host, defaults } = loadHost(absFile);
+      return loadTenants(host, defaults, opts.facts ?? hostFacts()).rejected.flatMap((r) => r.issues);
+    }
+    let host: HostConfig;
+    let defaults: TenantDefaults = {};
+    if (opts.host !== undefined) ({ host, defaults } = loadHost(opts.host));
+    else host = standaloneHost(absFile);
+    tenantFromToml(table, absFile, host, defaults);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+}
+
+/** A stand-in host for checking a tenant file on its own: only its paths matter, and only for resolving. */
+function standaloneHost(tenantFile: string): HostConfig {
+  const dir = dirname(tenantFile);
+  return { file: "(none)", instance: "default", stateDir: dir, tenantsDir: dir, controlSocket: `${dir}/control.sock`, heartbeatMs: 250, hungAfterMs: 2000, startTimeoutMs: 15000 };
+}

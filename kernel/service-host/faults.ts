@@ -1,0 +1,64 @@
+/** @module faults — the in-process fault kinds a service carries out on the supervisor's order (hang, slow, oom, exit). */
+import type { Logger } from "../log/index.ts";
+import { CRASH_EXIT_CODE, OOM_UNENFORCED_EXIT_CODE, type ToService } from "./messages.ts";
+
+/** Fault state every request handler of the process consults. */
+export class FaultState {
+  private slowUntil = 0;
+  private slowLatencyMs = 0;
+
+  /** Extra latency (ms) to add to the request being served now: non-zero only while a `slow` fault lasts. */
+  latencyMs(): number {
+    return performance.now() < this.slowUntil ? this.slowLatencyMs : 0;
+  }
+
+  /** Makes every request `latencyMs` slower for `durationMs`. */
+  slow(latencyMs: number, durationMs: number): void {
+    this.slowLatencyMs = latencyMs;
+    this.slowUntil = performance.now() + durationMs;
+  }
+}
+
+/** Blocks this thread's event loop for good: no more heartbeats, no more answers, process alive (the `hang` fault). */
+function hangForever(): never {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(cell, 0, 0);
+}
+
+/**
+ * Allocates and touches memory in 16 MiB steps, one step per event-loop turn (so heartbeats go on, like a leaking
+ * service that still serves), until the pool's memory limit has the kernel kill this process. If it is still alive past
+ * `limitBytes` plus a margin (no pool enforces a limit), it frees everything and exits with OOM_UNENFORCED_EXIT_CODE.
+ */
+function exhaustMemory(limitBytes: number, log: Logger): void {
+  const step = 16 * 1024 * 1024;
+  const ceiling = limitBytes + 256 * 1024 * 1024;
+  const hold: Uint8Array[] = [];
+  const grow = (): void => {
+    if (hold.length * step >= ceiling) {
+      log.warn("oom fault: allocated past the tenant memory limit and was not killed; no pool enforces it", { allocatedBytes: ceiling });
+      hold.length = 0;
+      process.exit(OOM_UNENFORCED_EXIT_CODE);
+    }
+    const chunk = new Uint8Array(step);
+    chunk.fill(1);
+    hold.push(chunk);
+    setImmediate(grow);
+  };
+  grow();
+}
+
+/** Carries out one in-process fault order. */
+export function applyFault(order: Extract<ToService, { type: "fault" }>, state: FaultState, log: Logger): void {
+  log.warn("fault injected", { fault: order.kind, ...order });
+  switch (order.kind) {
+    case "hang":
+      return hangForever();
+    case "slow":
+      return state.slow(order.latencyMs ?? 50, order.durationMs ?? 5000);
+    case "oom":
+      return exhaustMemory(order.limitBytes ?? 1024 ** 3, log);
+    case "exit":
+      return process.exit(order.code ?? CRASH_EXIT_CODE);
+  }
+}

@@ -1,0 +1,5 @@
+/** @module main — process entry of the ipc-router service (started by the supervisor; it may host other services of its group). */
+import { runServiceProcess } from "../../kernel/service-host/index.ts";
+import { loadService } from "../registry.ts";
+
+await runServiceProcess("ipc-router", loadService);
