@@ -1,5 +1,5 @@
 /** A real supervisor in a temporary state dir, with two tenants, driven through its control socket (for integration tests). */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -16,6 +16,8 @@ export interface HarnessOptions {
   /** Tenant files by name (TOML text). Defaults: alpha on core 0 and beta on the last core. */
   tenants?: Record<string, string>;
   restart?: string;
+  /** Run the supervisor as this uid/gid (via setpriv) instead of the current user; the test dir is handed to it. */
+  asUser?: number;
 }
 
 /** The last core of this machine (beta's core in the default tenants). */
@@ -95,7 +97,10 @@ export class Harness {
 
   /** Starts the supervisor and waits until every tenant in `expect` is running. */
   async start(expectRunning: string[] = ["alpha", "beta"]): Promise<void> {
-    this.proc = Bun.spawn([process.execPath, join(ROOT, "kernel/main.ts"), "--config", this.hostFile], {
+    const user = this.options.asUser;
+    if (user !== undefined) chownTree(this.dir, user);
+    const launcher = user === undefined ? [] : ["setpriv", `--reuid=${user}`, `--regid=${user}`, "--clear-groups", "--"];
+    this.proc = Bun.spawn([...launcher, process.execPath, join(ROOT, "kernel/main.ts"), "--config", this.hostFile], {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, DANAUS_LOG_LEVEL: "info" },
@@ -188,6 +193,15 @@ export class Harness {
       else removeCgroupTree(path);
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function chownTree(path: string, uid: number): void {
+  chownSync(path, uid, uid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) chownTree(child, uid);
+    else chownSync(child, uid, uid);
   }
 }
 
