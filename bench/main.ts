@@ -1,0 +1,12 @@
+/** @module main — `bun run bench <name>`: runs one benchmark, prints its table and writes bench/results/<name>.json. */
+const BENCHMARKS: Record<string, { what: string; load: () => Promise<{ run(): Promise<void> }> }> = {
+  restart: { what: "fault containment: recovery time after kill/hang, and alpha's latency while beta is killed repeatedly", load: () => import("./restart.ts") },
+};
+
+const name = process.argv[2];
+const bench = name ? BENCHMARKS[name] : undefined;
+if (!bench) {
+  process.stderr.write(`usage: bun run bench <name>\n\n${Object.entries(BENCHMARKS).map(([n, b]) => `  ${n.padEnd(10)} ${b.what}`).join("\n")}\n`);
+  process.exit(name ? 2 : 0);
+}
+await (await bench.load()).run();
