@@ -10,3 +10,5 @@ if (!bench) {
   process.exit(name ? 2 : 0);
 }
 await (await bench.load()).run();
+
+export {};
