@@ -1,5 +1,6 @@
 /** @module cross-check — admits tenants one by one against the host's cores and memory and the tenants already admitted. */
 import { basename, dirname } from "node:path";
+import { formatCpuList } from "../sys/cpu-list.ts";
 import { configIssue, type ConfigIssue } from "./config-error.ts";
 import type { HostFacts } from "./host-facts.ts";
 import { mountsCollide } from "./mount-paths.ts";
@@ -29,7 +30,7 @@ export function crossCheck(tenants: TenantConfig[], facts: HostFacts): CrossChec
     const issues: ConfigIssue[] = [];
     const foreign = t.cpus.filter((c) => !hostCpus.has(c));
     if (foreign.length > 0) {
-      issues.push(configIssue(t.file, "cpus", `cores this host has (${formatCpuList([...hostCpus].sort((a, b) => a - b))})`, foreign.join(", ")));
+      issues.push(configIssue(t.file, "cpus", `cores this host has (${formatCpuList([...hostCpus]) || "none"})`, foreign.join(", ")));
     }
     if (t.memoryBytes > facts.memoryBytes) {
       issues.push(configIssue(t.file, "memory", `at most the host's memory (${showSize(facts.memoryBytes)})`, showSize(t.memoryBytes)));
@@ -71,14 +72,3 @@ function displayFile(file: string, from: string): string {
   return dirname(file) === dirname(from) ? basename(file) : file;
 }
 
-/** "0-3,8" for [0, 1, 2, 3, 8]. */
-function formatCpuList(cpus: number[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
-    let j = i;
-    while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
-    parts.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);
-    i = j + 1;
-  }
-  return parts.length === 0 ? "none" : parts.join(",");
-}

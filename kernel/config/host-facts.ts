@@ -1,6 +1,7 @@
 /** @module host-facts — the cores and memory this host has, against which tenants are checked. */
 import { readFileSync } from "node:fs";
 import { cpus as osCpus, totalmem } from "node:os";
+import { parseCpuList } from "../sys/cpu-list.ts";
 
 /** What the host offers tenants: its usable core ids (sorted) and its memory in bytes. */
 export interface HostFacts {
@@ -20,24 +21,10 @@ export function hostFacts(): HostFacts {
   return { cpus, memoryBytes: totalmem() };
 }
 
-/** Parses a kernel cpu list such as "0-3,8,10-11" into sorted core ids; null when it is not one. */
-export function parseCpuList(text: string): number[] | null {
-  const ids = new Set<number>();
-  for (const part of text.trim().split(",")) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) return null;
-    const from = Number(m[1]);
-    const to = m[2] === undefined ? from : Number(m[2]);
-    if (to < from) return null;
-    for (let id = from; id <= to; id++) ids.add(id);
-  }
-  return [...ids].sort((a, b) => a - b);
-}
-
 function readCpuList(read: () => string): number[] | null {
   try {
     const list = parseCpuList(read());
-    return list && list.length > 0 ? list : null;
+    return list.length > 0 ? list : null;
   } catch {
     return null;
   }

@@ -4,7 +4,7 @@ export { loadHost } from "./load-host.ts";
 export { resolveTenant } from "./resolve-tenant.ts";
 export { loadTenantFile } from "./load-tenant.ts";
 export { loadTenants, type LoadTenantsResult, type RejectedTenant } from "./load-tenants.ts";
-export { hostFacts, parseCpuList, type HostFacts } from "./host-facts.ts";
+export { hostFacts, type HostFacts } from "./host-facts.ts";
 export { crossCheck, type CrossCheckResult } from "./cross-check.ts";
 export { checkFile, type CheckFileOptions } from "./check-file.ts";
 export { jsonSchemas } from "./json-schemas.ts";

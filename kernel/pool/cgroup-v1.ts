@@ -1,7 +1,7 @@
 /** @module pool/cgroup-v1 — pools as a cpuset group plus a memory group in the separate v1 hierarchies. */
 import { join } from "node:path";
 import { makeGroup, readControl, readKeyedCounter, tryReadControl, writeControl } from "./cgroup-fs.ts";
-import { formatCpuList } from "./cpu-list.ts";
+import { formatCpuList } from "../sys/cpu-list.ts";
 import type { CgroupFlavour } from "./flavour.ts";
 import { checkCpusWithin } from "./spec.ts";
 import type { PoolSpec } from "./types.ts";

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { makeGroup, readControl, readKeyedCounter, tryReadControl, writeControl } from "./cgroup-fs.ts";
-import { formatCpuList } from "./cpu-list.ts";
+import { formatCpuList } from "../sys/cpu-list.ts";
 import type { CgroupFlavour } from "./flavour.ts";
 import { checkCpusWithin } from "./spec.ts";
 import type { PoolSpec } from "./types.ts";

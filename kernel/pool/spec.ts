@@ -1,5 +1,5 @@
 /** @module pool/spec — checking a PoolSpec and an instance name before any cgroup is touched. */
-import { formatCpuList, parseCpuList } from "./cpu-list.ts";
+import { formatCpuList, parseCpuList } from "../sys/cpu-list.ts";
 import { PoolError } from "./pool-error.ts";
 import type { PoolSpec } from "./types.ts";
 

@@ -1,4 +1,4 @@
-/** @module pool/cpu-list — core ids to and from the kernel's list syntax ("0-2,5"). */
+/** @module cpu-list — core ids to and from the kernel's list syntax ("0-2,5"). */
 
 /** Format core ids as the kernel writes them: sorted, deduplicated, runs collapsed ([0,1,2,5] → "0-2,5"). */
 export function formatCpuList(cpus: readonly number[]): string {
@@ -22,6 +22,7 @@ export function parseCpuList(text: string): number[] {
     if (match === null) throw new RangeError(`malformed cpu list "${text}"`);
     const first = Number(match[1]);
     const last = match[2] === undefined ? first : Number(match[2]);
+    if (last < first) throw new RangeError(`malformed cpu list "${text}": range ${part} runs backwards`);
     for (let cpu = first; cpu <= last; cpu++) cpus.add(cpu);
   }
   return [...cpus].sort((a, b) => a - b);

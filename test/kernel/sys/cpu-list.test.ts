@@ -1,6 +1,6 @@
 /** @module test/kernel/pool/cpu-list — core id lists to and from the kernel's "0-2,5" syntax. */
 import { describe, expect, test } from "bun:test";
-import { formatCpuList, parseCpuList } from "../../../kernel/pool/cpu-list.ts";
+import { formatCpuList, parseCpuList } from "../../../kernel/sys/cpu-list.ts";
 
 describe("formatCpuList", () => {
   test("writes single cores, runs and gaps as the kernel does", () => {
@@ -21,5 +21,6 @@ describe("parseCpuList", () => {
 
   test("rejects malformed text", () => {
     expect(() => parseCpuList("0-a")).toThrow(RangeError);
+    expect(() => parseCpuList("3-1")).toThrow(RangeError);
   });
 });
