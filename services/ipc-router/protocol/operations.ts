@@ -1,0 +1,219 @@
+/** @module operations — every operation of the typed channel declared once, as data: opcode, name, request and reply layout, flags. */
+import { ARG_COUNT } from "./entry.ts";
+import { ERRNO } from "./errno.ts";
+
+/** Version of the wire protocol; bump on any change to the tables in this folder. */
+export const PROTOCOL_VERSION = 1;
+
+/** Operation flags (a bitmask, also emitted into the C header as `DANAUS_OPF_*`). */
+export const OP_FLAG = {
+  /** `args[0]` is a service file descriptor. */
+  FD: 1,
+  /** The request payload holds mount-relative path(s); `args[0]` is the mount id. */
+  PATH: 2,
+  /** Changes the filesystem (refused on a read-only mount). */
+  MUTATES: 4,
+  /** Answered by the ipc-router itself, not by a filesystem instance. */
+  CONTROL: 8,
+} as const;
+
+/**
+ * What the request window carries in:
+ * - `none`: nothing (the window may be empty);
+ * - `path`: one NUL-terminated path;
+ * - `two-paths`: two NUL-terminated strings back to back (old/new, or target/link name);
+ * - `bytes`: raw data, exactly the window length.
+ */
+export type RequestPayload = "none" | "path" | "two-paths" | "bytes";
+
+/**
+ * What the reply writes at the window start (its size is the entry's `reply_length`):
+ * `none`; `bytes` (raw data); `stat` / `statfs` (those structs); `dirents` (packed `danaus_dirent` records).
+ */
+export type ReplyPayload = "none" | "bytes" | "stat" | "statfs" | "dirents";
+
+/** What a non-negative result means: `status` (always 0), `fd`, `count` (bytes or entries), `offset`, `id`. */
+export type ResultKind = "status" | "fd" | "count" | "offset" | "id";
+
+/** One operation as declared. */
+export interface OperationSpec {
+  readonly opcode: number;
+  /** Lower-case name, as in POSIX where there is one. */
+  readonly name: string;
+  /** Names of the small integer arguments, in `args[]` order. */
+  readonly args: readonly string[];
+  readonly request: RequestPayload;
+  readonly reply: { readonly result: ResultKind; readonly payload: ReplyPayload };
+  /** {@link OP_FLAG} bits. */
+  readonly flags: number;
+  /** Protocol version the operation appeared in. */
+  readonly since: number;
+  readonly doc: string;
+}
+
+const { FD, PATH, MUTATES, CONTROL } = OP_FLAG;
+
+/** Opcodes below this are control operations answered by the ipc-router itself. */
+export const FIRST_FILE_OPCODE = 16;
+const none = { result: "status", payload: "none" } as const;
+
+/**
+ * The operation table. Opcode 0 is never valid (a zeroed entry is garbage); control operations use
+ * 1–15, filesystem operations 16 and up. Path arguments are relative to the mount's root.
+ */
+export const OPERATIONS = [
+  { opcode: 1, name: "null", args: [], request: "none", reply: none, flags: CONTROL, since: 1,
+    doc: "do nothing and answer 0: the round-trip probe" },
+  { opcode: 2, name: "register", args: ["pid"], request: "none", reply: { result: "id", payload: "none" }, flags: CONTROL, since: 1,
+    doc: "register the calling process; result is its client id" },
+  { opcode: 3, name: "unregister", args: [], request: "none", reply: none, flags: CONTROL, since: 1,
+    doc: "release everything the client holds (files, buffers)" },
+  { opcode: 4, name: "attach_thread", args: ["tid"], request: "none", reply: { result: "id", payload: "none" }, flags: CONTROL, since: 1,
+    doc: "give a client thread its request buffer; result is the buffer index" },
+  { opcode: 5, name: "detach_thread", args: ["buffer"], request: "none", reply: none, flags: CONTROL, since: 1,
+    doc: "return a thread's request buffer" },
+  { opcode: 6, name: "mounts", args: [], request: "none", reply: { result: "count", payload: "bytes" }, flags: CONTROL, since: 1,
+    doc: "copy the mount table (format owned by the ipc-router) into the window" },
+
+  { opcode: 16, name: "open", args: ["mount", "flags", "mode"], request: "path", reply: { result: "fd", payload: "none" }, flags: PATH, since: 1,
+    doc: "open(2) with Linux O_* flags; result is a service file descriptor" },
+  { opcode: 17, name: "close", args: ["fd"], request: "none", reply: none, flags: FD, since: 1,
+    doc: "close a service file descriptor" },
+  { opcode: 18, name: "read", args: ["fd", "count"], request: "none", reply: { result: "count", payload: "bytes" }, flags: FD, since: 1,
+    doc: "read at the service-side file position (count <= window length)" },
+  { opcode: 19, name: "pread", args: ["fd", "count", "offset"], request: "none", reply: { result: "count", payload: "bytes" }, flags: FD, since: 1,
+    doc: "read at an explicit offset (count <= window length)" },
+  { opcode: 20, name: "write", args: ["fd"], request: "bytes", reply: { result: "count", payload: "none" }, flags: FD | MUTATES, since: 1,
+    doc: "write the window at the service-side position (O_APPEND honoured)" },
+  { opcode: 21, name: "pwrite", args: ["fd", "offset"], request: "bytes", reply: { result: "count", payload: "none" }, flags: FD | MUTATES, since: 1,
+    doc: "write the window at an explicit offset" },
+  { opcode: 22, name: "lseek", args: ["fd", "offset", "whence"], request: "none", reply: { result: "offset", payload: "none" }, flags: FD, since: 1,
+    doc: "move the service-side position (SEEK_SET 0, SEEK_CUR 1, SEEK_END 2)" },
+  { opcode: 23, name: "fstat", args: ["fd"], request: "none", reply: { result: "status", payload: "stat" }, flags: FD, since: 1,
+    doc: "stat an open file" },
+  { opcode: 24, name: "stat", args: ["mount"], request: "path", reply: { result: "status", payload: "stat" }, flags: PATH, since: 1,
+    doc: "stat a path, following a final symlink" },
+  { opcode: 25, name: "lstat", args: ["mount"], request: "path", reply: { result: "status", payload: "stat" }, flags: PATH, since: 1,
+    doc: "stat a path without following a final symlink" },
+  { opcode: 26, name: "ftruncate", args: ["fd", "length"], request: "none", reply: none, flags: FD | MUTATES, since: 1,
+    doc: "set an open file's size" },
+  { opcode: 27, name: "truncate", args: ["mount", "length"], request: "path", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "set a file's size by path" },
+  { opcode: 28, name: "fsync", args: ["fd"], request: "none", reply: none, flags: FD, since: 1,
+    doc: "flush data and metadata of an open file" },
+  { opcode: 29, name: "fdatasync", args: ["fd"], request: "none", reply: none, flags: FD, since: 1,
+    doc: "flush data of an open file" },
+  { opcode: 30, name: "mkdir", args: ["mount", "mode"], request: "path", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "create a directory" },
+  { opcode: 31, name: "rmdir", args: ["mount"], request: "path", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "remove an empty directory" },
+  { opcode: 32, name: "unlink", args: ["mount"], request: "path", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "remove a name" },
+  { opcode: 33, name: "rename", args: ["mount", "flags"], request: "two-paths", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "rename old to new (payload: old, new); flags: RENAME_NOREPLACE 1, RENAME_EXCHANGE 2" },
+  { opcode: 34, name: "readdir", args: ["fd", "cookie"], request: "none", reply: { result: "count", payload: "dirents" }, flags: FD, since: 1,
+    doc: "list an open directory from cookie (0 = start); result is the entry count, 0 at the end" },
+  { opcode: 35, name: "symlink", args: ["mount"], request: "two-paths", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "create a symlink (payload: target as stored, link path)" },
+  { opcode: 36, name: "readlink", args: ["mount"], request: "path", reply: { result: "count", payload: "bytes" }, flags: PATH, since: 1,
+    doc: "read a symlink's target (not NUL-terminated); result is its length" },
+  { opcode: 37, name: "link", args: ["mount"], request: "two-paths", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "create a hard link (payload: existing path, new path)" },
+  { opcode: 38, name: "chmod", args: ["mount", "mode"], request: "path", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "change permission bits" },
+  { opcode: 39, name: "chown", args: ["mount", "uid", "gid", "flags"], request: "path", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "change owner; uid/gid -1 keep; flags AT_SYMLINK_NOFOLLOW 0x100 = lchown" },
+  { opcode: 40, name: "utimens", args: ["mount", "atime_sec", "atime_nsec", "mtime_sec", "mtime_nsec", "flags"], request: "path", reply: none, flags: PATH | MUTATES, since: 1,
+    doc: "set access and modification times; nsec UTIME_NOW / UTIME_OMIT; flags AT_SYMLINK_NOFOLLOW" },
+  { opcode: 41, name: "access", args: ["mount", "mode"], request: "path", reply: none, flags: PATH, since: 1,
+    doc: "check access (F_OK 0, R_OK 4, W_OK 2, X_OK 1)" },
+  { opcode: 42, name: "statfs", args: ["mount"], request: "path", reply: { result: "status", payload: "statfs" }, flags: PATH, since: 1,
+    doc: "filesystem statistics" },
+] as const satisfies readonly OperationSpec[];
+
+/** A declared operation. */
+export type Operation = (typeof OPERATIONS)[number];
+
+/** The name of a declared operation. */
+export type OperationName = Operation["name"];
+
+/** The named arguments of operation `N`, as passed to {@link packArgs}. */
+export type ArgsOf<N extends OperationName> = { readonly [K in Extract<Operation, { name: N }>["args"][number]]: number };
+
+/** A declaration problem found by {@link checkOperations}. */
+export class OperationTableError extends Error {
+  override readonly name = "OperationTableError";
+  constructor(readonly operation: string, readonly problem: string) {
+    super(`operation ${operation}: ${problem}; fix services/ipc-router/protocol/operations.ts`);
+  }
+}
+
+/** Opcode of each operation by name (`OPCODE.open === 16`). */
+export const OPCODE = Object.fromEntries(OPERATIONS.map((op) => [op.name, op.opcode])) as {
+  readonly [K in OperationName]: Extract<Operation, { name: K }>["opcode"];
+};
+
+const BY_OPCODE = new Map<number, Operation>(OPERATIONS.map((op) => [op.opcode, op]));
+const BY_NAME = new Map<string, Operation>(OPERATIONS.map((op) => [op.name, op]));
+
+/** The operation with `opcode`, or undefined for an unknown opcode. */
+export function operationByOpcode(opcode: number): Operation | undefined {
+  return BY_OPCODE.get(opcode);
+}
+
+/** The operation called `name` (typed exactly for a declared name), or undefined for an unknown name. */
+export function operationByName<N extends OperationName>(name: N): Extract<Operation, { name: N }>;
+export function operationByName(name: string): Operation | undefined;
+export function operationByName(name: string): Operation | undefined {
+  return BY_NAME.get(name);
+}
+
+/**
+ * Resolve an opcode taken off the wire: the operation, or ENOSYS (a positive errno number) when the
+ * opcode is unknown. The dispatcher answers `-ENOSYS` for the latter.
+ */
+export function lookupOperation(opcode: number): Operation | typeof ERRNO.ENOSYS {
+  return BY_OPCODE.get(opcode) ?? ERRNO.ENOSYS;
+}
+
+/** Pack named arguments into the `args[]` order of operation `name` (unnamed slots are 0). */
+export function packArgs<N extends OperationName>(name: N, values: ArgsOf<N>): number[] {
+  const op = BY_NAME.get(name)!;
+  const record = values as Record<string, number>;
+  return op.args.map((arg) => record[arg] ?? 0);
+}
+
+/** Name the `args[]` of a request for operation `op` (extra slots are ignored). */
+export function unpackArgs<O extends Operation>(op: O, args: readonly number[]): ArgsOf<O["name"]> {
+  const out: Record<string, number> = {};
+  op.args.forEach((arg, i) => { out[arg] = args[i] ?? 0; });
+  return out as ArgsOf<O["name"]>;
+}
+
+/**
+ * Check the table for declaration mistakes: duplicate opcodes or names, opcode 0 or out of u32 range,
+ * too many arguments, flags that contradict the layouts. Runs at module load; throws {@link OperationTableError}.
+ */
+export function checkOperations(table: readonly OperationSpec[] = OPERATIONS): void {
+  const opcodes = new Set<number>();
+  const names = new Set<string>();
+  const allFlags = Object.values(OP_FLAG).reduce((a, b) => a | b, 0);
+  for (const op of table) {
+    if (!Number.isInteger(op.opcode) || op.opcode <= 0 || op.opcode > 0xffffffff) throw new OperationTableError(op.name, `opcode ${op.opcode} is not in 1..2^32-1`);
+    if (opcodes.has(op.opcode)) throw new OperationTableError(op.name, `opcode ${op.opcode} is used twice`);
+    if (names.has(op.name)) throw new OperationTableError(op.name, "name is used twice");
+    if (!/^[a-z][a-z0-9_]*$/.test(op.name)) throw new OperationTableError(op.name, "name must be lower_snake_case (it becomes a C identifier)");
+    if (op.args.length > ARG_COUNT) throw new OperationTableError(op.name, `${op.args.length} arguments, at most ${ARG_COUNT} fit an entry`);
+    if (new Set(op.args).size !== op.args.length) throw new OperationTableError(op.name, "an argument name is repeated");
+    if ((op.flags & ~allFlags) !== 0) throw new OperationTableError(op.name, `unknown flag bits ${op.flags & ~allFlags}`);
+    const isPath = op.request === "path" || op.request === "two-paths";
+    if (((op.flags & PATH) !== 0) !== isPath) throw new OperationTableError(op.name, "PATH flag must be set exactly when the request carries paths");
+    if (isPath && op.args[0] !== "mount") throw new OperationTableError(op.name, "a path operation takes the mount id as args[0]");
+    if (((op.flags & FD) !== 0) !== (op.args[0] === "fd")) throw new OperationTableError(op.name, "FD flag must be set exactly when args[0] is fd");
+    if (((op.flags & CONTROL) !== 0) !== (op.opcode < FIRST_FILE_OPCODE)) throw new OperationTableError(op.name, `CONTROL flag must be set exactly when the opcode is below ${FIRST_FILE_OPCODE}`);
+    opcodes.add(op.opcode);
+    names.add(op.name);
+  }
+}
+
+checkOperations();

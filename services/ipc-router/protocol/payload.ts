@@ -1,0 +1,51 @@
+/** @module payload — path payloads in a request window: NUL-terminated strings, encoded and validated. */
+import { ERRNO } from "./errno.ts";
+
+/** Longest path including its NUL, as Linux PATH_MAX. */
+export const PATH_MAX = 4096;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Write `paths` as NUL-terminated UTF-8 strings into `bytes[offset, offset + capacity)`.
+ * Returns the bytes written, or ENAMETOOLONG when a path is longer than PATH_MAX or the window is too small,
+ * EINVAL when a path is empty or contains a NUL.
+ */
+export function encodePaths(bytes: Uint8Array, offset: number, capacity: number, paths: readonly string[]): number {
+  let at = offset;
+  const end = Math.min(offset + capacity, bytes.length);
+  for (const path of paths) {
+    if (path.length === 0 || path.includes("\0")) return ERRNO.EINVAL;
+    if (at >= end) return ERRNO.ENAMETOOLONG;
+    const { read, written } = encoder.encodeInto(path, bytes.subarray(at, end - 1));
+    if (read !== path.length) return ERRNO.ENAMETOOLONG;
+    if (written + 1 > PATH_MAX) return ERRNO.ENAMETOOLONG;
+    bytes[at + written] = 0;
+    at += written + 1;
+  }
+  return at - offset;
+}
+
+/**
+ * Read exactly `count` NUL-terminated strings from `bytes[offset, offset + length)`.
+ * Returns them, or EINVAL when the window is out of `bytes`, a string is empty or lacks its NUL,
+ * ENAMETOOLONG when one is longer than PATH_MAX. Bytes after the last NUL are ignored.
+ */
+export function decodePaths(bytes: Uint8Array, offset: number, length: number, count: number): string[] | number {
+  if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length) {
+    return ERRNO.EINVAL;
+  }
+  const window = bytes.subarray(offset, offset + length);
+  const out: string[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const nul = window.indexOf(0, at);
+    if (nul < 0) return window.length - at >= PATH_MAX ? ERRNO.ENAMETOOLONG : ERRNO.EINVAL;
+    if (nul === at) return ERRNO.EINVAL;
+    if (nul - at + 1 > PATH_MAX) return ERRNO.ENAMETOOLONG;
+    out.push(decoder.decode(window.subarray(at, nul)));
+    at = nul + 1;
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+/** Tests for services/ipc-router/protocol/operations.ts: the one table of operations and what is derived from it. */
+import { describe, expect, test } from "bun:test";
+import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
+import {
+  checkOperations, lookupOperation, OP_FLAG, OPCODE, operationByName, operationByOpcode, OperationTableError, OPERATIONS,
+  packArgs, unpackArgs, type OperationSpec,
+} from "../../../../services/ipc-router/protocol/operations.ts";
+import { ARG_COUNT } from "../../../../services/ipc-router/protocol/entry.ts";
+
+const REQUIRED = [
+  "open", "close", "read", "pread", "write", "pwrite", "lseek", "fstat", "stat", "lstat", "ftruncate", "truncate", "fsync",
+  "fdatasync", "mkdir", "rmdir", "unlink", "rename", "readdir", "symlink", "readlink", "link", "chmod", "chown", "utimens",
+  "access", "statfs", "null", "register",
+];
+
+describe("operation table", () => {
+  test("declares every operation of the issue", () => {
+    for (const name of REQUIRED) expect<string | undefined>(operationByName(name)?.name).toBe(name);
+  });
+
+  test("opcodes and names are unique and opcode 0 is never valid", () => {
+    expect(new Set(OPERATIONS.map((op) => op.opcode)).size).toBe(OPERATIONS.length);
+    expect(new Set(OPERATIONS.map((op) => op.name)).size).toBe(OPERATIONS.length);
+    expect(operationByOpcode(0)).toBeUndefined();
+  });
+
+  test("OPCODE is derived from the table", () => {
+    expect(OPCODE.open).toBe(16);
+    expect(OPCODE.null).toBe(1);
+    for (const op of OPERATIONS) expect(OPCODE[op.name]).toBe(op.opcode);
+  });
+
+  test("the table passes its own start-up check", () => {
+    expect(() => checkOperations()).not.toThrow();
+  });
+
+  test("payload directions: writes carry bytes in, reads bring bytes out, stat brings a stat out", () => {
+    expect(operationByName("pwrite")).toMatchObject({ request: "bytes", reply: { result: "count", payload: "none" } });
+    expect(operationByName("pread")).toMatchObject({ request: "none", reply: { result: "count", payload: "bytes" } });
+    expect(operationByName("lstat")).toMatchObject({ request: "path", reply: { payload: "stat" } });
+    expect(operationByName("rename")).toMatchObject({ request: "two-paths", args: ["mount", "flags"] });
+    expect(operationByName("readdir")).toMatchObject({ reply: { payload: "dirents" } });
+    expect(operationByName("statfs")).toMatchObject({ reply: { payload: "statfs" } });
+  });
+});
+
+describe("lookups", () => {
+  test("an unknown opcode resolves to ENOSYS", () => {
+    expect(lookupOperation(0)).toBe(ERRNO.ENOSYS);
+    expect(lookupOperation(15)).toBe(ERRNO.ENOSYS);
+    expect(lookupOperation(0xffffffff)).toBe(ERRNO.ENOSYS);
+    expect(lookupOperation(OPCODE.pread)).toBe(operationByName("pread"));
+  });
+
+  test("packArgs / unpackArgs follow the declared argument order", () => {
+    expect(packArgs("pread", { fd: 3, count: 4096, offset: 2 ** 33 })).toEqual([3, 4096, 2 ** 33]);
+    expect(packArgs("utimens", { mount: 1, atime_sec: 2, atime_nsec: 3, mtime_sec: 4, mtime_nsec: 5, flags: 6 })).toEqual([1, 2, 3, 4, 5, 6]);
+    const op = operationByName("chown");
+    expect(unpackArgs(op, [1, 1000, -1, 0x100, 99, 99])).toEqual({ mount: 1, uid: 1000, gid: -1, flags: 0x100 });
+  });
+});
+
+describe("checkOperations catches declaration mistakes", () => {
+  const base: OperationSpec = { opcode: 100, name: "x", args: ["fd"], request: "none", reply: { result: "status", payload: "none" }, flags: OP_FLAG.FD, since: 1, doc: "" };
+  test.each([
+    ["a duplicate opcode", [base, { ...base, name: "y" }], "used twice"],
+    ["a duplicate name", [base, { ...base, opcode: 101 }], "name is used twice"],
+    ["opcode 0", [{ ...base, opcode: 0 }], "not in 1..2^32-1"],
+    ["too many arguments", [{ ...base, args: ["fd", "a", "b", "c", "d", "e", "f"] }], `at most ${ARG_COUNT}`],
+    ["a path operation without the PATH flag", [{ ...base, args: ["mount"], flags: 0, request: "path" }], "PATH flag"],
+    ["an fd operation without the FD flag", [{ ...base, flags: 0 }], "FD flag"],
+    ["a control opcode without the CONTROL flag", [{ ...base, opcode: 3 }], "CONTROL flag"],
+    ["a name that is no C identifier", [{ ...base, name: "Bad-Name" }], "lower_snake_case"],
+  ] as const)("%s", (_what, table, message) => {
+    expect(() => checkOperations(table as readonly OperationSpec[])).toThrow(OperationTableError);
+    expect(() => checkOperations(table as readonly OperationSpec[])).toThrow(message);
+  });
+});

@@ -1,0 +1,38 @@
+/** Tests for services/ipc-router/protocol/payload.ts: NUL-terminated path payloads. */
+import { describe, expect, test } from "bun:test";
+import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
+import { decodePaths, encodePaths, PATH_MAX } from "../../../../services/ipc-router/protocol/payload.ts";
+
+describe("path payloads", () => {
+  test("two paths back to back, golden bytes", () => {
+    const bytes = new Uint8Array(16).fill(0xcc);
+    expect(encodePaths(bytes, 2, 14, ["a/b", "c"])).toBe(6);
+    expect([...bytes.subarray(0, 9)]).toEqual([0xcc, 0xcc, 0x61, 0x2f, 0x62, 0, 0x63, 0, 0xcc]);
+    expect(decodePaths(bytes, 2, 14, 2)).toEqual(["a/b", "c"]);
+    expect(decodePaths(bytes, 2, 14, 1)).toEqual(["a/b"]);
+  });
+
+  test("UTF-8 round trip", () => {
+    const bytes = new Uint8Array(64);
+    const n = encodePaths(bytes, 0, 64, ["dir/ファイル"]);
+    expect(decodePaths(bytes, 0, n, 1)).toEqual(["dir/ファイル"]);
+  });
+
+  test("encoding errors", () => {
+    const bytes = new Uint8Array(8);
+    expect(encodePaths(bytes, 0, 8, [""])).toBe(ERRNO.EINVAL);
+    expect(encodePaths(bytes, 0, 8, ["a\0b"])).toBe(ERRNO.EINVAL);
+    expect(encodePaths(bytes, 0, 8, ["12345678"])).toBe(ERRNO.ENAMETOOLONG);
+    expect(encodePaths(bytes, 0, 8, ["1234", "567"])).toBe(ERRNO.ENAMETOOLONG);
+    expect(encodePaths(new Uint8Array(PATH_MAX + 10), 0, PATH_MAX + 10, ["x".repeat(PATH_MAX)])).toBe(ERRNO.ENAMETOOLONG);
+  });
+
+  test("decoding garbage answers an errno", () => {
+    expect(decodePaths(new Uint8Array([0x61, 0x62]), 0, 2, 1)).toBe(ERRNO.EINVAL);
+    expect(decodePaths(new Uint8Array([0, 0x61, 0]), 0, 3, 1)).toBe(ERRNO.EINVAL);
+    expect(decodePaths(new Uint8Array([0x61, 0]), 0, 2, 2)).toBe(ERRNO.EINVAL);
+    expect(decodePaths(new Uint8Array(4), 2, 4, 1)).toBe(ERRNO.EINVAL);
+    expect(decodePaths(new Uint8Array(4), -1, 2, 1)).toBe(ERRNO.EINVAL);
+    expect(decodePaths(new Uint8Array(PATH_MAX + 1).fill(0x61), 0, PATH_MAX + 1, 1)).toBe(ERRNO.ENAMETOOLONG);
+  });
+});
