@@ -38,13 +38,13 @@ export const BLOCK_SIZE_RANGE = { min: 4 * 1024, max: 16 * 1024 ** 2 } as const;
 export const REQUIRED_SERVICES: readonly ServiceName[] = SERVICE_NAMES.filter((n) => n !== "fuse-legacy");
 
 /**
- * The default topology: one process per service, in SERVICE_NAMES (start) order.
- * Until the data path exists, each service is its own process, which isolates faults best and lets each be
- * started, killed and restarted alone. Later the default becomes ipc-router + union + client-cache in one process
- * (the paper's function-call integration, one process boundary on the data path), with fuse-legacy separate.
+ * The default topology (paper §3.1, principle 2): client-cache, union and ipc-router in one process, so the data path
+ * crosses exactly one process boundary (app → tenant service) and the libservices call each other directly;
+ * fuse-legacy in its own process, so a crash of the kernel path never takes the user-level path with it.
+ * A tenant may split the services into more processes for stronger fault isolation of their control plane.
  */
 export function defaultTopology(): ServiceName[][] {
-  return SERVICE_NAMES.map((name) => [name]);
+  return [["client-cache", "union", "ipc-router"], ["fuse-legacy"]];
 }
 
 /** The default mounts of a tenant: its whole backend at /mnt/danaus/<name>, on the user-level path only. */

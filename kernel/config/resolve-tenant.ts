@@ -11,7 +11,7 @@ import type { BackendConfig, HostConfig, MountConfig, TenantConfig } from "./typ
  * Resolves a parsed tenant file into a TenantConfig. Each field comes from the tenant file, else the host's
  * `[defaults]` (cache, fuse and restart merged field by field), else the built-in default: memory 1GiB, cache 50% of
  * memory with 50% of it dirty at most, 64KiB blocks, write-back every 1 s, expiry 5 s, one mount of the whole backend
- * at /mnt/danaus/<name>, one process per service. fuse-legacy is dropped from the topology when no mount is legacy.
+ * at /mnt/danaus/<name>, client-cache+union+ipc-router in one process and fuse-legacy in another. fuse-legacy is dropped from the topology when no mount is legacy.
  * A relative local backend root is taken from host.stateDir; ceph conf and keyring from the tenant file's directory.
  * Throws ConfigError when the result is inconsistent (see tenantIssues), e.g. cache.size > memory.
  */

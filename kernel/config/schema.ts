@@ -166,7 +166,7 @@ const tenantFields = {
     ),
   ),
   fuse: v.optional(FuseSchema),
-  topology: v.optional(v.pipe(TopologySchema, v.description("Which services share a process; default: one process per service."))),
+  topology: v.optional(v.pipe(TopologySchema, v.description("Which services share a process; default: client-cache, union and ipc-router in one process, fuse-legacy in another."))),
   restart: v.optional(RestartSchema),
 };
 

@@ -2,20 +2,33 @@
 import type { Logger } from "../log/index.ts";
 import { CRASH_EXIT_CODE, OOM_UNENFORCED_EXIT_CODE, type ToService } from "./messages.ts";
 
-/** Fault state every request handler of the process consults. */
+/**
+ * Fault state every request handler of the process consults, in a SharedArrayBuffer so the service threads (Workers)
+ * of the process see it too: pass `shared` to a Worker and rebuild it there with `FaultState.attach`.
+ */
 export class FaultState {
-  private slowUntil = 0;
-  private slowLatencyMs = 0;
+  private readonly words: Int32Array;
+  private clearTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(readonly shared: SharedArrayBuffer = new SharedArrayBuffer(4)) {
+    this.words = new Int32Array(shared);
+  }
+
+  /** The same state, seen from another thread. */
+  static attach(shared: SharedArrayBuffer): FaultState {
+    return new FaultState(shared);
+  }
 
   /** Extra latency (ms) to add to the request being served now: non-zero only while a `slow` fault lasts. */
   latencyMs(): number {
-    return performance.now() < this.slowUntil ? this.slowLatencyMs : 0;
+    return Atomics.load(this.words, 0);
   }
 
-  /** Makes every request `latencyMs` slower for `durationMs`. */
+  /** Makes every request `latencyMs` slower for `durationMs` (call on the thread whose event loop runs timers). */
   slow(latencyMs: number, durationMs: number): void {
-    this.slowLatencyMs = latencyMs;
-    this.slowUntil = performance.now() + durationMs;
+    Atomics.store(this.words, 0, Math.max(0, Math.round(latencyMs)));
+    if (this.clearTimer) clearTimeout(this.clearTimer);
+    this.clearTimer = setTimeout(() => Atomics.store(this.words, 0, 0), durationMs);
   }
 }
 

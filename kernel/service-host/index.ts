@@ -1,5 +1,5 @@
 /** @module service-host — what a service process needs from the kernel: its boot loop, context and the control-message formats. */
-export { runServiceProcess, type ServiceContext, type ServiceDefinition, type ServiceInstance } from "./run.ts";
+export { runServiceProcess, type ServiceContext, type ServiceDefinition, type ServiceInstance, type ServiceRuntime } from "./run.ts";
 export { FaultState } from "./faults.ts";
 export {
   CRASH_EXIT_CODE,

@@ -42,4 +42,6 @@ export const ENV = {
   heartbeatMs: "DANAUS_HEARTBEAT_MS",
   supervisorPid: "DANAUS_SUPERVISOR_PID",
   crashAtStart: "DANAUS_FAULT_CRASH_AT_START",
+  instance: "DANAUS_INSTANCE",
+  runDir: "DANAUS_RUN_DIR",
 } as const;

@@ -15,6 +15,18 @@ export interface ServiceContext {
   readonly log: Logger;
   /** Injected faults; request handlers add `faults.latencyMs()` to every request. */
   readonly faults: FaultState;
+  /** Where this tenant's runtime files live. */
+  readonly runtime: ServiceRuntime;
+}
+
+/** Runtime locations the supervisor gives a tenant's services. */
+export interface ServiceRuntime {
+  /** The supervisor instance (names shared-memory files: /dev/shm/danaus.<instance>.<tenant>.*). */
+  readonly instance: string;
+  /** A private (0700) directory for the tenant's sockets, removed when the tenant stops. */
+  readonly runDir: string;
+  /** Prefix of the tenant's shared-memory files; the supervisor removes every file with it when the tenant stops. */
+  readonly shmPrefix: string;
 }
 
 /** A running service. */
@@ -73,10 +85,12 @@ export async function runServiceProcess(fallback: ServiceName, load: (name: Serv
   const stopBeating = startBeating(region.slot(Number(requireEnv(ENV.heartbeatSlot))), Number(requireEnv(ENV.heartbeatMs)));
 
   const faults = new FaultState();
+  const instance = requireEnv(ENV.instance);
+  const runtime: ServiceRuntime = { instance, runDir: requireEnv(ENV.runDir), shmPrefix: `/dev/shm/danaus.${instance}.${tenant.name}.` };
   const running: { name: ServiceName; instance: ServiceInstance }[] = [];
   for (const name of names) {
     const definition = await load(name);
-    running.push({ name, instance: await definition.start({ tenant, log: log.child({ service: name }), faults }) });
+    running.push({ name, instance: await definition.start({ tenant, log: log.child({ service: name }), faults, runtime }) });
   }
 
   process.on("message", (raw: unknown) => {

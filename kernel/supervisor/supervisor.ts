@@ -1,6 +1,5 @@
 /** @module supervisor — boots every valid tenant, keeps their services alive, and answers the control socket. */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import {
   hostFacts,
   loadTenants,
@@ -14,6 +13,7 @@ import { ControlError, type FaultRequest, type Request } from "../control/index.
 import type { Logger } from "../log/index.ts";
 import { detectPoolSupport, PoolManager, type PoolSupport } from "../pool/index.ts";
 import { SupervisorEmitter } from "./events.ts";
+import { tenantPaths } from "./paths.ts";
 import type { ServiceStatus, TenantStatus } from "./status.ts";
 import { TenantRunner, UnknownServiceError } from "./tenant.ts";
 
@@ -77,12 +77,8 @@ export class Supervisor {
     return { accepted, rejected: reported };
   }
 
-  private heartbeatFile(tenant: string): string {
-    return join("/dev/shm", `danaus.${this.host.instance}.${tenant}.hb`);
-  }
-
   private async startTenantConfig(config: TenantConfig): Promise<void> {
-    const runner = new TenantRunner(config, this.pools, this.heartbeatFile(config.name), this.host, this.events, this.log);
+    const runner = new TenantRunner(config, this.pools, tenantPaths(this.host, config.name), this.host, this.events, this.log);
     this.tenants.set(config.name, runner);
     this.startOrder = [...this.startOrder.filter((n) => n !== config.name), config.name];
     await runner.start();

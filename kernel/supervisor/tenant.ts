@@ -5,6 +5,7 @@ import type { Logger } from "../log/index.ts";
 import { PLACEMENT_FAILED_EXIT, type Pool, type PoolManager } from "../pool/index.ts";
 import type { SupervisorEmitter } from "./events.ts";
 import { affectedUnits, backoffMs, classifyExit, decide, describeExit, recordRestart } from "./restart-policy.ts";
+import { prepareTenantRuntime, removeTenantRuntime, type TenantPaths } from "./paths.ts";
 import { ServiceUnit, type UnitExit, type UnitTiming } from "./unit.ts";
 
 /** Lifecycle of a tenant. */
@@ -30,7 +31,7 @@ export class TenantRunner {
   constructor(
     readonly config: TenantConfig,
     private readonly pools: PoolManager,
-    private readonly heartbeatFile: string,
+    private readonly paths: TenantPaths,
     private readonly timing: UnitTiming,
     private readonly events: SupervisorEmitter,
     log: Logger,
@@ -55,7 +56,8 @@ export class TenantRunner {
     this.failedReason = null;
     try {
       this.pool = this.pools.create({ tenant: this.config.name, cpus: this.config.cpus, memoryBytes: this.config.memoryBytes });
-      this.heartbeat = HeartbeatRegion.create(this.heartbeatFile);
+      prepareTenantRuntime(this.paths);
+      this.heartbeat = HeartbeatRegion.create(this.paths.heartbeatFile);
     } catch (error) {
       await this.releaseResources();
       this.fail(`could not create the tenant's pool: ${(error as Error).message}`);
@@ -63,7 +65,7 @@ export class TenantRunner {
     }
     this.config.topology.forEach((group, index) => {
       const unitLog = this.log.child({ service: group.join("+") });
-      this.units.push(new ServiceUnit(group, this.config, this.pool!, this.heartbeat!.slot(index), this.heartbeatFile, this.timing, unitLog));
+      this.units.push(new ServiceUnit(group, this.config, this.pool!, this.heartbeat!.slot(index), this.paths, this.timing, unitLog));
     });
     for (const unit of this.units) {
       if (this.state !== "starting") return;
@@ -174,8 +176,8 @@ export class TenantRunner {
   }
 
   private async releaseResources(): Promise<void> {
-    this.heartbeat?.unlink();
     this.heartbeat = null;
+    removeTenantRuntime(this.paths);
     try {
       await this.pool?.remove();
     } catch (error) {

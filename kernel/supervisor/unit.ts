@@ -5,6 +5,7 @@ import type { ServiceName, TenantConfig } from "../config/index.ts";
 import type { HeartbeatSlot } from "../heartbeat/index.ts";
 import type { Logger } from "../log/index.ts";
 import type { Pool } from "../pool/index.ts";
+import type { TenantPaths } from "./paths.ts";
 import { ENV, FromServiceSchema, type ToService } from "../service-host/index.ts";
 import { entryPoint } from "../../services/registry.ts";
 
@@ -59,7 +60,7 @@ export class ServiceUnit {
     private readonly tenant: TenantConfig,
     private readonly pool: Pool,
     readonly heartbeat: HeartbeatSlot,
-    private readonly heartbeatFile: string,
+    private readonly paths: TenantPaths,
     private readonly timing: UnitTiming,
     private readonly log: Logger,
   ) {
@@ -82,7 +83,9 @@ export class ServiceUnit {
       ...(process.env as Record<string, string>),
       [ENV.tenantConfig]: JSON.stringify(this.tenant),
       [ENV.services]: this.services.join(","),
-      [ENV.heartbeatFile]: this.heartbeatFile,
+      [ENV.heartbeatFile]: this.paths.heartbeatFile,
+      [ENV.instance]: this.paths.instance,
+      [ENV.runDir]: this.paths.runDir,
       [ENV.heartbeatSlot]: String(this.heartbeat.index),
       [ENV.heartbeatMs]: String(this.timing.heartbeatMs),
       [ENV.supervisorPid]: String(process.pid),

@@ -1,14 +1,17 @@
 /** @module ipc-router — the tenant's back driver (paper §3.5, §4.1): request queues, client registry, mount table. */
 import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
+import { IpcRouter } from "./router.ts";
 
-/**
- * The ipc-router service. At this stage it serves only control messages and heartbeats; the shared-memory queues
- * and the client registry arrive with the data-path issue.
- */
+export { IpcRouter, DEFAULT_LIMITS, type RouterLimits } from "./router.ts";
+export { routerSocketPath, RegistrationReplySchema, RegistrationRequestSchema, type MountEntry, type RegistrationReply, type RegistrationRequest } from "./registration.ts";
+export * as protocol from "./protocol/index.ts";
+export * as ring from "./ring/index.ts";
+
+/** The ipc-router service: serves the tenant's data path until stopped. */
 export const ipcRouterService: ServiceDefinition = {
   name: "ipc-router",
-  start(ctx) {
-    ctx.log.info("ipc-router started (control plane only)", { mounts: ctx.tenant.mounts.map((m) => m.path) });
-    return {};
+  async start(ctx) {
+    const router = await IpcRouter.start(ctx);
+    return { stop: () => router.stop() };
   },
 };

@@ -58,11 +58,6 @@ enum danaus_payload {
 /* Operations; args[] holds the named small integers, in order; paths are relative to the mount. */
 enum danaus_opcode {
   DANAUS_OP_NULL = 1,                   /* do nothing and answer 0: the round-trip probe */
-  DANAUS_OP_REGISTER = 2,               /* register the calling process; result is its client id */
-  DANAUS_OP_UNREGISTER = 3,             /* release everything the client holds (files, buffers) */
-  DANAUS_OP_ATTACH_THREAD = 4,          /* give a client thread its request buffer; result is the buffer index */
-  DANAUS_OP_DETACH_THREAD = 5,          /* return a thread's request buffer */
-  DANAUS_OP_MOUNTS = 6,                 /* copy the mount table (format owned by the ipc-router) into the window */
   DANAUS_OP_OPEN = 16,                  /* open(2) with Linux O_* flags; result is a service file descriptor */
   DANAUS_OP_CLOSE = 17,                 /* close a service file descriptor */
   DANAUS_OP_READ = 18,                  /* read at the service-side file position (count <= window length) */
@@ -93,9 +88,6 @@ enum danaus_opcode {
 };
 
 /* Index in args[] of each named argument. */
-#define DANAUS_REGISTER_ARG_PID 0
-#define DANAUS_ATTACH_THREAD_ARG_TID 0
-#define DANAUS_DETACH_THREAD_ARG_BUFFER 0
 #define DANAUS_OPEN_ARG_MOUNT 0
 #define DANAUS_OPEN_ARG_FLAGS 1
 #define DANAUS_OPEN_ARG_MODE 2
@@ -150,11 +142,6 @@ enum danaus_opcode {
 /* X(name, opcode, flags, request payload, reply payload, argument count) for every operation. */
 #define DANAUS_OPERATIONS(X) \
   X(null, 1, 8u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 0) \
-  X(register, 2, 8u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 1) \
-  X(unregister, 3, 8u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 0) \
-  X(attach_thread, 4, 8u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 1) \
-  X(detach_thread, 5, 8u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 1) \
-  X(mounts, 6, 8u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_BYTES, 0) \
   X(open, 16, 2u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 3) \
   X(close, 17, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 1) \
   X(read, 18, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_BYTES, 2) \
@@ -248,7 +235,7 @@ struct danaus_entry {
   uint32_t state;                       /* @0 DANAUS_ENTRY_* state; futex word of the reply wait */
   uint32_t waiters;                     /* @4 non-zero while the producer sleeps on state (futex) */
   uint32_t opcode;                      /* @8 DANAUS_OP_* */
-  uint32_t client;                      /* @12 client id handed out by register */
+  uint32_t client;                      /* @12 client id handed out by the registration socket */
   uint64_t request_id;                  /* @16 chosen by the producer, for tracing and matching replies */
   uint32_t buffer;                      /* @24 index of the caller's request buffer */
   uint32_t offset;                      /* @28 start of the request window inside that buffer */

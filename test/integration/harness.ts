@@ -23,8 +23,14 @@ export interface HarnessOptions {
 /** The last core of this machine (beta's core in the default tenants). */
 export const LAST_CPU = Math.max(0, navigator.hardwareConcurrency - 1);
 
-/** A tenant file with one core and one data mount; `top` goes among the top-level keys, `extra` (tables) at the end. */
-export function tenantToml(name: string, cpu: number, extra = "", top = ""): string {
+/** One process per service: lets control-plane tests kill one service without its neighbours. */
+export const SPLIT_TOPOLOGY = `topology = [["client-cache"], ["union"], ["ipc-router"], ["fuse-legacy"]]`;
+
+/**
+ * A tenant file with one core and one data mount; `top` goes among the top-level keys (default: {@link SPLIT_TOPOLOGY}),
+ * `extra` (tables) at the end.
+ */
+export function tenantToml(name: string, cpu: number, extra = "", top = SPLIT_TOPOLOGY): string {
   return `name = "${name}"\ncpus = [${cpu}]\nmemory = "384MiB"\nshareCpus = true\n${top}\n[backend]\nkind = "local"\nroot = "backends/${name}"\n[[mounts]]\npath = "/mnt/test/${name}"\nsource = "data"\n${extra}`;
 }
 

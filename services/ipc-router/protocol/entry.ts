@@ -25,7 +25,7 @@ export const ENTRY = defineStruct("danaus_entry", "one request queue entry: stat
   { name: "state", type: "u32", offset: 0, doc: "DANAUS_ENTRY_* state; futex word of the reply wait" },
   { name: "waiters", type: "u32", offset: 4, doc: "non-zero while the producer sleeps on state (futex)" },
   { name: "opcode", type: "u32", offset: 8, doc: "DANAUS_OP_*" },
-  { name: "client", type: "u32", offset: 12, doc: "client id handed out by register" },
+  { name: "client", type: "u32", offset: 12, doc: "client id handed out by the registration socket" },
   { name: "request_id", type: "u64", offset: 16, doc: "chosen by the producer, for tracing and matching replies" },
   { name: "buffer", type: "u32", offset: 24, doc: "index of the caller's request buffer" },
   { name: "offset", type: "u32", offset: 28, doc: "start of the request window inside that buffer" },

@@ -10,3 +10,4 @@ export * from "./statfs.ts";
 export * from "./dirent.ts";
 export * from "./region-layout.ts";
 export * from "./c-header.ts";
+export * from "./file-system.ts";

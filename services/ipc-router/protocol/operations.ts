@@ -64,16 +64,8 @@ const none = { result: "status", payload: "none" } as const;
 export const OPERATIONS = [
   { opcode: 1, name: "null", args: [], request: "none", reply: none, flags: CONTROL, since: 1,
     doc: "do nothing and answer 0: the round-trip probe" },
-  { opcode: 2, name: "register", args: ["pid"], request: "none", reply: { result: "id", payload: "none" }, flags: CONTROL, since: 1,
-    doc: "register the calling process; result is its client id" },
-  { opcode: 3, name: "unregister", args: [], request: "none", reply: none, flags: CONTROL, since: 1,
-    doc: "release everything the client holds (files, buffers)" },
-  { opcode: 4, name: "attach_thread", args: ["tid"], request: "none", reply: { result: "id", payload: "none" }, flags: CONTROL, since: 1,
-    doc: "give a client thread its request buffer; result is the buffer index" },
-  { opcode: 5, name: "detach_thread", args: ["buffer"], request: "none", reply: none, flags: CONTROL, since: 1,
-    doc: "return a thread's request buffer" },
-  { opcode: 6, name: "mounts", args: [], request: "none", reply: { result: "count", payload: "bytes" }, flags: CONTROL, since: 1,
-    doc: "copy the mount table (format owned by the ipc-router) into the window" },
+  // Registration (client ids, request buffers, the mount table) goes through the router's registration socket,
+  // whose connection also tells the router when a client process dies; see services/ipc-router/registration.ts.
 
   { opcode: 16, name: "open", args: ["mount", "flags", "mode"], request: "path", reply: { result: "fd", payload: "none" }, flags: PATH, since: 1,
     doc: "open(2) with Linux O_* flags; result is a service file descriptor" },

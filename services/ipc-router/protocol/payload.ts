@@ -9,18 +9,18 @@ const decoder = new TextDecoder();
 
 /**
  * Write `paths` as NUL-terminated UTF-8 strings into `bytes[offset, offset + capacity)`.
- * Returns the bytes written, or ENAMETOOLONG when a path is longer than PATH_MAX or the window is too small,
- * EINVAL when a path is empty or contains a NUL.
+ * Returns the bytes written, or a negative errno: -ENAMETOOLONG when a path is longer than PATH_MAX or the window is
+ * too small, -EINVAL when a path is empty or contains a NUL.
  */
 export function encodePaths(bytes: Uint8Array, offset: number, capacity: number, paths: readonly string[]): number {
   let at = offset;
   const end = Math.min(offset + capacity, bytes.length);
   for (const path of paths) {
-    if (path.length === 0 || path.includes("\0")) return ERRNO.EINVAL;
-    if (at >= end) return ERRNO.ENAMETOOLONG;
+    if (path.length === 0 || path.includes("\0")) return -ERRNO.EINVAL;
+    if (at >= end) return -ERRNO.ENAMETOOLONG;
     const { read, written } = encoder.encodeInto(path, bytes.subarray(at, end - 1));
-    if (read !== path.length) return ERRNO.ENAMETOOLONG;
-    if (written + 1 > PATH_MAX) return ERRNO.ENAMETOOLONG;
+    if (read !== path.length) return -ERRNO.ENAMETOOLONG;
+    if (written + 1 > PATH_MAX) return -ERRNO.ENAMETOOLONG;
     bytes[at + written] = 0;
     at += written + 1;
   }

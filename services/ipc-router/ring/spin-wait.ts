@@ -1,9 +1,13 @@
 /** @module spin-wait — wait for a shared word to change: spin briefly on Atomics.load, then sleep on the futex with a "sleeping" flag. */
 import { futexWait } from "./futex.ts";
 
+/** A sleep that ended sooner than this after the spin gave up means a longer spin would have caught the change. */
+export const QUICK_WAKE_MS = 0.2;
+
 /**
- * An adaptive spin budget, one per waiting thread and kind of wait. A spin that ends in sleep halves
- * the budget (oversubscribed cores back off to futex quickly); a spin that sees the change grows it.
+ * An adaptive spin budget, one per waiting thread and kind of wait. A spin that sees the change grows the budget.
+ * A spin that ends in sleep halves it (oversubscribed cores back off to futex quickly) — unless the sleep was short
+ * and the peer runs on another core: then the change was only just out of reach, and the budget doubles.
  */
 export class SpinBudget {
   /** Spin iterations the next wait may use. */
@@ -16,9 +20,13 @@ export class SpinBudget {
   spun(): void {
     this.current = Math.min(this.max, this.current + (this.current >> 3) + 16);
   }
-  /** The spin ran out and the thread slept. */
-  slept(): void {
-    this.current = Math.max(this.min, this.current >> 1);
+  /**
+   * The spin ran out and the thread slept for `sleptMs` (unknown: treat as long). `peerSameCore` says the other
+   * side shares this thread's core, where spinning only delays it.
+   */
+  slept(sleptMs = Infinity, peerSameCore = false): void {
+    if (sleptMs < QUICK_WAKE_MS && !peerSameCore) this.current = Math.min(this.max, this.current * 2 + 64);
+    else this.current = Math.max(this.min, this.current >> 1);
   }
 }
 
@@ -32,6 +40,8 @@ export interface WaitTarget {
   readonly word: number;
   /** Index in `words` of the sleepers counter the other side checks before calling futex wake. */
   readonly sleepers: number;
+  /** Whether the other side runs on this thread's core right now (then a short sleep does not grow the budget). */
+  readonly peerSameCore?: () => boolean;
 }
 
 /** Counters a wait reports into. */
@@ -67,16 +77,21 @@ export function waitForChange(
       return true;
     }
   }
-  budget.slept();
   const address = target.base + word * 4;
+  const sleptAt = performance.now();
+  const done = (changed: boolean): boolean => {
+    const sleptMs = performance.now() - sleptAt;
+    budget.slept(changed ? sleptMs : Infinity, sleptMs < QUICK_WAKE_MS && (target.peerSameCore?.() ?? false));
+    return changed;
+  };
   for (;;) {
     check?.();
     const remaining = deadline - performance.now();
-    if (remaining <= 0) return Atomics.load(words, word) !== expected;
+    if (remaining <= 0) return done(Atomics.load(words, word) !== expected);
     Atomics.add(words, sleepers, 1);
     try {
       // The flag is visible before this re-check (seq-cst), so a waker that changed the word after it sees the flag.
-      if (Atomics.load(words, word) !== expected) return true;
+      if (Atomics.load(words, word) !== expected) return done(true);
       counters.sleeps++;
       // Without a check there is nothing to re-check between slices: sleep until woken or the deadline.
       const sleepMs = check ? Math.min(remaining, SLEEP_SLICE_MS) : remaining === Infinity ? undefined : remaining;
@@ -84,6 +99,6 @@ export function waitForChange(
     } finally {
       Atomics.sub(words, sleepers, 1);
     }
-    if (Atomics.load(words, word) !== expected) return true;
+    if (Atomics.load(words, word) !== expected) return done(true);
   }
 }

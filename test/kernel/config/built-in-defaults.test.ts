@@ -4,8 +4,9 @@ import { BUILT_IN, defaultMounts, defaultTopology, REQUIRED_SERVICES } from "../
 import { SERVICE_NAMES } from "../../../kernel/config/schema.ts";
 
 describe("built-in defaults", () => {
-  test("one process per service, in start order", () => {
-    expect(defaultTopology()).toEqual(SERVICE_NAMES.map((s) => [s]));
+  test("client-cache, union and ipc-router share a process; fuse-legacy has its own", () => {
+    expect(defaultTopology()).toEqual([["client-cache", "union", "ipc-router"], ["fuse-legacy"]]);
+    expect(defaultTopology().flat().sort()).toEqual([...SERVICE_NAMES].sort());
     expect(defaultTopology()).not.toBe(defaultTopology());
   });
 

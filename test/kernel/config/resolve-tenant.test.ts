@@ -45,13 +45,13 @@ describe("resolveTenant: built-in defaults", () => {
     });
   });
 
-  test("one process per service, without fuse-legacy when no mount is legacy", () => {
-    expect(t.topology).toEqual([["client-cache"], ["union"], ["ipc-router"]]);
+  test("the data-path services share a process, without fuse-legacy when no mount is legacy", () => {
+    expect(t.topology).toEqual([["client-cache", "union", "ipc-router"]]);
   });
 
-  test("fuse-legacy is kept when a mount is legacy", () => {
+  test("fuse-legacy is kept, in its own process, when a mount is legacy", () => {
     const legacy = resolveTenant(base({ mounts: [{ path: "/mnt/a", source: "", legacy: true }] }), file, host, {});
-    expect(legacy.topology).toEqual([["client-cache"], ["union"], ["ipc-router"], ["fuse-legacy"]]);
+    expect(legacy.topology).toEqual([["client-cache", "union", "ipc-router"], ["fuse-legacy"]]);
   });
 
   test("a group left empty by dropping fuse-legacy is dropped", () => {

@@ -10,7 +10,7 @@ import { ARG_COUNT } from "../../../../services/ipc-router/protocol/entry.ts";
 const REQUIRED = [
   "open", "close", "read", "pread", "write", "pwrite", "lseek", "fstat", "stat", "lstat", "ftruncate", "truncate", "fsync",
   "fdatasync", "mkdir", "rmdir", "unlink", "rename", "readdir", "symlink", "readlink", "link", "chmod", "chown", "utimens",
-  "access", "statfs", "null", "register",
+  "access", "statfs", "null",
 ];
 
 describe("operation table", () => {

@@ -20,11 +20,11 @@ describe("path payloads", () => {
 
   test("encoding errors", () => {
     const bytes = new Uint8Array(8);
-    expect(encodePaths(bytes, 0, 8, [""])).toBe(ERRNO.EINVAL);
-    expect(encodePaths(bytes, 0, 8, ["a\0b"])).toBe(ERRNO.EINVAL);
-    expect(encodePaths(bytes, 0, 8, ["12345678"])).toBe(ERRNO.ENAMETOOLONG);
-    expect(encodePaths(bytes, 0, 8, ["1234", "567"])).toBe(ERRNO.ENAMETOOLONG);
-    expect(encodePaths(new Uint8Array(PATH_MAX + 10), 0, PATH_MAX + 10, ["x".repeat(PATH_MAX)])).toBe(ERRNO.ENAMETOOLONG);
+    expect(encodePaths(bytes, 0, 8, [""])).toBe(-ERRNO.EINVAL);
+    expect(encodePaths(bytes, 0, 8, ["a\0b"])).toBe(-ERRNO.EINVAL);
+    expect(encodePaths(bytes, 0, 8, ["12345678"])).toBe(-ERRNO.ENAMETOOLONG);
+    expect(encodePaths(bytes, 0, 8, ["1234", "567"])).toBe(-ERRNO.ENAMETOOLONG);
+    expect(encodePaths(new Uint8Array(PATH_MAX + 10), 0, PATH_MAX + 10, ["x".repeat(PATH_MAX)])).toBe(-ERRNO.ENAMETOOLONG);
   });
 
   test("decoding garbage answers an errno", () => {

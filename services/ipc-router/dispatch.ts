@@ -1,0 +1,186 @@
+/**
+ * @module dispatch — serves one request taken off a queue: checks who is asking, finds the filesystem instance of the
+ * mount or the open file, calls it, writes the reply payload into the caller's window and returns the result
+ * (≥ 0, or -errno). Never throws: a handler that throws an unexpected error is answered -EIO.
+ */
+import {
+  DIRENT_NAME_OFFSET,
+  encodeDirents,
+  encodeStat,
+  encodeStatfs,
+  ERRNO,
+  FsError,
+  decodePaths,
+  lookupOperation,
+  STAT,
+  STATFS,
+  type FileSystem,
+  type Operation,
+  type RequestDescriptor,
+} from "./protocol/index.ts";
+import type { FileTable } from "./file-table.ts";
+
+/** What a service thread needs to serve requests. */
+export interface DispatchContext {
+  /** Filesystem instances by mount id (this thread's own instances). */
+  readonly mounts: readonly (FileSystem | undefined)[];
+  /** The shared open-file table. */
+  readonly files: FileTable;
+  /** Owner client id of each request buffer (0 = free), shared with the registry. */
+  readonly bufferOwners: Int32Array;
+  /** Request buffer `index` as bytes. */
+  buffer(index: number): Uint8Array;
+  /** Called for a handler that threw something other than FsError (a bug); the request is answered -EIO. */
+  onBug(error: unknown, operation: string): void;
+}
+
+type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array) => number;
+
+/** The request's path(s) from its window, or a negative errno. */
+function paths(request: RequestDescriptor, window: Uint8Array, count: number): string[] | number {
+  const decoded = decodePaths(window, 0, window.length, count);
+  return typeof decoded === "number" ? -decoded : decoded;
+}
+
+/** Runs `body` on the filesystem instance of the request's mount (args[0]) with its path(s). */
+function onPath(count: number, body: (fs: FileSystem, paths: string[], request: RequestDescriptor, window: Uint8Array) => number): Handler {
+  return (ctx, request, window) => {
+    const fs = ctx.mounts[request.args[0]!];
+    if (fs === undefined) return -ERRNO.EINVAL;
+    const decoded = paths(request, window, count);
+    if (typeof decoded === "number") return decoded;
+    return body(fs, decoded, request, window);
+  };
+}
+
+/** Runs `body` on the open file args[0] of the requesting client (EBADF when it is not one of its files). */
+function onFile(body: (fs: FileSystem, handle: number, request: RequestDescriptor, window: Uint8Array) => number): Handler {
+  return (ctx, request, window) => {
+    const file = ctx.files.acquire(request.args[0]!, request.client);
+    if (file === null) return -ERRNO.EBADF;
+    try {
+      const fs = ctx.mounts[file.mount];
+      if (fs === undefined) return -ERRNO.EBADF;
+      return body(fs, file.handle, request, window);
+    } finally {
+      ctx.files.release(file);
+    }
+  };
+}
+
+function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2]): number {
+  if (window.length < STAT.size) return -ERRNO.EINVAL;
+  encodeStat(new DataView(window.buffer, window.byteOffset, window.length), 0, stat);
+  return 0;
+}
+
+/** The reply payload length of the last handled request (set by handlers that write one). */
+let replyLength = 0;
+
+const HANDLERS: Record<Operation["name"], Handler> = {
+  null: () => 0,
+  open: (ctx, request, window) => {
+    const [mount, flags, mode] = request.args as [number, number, number];
+    const fs = ctx.mounts[mount];
+    if (fs === undefined) return -ERRNO.EINVAL;
+    const decoded = paths(request, window, 1);
+    if (typeof decoded === "number") return decoded;
+    const handle = fs.open(decoded[0]!, flags, mode);
+    const fd = ctx.files.insert(request.client, mount, handle);
+    if (fd < 0) {
+      fs.close(handle);
+      return -ERRNO.EMFILE;
+    }
+    return fd;
+  },
+  close: (ctx, request) => {
+    const removed = ctx.files.remove(request.args[0]!, request.client);
+    if (removed === null) return -ERRNO.EBADF;
+    ctx.mounts[removed.mount]?.close(removed.handle);
+    return 0;
+  },
+  read: onFile((fs, handle, request, window) => (replyLength = fs.read(handle, window.subarray(0, Math.min(request.args[1]!, window.length))))),
+  pread: onFile((fs, handle, request, window) => (replyLength = fs.pread(handle, window.subarray(0, Math.min(request.args[1]!, window.length)), request.args[2]!))),
+  write: onFile((fs, handle, _request, window) => fs.write(handle, window)),
+  pwrite: onFile((fs, handle, request, window) => fs.pwrite(handle, window, request.args[1]!)),
+  lseek: onFile((fs, handle, request) => fs.lseek(handle, request.args[1]!, request.args[2]!)),
+  fstat: onFile((fs, handle, _request, window) => {
+    const result = statReply(window, fs.fstat(handle));
+    if (result === 0) replyLength = STAT.size;
+    return result;
+  }),
+  stat: onPath(1, (fs, [path], _request, window) => {
+    const result = statReply(window, fs.stat(path!));
+    if (result === 0) replyLength = STAT.size;
+    return result;
+  }),
+  lstat: onPath(1, (fs, [path], _request, window) => {
+    const result = statReply(window, fs.lstat(path!));
+    if (result === 0) replyLength = STAT.size;
+    return result;
+  }),
+  ftruncate: onFile((fs, handle, request) => (fs.ftruncate(handle, request.args[1]!), 0)),
+  truncate: onPath(1, (fs, [path], request) => (fs.truncate(path!, request.args[1]!), 0)),
+  fsync: onFile((fs, handle) => (fs.fsync(handle), 0)),
+  fdatasync: onFile((fs, handle) => (fs.fdatasync(handle), 0)),
+  mkdir: onPath(1, (fs, [path], request) => (fs.mkdir(path!, request.args[1]!), 0)),
+  rmdir: onPath(1, (fs, [path]) => (fs.rmdir(path!), 0)),
+  unlink: onPath(1, (fs, [path]) => (fs.unlink(path!), 0)),
+  rename: onPath(2, (fs, [from, to], request) => (fs.rename(from!, to!, request.args[1]!), 0)),
+  readdir: onFile((fs, handle, request, window) => {
+    if (window.length < DIRENT_NAME_OFFSET + 264) return -ERRNO.EINVAL;
+    const entries = fs.readdir(handle, request.args[1]!);
+    const { count, length } = encodeDirents(entries, window, 0, window.length);
+    replyLength = length;
+    return count;
+  }),
+  symlink: onPath(2, (fs, [target, path]) => (fs.symlink(target!, path!), 0)),
+  readlink: onPath(1, (fs, [path], _request, window) => {
+    const target = new TextEncoder().encode(fs.readlink(path!));
+    if (target.length > window.length) return -ERRNO.ENAMETOOLONG;
+    window.set(target, 0);
+    replyLength = target.length;
+    return target.length;
+  }),
+  link: onPath(2, (fs, [existing, path]) => (fs.link(existing!, path!), 0)),
+  chmod: onPath(1, (fs, [path], request) => (fs.chmod(path!, request.args[1]!), 0)),
+  chown: onPath(1, (fs, [path], request) => (fs.chown(path!, request.args[1]!, request.args[2]!, request.args[3]!), 0)),
+  utimens: onPath(1, (fs, [path], request) => {
+    const [, atimeSec, atimeNsec, mtimeSec, mtimeNsec, flags] = request.args as number[];
+    fs.utimens(path!, { sec: atimeSec!, nsec: atimeNsec! }, { sec: mtimeSec!, nsec: mtimeNsec! }, flags!);
+    return 0;
+  }),
+  access: onPath(1, (fs, [path], request) => (fs.access(path!, request.args[1]!), 0)),
+  statfs: onPath(1, (fs, [path], _request, window) => {
+    if (window.length < STATFS.size) return -ERRNO.EINVAL;
+    encodeStatfs(new DataView(window.buffer, window.byteOffset, window.length), 0, fs.statfs(path!));
+    replyLength = STATFS.size;
+    return 0;
+  }),
+};
+
+/** A served request's outcome: the result to complete the entry with and the reply payload length. */
+export interface Served {
+  result: number;
+  replyLength: number;
+}
+
+/**
+ * Serves one request whose descriptor passed the ring's validation. Checks that the request buffer belongs to the
+ * requesting client (EINVAL otherwise), then runs the operation. Returns the result and reply length.
+ */
+export function dispatch(ctx: DispatchContext, request: RequestDescriptor): Served {
+  const operation = lookupOperation(request.opcode);
+  if (typeof operation === "number") return { result: -operation, replyLength: 0 };
+  if (ctx.bufferOwners[request.buffer] !== (request.client | 0) || request.client === 0) return { result: -ERRNO.EINVAL, replyLength: 0 };
+  const window = ctx.buffer(request.buffer).subarray(request.offset, request.offset + request.length);
+  replyLength = 0;
+  try {
+    const result = HANDLERS[operation.name](ctx, request, window);
+    return { result, replyLength: result < 0 ? 0 : replyLength };
+  } catch (error) {
+    if (error instanceof FsError) return { result: -error.errno, replyLength: 0 };
+    ctx.onBug(error, operation.name);
+    return { result: -ERRNO.EIO, replyLength: 0 };
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * @module file-table — the service open-file table, in a SharedArrayBuffer so every service thread (Worker) of the
+ * router can serve any client's descriptor. A service descriptor names a slot and its generation, so a stale or
+ * forged descriptor never reaches another client's file; a slot is only closed once no thread is using it.
+ */
+
+/** Words per slot: state+generation, owner client, backend handle, mount id, users in flight. */
+const WORDS = 5;
+const STATE = 0;
+const OWNER = 1;
+const HANDLE = 2;
+const MOUNT = 3;
+const USERS = 4;
+
+/** Slot states, in the low 2 bits of the state word; the generation is in the bits above. */
+const FREE = 0;
+const OPENING = 1;
+const OPEN = 2;
+const CLOSING = 3;
+
+const SLOT_BITS = 16;
+const SLOT_MASK = (1 << SLOT_BITS) - 1;
+const GENERATION_MASK = 0x3fff;
+
+/** A descriptor that passed {@link FileTable.acquire}: release it with {@link FileTable.release} when done. */
+export interface AcquiredFile {
+  readonly slot: number;
+  readonly handle: number;
+  readonly mount: number;
+}
+
+/** The shared open-file table. Construct it over the same SharedArrayBuffer in every thread. */
+export class FileTable {
+  private readonly words: Int32Array;
+  /** Number of slots. */
+  readonly capacity: number;
+
+  /** The buffer to create a table of `capacity` slots (at most 65536) over. */
+  static allocate(capacity: number): SharedArrayBuffer {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > SLOT_MASK + 1) throw new RangeError(`file table capacity ${capacity} outside 1..${SLOT_MASK + 1}`);
+    return new SharedArrayBuffer(capacity * WORDS * 4);
+  }
+
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.words = new Int32Array(buffer);
+    this.capacity = this.words.length / WORDS;
+  }
+
+  /**
+   * Records a newly opened backend handle for `owner`; returns the service descriptor (≥ 0), or -1 when the table is
+   * full (the caller closes the handle and answers EMFILE).
+   */
+  insert(owner: number, mount: number, handle: number): number {
+    const w = this.words;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const at = slot * WORDS;
+      const word = Atomics.load(w, at + STATE);
+      if ((word & 3) !== FREE) continue;
+      const generation = ((word >>> 2) + 1) & GENERATION_MASK || 1;
+      if (Atomics.compareExchange(w, at + STATE, word, (generation << 2) | OPENING) !== word) continue;
+      Atomics.store(w, at + OWNER, owner | 0);
+      Atomics.store(w, at + HANDLE, handle | 0);
+      Atomics.store(w, at + MOUNT, mount | 0);
+      Atomics.store(w, at + USERS, 0);
+      Atomics.store(w, at + STATE, (generation << 2) | OPEN);
+      return (generation << SLOT_BITS) | slot;
+    }
+    return -1;
+  }
+
+  /**
+   * Looks up descriptor `fd` for `client` and marks it in use; null when it is not an open descriptor of that client
+   * (the caller answers EBADF). Every successful acquire must be followed by {@link release}.
+   */
+  acquire(fd: number, client: number): AcquiredFile | null {
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x3fffffff) return null;
+    const slot = fd & SLOT_MASK;
+    if (slot >= this.capacity) return null;
+    const w = this.words;
+    const at = slot * WORDS;
+    Atomics.add(w, at + USERS, 1);
+    const word = Atomics.load(w, at + STATE);
+    if ((word & 3) !== OPEN || word >>> 2 !== fd >>> SLOT_BITS || Atomics.load(w, at + OWNER) !== (client | 0)) {
+      Atomics.sub(w, at + USERS, 1);
+      return null;
+    }
+    return { slot, handle: Atomics.load(w, at + HANDLE), mount: Atomics.load(w, at + MOUNT) };
+  }
+
+  /** Ends a use begun by {@link acquire}. */
+  release(file: AcquiredFile): void {
+    Atomics.sub(this.words, file.slot * WORDS + USERS, 1);
+  }
+
+  /**
+   * Takes descriptor `fd` of `client` out of the table once no other thread uses it, and returns its backend handle
+   * and mount for the caller to close; null when it is not an open descriptor of that client (EBADF).
+   * `holding` is true when the caller itself holds an acquire on it.
+   */
+  remove(fd: number, client: number, holding = false): { handle: number; mount: number } | null {
+    const slot = fd & SLOT_MASK;
+    if (!Number.isInteger(fd) || fd < 0 || slot >= this.capacity) return null;
+    const w = this.words;
+    const at = slot * WORDS;
+    const word = Atomics.load(w, at + STATE);
+    if ((word & 3) !== OPEN || word >>> 2 !== fd >>> SLOT_BITS || Atomics.load(w, at + OWNER) !== (client | 0)) return null;
+    if (Atomics.compareExchange(w, at + STATE, word, (word & ~3) | CLOSING) !== word) return null;
+    return this.drain(at, word, holding ? 1 : 0);
+  }
+
+  /** Removes every descriptor `client` still holds (its process died); returns their handles and mounts to close. */
+  removeClient(client: number): { handle: number; mount: number }[] {
+    const w = this.words;
+    const removed: { handle: number; mount: number }[] = [];
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const at = slot * WORDS;
+      const word = Atomics.load(w, at + STATE);
+      if ((word & 3) !== OPEN || Atomics.load(w, at + OWNER) !== (client | 0)) continue;
+      if (Atomics.compareExchange(w, at + STATE, word, (word & ~3) | CLOSING) !== word) continue;
+      removed.push(this.drain(at, word, 0));
+    }
+    return removed;
+  }
+
+  /** Number of open descriptors (for status and tests). */
+  openCount(): number {
+    let open = 0;
+    for (let slot = 0; slot < this.capacity; slot++) if ((Atomics.load(this.words, slot * WORDS + STATE) & 3) === OPEN) open++;
+    return open;
+  }
+
+  private drain(at: number, word: number, own: number): { handle: number; mount: number } {
+    const w = this.words;
+    // Other threads may be mid-operation on this handle; they finish in microseconds.
+    while (Atomics.load(w, at + USERS) > own) Atomics.wait(w, at + USERS, Atomics.load(w, at + USERS), 1);
+    const result = { handle: Atomics.load(w, at + HANDLE), mount: Atomics.load(w, at + MOUNT) };
+    Atomics.store(w, at + STATE, word & ~3);
+    return result;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * @module file-system — the typed channel as a TypeScript interface: one filesystem instance (one mount), called the
+ * same way whether it runs in this thread (the local backend, the union, the cache) or across a process over the
+ * shared-memory ring (the client). Paths are relative to the instance's root ("/" or "" is the root itself).
+ */
+import type { Dirent } from "./dirent.ts";
+import { errnoName } from "./errno.ts";
+import type { Stat } from "./stat.ts";
+import type { Statfs } from "./statfs.ts";
+
+/** A point in time for utimens: seconds and nanoseconds, or the special nsec values UTIME_NOW / UTIME_OMIT. */
+export interface Timespec {
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+/** `nsec` value meaning "now" (Linux UTIME_NOW). */
+export const UTIME_NOW = (1 << 30) - 1;
+/** `nsec` value meaning "leave unchanged" (Linux UTIME_OMIT). */
+export const UTIME_OMIT = (1 << 30) - 2;
+
+/** A failed operation: its errno (positive) and where it happened. Every FileSystem method throws only this for I/O errors. */
+export class FsError extends Error {
+  override readonly name = "FsError";
+  /** The errno name ("ENOENT"), like Node's `code`. */
+  readonly code: string;
+
+  constructor(readonly errno: number, readonly syscall: string, readonly path?: string) {
+    const code = errnoName(errno) ?? `E${errno}`;
+    super(`${code}: ${syscall}${path === undefined ? "" : ` '${path}'`}`);
+    this.code = code;
+  }
+}
+
+/**
+ * One filesystem instance. Methods are synchronous and either return a value or throw {@link FsError}. File handles
+ * are small non-negative integers private to the instance. Flags, modes and whence values are Linux's.
+ */
+export interface FileSystem {
+  /** open(2): returns a handle. EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW), EACCES... */
+  open(path: string, flags: number, mode: number): number;
+  /** Releases a handle. EBADF. */
+  close(fd: number): void;
+  /** Reads up to `into.length` bytes at `offset`; returns the count (0 at end of file). EBADF, EISDIR. */
+  pread(fd: number, into: Uint8Array, offset: number): number;
+  /** Writes `data` at `offset` (at the end for O_APPEND handles); returns the count. EBADF, EFBIG, ENOSPC. */
+  pwrite(fd: number, data: Uint8Array, offset: number): number;
+  /** Reads at the handle's own position and advances it. */
+  read(fd: number, into: Uint8Array): number;
+  /** Writes at the handle's own position (or the end for O_APPEND) and advances it. */
+  write(fd: number, data: Uint8Array): number;
+  /** Moves the handle's position (SEEK_SET 0, SEEK_CUR 1, SEEK_END 2); returns it. EINVAL. */
+  lseek(fd: number, offset: number, whence: number): number;
+  /** stat of an open handle. */
+  fstat(fd: number): Stat;
+  /** stat, following a final symlink. ENOENT, ENOTDIR, ELOOP. */
+  stat(path: string): Stat;
+  /** stat of the name itself. */
+  lstat(path: string): Stat;
+  /** Sets an open file's size. EINVAL, EBADF. */
+  ftruncate(fd: number, length: number): void;
+  /** Sets a file's size by path. EISDIR, ENOENT. */
+  truncate(path: string, length: number): void;
+  /** Flushes data and metadata of an open file to stable storage. */
+  fsync(fd: number): void;
+  /** Flushes the data of an open file. */
+  fdatasync(fd: number): void;
+  /** mkdir(2). EEXIST, ENOENT, ENOTDIR. */
+  mkdir(path: string, mode: number): void;
+  /** rmdir(2). ENOTEMPTY, ENOTDIR, EBUSY (the root). */
+  rmdir(path: string): void;
+  /** unlink(2). EISDIR, ENOENT. */
+  unlink(path: string): void;
+  /** renameat2(2); flags RENAME_NOREPLACE 1, RENAME_EXCHANGE 2. EXDEV, EEXIST, ENOTEMPTY, EINVAL. */
+  rename(from: string, to: string, flags: number): void;
+  /**
+   * One batch of entries of an open directory, starting after `cookie` (0 = from the start), without "." and "..";
+   * an empty batch means the end. Each entry's `next` continues the listing after it.
+   */
+  readdir(fd: number, cookie: number): Dirent[];
+  /** Creates `path` as a symlink holding `target` verbatim. EEXIST. */
+  symlink(target: string, path: string): void;
+  /** The target stored in a symlink. EINVAL if not a symlink. */
+  readlink(path: string): string;
+  /** link(2): a new name for an existing file. EEXIST, EPERM (directories). */
+  link(existing: string, path: string): void;
+  /** chmod(2), following symlinks. */
+  chmod(path: string, mode: number): void;
+  /** chown; uid/gid -1 keep; flags AT_SYMLINK_NOFOLLOW (0x100) changes the link itself. */
+  chown(path: string, uid: number, gid: number, flags: number): void;
+  /** utimensat(2); flags AT_SYMLINK_NOFOLLOW. */
+  utimens(path: string, atime: Timespec, mtime: Timespec, flags: number): void;
+  /** access(2) with F_OK 0 / R_OK 4 / W_OK 2 / X_OK 1 for the service's credentials. EACCES, ENOENT. */
+  access(path: string, mode: number): void;
+  /** statfs(2) of the filesystem holding `path`. */
+  statfs(path: string): Statfs;
+}

@@ -1,0 +1,64 @@
+/**
+ * @module registration — the router's registration socket messages (JSON lines, validated with valibot on both sides).
+ * A client process connects, registers, and keeps the connection open for its whole life: when it closes (the process
+ * exits or dies), the router releases every descriptor, buffer and queue entry the client held.
+ */
+import * as v from "valibot";
+
+/** Largest registration message, in bytes. */
+export const MAX_REGISTRATION_BYTES = 16 * 1024;
+
+/** Client → router. */
+export const RegistrationRequestSchema = v.variant("op", [
+  /** Register this process; the reply gives its client id, the region, its queue and its first request buffer. */
+  v.strictObject({ op: v.literal("register"), pid: v.pipe(v.number(), v.integer(), v.minValue(1)), cpu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))) }),
+  /** One more request buffer, for another thread of the process. */
+  v.strictObject({ op: v.literal("attach_thread") }),
+  /** Give a thread's buffer back. */
+  v.strictObject({ op: v.literal("detach_thread"), buffer: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+]);
+/** A registration request. */
+export type RegistrationRequest = v.InferOutput<typeof RegistrationRequestSchema>;
+
+/** One mount of the tenant as a client sees it. */
+export const MountEntrySchema = v.object({
+  /** Mount point in the client's namespace, e.g. "/mnt/danaus/alpha/data". */
+  path: v.string(),
+  /** Id to put in `args[0]` of path operations. */
+  id: v.number(),
+  /** "direct" (a backend path) or "union". */
+  kind: v.string(),
+});
+/** A mount table entry. */
+export type MountEntry = v.InferOutput<typeof MountEntrySchema>;
+
+/** Router → client. */
+export const RegistrationReplySchema = v.union([
+  v.object({
+    ok: v.literal(true),
+    /** Client id to put in every request descriptor. */
+    client: v.number(),
+    region: v.string(),
+    /** The queue this client should use (chosen from its CPU), and how many there are. */
+    queue: v.number(),
+    queueCount: v.number(),
+    /** Cores the service threads of that queue run on (a client on one of them should not spin long). */
+    queueCpus: v.array(v.number()),
+    buffer: v.number(),
+    bufferSize: v.number(),
+    servicePid: v.number(),
+    /** Region epoch: changes every time the service is restarted. */
+    epoch: v.number(),
+    mounts: v.array(MountEntrySchema),
+  }),
+  v.object({ ok: v.literal(true), buffer: v.number() }),
+  v.object({ ok: v.literal(true) }),
+  v.object({ ok: v.literal(false), errno: v.string(), message: v.string() }),
+]);
+/** A registration reply. */
+export type RegistrationReply = v.InferOutput<typeof RegistrationReplySchema>;
+
+/** Path of a tenant's registration socket under the supervisor's run directory. */
+export function routerSocketPath(runDir: string): string {
+  return `${runDir}/router.sock`;
+}

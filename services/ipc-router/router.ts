@@ -1,0 +1,172 @@
+/**
+ * @module router — the tenant's back driver (paper §3.5, §4.1): creates the shared-memory region (one request queue per
+ * core of the tenant), runs service threads pinned to each queue's core (more while a queue is busy), keeps the
+ * open-file table and the mount table, and registers clients.
+ */
+import { existsSync, rmSync } from "node:fs";
+import type { ServiceContext } from "../../kernel/service-host/index.ts";
+import { openBackend } from "../client-cache/index.ts";
+import { FileTable } from "./file-table.ts";
+import { buildMountTable, type ServedMount } from "./mount-table.ts";
+import type { FileSystem } from "./protocol/index.ts";
+import { routerSocketPath } from "./registration.ts";
+import { Registry } from "./registry.ts";
+import { Region, RequestQueue } from "./ring/index.ts";
+import { CONTROL, type ServiceThreadInit, type ServiceThreadMessage } from "./service-thread.ts";
+
+/** Sizes of a tenant's region and tables. */
+export interface RouterLimits {
+  /** Entries per queue. */
+  queueCapacity: number;
+  /** Request buffers (client threads) of the tenant. */
+  bufferCount: number;
+  /** Bytes per request buffer: the largest single transfer; bigger reads and writes are split by the client. */
+  bufferSize: number;
+  /** Open files of the tenant. */
+  maxOpenFiles: number;
+  /** Service threads per queue at most (the first is permanent, extras retire when idle). */
+  maxThreadsPerQueue: number;
+  /** Pending requests after a take that ask for an extra thread. */
+  busyThreshold: number;
+  /** Idle time after which an extra thread retires. */
+  retireAfterMs: number;
+}
+
+/** Defaults: 1 MiB transfers, 64 client threads, 4096 open files. */
+export const DEFAULT_LIMITS: RouterLimits = {
+  queueCapacity: 64,
+  bufferCount: 64,
+  bufferSize: 1024 * 1024,
+  maxOpenFiles: 4096,
+  maxThreadsPerQueue: 3,
+  busyThreshold: 4,
+  retireAfterMs: 2000,
+};
+
+const THREAD_ENTRY = new URL("./service-thread-main.ts", import.meta.url).href;
+
+/** A running router. */
+export class IpcRouter {
+  private readonly threads = new Map<number, Set<Worker>>();
+  private readonly control = new Int32Array(new SharedArrayBuffer(8));
+  private readonly registry: Registry;
+  private readonly socketPath: string;
+  private stopped = false;
+
+  private constructor(
+    private readonly ctx: ServiceContext,
+    private readonly limits: RouterLimits,
+    readonly region: Region,
+    private readonly served: ServedMount[],
+    private readonly files: SharedArrayBuffer,
+    private readonly bufferOwners: SharedArrayBuffer,
+    epoch: number,
+  ) {
+    const mainMounts: (FileSystem | undefined)[] = [];
+    for (const mount of served) mainMounts[mount.id] = openBackend(mount.backend);
+    const queues = ctx.tenant.cpus.map((_, q) => new RequestQueue(region, q));
+    this.socketPath = routerSocketPath(ctx.runtime.runDir);
+    this.registry = new Registry({
+      region,
+      queues,
+      files: new FileTable(files),
+      bufferOwners: new Int32Array(bufferOwners),
+      mounts: mainMounts,
+      mountTable: served.map(({ path, id, kind }) => ({ path, id, kind })),
+      cpus: ctx.tenant.cpus,
+      servicePid: process.pid,
+      epoch,
+      log: ctx.log,
+    });
+  }
+
+  /** The region file of `ctx`'s tenant. */
+  static regionPath(ctx: ServiceContext): string {
+    return `${ctx.runtime.shmPrefix}region`;
+  }
+
+  /** Creates the region, starts one pinned service thread per queue and the registration socket. */
+  static async start(ctx: ServiceContext, limits: RouterLimits = DEFAULT_LIMITS): Promise<IpcRouter> {
+    const { served, skipped } = buildMountTable(ctx.tenant);
+    for (const mount of skipped) ctx.log.warn("mount not served by the data path yet", { ...mount });
+    const path = IpcRouter.regionPath(ctx);
+    // A region left by a killed predecessor: its clients see the old service gone and reconnect to the new file.
+    if (existsSync(path)) rmSync(path);
+    const region = Region.create(path, {
+      queueCount: ctx.tenant.cpus.length,
+      queueCapacity: limits.queueCapacity,
+      bufferCount: limits.bufferCount,
+      bufferSize: limits.bufferSize,
+    });
+    const epoch = region.claimService(process.pid);
+    const router = new IpcRouter(ctx, limits, region, served, FileTable.allocate(limits.maxOpenFiles), new SharedArrayBuffer(limits.bufferCount * 4), epoch);
+    await Promise.all(ctx.tenant.cpus.map((_, q) => router.startThread(q, false)));
+    router.registry.listen(router.socketPath);
+    ctx.log.info("ipc-router serving", { region: path, socket: router.socketPath, queues: ctx.tenant.cpus.length, mounts: served.map((m) => m.path), epoch });
+    return router;
+  }
+
+  /** Service threads per queue now. */
+  threadCounts(): number[] {
+    return this.ctx.tenant.cpus.map((_, q) => this.threads.get(q)?.size ?? 0);
+  }
+
+  private startThread(queue: number, extra: boolean): Promise<void> {
+    const worker = new Worker(THREAD_ENTRY);
+    const set = this.threads.get(queue) ?? new Set<Worker>();
+    this.threads.set(queue, set);
+    set.add(worker);
+    const init: ServiceThreadInit = {
+      regionAddress: this.region.address,
+      queue,
+      cpus: [this.ctx.tenant.cpus[queue]!],
+      mounts: this.served,
+      files: this.files,
+      bufferOwners: this.bufferOwners,
+      control: this.control.buffer as SharedArrayBuffer,
+      faults: this.ctx.faults.shared,
+      retireAfterMs: extra ? this.limits.retireAfterMs : null,
+      busyThreshold: this.limits.busyThreshold,
+    };
+    return new Promise((resolve) => {
+      worker.onmessage = (event: MessageEvent<ServiceThreadMessage>) => {
+        const message = event.data;
+        switch (message.type) {
+          case "ready":
+            if (message.pinned !== 0) this.ctx.log.warn("service thread not pinned", { queue, errno: message.pinned });
+            resolve();
+            return;
+          case "busy":
+            if (!this.stopped && set.size < this.limits.maxThreadsPerQueue) {
+              this.ctx.log.debug("queue busy: adding a service thread", { queue, pending: message.pending });
+              void this.startThread(queue, true);
+            }
+            return;
+          case "retired":
+            set.delete(worker);
+            return;
+          case "bug":
+            this.ctx.log.error("request handler failed; answered EIO", { operation: message.operation, error: message.message, stack: message.stack });
+            return;
+        }
+      };
+      worker.addEventListener("error", (event) => this.ctx.log.error("service thread crashed", { queue, error: (event as ErrorEvent).message }));
+      worker.postMessage(init);
+    });
+  }
+
+  /** Stops serving: closes the region (blocked clients fail with ENOTCONN at once), stops the threads, removes the files. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    Atomics.store(this.control, CONTROL.stop, 1);
+    this.registry.close(this.socketPath);
+    this.region.close();
+    const workers = [...this.threads.values()].flatMap((set) => [...set]);
+    await Promise.race([
+      Promise.all(workers.map((w) => new Promise((resolve) => w.addEventListener("close", resolve)))),
+      Bun.sleep(1000),
+    ]);
+    for (const worker of workers) worker.terminate();
+    this.region.unlink();
+  }
+}

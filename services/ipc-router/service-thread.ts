@@ -1,0 +1,85 @@
+/**
+ * @module service-thread — one service thread of the router (a Bun Worker): pinned to its queue's cores, it takes
+ * requests off that queue, serves them through its own filesystem instances and completes them, until told to stop.
+ */
+import { FaultState } from "../../kernel/service-host/index.ts";
+import { pinThread } from "../../kernel/sys/libc.ts";
+import { openBackend } from "../client-cache/index.ts";
+import { dispatch, type DispatchContext } from "./dispatch.ts";
+import { FileTable } from "./file-table.ts";
+import type { ServedMount } from "./mount-table.ts";
+import type { FileSystem } from "./protocol/index.ts";
+import { Region, RequestQueue } from "./ring/index.ts";
+
+/** Words of the control block shared between the router and its threads. */
+export const CONTROL = { stop: 0, threads: 1 } as const;
+
+/** What the router hands a service thread when it starts it. */
+export interface ServiceThreadInit {
+  regionAddress: number;
+  queue: number;
+  cpus: number[];
+  mounts: ServedMount[];
+  files: SharedArrayBuffer;
+  bufferOwners: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  faults: SharedArrayBuffer;
+  /** An extra thread retires after this long without a request; the first thread of a queue never does. */
+  retireAfterMs: number | null;
+  /** Ask for another thread when this many requests wait in the queue after a take. */
+  busyThreshold: number;
+}
+
+/** Messages a service thread posts to the router. */
+export type ServiceThreadMessage =
+  | { type: "ready"; queue: number; pinned: number }
+  | { type: "busy"; queue: number; pending: number }
+  | { type: "retired"; queue: number }
+  | { type: "bug"; operation: string; message: string; stack?: string };
+
+const TAKE_SLICE_MS = 200;
+
+/** Runs a service thread until the router sets the stop word (or, for an extra thread, until it is idle long enough). */
+export function runServiceThread(init: ServiceThreadInit, post: (message: ServiceThreadMessage) => void): void {
+  const pinned = pinThread(init.cpus);
+  const region = Region.attach(init.regionAddress);
+  const queue = new RequestQueue(region, init.queue);
+  const control = new Int32Array(init.control);
+  const faults = FaultState.attach(init.faults);
+  const mounts: (FileSystem | undefined)[] = [];
+  for (const mount of init.mounts) mounts[mount.id] = openBackend(mount.backend);
+  const ctx: DispatchContext = {
+    mounts,
+    files: new FileTable(init.files),
+    bufferOwners: new Int32Array(init.bufferOwners),
+    buffer: (index) => region.buffer(index),
+    onBug: (error, operation) => post({ type: "bug", operation, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack }),
+  };
+  post({ type: "ready", queue: init.queue, pinned });
+
+  let idleSince = performance.now();
+  let lastBusy = 0;
+  while (Atomics.load(control, CONTROL.stop) === 0) {
+    const taken = queue.take({ timeoutMs: TAKE_SLICE_MS });
+    if (taken === null) {
+      if (init.retireAfterMs !== null && performance.now() - idleSince > init.retireAfterMs) break;
+      continue;
+    }
+    idleSince = performance.now();
+    if (taken.status !== 0) {
+      queue.complete(taken.slot, -taken.status);
+      continue;
+    }
+    const delay = faults.latencyMs();
+    if (delay > 0) Bun.sleepSync(delay);
+    const served = dispatch(ctx, taken.request);
+    queue.complete(taken.slot, served.result, served.replyLength);
+    const pending = queue.pending();
+    if (pending >= init.busyThreshold && idleSince - lastBusy > 50) {
+      lastBusy = idleSince;
+      post({ type: "busy", queue: init.queue, pending });
+    }
+  }
+  for (const fs of mounts) (fs as { dispose?: () => void } | undefined)?.dispose?.();
+  post({ type: "retired", queue: init.queue });
+}

@@ -1,0 +1,130 @@
+/**
+ * @module connection — one registered connection of this thread to its tenant's service: the registration socket
+ * (kept open: closing it tells the router this client is gone), the mapped region, this thread's queue and request
+ * buffer, and a synchronous `call` that never hangs on a dead service.
+ */
+import * as v from "valibot";
+import { ProcessWatch } from "../../kernel/sys/process-watch.ts";
+import { currentCpu } from "../../kernel/sys/libc.ts";
+import { BlockingUnixSocket, UnixSocketError } from "../../kernel/sys/unix-socket.ts";
+import { RegistrationReplySchema, type MountEntry } from "../../services/ipc-router/index.ts";
+import { ERRNO, errnoNumber, FsError } from "../../services/ipc-router/protocol/index.ts";
+import { Region, RegionClosedError, RequestQueue, WaitTimeoutError, type Reply } from "../../services/ipc-router/ring/index.ts";
+
+/** How long one wait lasts before the client checks that its service is still alive. */
+const LIVENESS_SLICE_MS = 50;
+/** How long registration may take. */
+const REGISTRATION_TIMEOUT_MS = 5000;
+
+/** The service of this connection is gone (killed, restarted or stopped); the next call on a new connection works. */
+export function notConnected(syscall: string): FsError {
+  return new FsError(ERRNO.ENOTCONN, syscall);
+}
+
+/** A live connection to one tenant service. */
+export class Connection {
+  /** The request buffer of this thread, as bytes. */
+  readonly buffer: Uint8Array;
+  readonly view: DataView;
+  private nextRequest = 1;
+  private dead = false;
+
+  private constructor(
+    private readonly socket: BlockingUnixSocket,
+    private readonly region: Region,
+    private readonly queue: RequestQueue,
+    private readonly service: ProcessWatch | null,
+    readonly client: number,
+    readonly bufferIndex: number,
+    readonly bufferSize: number,
+    readonly epoch: number,
+    readonly mounts: readonly MountEntry[],
+  ) {
+    this.buffer = region.buffer(bufferIndex);
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+  }
+
+  /** Registers with the router listening on `socketPath`. Throws FsError ENOTCONN when no service answers there. */
+  static open(socketPath: string): Connection {
+    let socket: BlockingUnixSocket;
+    try {
+      socket = BlockingUnixSocket.connect(socketPath);
+    } catch (error) {
+      const code = error instanceof UnixSocketError ? error.errno : ERRNO.EIO;
+      throw new FsError(code === ERRNO.ENOENT || code === ERRNO.ECONNREFUSED ? ERRNO.ENOTCONN : code, "connect", socketPath);
+    }
+    try {
+      socket.write(JSON.stringify({ op: "register", pid: process.pid, cpu: Math.max(0, currentCpu()) }) + "\n");
+      const parsed = v.safeParse(RegistrationReplySchema, JSON.parse(socket.readLine(REGISTRATION_TIMEOUT_MS)));
+      if (!parsed.success) throw new FsError(ERRNO.EPROTO, "register", socketPath);
+      const reply = parsed.output;
+      if (!reply.ok) throw new FsError(errnoNumber(reply.errno) ?? ERRNO.EIO, "register", socketPath);
+      if (!("client" in reply)) throw new FsError(ERRNO.EPROTO, "register", socketPath);
+      const region = Region.open(reply.region);
+      const queue = new RequestQueue(region, reply.queue, { peerCpus: reply.queueCpus });
+      return new Connection(socket, region, queue, ProcessWatch.open(reply.servicePid), reply.client, reply.buffer, reply.bufferSize, reply.epoch, reply.mounts);
+    } catch (error) {
+      socket.close();
+      if (error instanceof FsError) throw error;
+      throw new FsError(ERRNO.ENOTCONN, "register", socketPath);
+    }
+  }
+
+  /** False once the service was found gone; such a connection answers every call with ENOTCONN. */
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /**
+   * One request: the payload is already in this thread's buffer at [0, length). Returns the reply (result ≥ 0 or
+   * -errno). Throws FsError ENOTCONN when the service dies or goes away before answering.
+   */
+  call(opcode: number, args: readonly number[], length: number, syscall: string): Reply {
+    if (this.dead) throw notConnected(syscall);
+    const request = { requestId: this.nextRequest++, opcode, client: this.client, buffer: this.bufferIndex, offset: 0, length, args };
+    try {
+      let slot: number;
+      for (;;) {
+        try {
+          slot = this.queue.submit(request, { timeoutMs: LIVENESS_SLICE_MS });
+          break;
+        } catch (error) {
+          if (!(error instanceof WaitTimeoutError)) throw error;
+          this.checkAlive(syscall);
+        }
+      }
+      for (;;) {
+        try {
+          return this.queue.waitReply(slot, { timeoutMs: LIVENESS_SLICE_MS });
+        } catch (error) {
+          if (!(error instanceof WaitTimeoutError)) throw error;
+          this.checkAlive(syscall);
+        }
+      }
+    } catch (error) {
+      if (error instanceof RegionClosedError) {
+        this.markDead();
+        throw notConnected(syscall);
+      }
+      throw error;
+    }
+  }
+
+  private checkAlive(syscall: string): void {
+    if (this.service === null || this.service.exited()) {
+      this.markDead();
+      throw notConnected(syscall);
+    }
+  }
+
+  private markDead(): void {
+    this.dead = true;
+    this.service?.close();
+    this.socket.close();
+  }
+
+  /** Ends the registration: the router releases this client's files and buffer. */
+  close(): void {
+    if (!this.dead) this.markDead();
+  }
+}

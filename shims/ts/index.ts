@@ -1,0 +1,8 @@
+/**
+ * @module shims — what Bun apps import to reach their tenant's filesystem service over shared memory:
+ * `DanausClient` (synchronous POSIX-like calls) and `promises` (a `node:fs/promises`-shaped facade).
+ */
+export { DanausClient, resolveSocket, type ConnectOptions } from "./client.ts";
+export { RingFileSystem } from "./ring-fs.ts";
+export { FsError, type Dirent, type Stat, type Statfs, type Timespec } from "../../services/ipc-router/protocol/index.ts";
+export { promises, DanausPromises, FileHandle, Stats } from "./promises/index.ts";

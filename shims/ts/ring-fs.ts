@@ -1,0 +1,200 @@
+/**
+ * @module ring-fs — one mount of the tenant's service seen through the shared-memory ring, as a FileSystem: the same
+ * interface the service implements, so the conformance suite runs on both sides of the process boundary. Transfers
+ * larger than the request buffer are split here.
+ */
+import {
+  decodeDirents,
+  decodeStat,
+  decodeStatfs,
+  encodePaths,
+  FsError,
+  OPCODE,
+  STAT,
+  type Dirent,
+  type FileSystem,
+  type Stat,
+  type Statfs,
+  type Timespec,
+} from "../../services/ipc-router/protocol/index.ts";
+import type { Connection } from "./connection.ts";
+
+type OpName = keyof typeof OPCODE;
+
+/** A FileSystem for mount `mount` of the service behind `connection`. Handles are service descriptors. */
+export class RingFileSystem implements FileSystem {
+  constructor(private readonly connection: Connection, readonly mount: number) {}
+
+  /** Sends `op` with `args` and a window of `length` bytes; returns the non-negative result or throws FsError. */
+  private call(op: OpName, args: readonly number[], length: number, path?: string): { result: number; replyLength: number } {
+    const reply = this.connection.call(OPCODE[op], args, length, op);
+    if (reply.result < 0) throw new FsError(-reply.result, op, path);
+    return reply;
+  }
+
+  /** Writes `paths` at the start of the buffer; returns their length. */
+  private paths(op: OpName, ...paths: string[]): number {
+    const written = encodePaths(this.connection.buffer, 0, this.connection.bufferSize, paths.map((p) => (p === "" ? "/" : p)));
+    if (written < 0) throw new FsError(-written, op, paths[0]);
+    return written;
+  }
+
+  /** A path operation whose reply needs the whole window. */
+  private onPath(op: OpName, args: readonly number[], ...paths: string[]): { result: number; replyLength: number } {
+    this.paths(op, ...paths);
+    return this.call(op, [this.mount, ...args], this.connection.bufferSize, paths[0]);
+  }
+
+  open(path: string, flags: number, mode: number): number {
+    return this.onPath("open", [flags, mode], path).result;
+  }
+
+  close(fd: number): void {
+    this.call("close", [fd], 0);
+  }
+
+  private readChunks(into: Uint8Array, position: number | null, fd: number): number {
+    const { buffer, bufferSize } = this.connection;
+    let done = 0;
+    if (into.length === 0) {
+      // Still ask the service, so a bad descriptor is reported as it would be by read(2).
+      if (position === null) this.call("read", [fd, 0], 0);
+      else this.call("pread", [fd, 0, position], 0);
+      return 0;
+    }
+    while (done < into.length) {
+      const want = Math.min(bufferSize, into.length - done);
+      const { result } = position === null ? this.call("read", [fd, want], want) : this.call("pread", [fd, want, position + done], want);
+      into.set(buffer.subarray(0, result), done);
+      done += result;
+      if (result < want) break;
+    }
+    return done;
+  }
+
+  private writeChunks(data: Uint8Array, position: number | null, fd: number): number {
+    const { buffer, bufferSize } = this.connection;
+    let done = 0;
+    while (done < data.length || (data.length === 0 && done === 0)) {
+      const size = Math.min(bufferSize, data.length - done);
+      buffer.set(data.subarray(done, done + size), 0);
+      const { result } = position === null ? this.call("write", [fd], size) : this.call("pwrite", [fd, position + done], size);
+      done += result;
+      if (result < size || data.length === 0) break;
+    }
+    return done;
+  }
+
+  pread(fd: number, into: Uint8Array, offset: number): number {
+    return this.readChunks(into, offset, fd);
+  }
+
+  pwrite(fd: number, data: Uint8Array, offset: number): number {
+    return this.writeChunks(data, offset, fd);
+  }
+
+  read(fd: number, into: Uint8Array): number {
+    return this.readChunks(into, null, fd);
+  }
+
+  write(fd: number, data: Uint8Array): number {
+    return this.writeChunks(data, null, fd);
+  }
+
+  lseek(fd: number, offset: number, whence: number): number {
+    return this.call("lseek", [fd, offset, whence], 0).result;
+  }
+
+  private stat_(): Stat {
+    return decodeStat(this.connection.view, 0);
+  }
+
+  fstat(fd: number): Stat {
+    this.call("fstat", [fd], STAT.size);
+    return this.stat_();
+  }
+
+  stat(path: string): Stat {
+    this.onPath("stat", [], path);
+    return this.stat_();
+  }
+
+  lstat(path: string): Stat {
+    this.onPath("lstat", [], path);
+    return this.stat_();
+  }
+
+  ftruncate(fd: number, length: number): void {
+    this.call("ftruncate", [fd, length], 0);
+  }
+
+  truncate(path: string, length: number): void {
+    this.onPath("truncate", [length], path);
+  }
+
+  fsync(fd: number): void {
+    this.call("fsync", [fd], 0);
+  }
+
+  fdatasync(fd: number): void {
+    this.call("fdatasync", [fd], 0);
+  }
+
+  mkdir(path: string, mode: number): void {
+    this.onPath("mkdir", [mode], path);
+  }
+
+  rmdir(path: string): void {
+    this.onPath("rmdir", [], path);
+  }
+
+  unlink(path: string): void {
+    this.onPath("unlink", [], path);
+  }
+
+  rename(from: string, to: string, flags: number): void {
+    this.onPath("rename", [flags], from, to);
+  }
+
+  readdir(fd: number, cookie: number): Dirent[] {
+    const { replyLength } = this.call("readdir", [fd, cookie], this.connection.bufferSize);
+    const entries = decodeDirents(this.connection.buffer, 0, replyLength);
+    if (typeof entries === "number") throw new FsError(entries, "readdir");
+    return entries;
+  }
+
+  symlink(target: string, path: string): void {
+    this.onPath("symlink", [], target, path);
+  }
+
+  readlink(path: string): string {
+    const { result } = this.onPath("readlink", [], path);
+    return new TextDecoder().decode(this.connection.buffer.subarray(0, result));
+  }
+
+  link(existing: string, path: string): void {
+    this.onPath("link", [], existing, path);
+  }
+
+  chmod(path: string, mode: number): void {
+    this.onPath("chmod", [mode], path);
+  }
+
+  chown(path: string, uid: number, gid: number, flags: number): void {
+    this.onPath("chown", [uid, gid, flags], path);
+  }
+
+  utimens(path: string, atime: Timespec, mtime: Timespec, flags: number): void {
+    this.onPath("utimens", [atime.sec, atime.nsec, mtime.sec, mtime.nsec, flags], path);
+  }
+
+  access(path: string, mode: number): void {
+    this.onPath("access", [mode], path);
+  }
+
+  statfs(path: string): Statfs {
+    this.onPath("statfs", [], path);
+    return decodeStatfs(this.connection.view, 0);
+  }
+}
+

@@ -1,0 +1,162 @@
+/** @module test/conformance/harness — what every conformance case shares: options, a fresh filesystem per test, errno assertions, byte helpers. */
+import { expect, test } from "bun:test";
+import { constants } from "node:fs";
+import { FsError, type ErrnoName, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+
+/** One filesystem instance under test and how to throw it away. */
+export interface ConformanceInstance {
+  readonly fs: FileSystem;
+  cleanup(): Promise<void> | void;
+}
+
+/**
+ * What an implementation supports beyond the POSIX core. Every capability defaults to true except `renameFlags`
+ * (RENAME_NOREPLACE / RENAME_EXCHANGE); an implementation without one passes `false` and its cases are skipped.
+ */
+export interface ConformanceCapabilities {
+  /** rename() honours RENAME_NOREPLACE and RENAME_EXCHANGE. Default false. */
+  readonly renameFlags?: boolean;
+  /** chown works (to the same owner always; to 1234:1234 when the tests run as root). */
+  readonly chown?: boolean;
+  /** link() makes hard links. */
+  readonly hardLinks?: boolean;
+  /** Offsets and sizes beyond 4 GiB (sparse). */
+  readonly largeFiles?: boolean;
+  /** symlink() / readlink() and symlink following. */
+  readonly symlinks?: boolean;
+}
+
+/** How {@link runConformance} reaches the implementation under test. */
+export interface ConformanceOptions {
+  /** A new, empty filesystem instance; called once per test. */
+  newFs(): Promise<ConformanceInstance>;
+  readonly capabilities?: ConformanceCapabilities;
+}
+
+/** The context every group of cases registers its tests with. */
+export interface Suite {
+  readonly caps: Required<ConformanceCapabilities>;
+  /** Registers a test that gets a fresh, empty filesystem; skipped unless every capability in `needs` is there. */
+  it(name: string, body: (fs: FileSystem) => void | Promise<void>, needs?: readonly (keyof ConformanceCapabilities)[]): void;
+}
+
+/** Builds the {@link Suite} for one implementation. */
+export function makeSuite(options: ConformanceOptions): Suite {
+  const caps: Required<ConformanceCapabilities> = {
+    renameFlags: false,
+    chown: true,
+    hardLinks: true,
+    largeFiles: true,
+    symlinks: true,
+    ...options.capabilities,
+  };
+  return {
+    caps,
+    it(name, body, needs = []) {
+      const run = async () => {
+        const instance = await options.newFs();
+        try {
+          await body(instance.fs);
+        } finally {
+          await instance.cleanup();
+        }
+      };
+      if (needs.every((need) => caps[need])) test(name, run);
+      else test.skip(name, run);
+    },
+  };
+}
+
+/** Linux open flags, file types and access modes, from `node:fs`. */
+export const {
+  O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW,
+  S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, F_OK, R_OK, W_OK, X_OK,
+} = constants;
+
+/** lseek whence values. */
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
+/** renameat2 flags. */
+export const RENAME_NOREPLACE = 1;
+export const RENAME_EXCHANGE = 2;
+/** The chown/utimens flag acting on a final symlink itself. */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+
+/** Asserts that `call` throws an {@link FsError} with errno `code`. */
+export function expectErrno(code: ErrnoName, call: () => unknown): void {
+  let thrown: unknown;
+  try {
+    call();
+  } catch (error) {
+    thrown = error;
+  }
+  if (thrown === undefined) throw new Error(`expected ${code}, but the call succeeded`);
+  if (!(thrown instanceof FsError)) throw new Error(`expected FsError ${code}, got ${String(thrown)}`);
+  expect(thrown.code).toBe(code);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** UTF-8 bytes of `text`. */
+export function bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** `data` decoded as UTF-8. */
+export function text(data: Uint8Array): string {
+  return decoder.decode(data);
+}
+
+/** Creates (or truncates) `path` holding `content`. */
+export function writeFile(fs: FileSystem, path: string, content: string | Uint8Array, mode = 0o644): void {
+  const fd = fs.open(path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+  try {
+    const data = typeof content === "string" ? bytes(content) : content;
+    let done = 0;
+    while (done < data.length) done += fs.pwrite(fd, data.subarray(done), done);
+  } finally {
+    fs.close(fd);
+  }
+}
+
+/** The whole content of `path`. */
+export function readBytes(fs: FileSystem, path: string): Uint8Array {
+  const fd = fs.open(path, O_RDONLY, 0);
+  try {
+    return readAll(fs, fd, 0);
+  } finally {
+    fs.close(fd);
+  }
+}
+
+/** The whole content of `path` as text. */
+export function readFile(fs: FileSystem, path: string): string {
+  return text(readBytes(fs, path));
+}
+
+/** Everything from `offset` to the end of the open file `fd`, by pread. */
+export function readAll(fs: FileSystem, fd: number, offset: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const chunk = new Uint8Array(65536);
+    const count = fs.pread(fd, chunk, offset + total);
+    if (count === 0) break;
+    chunks.push(chunk.subarray(0, count));
+    total += count;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** The file type bits of a `st_mode`. */
+export function fileType(mode: number): number {
+  return mode & S_IFMT;
+}
