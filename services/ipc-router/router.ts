@@ -106,6 +106,17 @@ export class IpcRouter {
     return router;
   }
 
+  /** What the router holds now: registered clients, open files, request buffers in use, service threads per queue. */
+  stats(): { clients: number; openFiles: number; buffersInUse: number; threads: number[] } {
+    const owners = new Int32Array(this.bufferOwners);
+    return {
+      clients: this.registry.clientCount,
+      openFiles: new FileTable(this.files).openCount(),
+      buffersInUse: owners.reduce((n, owner) => n + (owner !== 0 ? 1 : 0), 0),
+      threads: this.threadCounts(),
+    };
+  }
+
   /** Service threads per queue now. */
   threadCounts(): number[] {
     return this.ctx.tenant.cpus.map((_, q) => this.threads.get(q)?.size ?? 0);

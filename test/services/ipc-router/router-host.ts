@@ -11,13 +11,14 @@ process.on("SIGTERM", async () => {
   await router.stop();
   process.exit(0);
 });
-// stdin lines are test commands: "slow <ms> <duration>".
+// stdin lines are test commands: "slow <ms> <duration>", "threads", "stats" (answered on stdout, one line each).
 (async () => {
   for await (const chunk of Bun.stdin.stream()) {
     for (const line of new TextDecoder().decode(chunk).split("\n")) {
       const [command, a, b] = line.trim().split(" ");
       if (command === "slow") faults.slow(Number(a), Number(b));
       if (command === "threads") process.stdout.write(`threads ${router.threadCounts().join(",")}\n`);
+      if (command === "stats") process.stdout.write(`${JSON.stringify(router.stats())}\n`);
     }
   }
 })();
