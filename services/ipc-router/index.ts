@@ -3,6 +3,7 @@ import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
 import { IpcRouter } from "./router.ts";
 
 export { IpcRouter, DEFAULT_LIMITS, type RouterLimits } from "./router.ts";
+export { streamSocketPath } from "./stream-server.ts";
 export { routerSocketPath, RegistrationReplySchema, RegistrationRequestSchema, type MountEntry, type RegistrationReply, type RegistrationRequest } from "./registration.ts";
 export * as protocol from "./protocol/index.ts";
 export * as ring from "./ring/index.ts";

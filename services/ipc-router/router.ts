@@ -11,6 +11,7 @@ import { buildMountTable, type ServedMount } from "./mount-table.ts";
 import type { FileSystem } from "./protocol/index.ts";
 import { routerSocketPath } from "./registration.ts";
 import { Registry } from "./registry.ts";
+import { StreamServer, streamSocketPath } from "./stream-server.ts";
 import { Region, RequestQueue } from "./ring/index.ts";
 import { CONTROL, type ServiceThreadInit, type ServiceThreadMessage } from "./service-thread.ts";
 
@@ -51,6 +52,7 @@ export class IpcRouter {
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
   private readonly registry: Registry;
   private readonly socketPath: string;
+  private readonly stream: StreamServer;
   private stopped = false;
 
   private constructor(
@@ -78,6 +80,13 @@ export class IpcRouter {
       epoch,
       log: ctx.log,
     });
+    this.stream = new StreamServer({
+      mounts: mainMounts,
+      files: new FileTable(files),
+      mountTable: served.map(({ path, id, kind }) => ({ path, id, kind })),
+      bufferSize: limits.bufferSize,
+      log: ctx.log,
+    });
   }
 
   /** The region file of `ctx`'s tenant. */
@@ -102,6 +111,7 @@ export class IpcRouter {
     const router = new IpcRouter(ctx, limits, region, served, FileTable.allocate(limits.maxOpenFiles), new SharedArrayBuffer(limits.bufferCount * 4), epoch);
     await Promise.all(ctx.tenant.cpus.map((_, q) => router.startThread(q, false)));
     router.registry.listen(router.socketPath);
+    router.stream.listen(streamSocketPath(ctx.runtime.runDir));
     ctx.log.info("ipc-router serving", { region: path, socket: router.socketPath, queues: ctx.tenant.cpus.length, mounts: served.map((m) => m.path), epoch });
     return router;
   }
@@ -171,6 +181,7 @@ export class IpcRouter {
     this.stopped = true;
     Atomics.store(this.control, CONTROL.stop, 1);
     this.registry.close(this.socketPath);
+    this.stream.close(streamSocketPath(this.ctx.runtime.runDir));
     this.region.close();
     const workers = [...this.threads.values()].flatMap((set) => [...set]);
     await Promise.race([

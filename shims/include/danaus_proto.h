@@ -342,6 +342,32 @@ DANAUS_STATIC_ASSERT(offsetof(struct danaus_dirent, d_reclen) == 16, "danaus_dir
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_dirent, d_type) == 18, "danaus_dirent.d_type");
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_dirent, d_name) == 19, "danaus_dirent.d_name");
 
+/* request frame header on the stream transport */
+struct danaus_stream_request {
+  uint32_t opcode;                      /* @0 */
+  uint32_t window;                      /* @4 window size: reply capacity of the request */
+  uint32_t payload;                     /* @8 request payload bytes following this header */
+  uint32_t __pad;                       /* @12 */
+  int64_t args[6];                      /* @16 */
+};
+DANAUS_STATIC_ASSERT(sizeof(struct danaus_stream_request) == 64, "danaus_stream_request size");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_stream_request, opcode) == 0, "danaus_stream_request.opcode");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_stream_request, window) == 4, "danaus_stream_request.window");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_stream_request, payload) == 8, "danaus_stream_request.payload");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_stream_request, __pad) == 12, "danaus_stream_request.__pad");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_stream_request, args) == 16, "danaus_stream_request.args");
+
+/* reply frame header on the stream transport */
+struct danaus_stream_reply {
+  int64_t result;                       /* @0 >= 0, or -errno */
+  uint32_t reply_length;                /* @8 */
+  uint32_t __pad;                       /* @12 */
+};
+DANAUS_STATIC_ASSERT(sizeof(struct danaus_stream_reply) == 16, "danaus_stream_reply size");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_stream_reply, result) == 0, "danaus_stream_reply.result");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_stream_reply, reply_length) == 8, "danaus_stream_reply.reply_length");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_stream_reply, __pad) == 12, "danaus_stream_reply.__pad");
+
 DANAUS_STATIC_ASSERT(sizeof(struct danaus_region_header) <= DANAUS_HEADER_SLOT, "header fits its slot");
 DANAUS_STATIC_ASSERT(sizeof(struct danaus_queue_header) <= DANAUS_QUEUE_SLOT, "queue header fits its slot");
 DANAUS_STATIC_ASSERT(sizeof(struct danaus_entry) <= DANAUS_ENTRY_SLOT, "entry fits its slot");

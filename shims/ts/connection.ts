@@ -9,6 +9,7 @@ import { currentCpu } from "../../kernel/sys/libc.ts";
 import { BlockingUnixSocket, UnixSocketError } from "../../kernel/sys/unix-socket.ts";
 import { RegistrationReplySchema, type MountEntry } from "../../services/ipc-router/index.ts";
 import { ERRNO, errnoNumber, FsError } from "../../services/ipc-router/protocol/index.ts";
+import type { Transport } from "./transport.ts";
 import { Region, RegionClosedError, RequestQueue, WaitTimeoutError, type Reply } from "../../services/ipc-router/ring/index.ts";
 
 /** How long one wait lasts before the client checks that its service is still alive. */
@@ -21,8 +22,8 @@ export function notConnected(syscall: string): FsError {
   return new FsError(ERRNO.ENOTCONN, syscall);
 }
 
-/** A live connection to one tenant service. */
-export class Connection {
+/** A live connection to one tenant service over the shared-memory ring. */
+export class Connection implements Transport {
   /** The request buffer of this thread, as bytes. */
   readonly buffer: Uint8Array;
   readonly view: DataView;

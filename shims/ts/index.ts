@@ -4,5 +4,8 @@
  */
 export { DanausClient, resolveSocket, type ConnectOptions } from "./client.ts";
 export { RingFileSystem } from "./ring-fs.ts";
+export { Connection } from "./connection.ts";
+export { StreamTransport } from "./stream-transport.ts";
+export type { Transport } from "./transport.ts";
 export { FsError, type Dirent, type Stat, type Statfs, type Timespec } from "../../services/ipc-router/protocol/index.ts";
 export { promises, DanausPromises, FileHandle, Stats } from "./promises/index.ts";

@@ -17,17 +17,20 @@ import {
   type Statfs,
   type Timespec,
 } from "../../services/ipc-router/protocol/index.ts";
-import type { Connection } from "./connection.ts";
+import type { Transport } from "./transport.ts";
 
 type OpName = keyof typeof OPCODE;
 
-/** A FileSystem for mount `mount` of the service behind `connection`. Handles are service descriptors. */
+/** A FileSystem for mount `mount` of the service behind `connection` (any transport). Handles are service descriptors. */
 export class RingFileSystem implements FileSystem {
-  constructor(private readonly connection: Connection, readonly mount: number) {}
+  constructor(private readonly connection: Transport, readonly mount: number) {}
 
-  /** Sends `op` with `args` and a window of `length` bytes; returns the non-negative result or throws FsError. */
-  private call(op: OpName, args: readonly number[], length: number, path?: string): { result: number; replyLength: number } {
-    const reply = this.connection.call(OPCODE[op], args, length, op);
+  /**
+   * Sends `op` with `args`, a window of `length` bytes of which `payload` carry request data; returns the non-negative
+   * result or throws FsError.
+   */
+  private call(op: OpName, args: readonly number[], length: number, path?: string, payload = 0): { result: number; replyLength: number } {
+    const reply = this.connection.call(OPCODE[op], args, length, op, payload);
     if (reply.result < 0) throw new FsError(-reply.result, op, path);
     return reply;
   }
@@ -41,8 +44,8 @@ export class RingFileSystem implements FileSystem {
 
   /** A path operation whose reply needs the whole window. */
   private onPath(op: OpName, args: readonly number[], ...paths: string[]): { result: number; replyLength: number } {
-    this.paths(op, ...paths);
-    return this.call(op, [this.mount, ...args], this.connection.bufferSize, paths[0]);
+    const payload = this.paths(op, ...paths);
+    return this.call(op, [this.mount, ...args], this.connection.bufferSize, paths[0], payload);
   }
 
   open(path: string, flags: number, mode: number): number {
@@ -78,7 +81,7 @@ export class RingFileSystem implements FileSystem {
     while (done < data.length || (data.length === 0 && done === 0)) {
       const size = Math.min(bufferSize, data.length - done);
       buffer.set(data.subarray(done, done + size), 0);
-      const { result } = position === null ? this.call("write", [fd], size) : this.call("pwrite", [fd, position + done], size);
+      const { result } = position === null ? this.call("write", [fd], size, undefined, size) : this.call("pwrite", [fd, position + done], size, undefined, size);
       done += result;
       if (result < size || data.length === 0) break;
     }

@@ -7,6 +7,7 @@ import { BUFFER_ALIGN, QUEUE_HEADER, REGION_HEADER, REGION_MAGIC, REGION_STATUS,
 import { SCALAR_C_TYPE } from "./scalar.ts";
 import { STAT } from "./stat.ts";
 import { STATFS } from "./statfs.ts";
+import { STREAM_REPLY, STREAM_REQUEST } from "./stream-frame.ts";
 import type { StructLayout } from "./struct.ts";
 
 /** Where the generated header lives, relative to the repository root. */
@@ -107,7 +108,7 @@ export function renderCHeader(): string {
     out.push(`  ${row}${last ? "" : " \\"}`);
   });
   out.push("");
-  const structs: StructLayout[] = [REGION_HEADER, QUEUE_HEADER, ENTRY, STAT, STATFS, DIRENT];
+  const structs: StructLayout[] = [REGION_HEADER, QUEUE_HEADER, ENTRY, STAT, STATFS, DIRENT, STREAM_REQUEST, STREAM_REPLY];
   for (const struct of structs) out.push(...renderStruct(struct));
   out.push(
     `DANAUS_STATIC_ASSERT(sizeof(struct danaus_region_header) <= DANAUS_HEADER_SLOT, "header fits its slot");`,

@@ -11,3 +11,4 @@ export * from "./dirent.ts";
 export * from "./region-layout.ts";
 export * from "./c-header.ts";
 export * from "./file-system.ts";
+export * from "./stream-frame.ts";
