@@ -30,8 +30,10 @@ export class UnixSocketError extends Error {
 
 /** A connected, blocking Unix stream socket. */
 export class BlockingUnixSocket {
-  private pending = "";
-  private readonly chunk = new Uint8Array(4096);
+  /** Bytes received but not consumed yet: `held[start, end)`. */
+  private held = new Uint8Array(64 * 1024);
+  private start = 0;
+  private end = 0;
 
   private constructor(readonly fd: number, readonly path: string) {}
 
@@ -55,9 +57,13 @@ export class BlockingUnixSocket {
     return new BlockingUnixSocket(fd, path);
   }
 
-  /** Writes all of `text`. */
+  /** Writes all of `text` (UTF-8). */
   write(text: string): void {
-    const bytes = new TextEncoder().encode(text);
+    this.writeBytes(new TextEncoder().encode(text));
+  }
+
+  /** Writes all of `bytes`. */
+  writeBytes(bytes: Uint8Array): void {
     for (let done = 0; done < bytes.length; ) {
       const n = lib.symbols.write(this.fd, ptr(bytes, done), bytes.length - done) as number;
       if (n < 0) {
@@ -69,32 +75,61 @@ export class BlockingUnixSocket {
     }
   }
 
-  /** Reads one line (without its newline), waiting at most `timeoutMs`. Throws on EOF, timeout or error. */
-  readLine(timeoutMs: number): string {
-    const deadline = performance.now() + timeoutMs;
-    const decoder = new TextDecoder();
-    for (;;) {
-      const newline = this.pending.indexOf("\n");
-      if (newline >= 0) {
-        const line = this.pending.slice(0, newline);
-        this.pending = this.pending.slice(newline + 1);
-        return line;
+  /** Reads more bytes into the held buffer, waiting at most `timeoutMs` (Infinity: no limit). Throws on EOF or error. */
+  private fill(deadline: number): void {
+    if (this.start === this.end) this.start = this.end = 0;
+    if (this.end === this.held.length) {
+      if (this.start > 0) {
+        this.held.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.start = 0;
+      } else {
+        const bigger = new Uint8Array(this.held.length * 2);
+        bigger.set(this.held);
+        this.held = bigger;
       }
-      const left = Math.ceil(deadline - performance.now());
-      if (left <= 0 || !this.readable(left)) throw new UnixSocketError("read (timed out)", 110 /* ETIMEDOUT */, this.path);
-      const n = lib.symbols.read(this.fd, ptr(this.chunk), this.chunk.length) as number;
+    }
+    for (;;) {
+      if (deadline !== Infinity) {
+        const left = Math.ceil(deadline - performance.now());
+        if (left <= 0 || !pollIn(this.fd, left)) throw new UnixSocketError("read (timed out)", 110 /* ETIMEDOUT */, this.path);
+      }
+      const n = lib.symbols.read(this.fd, ptr(this.held, this.end), this.held.length - this.end) as number;
       if (n < 0) {
         const code = errno();
         if (code === EINTR) continue;
         throw new UnixSocketError("read", code, this.path);
       }
       if (n === 0) throw new UnixSocketError("read (connection closed)", 104 /* ECONNRESET */, this.path);
-      this.pending += decoder.decode(this.chunk.subarray(0, n));
+      this.end += n;
+      return;
     }
   }
 
-  private readable(timeoutMs: number): boolean {
-    return pollIn(this.fd, timeoutMs);
+  /** Reads one line (without its newline), waiting at most `timeoutMs`. Throws on EOF, timeout or error. */
+  readLine(timeoutMs: number): string {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const newline = this.held.subarray(this.start, this.end).indexOf(10);
+      if (newline >= 0) {
+        const line = new TextDecoder().decode(this.held.subarray(this.start, this.start + newline));
+        this.start += newline + 1;
+        return line;
+      }
+      this.fill(deadline);
+    }
+  }
+
+  /** Reads exactly `into.length` bytes into `into`, blocking as long as it takes. Throws on EOF or error. */
+  readExact(into: Uint8Array): void {
+    let done = 0;
+    while (done < into.length) {
+      if (this.start === this.end) this.fill(Infinity);
+      const take = Math.min(into.length - done, this.end - this.start);
+      into.set(this.held.subarray(this.start, this.start + take), done);
+      this.start += take;
+      done += take;
+    }
   }
 
   /** Closes the socket (the peer sees the connection end). Idempotent. */
