@@ -17,6 +17,8 @@ interface StreamConnection {
   buffer: Uint8Array;
   /** Received bytes not yet consumed. */
   pending: Uint8Array;
+  /** Reply bytes the socket has not taken yet (Bun's write takes what the kernel buffer holds and returns the count). */
+  outbox: Uint8Array[];
 }
 
 /** What the stream server shares with the router. */
@@ -49,6 +51,7 @@ export class StreamServer {
         socket: {
           open: (socket) => this.open(socket),
           data: (socket, chunk) => this.receive(socket, chunk),
+          drain: (socket) => this.flush(socket),
           close: (socket) => this.release(socket.data),
           error: (socket, error) => this.deps.log.warn("stream transport connection error", { error, client: socket.data?.client }),
         },
@@ -75,7 +78,7 @@ export class StreamServer {
       buffer: () => buffer,
       onBug: (error, operation) => this.deps.log.error("request handler failed; answered EIO", { operation, error }),
     };
-    socket.data = { client, ctx, buffer, pending: new Uint8Array(0) };
+    socket.data = { client, ctx, buffer, pending: new Uint8Array(0), outbox: [] };
     socket.write(JSON.stringify({ client, bufferSize: this.deps.bufferSize, mounts: this.deps.mountTable }) + "\n");
   }
 
@@ -84,6 +87,14 @@ export class StreamServer {
     const joined = new Uint8Array(conn.pending.length + chunk.length);
     joined.set(conn.pending, 0);
     joined.set(chunk, conn.pending.length);
+    conn.pending = joined;
+    this.serve(socket);
+  }
+
+  /** Serves every complete frame received, stopping while replies wait to be sent (back-pressure). */
+  private serve(socket: Socket<StreamConnection>): void {
+    const conn = socket.data;
+    const joined = conn.pending;
     let at = 0;
     const view = new DataView(joined.buffer);
     while (joined.length - at >= STREAM_REQUEST.size) {
@@ -106,17 +117,39 @@ export class StreamServer {
         length: window,
         args: header.args.slice(0, ARG_COUNT),
       });
-      this.answer(socket, served.result, served.replyLength);
       at = frameEnd;
+      if (!this.answer(socket, served.result, served.replyLength)) break;
     }
     conn.pending = joined.slice(at);
   }
 
-  private answer(socket: Socket<StreamConnection>, result: number, replyLength: number): void {
+  /** Queues a reply frame and sends what the socket takes; false when some of it must wait for `drain`. */
+  private answer(socket: Socket<StreamConnection>, result: number, replyLength: number): boolean {
     const frame = new Uint8Array(STREAM_REPLY.size + replyLength);
     STREAM_REPLY.write(new DataView(frame.buffer), 0, { result, reply_length: replyLength });
     frame.set(socket.data.buffer.subarray(0, replyLength), STREAM_REPLY.size);
-    socket.write(frame);
+    socket.data.outbox.push(frame);
+    return this.send(socket);
+  }
+
+  /** Writes queued reply bytes; true when all went out. */
+  private send(socket: Socket<StreamConnection>): boolean {
+    const outbox = socket.data.outbox;
+    while (outbox.length > 0) {
+      const head = outbox[0]!;
+      const written = socket.write(head);
+      if (written < head.length) {
+        outbox[0] = head.subarray(Math.max(0, written));
+        return false;
+      }
+      outbox.shift();
+    }
+    return true;
+  }
+
+  /** The socket can take more: send the rest, then serve frames that arrived meanwhile. */
+  private flush(socket: Socket<StreamConnection>): void {
+    if (this.send(socket)) this.serve(socket);
   }
 
   private release(conn: StreamConnection | undefined): void {
