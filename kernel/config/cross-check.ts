@@ -46,6 +46,9 @@ export function crossCheck(tenants: TenantConfig[], facts: HostFacts): CrossChec
       if (other.name === t.name) {
         issues.push(configIssue(t.file, "name", `a name no other tenant uses (already used by ${where})`, JSON.stringify(t.name)));
       }
+      if (t.user !== null && other.user !== null && t.user.uid === other.user.uid) {
+        issues.push(configIssue(t.file, "uid", `a user id no other tenant runs as (${where} runs as ${other.user.uid})`, String(t.user.uid)));
+      }
       const shared = t.cpus.filter((c) => other.cpus.includes(c));
       if (shared.length > 0 && !(t.shareCpus && other.shareCpus)) {
         issues.push(configIssue(t.file, "cpus", `cores not used by ${where}`, shared.join(", ")));

@@ -33,6 +33,7 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
     file: absFile,
     cpus: [...new Set(parsed.cpus)].sort((a, b) => a - b),
     shareCpus: parsed.shareCpus ?? defaults.shareCpus ?? BUILT_IN.shareCpus,
+    user: parsed.uid === undefined ? null : { uid: parsed.uid, gid: parsed.gid ?? parsed.uid },
     memoryBytes,
     backend: resolveBackend(parsed.backend, absFile, host),
     cache: {

@@ -155,6 +155,8 @@ const tenantFields = {
     v.description("The cores reserved for the tenant's services (a cgroup cpuset)."),
   ),
   shareCpus: v.optional(v.pipe(v.boolean("true or false"), v.description("Allow other tenants that also set shareCpus to use the same cores."))),
+  uid: v.optional(v.pipe(v.number("a user id"), v.integer("a whole user id"), v.minValue(1, "a user id other than root (0)"), v.maxValue(2 ** 31 - 1), v.description("Run the tenant's services as this user; its region, sockets and files are then private to it. Default: the supervisor's user."))),
+  gid: v.optional(v.pipe(v.number("a group id"), v.integer("a whole group id"), v.minValue(1, "a group id other than root (0)"), v.maxValue(2 ** 31 - 1), v.description("Group of the tenant's services (default: the same number as uid)."))),
   memory: v.optional(v.pipe(size(), v.description("The tenant pool's memory limit; default 1GiB."))),
   backend: v.pipe(BackendSchema, v.description("Where the tenant's files live: a local directory or a CephFS file system.")),
   cache: v.optional(CacheSchema),

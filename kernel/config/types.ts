@@ -39,6 +39,8 @@ export interface TenantConfig {
   file: string;
   cpus: number[];
   shareCpus: boolean;
+  /** The user and group the tenant's services run as; null: the supervisor's own. */
+  user: { uid: number; gid: number } | null;
   memoryBytes: number;
   backend: BackendConfig;
   cache: CacheConfig;

@@ -1,6 +1,6 @@
 /** @module paths — where a tenant's runtime files live, and how they are removed when it stops. */
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { HostConfig } from "../config/index.ts";
 
 /** A tenant's runtime files. */
@@ -24,7 +24,9 @@ export function tenantPaths(host: HostConfig, tenant: string): TenantPaths {
 /** Removes what a previous run may have left (a killed supervisor or service), then creates the run directory. */
 export function prepareTenantRuntime(paths: TenantPaths): void {
   removeTenantRuntime(paths);
-  mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  // The parent is traversable (0711) so a tenant running as its own user reaches its own 0700 directory.
+  mkdirSync(dirname(paths.runDir), { recursive: true, mode: 0o711 });
+  mkdirSync(paths.runDir, { mode: 0o700 });
 }
 
 /** Removes the tenant's shared-memory files and run directory. */

@@ -1,5 +1,5 @@
 /** @module supervisor — boots every valid tenant, keeps their services alive, and answers the control socket. */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import {
   hostFacts,
   loadTenants,
@@ -58,7 +58,9 @@ export class Supervisor {
 
   /** Starts every valid tenant in name order and the watchdog. Invalid tenants are reported and skipped. */
   async start(): Promise<void> {
-    mkdirSync(this.host.stateDir, { recursive: true, mode: 0o700 });
+    // Traversable but not listable: tenants running as their own users reach their own (0700) directories inside.
+    mkdirSync(this.host.stateDir, { recursive: true, mode: 0o711 });
+    chmodSync(this.host.stateDir, 0o711);
     const support = this.pools.support;
     if (support.kind === "unavailable") this.events.emit("pool:unavailable", { reason: support.reason });
     const { accepted, rejected } = this.load();

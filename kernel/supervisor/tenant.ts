@@ -5,6 +5,7 @@ import type { Logger } from "../log/index.ts";
 import { PLACEMENT_FAILED_EXIT, type Pool, type PoolManager } from "../pool/index.ts";
 import type { SupervisorEmitter } from "./events.ts";
 import { affectedUnits, backoffMs, classifyExit, decide, describeExit, recordRestart } from "./restart-policy.ts";
+import { handOverToTenantUser, userLauncher } from "./tenant-user.ts";
 import { prepareTenantRuntime, removeTenantRuntime, type TenantPaths } from "./paths.ts";
 import { ServiceUnit, type UnitExit, type UnitTiming } from "./unit.ts";
 
@@ -26,6 +27,8 @@ export class TenantRunner {
   readonly units: ServiceUnit[] = [];
   private pool: Pool | null = null;
   private heartbeat: HeartbeatRegion | null = null;
+  /** argv prefix that drops to the tenant's user. */
+  private launcher: string[] = [];
   private readonly log: Logger;
 
   constructor(
@@ -58,6 +61,8 @@ export class TenantRunner {
       this.pool = this.pools.create({ tenant: this.config.name, cpus: this.config.cpus, memoryBytes: this.config.memoryBytes });
       prepareTenantRuntime(this.paths);
       this.heartbeat = HeartbeatRegion.create(this.paths.heartbeatFile);
+      handOverToTenantUser(this.config, this.paths);
+      this.launcher = userLauncher(this.config);
     } catch (error) {
       await this.releaseResources();
       this.fail(`could not create the tenant's pool: ${(error as Error).message}`);
@@ -65,7 +70,7 @@ export class TenantRunner {
     }
     this.config.topology.forEach((group, index) => {
       const unitLog = this.log.child({ service: group.join("+") });
-      this.units.push(new ServiceUnit(group, this.config, this.pool!, this.heartbeat!.slot(index), this.paths, this.timing, unitLog));
+      this.units.push(new ServiceUnit(group, this.config, this.pool!, this.heartbeat!.slot(index), this.paths, this.launcher, this.timing, unitLog));
     });
     for (const unit of this.units) {
       if (this.state !== "starting") return;

@@ -61,6 +61,8 @@ export class ServiceUnit {
     private readonly pool: Pool,
     readonly heartbeat: HeartbeatSlot,
     private readonly paths: TenantPaths,
+    /** argv prefix that starts the process as the tenant's user (empty: the supervisor's user). */
+    private readonly launcher: string[],
     private readonly timing: UnitTiming,
     private readonly log: Logger,
   ) {
@@ -78,7 +80,8 @@ export class ServiceUnit {
     this.beatCount = -1;
     const crashAtStart = this.crashStartsLeft > 0;
     if (crashAtStart) this.crashStartsLeft--;
-    const argv = this.pool.wrap([process.execPath, entryPoint(this.services[0]!)]);
+    // Placement first (as root), then the drop to the tenant's user, then Bun: nothing of ours runs outside either.
+    const argv = this.pool.wrap([...this.launcher, process.execPath, entryPoint(this.services[0]!)]);
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
       [ENV.tenantConfig]: JSON.stringify(this.tenant),

@@ -1,5 +1,5 @@
 /** A real supervisor in a temporary state dir, with two tenants, driven through its control socket (for integration tests). */
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -78,6 +78,8 @@ export class Harness {
   constructor(readonly options: HarnessOptions = {}) {
     this.instance = `test-${process.pid}-${++counter}`;
     this.dir = mkdtempSync(join(tmpdir(), "danaus-it-"));
+    // Traversable, so tenants running as their own users reach their directories under the state dir.
+    chmodSync(this.dir, 0o711);
     this.hostFile = join(this.dir, "host.toml");
     this.socket = join(this.dir, "state", "control.sock");
     this.heartbeatMs = options.heartbeatMs ?? 100;

@@ -20,6 +20,17 @@ describe("crossCheck", () => {
     expect(r.rejected).toEqual([]);
   });
 
+  test("two tenants may not run as the same user; gid defaults to the uid", () => {
+    const alpha = tenant("alpha", { uid: 2001 });
+    expect(alpha.user).toEqual({ uid: 2001, gid: 2001 });
+    expect(tenant("gamma", { uid: 2003, gid: 3000 }).user).toEqual({ uid: 2003, gid: 3000 });
+    expect(tenant("delta").user).toBeNull();
+    const r = crossCheck([alpha, tenant("beta", { cpus: [1], uid: 2001 })], facts);
+    expect(names(r.accepted)).toEqual(["alpha"]);
+    const issue = expectIssue(r.rejected[0]!.issues, "beta.toml", "uid", "2001");
+    expect(issue.expected).toContain("tenant alpha");
+  });
+
   test("the same mount point", () => {
     const m = [{ path: "/mnt/shared", source: "", legacy: false }];
     const r = crossCheck([tenant("beta", { cpus: [1], mounts: m }), tenant("alpha", { mounts: m })], facts);

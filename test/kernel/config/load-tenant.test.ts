@@ -84,6 +84,12 @@ describe("loadTenantFile: fields", () => {
     expect(issue.expected).toContain("size");
   });
 
+  test("uid: root and fractions are refused", () => {
+    const [issues, file] = failing(tenantToml("alpha", "uid = 0\ngid = 1.5"));
+    expect(expectIssue(issues, file, "uid", "0").expected).toContain("other than root");
+    expectIssue(issues, file, "gid", "1.5");
+  });
+
   test("negative and fractional sizes", () => {
     const [issues, file] = failing(tenantToml("alpha", "memory = -5\n[cache]\nsize = 1.5"));
     expectIssue(issues, file, "memory", "-5");

@@ -40,6 +40,7 @@ export async function startTestRouter(options: { mounts?: number; cpus?: number[
     file: join(dir, `${name}.toml`),
     cpus: options.cpus ?? [0],
     shareCpus: true,
+    user: null,
     memoryBytes: 1 << 30,
     backend: { kind: "local", root: backendRoot },
     cache: { sizeBytes: 1 << 29, maxDirtyBytes: 1 << 28, blockSizeBytes: 65536, writebackMs: 1000, expireMs: 5000, writeback: "async" },

@@ -15,16 +15,15 @@ describe("normalizePath", () => {
 });
 
 describe("findMount", () => {
-  const mounts = [
-    { path: "/mnt/d", id: 0 },
-    { path: "/mnt/d/inner", id: 1 },
-    { path: "/data/", id: 2 },
-  ];
+  const d = { path: "/mnt/d", id: 0 };
+  const inner = { path: "/mnt/d/inner", id: 1 };
+  const data = { path: "/data/", id: 2 };
+  const mounts = [d, inner, data];
   test("the longest mount point holding the path wins; inner path starts with /", () => {
-    expect(findMount(mounts, "/mnt/d/x/y")).toEqual({ mount: mounts[0], inner: "/x/y" });
-    expect(findMount(mounts, "/mnt/d/inner/z")).toEqual({ mount: mounts[1], inner: "/z" });
-    expect(findMount(mounts, "/mnt/d")).toEqual({ mount: mounts[0], inner: "/" });
-    expect(findMount(mounts, "/data/q")).toEqual({ mount: mounts[2], inner: "/q" });
+    expect(findMount(mounts, "/mnt/d/x/y")).toEqual({ mount: d, inner: "/x/y" });
+    expect(findMount(mounts, "/mnt/d/inner/z")).toEqual({ mount: inner, inner: "/z" });
+    expect(findMount(mounts, "/mnt/d")).toEqual({ mount: d, inner: "/" });
+    expect(findMount(mounts, "/data/q")).toEqual({ mount: data, inner: "/q" });
   });
   test("a name that only shares a prefix is not inside, and outside paths find nothing", () => {
     expect(findMount(mounts, "/mnt/dd/x")).toBeNull();
