@@ -7,7 +7,7 @@ describe("jsonSchemas", () => {
   const props = (s: Record<string, unknown>) => s.properties as Record<string, Record<string, unknown>>;
 
   test("the tenant schema lists every tenant field and forbids others", () => {
-    expect(Object.keys(props(tenant))).toEqual(["name", "cpus", "shareCpus", "memory", "backend", "cache", "mounts", "fuse", "topology", "restart"]);
+    expect(Object.keys(props(tenant))).toEqual(["name", "cpus", "shareCpus", "uid", "gid", "memory", "backend", "cache", "mounts", "fuse", "topology", "restart"]);
     expect(tenant.required).toEqual(["name", "cpus", "backend"]);
     expect(tenant.additionalProperties).toBe(false);
     expect(tenant.$id).toBe("urn:danaus:config:tenant");
