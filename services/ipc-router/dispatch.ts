@@ -12,6 +12,7 @@ import {
   FsError,
   decodePaths,
   lookupOperation,
+  PATH_MAX,
   STAT,
   STATFS,
   type FileSystem,
@@ -36,9 +37,15 @@ export interface DispatchContext {
 
 type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array) => number;
 
-/** The request's path(s) from its window, or a negative errno. */
+/**
+ * The request's path(s) from its window, or a negative errno. Decodes a private copy: the window is shared memory its
+ * client (or a reply to another of its requests) may rewrite meanwhile, and a decoder whose input changes between its
+ * length pass and its copy pass writes past its output — in Bun, a crash of the whole router (a double fetch).
+ */
 function paths(request: RequestDescriptor, window: Uint8Array, count: number): string[] | number {
-  const decoded = decodePaths(window, 0, window.length, count);
+  // `count` strings of at most PATH_MAX bytes each, NUL included, fit in this much: decoding the rest changes nothing.
+  const copy = window.slice(0, Math.min(window.length, count * PATH_MAX));
+  const decoded = decodePaths(copy, 0, copy.length, count);
   return typeof decoded === "number" ? -decoded : decoded;
 }
 
@@ -177,7 +184,15 @@ export function dispatch(ctx: DispatchContext, request: RequestDescriptor): Serv
   replyLength = 0;
   try {
     const result = HANDLERS[operation.name](ctx, request, window);
-    return { result, replyLength: result < 0 ? 0 : replyLength };
+    // A result the reply cannot carry exactly, e.g. lseek to 2^62 in a directory (ext4 takes 63-bit hash positions):
+    // EOVERFLOW, as lseek(2) answers for an offset its return type cannot hold.
+    if (!Number.isSafeInteger(result)) return { result: -ERRNO.EOVERFLOW, replyLength: 0 };
+    if (result < 0) return { result, replyLength: 0 };
+    if (!Number.isInteger(replyLength) || replyLength < 0 || replyLength > window.length) {
+      ctx.onBug(new RangeError(`reply length ${replyLength} outside the ${window.length}-byte window`), operation.name);
+      return { result: -ERRNO.EIO, replyLength: 0 };
+    }
+    return { result, replyLength };
   } catch (error) {
     if (error instanceof FsError) return { result: -error.errno, replyLength: 0 };
     ctx.onBug(error, operation.name);

@@ -21,6 +21,8 @@ const CLOSING = 3;
 const SLOT_BITS = 16;
 const SLOT_MASK = (1 << SLOT_BITS) - 1;
 const GENERATION_MASK = 0x3fff;
+/** The largest descriptor: the highest generation in the bits above the slot. */
+const MAX_FD = (GENERATION_MASK << SLOT_BITS) | SLOT_MASK;
 
 /** A descriptor that passed {@link FileTable.acquire}: release it with {@link FileTable.release} when done. */
 export interface AcquiredFile {
@@ -73,9 +75,8 @@ export class FileTable {
    * (the caller answers EBADF). Every successful acquire must be followed by {@link release}.
    */
   acquire(fd: number, client: number): AcquiredFile | null {
-    if (!Number.isInteger(fd) || fd < 0 || fd > 0x3fffffff) return null;
-    const slot = fd & SLOT_MASK;
-    if (slot >= this.capacity) return null;
+    const slot = this.slotOf(fd);
+    if (slot < 0) return null;
     const w = this.words;
     const at = slot * WORDS;
     Atomics.add(w, at + USERS, 1);
@@ -98,8 +99,8 @@ export class FileTable {
    * `holding` is true when the caller itself holds an acquire on it.
    */
   remove(fd: number, client: number, holding = false): { handle: number; mount: number } | null {
-    const slot = fd & SLOT_MASK;
-    if (!Number.isInteger(fd) || fd < 0 || slot >= this.capacity) return null;
+    const slot = this.slotOf(fd);
+    if (slot < 0) return null;
     const w = this.words;
     const at = slot * WORDS;
     const word = Atomics.load(w, at + STATE);
@@ -127,6 +128,17 @@ export class FileTable {
     let open = 0;
     for (let slot = 0; slot < this.capacity; slot++) if ((Atomics.load(this.words, slot * WORDS + STATE) & 3) === OPEN) open++;
     return open;
+  }
+
+  /**
+   * The slot a descriptor names, or -1 when it cannot be one this table handed out (not an integer, negative, above
+   * the largest generation|slot value, or a slot past the capacity). Checked before any bit operation: `>>>` and `&`
+   * wrap modulo 2^32, so `fd + 2^32` would otherwise alias `fd`.
+   */
+  private slotOf(fd: number): number {
+    if (!Number.isInteger(fd) || fd < 0 || fd > MAX_FD) return -1;
+    const slot = fd & SLOT_MASK;
+    return slot < this.capacity ? slot : -1;
   }
 
   private drain(at: number, word: number, own: number): { handle: number; mount: number } {

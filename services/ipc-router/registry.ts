@@ -7,7 +7,7 @@ import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
 import type { Logger } from "../../kernel/log/index.ts";
 import type { FileTable } from "./file-table.ts";
-import type { FileSystem } from "./protocol/index.ts";
+import { ENTRY, ENTRY_STATE, type FileSystem } from "./protocol/index.ts";
 import {
   MAX_REGISTRATION_BYTES,
   RegistrationRequestSchema,
@@ -41,13 +41,21 @@ interface Connection {
   pending: string;
 }
 
-/** Delays (ms) of the passes that reclaim a dead client's queue entries still being served when it died. */
-const RECLAIM_PASSES_MS = [0, 100, 1000];
+/**
+ * Delays (ms) of the passes that reclaim a dead client's queue entries and buffers. Passes go on, every
+ * {@link RECLAIM_REPEAT_MS} after these, for as long as a request of the client is still in service (a slow backend
+ * call can outlast them all); the buffers are handed back at the first pass that finds none.
+ */
+const RECLAIM_PASSES_MS = [100, 1000];
+const RECLAIM_REPEAT_MS = 1000;
 
 /** The registration server of one tenant service. */
 export class Registry {
   private listener: UnixSocketListener<Connection> | null = null;
+  private stopped = false;
   private readonly clients = new Map<number, Connection>();
+  /** Ids of gone clients whose release is still in progress: not handed out again until it ends. */
+  private readonly releasing = new Set<number>();
 
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -81,6 +89,7 @@ export class Registry {
   /** Stops accepting clients (registered connections are dropped). */
   close(path: string): void {
     this.listener?.stop(true);
+    this.stopped = true;
     rmSync(path, { force: true });
   }
 
@@ -165,7 +174,7 @@ export class Registry {
   private newClientId(): number {
     for (;;) {
       const id = (crypto.getRandomValues(new Uint32Array(1))[0]! & 0x7fffffff) || 1;
-      if (!this.clients.has(id)) return id;
+      if (!this.clients.has(id) && !this.releasing.has(id)) return id;
     }
   }
 
@@ -175,31 +184,62 @@ export class Registry {
     return -1;
   }
 
-  /** Releases everything a client held: its open files now, its queue entries and buffers once in-flight requests end. */
+  /**
+   * Releases everything a client held: its open files now; its queue entries, and any file a request still in service
+   * opens for it, in passes until none of its requests is in service; then its buffers, which no thread writes into any
+   * more (a buffer handed back earlier could receive the late reply of a dead client's read in a new client's data).
+   */
   private release(conn: Connection): void {
     if (conn.client === 0) return;
     const { deps } = this;
     this.clients.delete(conn.client);
-    let closed = 0;
-    for (const { handle, mount } of deps.files.removeClient(conn.client)) {
-      try {
-        deps.mounts[mount]?.close(handle);
-        closed++;
-      } catch (error) {
-        deps.log.warn("closing a dead client's file failed", { client: conn.client, error });
-      }
-    }
+    this.releasing.add(conn.client);
+    const closed = this.closeFilesOf(conn.client);
     const passes = [...RECLAIM_PASSES_MS];
     const reclaim = (): void => {
+      if (this.stopped) return; // the router stopped: its region and tables go with it
       let entries = 0;
       for (const queue of deps.queues) entries += queue.reclaimClient(conn.client);
-      const next = passes.shift();
-      if (next !== undefined) setTimeout(reclaim, next);
-      else for (const buffer of conn.buffers) Atomics.compareExchange(deps.bufferOwners, buffer, conn.client, 0);
-      if (entries > 0) deps.log.debug("reclaimed queue entries of a gone client", { client: conn.client, entries });
+      const inService = this.entriesInUse(conn.client);
+      // After counting: a request that completed before the count had already opened its file, so this closes it.
+      const late = this.closeFilesOf(conn.client);
+      if (entries > 0 || late > 0) deps.log.debug("reclaimed what a gone client's requests left", { client: conn.client, entries, files: late, inService });
+      if (inService > 0) {
+        setTimeout(reclaim, passes.shift() ?? RECLAIM_REPEAT_MS);
+        return;
+      }
+      for (const buffer of conn.buffers) Atomics.compareExchange(deps.bufferOwners, buffer, conn.client, 0);
+      this.releasing.delete(conn.client);
     };
     reclaim();
     deps.log.info("client gone: released its files, buffers and queue entries", { client: conn.client, clientPid: conn.pid, files: closed });
   }
-}
 
+  /** Closes every file `client` still has open; returns how many. */
+  private closeFilesOf(client: number): number {
+    let closed = 0;
+    for (const { handle, mount } of this.deps.files.removeClient(client)) {
+      try {
+        this.deps.mounts[mount]?.close(handle);
+        closed++;
+      } catch (error) {
+        this.deps.log.warn("closing a dead client's file failed", { client, error });
+      }
+    }
+    return closed;
+  }
+
+  /** Entries carrying `client`'s id that are published, being served or answered (VALID, SERVING or DONE). */
+  private entriesInUse(client: number): number {
+    const { region, queues } = this.deps;
+    let count = 0;
+    for (const queue of queues) {
+      for (let slot = 0; slot < queue.capacity; slot++) {
+        const state = queue.stateOf(slot);
+        if (state !== ENTRY_STATE.VALID && state !== ENTRY_STATE.SERVING && state !== ENTRY_STATE.DONE) continue;
+        if (region.view.getUint32(queue.entryOffset(slot) + ENTRY.offsets.client, true) === client >>> 0) count++;
+      }
+    }
+    return count;
+  }
+}

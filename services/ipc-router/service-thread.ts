@@ -8,7 +8,7 @@ import { openBackend } from "../client-cache/index.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
 import type { ServedMount } from "./mount-table.ts";
-import type { FileSystem } from "./protocol/index.ts";
+import { ERRNO, operationByOpcode, type FileSystem } from "./protocol/index.ts";
 import { Region, RequestQueue } from "./ring/index.ts";
 
 /** Words of the control block shared between the router and its threads. */
@@ -38,6 +38,10 @@ export type ServiceThreadMessage =
   | { type: "bug"; operation: string; message: string; stack?: string };
 
 const TAKE_SLICE_MS = 200;
+
+function operationName(opcode: number): string {
+  return operationByOpcode(opcode)?.name ?? `opcode ${opcode}`;
+}
 
 /** Runs a service thread until the router sets the stop word (or, for an extra thread, until it is idle long enough). */
 export function runServiceThread(init: ServiceThreadInit, post: (message: ServiceThreadMessage) => void): void {
@@ -72,8 +76,19 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
     }
     const delay = faults.latencyMs();
     if (delay > 0) Bun.sleepSync(delay);
-    const served = dispatch(ctx, taken.request);
-    queue.complete(taken.slot, served.result, served.replyLength);
+    try {
+      const served = dispatch(ctx, taken.request);
+      queue.complete(taken.slot, served.result, served.replyLength);
+    } catch (error) {
+      // A bug on our side (nothing a peer writes makes dispatch or complete throw): answer EIO and keep serving, since
+      // a crashed thread would leave its queue, and every client on it, without a consumer.
+      ctx.onBug(error, operationName(taken.request.opcode));
+      try {
+        queue.complete(taken.slot, -ERRNO.EIO);
+      } catch {
+        // The entry was not ours to complete any more; nothing left to answer.
+      }
+    }
     const pending = queue.pending();
     if (pending >= init.busyThreshold && idleSince - lastBusy > 50) {
       lastBusy = idleSince;

@@ -19,7 +19,9 @@ const REGISTRATION_TIMEOUT_MS = 5000;
 
 /** The service of this connection is gone (killed, restarted or stopped); the next call on a new connection works. */
 export function notConnected(syscall: string): FsError {
-  return new FsError(ERRNO.ENOTCONN, syscall);
+  const error = new FsError(ERRNO.ENOTCONN, syscall);
+  error.message = `ENOTCONN: ${syscall}: the tenant's filesystem service went away (killed, restarted or stopped) before answering; the next call reconnects`;
+  return error;
 }
 
 /** A live connection to one tenant service over the shared-memory ring. */

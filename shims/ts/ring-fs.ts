@@ -161,7 +161,8 @@ export class RingFileSystem implements FileSystem {
 
   readdir(fd: number, cookie: number): Dirent[] {
     const { replyLength } = this.call("readdir", [fd, cookie], this.connection.bufferSize);
-    const entries = decodeDirents(this.connection.buffer, 0, replyLength);
+    // Decode a private copy: the buffer is shared memory another process of the tenant could rewrite mid-decode.
+    const entries = decodeDirents(this.connection.buffer.slice(0, replyLength), 0, replyLength);
     if (typeof entries === "number") throw new FsError(entries, "readdir");
     return entries;
   }
@@ -172,7 +173,7 @@ export class RingFileSystem implements FileSystem {
 
   readlink(path: string): string {
     const { result } = this.onPath("readlink", [], path);
-    return new TextDecoder().decode(this.connection.buffer.subarray(0, result));
+    return new TextDecoder().decode(this.connection.buffer.slice(0, result));
   }
 
   link(existing: string, path: string): void {
