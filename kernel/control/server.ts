@@ -1,9 +1,10 @@
 /** @module server — the supervisor's control socket: a 0600 Unix socket speaking JSON lines, one reply per request line. */
-import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
 import type { Logger } from "../log/index.ts";
+import { listenPrivate } from "../sys/private-socket.ts";
 import { ControlError, MAX_REQUEST_BYTES, type Reply, type Request, RequestSchema } from "./protocol.ts";
 
 /** Answers one validated request; throw ControlError for a failure the client should see. */
@@ -46,7 +47,6 @@ export class ControlServer {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     if (existsSync(path)) {
       if (await isLive(path)) throw new SocketInUseError(path);
-      rmSync(path, { force: true });
     }
     const answer = async (socket: Socket<Connection>, line: string): Promise<void> => {
       let id: number | undefined;
@@ -73,41 +73,31 @@ export class ControlServer {
       }
       socket.write(encode(reply));
     };
-    const previousMask = process.umask(0o077);
-    let listener: UnixSocketListener<Connection>;
-    try {
-      listener = Bun.listen<Connection>({
-        unix: path,
-        socket: {
-          open(socket) {
-            socket.data = { buffered: "", queue: Promise.resolve() };
-          },
-          data(socket, chunk) {
-            const state = socket.data;
-            state.buffered += chunk.toString();
-            let newline: number;
-            while ((newline = state.buffered.indexOf("\n")) >= 0) {
-              const line = state.buffered.slice(0, newline).trim();
-              state.buffered = state.buffered.slice(newline + 1);
-              if (line) state.queue = state.queue.then(() => answer(socket, line));
-            }
-            if (Buffer.byteLength(state.buffered) > MAX_REQUEST_BYTES) {
-              state.buffered = "";
-              state.queue = state.queue.then(() => {
-                socket.write(encode({ ok: false, error: { code: "E2BIG", message: `request longer than ${MAX_REQUEST_BYTES} bytes` } }));
-                socket.end();
-              });
-            }
-          },
-          error(_socket, error) {
-            log.warn("control connection error", { error });
-          },
-        },
-      });
-    } finally {
-      process.umask(previousMask);
-    }
-    chmodSync(path, 0o600);
+    const listener = listenPrivate<Connection>(path, {
+      open(socket) {
+        socket.data = { buffered: "", queue: Promise.resolve() };
+      },
+      data(socket, chunk) {
+        const state = socket.data;
+        state.buffered += chunk.toString();
+        let newline: number;
+        while ((newline = state.buffered.indexOf("\n")) >= 0) {
+          const line = state.buffered.slice(0, newline).trim();
+          state.buffered = state.buffered.slice(newline + 1);
+          if (line) state.queue = state.queue.then(() => answer(socket, line));
+        }
+        if (Buffer.byteLength(state.buffered) > MAX_REQUEST_BYTES) {
+          state.buffered = "";
+          state.queue = state.queue.then(() => {
+            socket.write(encode({ ok: false, error: { code: "E2BIG", message: `request longer than ${MAX_REQUEST_BYTES} bytes` } }));
+            socket.end();
+          });
+        }
+      },
+      error(_socket, error) {
+        log.warn("control connection error", { error });
+      },
+    });
     return new ControlServer(listener, path);
   }
 

@@ -2,7 +2,8 @@
  * @module registry — the router's client registry: a 0600 Unix socket where client processes register, get request
  * buffers and the mount table, and whose connection close (the process exited or died) releases all they held.
  */
-import { chmodSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
+import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
 import type { Logger } from "../../kernel/log/index.ts";
@@ -66,24 +67,14 @@ export class Registry {
 
   /** Listens on `path` (mode 0600, only the tenant's owner may connect). */
   listen(path: string): void {
-    rmSync(path, { force: true });
-    const previousMask = process.umask(0o077);
-    try {
-      this.listener = Bun.listen<Connection>({
-        unix: path,
-        socket: {
-          open: (socket) => {
-            socket.data = { client: 0, pid: 0, buffers: new Set(), pending: "" };
-          },
-          data: (socket, chunk) => this.onData(socket, chunk.toString()),
-          close: (socket) => this.release(socket.data),
-          error: (socket, error) => this.deps.log.warn("registration connection error", { error, client: socket.data.client }),
-        },
-      });
-    } finally {
-      process.umask(previousMask);
-    }
-    chmodSync(path, 0o600);
+    this.listener = listenPrivate<Connection>(path, {
+      open: (socket) => {
+        socket.data = { client: 0, pid: 0, buffers: new Set(), pending: "" };
+      },
+      data: (socket, chunk) => this.onData(socket, chunk.toString()),
+      close: (socket) => this.release(socket.data),
+      error: (socket, error) => this.deps.log.warn("registration connection error", { error, client: socket.data.client }),
+    });
   }
 
   /** Stops accepting clients (registered connections are dropped). */

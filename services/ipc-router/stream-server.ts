@@ -3,7 +3,8 @@
  * socket (frames in protocol/stream-frame.ts) instead of the shared-memory ring. It exists to measure what the ring
  * saves and for debugging; applications use the ring. Served on the router's main thread.
  */
-import { chmodSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
+import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import type { Logger } from "../../kernel/log/index.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
@@ -43,23 +44,13 @@ export class StreamServer {
 
   /** Listens on `path` (mode 0600). Each connection gets its own client id and a private buffer. */
   listen(path: string): void {
-    rmSync(path, { force: true });
-    const previousMask = process.umask(0o077);
-    try {
-      this.listener = Bun.listen<StreamConnection>({
-        unix: path,
-        socket: {
-          open: (socket) => this.open(socket),
-          data: (socket, chunk) => this.receive(socket, chunk),
-          drain: (socket) => this.flush(socket),
-          close: (socket) => this.release(socket.data),
-          error: (socket, error) => this.deps.log.warn("stream transport connection error", { error, client: socket.data?.client }),
-        },
-      });
-    } finally {
-      process.umask(previousMask);
-    }
-    chmodSync(path, 0o600);
+    this.listener = listenPrivate<StreamConnection>(path, {
+      open: (socket) => this.open(socket),
+      data: (socket, chunk) => this.receive(socket, chunk),
+      drain: (socket) => this.flush(socket),
+      close: (socket) => this.release(socket.data),
+      error: (socket, error) => this.deps.log.warn("stream transport connection error", { error, client: socket.data?.client }),
+    });
   }
 
   /** Stops listening and removes the socket. */
