@@ -3,14 +3,11 @@
  * (a client library whose calls are synchronous, reconnecting in the middle of a call).
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
-import { errno } from "./libc.ts";
+import { errno, fileCalls } from "./libc.ts";
 
 const lib = dlopen("libc.so.6", {
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
-  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
-  close: { args: [FFIType.i32], returns: FFIType.i32 },
   poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
 });
 
@@ -45,13 +42,13 @@ export class BlockingUnixSocket {
     new DataView(address.buffer).setUint16(0, AF_UNIX, true);
     const encoded = new TextEncoder().encode(path);
     if (encoded.length > 107) {
-      lib.symbols.close(fd);
+      fileCalls.close(fd);
       throw new UnixSocketError("connect", 36 /* ENAMETOOLONG */, path);
     }
     address.set(encoded, 2);
     if (lib.symbols.connect(fd, ptr(address), 2 + encoded.length + 1) !== 0) {
       const code = errno();
-      lib.symbols.close(fd);
+      fileCalls.close(fd);
       throw new UnixSocketError("connect", code, path);
     }
     return new BlockingUnixSocket(fd, path);
@@ -65,7 +62,7 @@ export class BlockingUnixSocket {
   /** Writes all of `bytes`. */
   writeBytes(bytes: Uint8Array): void {
     for (let done = 0; done < bytes.length; ) {
-      const n = lib.symbols.write(this.fd, ptr(bytes, done), bytes.length - done) as number;
+      const n = fileCalls.write(this.fd, ptr(bytes, done), bytes.length - done) as number;
       if (n < 0) {
         const code = errno();
         if (code === EINTR) continue;
@@ -94,7 +91,7 @@ export class BlockingUnixSocket {
         const left = Math.ceil(deadline - performance.now());
         if (left <= 0 || !pollIn(this.fd, left)) throw new UnixSocketError("read (timed out)", 110 /* ETIMEDOUT */, this.path);
       }
-      const n = lib.symbols.read(this.fd, ptr(this.held, this.end), this.held.length - this.end) as number;
+      const n = fileCalls.read(this.fd, ptr(this.held, this.end), this.held.length - this.end) as number;
       if (n < 0) {
         const code = errno();
         if (code === EINTR) continue;
@@ -134,7 +131,7 @@ export class BlockingUnixSocket {
 
   /** Closes the socket (the peer sees the connection end). Idempotent. */
   close(): void {
-    if (this.fd >= 0) lib.symbols.close(this.fd);
+    if (this.fd >= 0) fileCalls.close(this.fd);
     (this as { fd: number }).fd = -1;
   }
 }
@@ -154,5 +151,5 @@ export function pollIn(fd: number, timeoutMs: number): boolean {
 
 /** Closes a raw fd. */
 export function closeFd(fd: number): void {
-  lib.symbols.close(fd);
+  fileCalls.close(fd);
 }
