@@ -1,10 +1,10 @@
 /** @module ipc-driver — the measured loops of `bench ipc`, the same for every transport (run in the main thread or a Worker). */
-import { closeSync, constants, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { join } from "node:path";
+import { constants } from "node:fs";
 import { pinThread } from "../kernel/sys/libc.ts";
 import { streamSocketPath } from "../services/ipc-router/index.ts";
-import { OPCODE, type FileSystem } from "../services/ipc-router/protocol/index.ts";
+import { OPCODE } from "../services/ipc-router/protocol/index.ts";
 import { Connection, RingFileSystem, StreamTransport, type Transport } from "../shims/ts/index.ts";
+import { nodeFs, type BenchFs } from "./node-fs.ts";
 
 /** Which path a driver measures. */
 export type Via = "ring" | "socket" | "node:fs";
@@ -33,21 +33,6 @@ export interface DriveResult {
 }
 
 const FILE_BYTES = 64 * 1024 * 1024;
-
-/** A FileSystem-shaped view of node:fs on a directory, just the calls the bench uses. */
-function nodeFs(dir: string) {
-  return {
-    open: (path: string, flags: number, mode: number) => openSync(join(dir, path), flags, mode),
-    close: (fd: number) => closeSync(fd),
-    pread: (fd: number, into: Uint8Array, offset: number) => readSync(fd, into, 0, into.length, offset),
-    pwrite: (fd: number, data: Uint8Array, offset: number) => writeSync(fd, data, 0, data.length, offset),
-    stat: (path: string) => statSync(join(dir, path)),
-    unlink: (path: string) => unlinkSync(join(dir, path)),
-    ftruncate: (fd: number, length: number) => ftruncateSync(fd, length),
-  };
-}
-
-type BenchFs = Pick<FileSystem, "open" | "close" | "pread" | "pwrite" | "unlink" | "ftruncate"> & { stat(path: string): unknown };
 
 /** Runs one measurement. */
 export function drive(request: DriveRequest): DriveResult {

@@ -1,5 +1,6 @@
 /** @module main — `bun run bench <name>`: runs one benchmark, prints its table and writes bench/results/<name>.json. */
 const BENCHMARKS: Record<string, { what: string; load: () => Promise<{ run(): Promise<void> }> }> = {
+  backend: { what: "danaus on Ceph vs ceph-fuse: sequential 1 MiB write/read (cold, warm), 4 KiB random read/write, create/stat/unlink", load: () => import("./backend.ts") },
   ipc: { what: "data-path transports: null round trip, 4 KiB / 1 MiB read-write, create+stat+unlink — ring vs Unix socket vs node:fs", load: () => import("./ipc.ts") },
   restart: { what: "fault containment: recovery time after kill/hang, and alpha's latency while beta is killed repeatedly", load: () => import("./restart.ts") },
 };

@@ -26,6 +26,27 @@ export interface TenantStatus {
   services: ServiceStatus[];
   /** Why it failed or was not started (invalid config, intensity exceeded, pool error). */
   errors: string[];
+  /** Counters its services published (e.g. the client cache's hits, misses, dirty bytes), by service. */
+  stats: Record<string, { at: number; stats: Record<string, number> }>;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** One line of counters: names ending in "Bytes" are shown as sizes. */
+function formatCounters(stats: Record<string, number>): string {
+  return Object.entries(stats)
+    .map(([k, v]) => (k.endsWith("Bytes") ? `${k.slice(0, -5)} ${formatBytes(v)}` : `${k} ${v}`))
+    .join(", ");
 }
 
 function formatUptime(ms: number | null): string {
@@ -52,6 +73,7 @@ export function renderStatusTable(tenants: TenantStatus[]): string {
   for (const t of tenants) {
     out.push(`${t.name}: ${t.state}, pool ${t.pool}, file ${t.file}`);
     for (const e of t.errors) out.push(`  ${e}`);
+    for (const [service, { stats }] of Object.entries(t.stats ?? {})) out.push(`  ${service}: ${formatCounters(stats)}`);
   }
   return out.join("\n");
 }

@@ -12,6 +12,7 @@ import {
 import { ControlError, type FaultRequest, type Request } from "../control/index.ts";
 import type { Logger } from "../log/index.ts";
 import { detectPoolSupport, PoolManager, type PoolSupport } from "../pool/index.ts";
+import { readStats } from "../service-host/index.ts";
 import { SupervisorEmitter } from "./events.ts";
 import { tenantPaths } from "./paths.ts";
 import type { ServiceStatus, TenantStatus } from "./status.ts";
@@ -232,6 +233,7 @@ export class Supervisor {
       file: runner.config.file,
       services,
       errors: runner.failedReason ? [runner.failedReason] : [],
+      stats: runner.state === "running" ? readStats(runner.runDir) : {},
     };
   }
 
@@ -243,7 +245,7 @@ export class Supervisor {
         known.find((t) => t.name === r.name)!.errors.push(...r.errors.map((e) => `not reloaded: ${e}`));
         continue;
       }
-      known.push({ name: r.name ?? r.file, state: "invalid", cpus: [], memoryBytes: 0, memoryUsageBytes: null, pool: "-", file: r.file, services: [], errors: r.errors });
+      known.push({ name: r.name ?? r.file, state: "invalid", cpus: [], memoryBytes: 0, memoryUsageBytes: null, pool: "-", file: r.file, services: [], errors: r.errors, stats: {} });
     }
     return known.sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -42,6 +42,11 @@ export class TenantRunner {
     this.log = log.child({ tenant: config.name });
   }
 
+  /** The tenant's private run directory (sockets, published service counters). */
+  get runDir(): string {
+    return this.paths.runDir;
+  }
+
   /** Where the pool stands: "cgroup-v1", or why it is unpinned. */
   get poolStatus(): string {
     const support = this.pools.support;

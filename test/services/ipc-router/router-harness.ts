@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TenantConfig } from "../../../kernel/config/index.ts";
+import type { BackendConfig, CacheConfig, TenantConfig } from "../../../kernel/config/index.ts";
 import type { Subprocess } from "bun";
 import type { ServiceRuntime } from "../../../kernel/service-host/index.ts";
 import { routerSocketPath, type RouterLimits } from "../../../services/ipc-router/index.ts";
@@ -13,7 +13,7 @@ let counter = 0;
 export interface TestRouter {
   readonly proc: Subprocess<"pipe", "pipe", "pipe">;
   readonly socket: string;
-  /** Host directory behind mount `/m<i>` is `<backendRoot>/m<i>`. */
+  /** Host directory behind mount `/m<i>` is `<backendRoot>/m<i>` (for a cephfs backend: the path in the cluster). */
   readonly backendRoot: string;
   readonly tenant: TenantConfig;
   readonly runtime: ServiceRuntime;
@@ -26,12 +26,25 @@ export interface TestRouter {
   stop(): Promise<void>;
 }
 
+/** How {@link startTestRouter} sets up its tenant. */
+export interface TestRouterOptions {
+  /** Direct mounts `/m0`, `/m1`, ... (default 1). */
+  mounts?: number;
+  cpus?: number[];
+  limits?: Partial<RouterLimits>;
+  /** The backend (default: a local backend on a fresh temp dir); a cephfs root is created by the router. */
+  backend?: BackendConfig;
+  /** Cache settings over the harness's defaults (512 MiB, async write-back). */
+  cache?: Partial<CacheConfig>;
+}
+
 /** Starts a router process for a tenant with `mounts` direct mounts `/m0`, `/m1`, ... each on its own empty directory. */
-export async function startTestRouter(options: { mounts?: number; cpus?: number[]; limits?: Partial<RouterLimits> } = {}): Promise<TestRouter> {
+export async function startTestRouter(options: TestRouterOptions = {}): Promise<TestRouter> {
   const dir = mkdtempSync(join(tmpdir(), "danaus-router-"));
-  const backendRoot = join(dir, "backend");
+  const backend: BackendConfig = options.backend ?? { kind: "local", root: join(dir, "backend") };
+  const backendRoot = backend.root;
   const mountCount = options.mounts ?? 1;
-  for (let i = 0; i < mountCount; i++) mkdirSync(join(backendRoot, `m${i}`), { recursive: true, mode: 0o700 });
+  if (backend.kind === "local") for (let i = 0; i < mountCount; i++) mkdirSync(join(backendRoot, `m${i}`), { recursive: true, mode: 0o700 });
   const runDir = join(dir, "run");
   mkdirSync(runDir, { mode: 0o700 });
   const name = `rt${process.pid}x${++counter}`;
@@ -42,8 +55,8 @@ export async function startTestRouter(options: { mounts?: number; cpus?: number[
     shareCpus: true,
     user: null,
     memoryBytes: 1 << 30,
-    backend: { kind: "local", root: backendRoot },
-    cache: { sizeBytes: 1 << 29, maxDirtyBytes: 1 << 28, blockSizeBytes: 65536, writebackMs: 1000, expireMs: 5000, writeback: "async" },
+    backend,
+    cache: { sizeBytes: 1 << 29, maxDirtyBytes: 1 << 28, blockSizeBytes: 65536, writebackMs: 1000, expireMs: 5000, writeback: "async", ...options.cache },
     mounts: Array.from({ length: mountCount }, (_, i) => ({ path: `/m${i}`, kind: "direct" as const, source: `m${i}`, legacy: false })),
     fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000 },
     topology: [["client-cache", "union", "ipc-router"]],

@@ -1,0 +1,162 @@
+/**
+ * @module backend — `bun run bench backend`: danaus (shared-memory client → tenant service with its cache →
+ * libcephfs) against ceph-fuse on the same cluster (default, and with --fuse_disable_pagecache=true), the same Bun
+ * driver for all (FileSystem calls for danaus, node:fs calls on the ceph-fuse mounts), pinned to the last core; the
+ * tenant service runs on core 0. Needs the cluster: `bun run ceph up`.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pinThread } from "../kernel/sys/libc.ts";
+import { status } from "../scripts/ceph/index.ts";
+import { DEFAULT_CLUSTER_DIR } from "../scripts/ceph/index.ts";
+import { DanausClient } from "../shims/ts/index.ts";
+import { startTestRouter, type TestRouter } from "../test/services/ipc-router/router-harness.ts";
+import { makeFileSet, metadataOps, randomReadWrite, sequentialRead, sequentialWrite, type Rate, type Throughput } from "./backend-driver.ts";
+import { dropPageCache, mountCephFuse, type CephFuseMount } from "./ceph-fuse.ts";
+import { nodeFs, type BenchFs } from "./node-fs.ts";
+import { printTable } from "./stats.ts";
+
+const MiB = 1 << 20;
+const SEQ_BYTES = Number(process.env.DANAUS_BENCH_SEQ_MIB ?? 256) * MiB;
+const SET_FILES = 16;
+const SET_FILE_BYTES = 4 * MiB;
+const PHASE_MS = Number(process.env.DANAUS_BENCH_MS ?? 5000);
+const CLIENT_CPU = Math.max(0, navigator.hardwareConcurrency - 1);
+
+/** One system under test. */
+interface Target {
+  readonly name: string;
+  fs(): BenchFs;
+  /** Empties every cache between the driver and the cluster that this target owns. */
+  cold(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What one target measured. */
+interface Row {
+  target: string;
+  seqWrite: Throughput;
+  seqReadCold: Throughput;
+  seqReadWarm: Throughput;
+  randRw: Rate;
+  meta: Rate;
+}
+
+async function danausTarget(conf: string, root: string): Promise<Target> {
+  const backend = { kind: "cephfs" as const, conf, fs: "cephfs", root, clientId: "admin" };
+  const cache = { sizeBytes: 512 * MiB, maxDirtyBytes: 256 * MiB, blockSizeBytes: MiB, writebackMs: 1000, expireMs: 5000, writeback: "async" as const };
+  let router: TestRouter = await startTestRouter({ mounts: 1, cpus: [0], backend, cache });
+  let client = DanausClient.connect({ socket: router.socket });
+  return {
+    name: "danaus",
+    fs: () => client.fileSystem("/m0"),
+    async cold() {
+      client.disconnect();
+      await router.stop();
+      router = await startTestRouter({ mounts: 1, cpus: [0], backend, cache });
+      client = DanausClient.connect({ socket: router.socket });
+    },
+    async close() {
+      client.disconnect();
+      await router.stop();
+    },
+  };
+}
+
+async function cephFuseTarget(name: string, conf: string, extra: string[], dir: string): Promise<Target> {
+  let mount: CephFuseMount = await mountCephFuse(conf, extra);
+  mkdirSync(join(mount.path, dir), { recursive: true });
+  return {
+    name,
+    fs: () => nodeFs(join(mount.path, dir)),
+    async cold() {
+      mount.unmount();
+      dropPageCache();
+      mount = await mountCephFuse(conf, extra);
+    },
+    async close() {
+      mount.unmount();
+    },
+  };
+}
+
+async function measure(target: Target): Promise<Row> {
+  const say = (what: string) => process.stderr.write(`  ${target.name}: ${what}\n`);
+  say(`sequential write ${SEQ_BYTES / MiB} MiB`);
+  const seqWrite = sequentialWrite(target.fs(), "/seq", SEQ_BYTES);
+  await target.cold();
+  say("sequential read, cold");
+  const seqReadCold = sequentialRead(target.fs(), "/seq", SEQ_BYTES);
+  say("sequential read, warm");
+  const seqReadWarm = sequentialRead(target.fs(), "/seq", SEQ_BYTES);
+  target.fs().unlink("/seq");
+  say(`4 KiB random read/write on ${SET_FILES} × ${SET_FILE_BYTES / MiB} MiB`);
+  const set = makeFileSet(target.fs(), "/set", SET_FILES, SET_FILE_BYTES);
+  const randRw = randomReadWrite(target.fs(), set, SET_FILE_BYTES, PHASE_MS);
+  for (const path of set) target.fs().unlink(path);
+  say("create/stat/unlink");
+  const meta = metadataOps(target.fs(), "/meta", PHASE_MS);
+  return { target: target.name, seqWrite, seqReadCold, seqReadWarm, randRw, meta };
+}
+
+/** Runs the benchmark and writes bench/results/backend.json. */
+export async function run(): Promise<void> {
+  const cluster = status(process.env.DANAUS_CEPH_DIR ?? DEFAULT_CLUSTER_DIR);
+  if (!cluster.usable || cluster.conf === null) {
+    process.stderr.write(`bench backend needs the Ceph cluster in ${cluster.dir}: run \`bun run ceph up\` first\n`);
+    process.exit(1);
+  }
+  const conf = cluster.conf;
+  pinThread([CLIENT_CPU]);
+  const base = `bench-backend-${process.pid}`;
+  const admin = await mountCephFuse(conf);
+  const rows: Row[] = [];
+  try {
+    mkdirSync(join(admin.path, base, "danaus"), { recursive: true });
+    const makers: (() => Promise<Target>)[] = [
+      () => danausTarget(conf, `/${base}/danaus`),
+      () => cephFuseTarget("ceph-fuse", conf, [], `${base}/fuse-default`),
+      () => cephFuseTarget("ceph-fuse nopagecache", conf, ["--fuse_disable_pagecache=true"], `${base}/fuse-nopc`),
+    ];
+    for (const make of makers) {
+      const target = await make();
+      try {
+        rows.push(await measure(target));
+      } finally {
+        await target.close();
+      }
+    }
+  } finally {
+    rmSync(join(admin.path, base), { recursive: true, force: true });
+    admin.unmount();
+  }
+  printTable(
+    ["target", "seq write MB/s", "seq read cold MB/s", "seq read warm MB/s", "4k randrw ops/s", "meta ops/s"],
+    rows.map((r) => [r.target, r.seqWrite.mbPerSec, r.seqReadCold.mbPerSec, r.seqReadWarm.mbPerSec, r.randRw.opsPerSec, r.meta.opsPerSec]),
+  );
+  const by = (name: string) => rows.find((r) => r.target === name)!;
+  const d = by("danaus");
+  const ratio = (a: number, b: number) => +(a / b).toFixed(2);
+  const best = (pick: (r: Row) => number) => Math.max(pick(by("ceph-fuse")), pick(by("ceph-fuse nopagecache")));
+  const targets = {
+    seqWriteVsCephFuse: { target: ">= 1.5", reached: ratio(d.seqWrite.mbPerSec, best((r) => r.seqWrite.mbPerSec)) },
+    randRwVsCephFuse: { target: ">= 1.5", reached: ratio(d.randRw.opsPerSec, best((r) => r.randRw.opsPerSec)) },
+    metaVsCephFuse: { target: ">= 2", reached: ratio(d.meta.opsPerSec, best((r) => r.meta.opsPerSec)) },
+    warmReadVsCephFuse: { target: ">= 2", reached: ratio(d.seqReadWarm.mbPerSec, best((r) => r.seqReadWarm.mbPerSec)) },
+  };
+  process.stdout.write("\ntargets (danaus / the better ceph-fuse variant):\n");
+  printTable(["target", "wanted", "reached"], Object.entries(targets).map(([k, t]) => [k, t.target, String(t.reached)]));
+  const out = {
+    benchmark: "backend",
+    when: new Date().toISOString(),
+    seqBytes: SEQ_BYTES,
+    fileSet: { files: SET_FILES, fileBytes: SET_FILE_BYTES },
+    phaseMs: PHASE_MS,
+    serviceCpu: 0,
+    clientCpu: CLIENT_CPU,
+    rows,
+    targets,
+  };
+  mkdirSync(join(import.meta.dir, "results"), { recursive: true });
+  writeFileSync(join(import.meta.dir, "results", "backend.json"), JSON.stringify(out, null, 2) + "\n");
+}

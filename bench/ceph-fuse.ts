@@ -1,0 +1,42 @@
+/** @module ceph-fuse — mounting the peer: ceph-fuse on the project's cluster, at a temp directory, and unmounting it. */
+import { mkdtempSync, readFileSync, rmdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A ceph-fuse mount of the cluster's root. */
+export interface CephFuseMount {
+  readonly path: string;
+  unmount(): void;
+}
+
+function mounted(path: string): boolean {
+  return readFileSync("/proc/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
+}
+
+/** Mounts the whole file system with ceph-fuse and the extra `--option=value` arguments; waits until it is mounted. */
+export async function mountCephFuse(conf: string, extra: string[] = []): Promise<CephFuseMount> {
+  const path = mkdtempSync(join(tmpdir(), "danaus-ceph-fuse-"));
+  const r = Bun.spawnSync(["ceph-fuse", "-c", conf, ...extra, path], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  if (r.exitCode !== 0) throw new Error(`ceph-fuse ${extra.join(" ")} ${path} exited ${r.exitCode}: ${r.stderr.toString().trim()}`);
+  for (let i = 0; i < 200 && !mounted(path); i++) await Bun.sleep(25);
+  if (!mounted(path)) throw new Error(`ceph-fuse did not mount ${path} within 5 s`);
+  return {
+    path,
+    unmount() {
+      if (mounted(path)) {
+        const u = Bun.spawnSync(["umount", path], { stderr: "pipe" });
+        if (u.exitCode !== 0) Bun.spawnSync(["umount", "-l", path]);
+      }
+      rmdirSync(path);
+    },
+  };
+}
+
+/** Drops the kernel's page cache (root only; a no-op otherwise), so a FUSE mount's next read is cold in the kernel. */
+export function dropPageCache(): void {
+  try {
+    Bun.spawnSync(["sh", "-c", "sync; echo 3 > /proc/sys/vm/drop_caches"]);
+  } catch {
+    // Not root: the cold numbers then include whatever the kernel kept.
+  }
+}
