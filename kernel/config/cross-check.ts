@@ -18,7 +18,9 @@ export interface CrossCheckResult {
  * against the host and the tenants accepted before it, so the result does not depend on the input order.
  * A tenant is rejected when it uses a core the host does not have; wants more memory than the host has, or more
  * than is left after the accepted tenants; shares a core with an accepted tenant (allowed only when both set
- * shareCpus = true); has a mount point equal to, inside, or above an accepted tenant's; or reuses a tenant name.
+ * shareCpus = true); has a mount point equal to, inside, or above an accepted tenant's; has its backend root equal
+ * to, inside or above an accepted tenant's on the same store (both local, or the same ceph.conf and fs: two conf files
+ * naming one cluster are not recognised); or reuses a tenant name.
  * Each issue is against the rejected tenant's file and names the other tenant and its file.
  */
 export function crossCheck(tenants: TenantConfig[], facts: HostFacts): CrossCheckResult {
@@ -53,6 +55,10 @@ export function crossCheck(tenants: TenantConfig[], facts: HostFacts): CrossChec
       if (shared.length > 0 && !(t.shareCpus && other.shareCpus)) {
         issues.push(configIssue(t.file, "cpus", `cores not used by ${where}`, shared.join(", ")));
       }
+      if (sameStore(t, other) && mountsCollide(t.backend.root, other.backend.root)) {
+        const store = t.backend.kind === "local" ? "host directory" : `CephFS ${t.backend.fs} of ${t.backend.conf}`;
+        issues.push(configIssue(t.file, "backend.root", `a backend root not equal to or nested with ${other.backend.root} (${store}) of ${where}`, JSON.stringify(t.backend.root)));
+      }
       t.mounts.forEach((mount, j) => {
         for (const theirs of other.mounts) {
           if (!mountsCollide(mount.path, theirs.path)) continue;
@@ -68,6 +74,12 @@ export function crossCheck(tenants: TenantConfig[], facts: HostFacts): CrossChec
     }
   }
   return result;
+}
+
+/** True when both tenants keep their files in the same store (both local, or the same conf file and CephFS). */
+function sameStore(a: TenantConfig, b: TenantConfig): boolean {
+  if (a.backend.kind === "local" || b.backend.kind === "local") return a.backend.kind === b.backend.kind;
+  return a.backend.conf === b.backend.conf && a.backend.fs === b.backend.fs;
 }
 
 /** The other tenant's file as the reader of `from` would name it: its base name when both sit in one directory. */

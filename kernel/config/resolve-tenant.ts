@@ -77,6 +77,7 @@ function resolveBackend(b: TenantFile["backend"], file: string, host: HostConfig
   const near = (p: string) => (isAbsolute(p) ? resolve(p) : resolve(dirname(file), p));
   const ceph: BackendConfig = { kind: "cephfs", conf: near(b.conf), fs: b.fs, root: normalizeMountPath(b.root), clientId: b.clientId };
   if (b.keyring !== undefined) ceph.keyring = near(b.keyring);
+  if (b.options !== undefined) ceph.options = Object.fromEntries(Object.entries(b.options).map(([k, v]) => [k, String(v)]));
   return ceph;
 }
 

@@ -61,6 +61,13 @@ export const CephBackendSchema = v.strictObject({
   root: v.optional(absolutePath, "/"),
   clientId: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/, 'a Ceph client id such as "admin"')), "admin"),
   keyring: v.optional(v.string("the path of a keyring")),
+  options: v.optional(
+    v.record(
+      v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]*$/, "a libcephfs client option name such as client_oc")),
+      v.union([v.string(), v.number(), v.boolean()], "a string, number or boolean"),
+      "a table of libcephfs client options",
+    ),
+  ),
 });
 
 const BackendSchema = v.variant("kind", [LocalBackendSchema, CephBackendSchema], 'a backend with kind = "local" or "cephfs"');

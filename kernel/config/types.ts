@@ -4,7 +4,7 @@ import type { RestartType, ServiceName } from "./schema.ts";
 /** Where a tenant's files live. */
 export type BackendConfig =
   | { kind: "local"; root: string }
-  | { kind: "cephfs"; conf: string; fs: string; root: string; clientId: string; keyring?: string };
+  | { kind: "cephfs"; conf: string; fs: string; root: string; clientId: string; keyring?: string; options?: Record<string, string> };
 
 /** A mount point: a backend path, or a union of one rw upper over ordered ro lowers (top first). */
 export type MountConfig =

@@ -14,6 +14,27 @@ function tenant(name: string, extra: Partial<TenantFile> = {}, dir = "/srv/d/ten
 const names = (ts: TenantConfig[]) => ts.map((t) => t.name);
 
 describe("crossCheck", () => {
+  test("refuses a backend root equal to or nested in another tenant's on the same store, and names both", () => {
+    const ceph = (root: string, conf = "/etc/ceph/ceph.conf") => ({ kind: "cephfs" as const, conf, fs: "cephfs", root, clientId: "admin" });
+    const nested = crossCheck([tenant("alpha", { backend: ceph("/tenants") }), tenant("beta", { cpus: [1], backend: ceph("/tenants/beta") })], facts);
+    expect(names(nested.accepted)).toEqual(["alpha"]);
+    expectIssue(nested.rejected[0]!.issues, "beta.toml", "backend.root", '"/tenants/beta"');
+    expect(nested.rejected[0]!.issues[0]!.message).toContain("tenant alpha");
+    const local = crossCheck([tenant("alpha", { backend: { kind: "local", root: "x" } }), tenant("beta", { cpus: [1], backend: { kind: "local", root: "x/y" } })], facts);
+    expectIssue(local.rejected[0]!.issues, "beta.toml", "backend.root", JSON.stringify("/srv/d/state/x/y"));
+    // Siblings, another cluster, or another kind of backend are fine.
+    const fine = crossCheck(
+      [
+        tenant("alpha", { backend: ceph("/tenants/alpha") }),
+        tenant("beta", { cpus: [1], backend: ceph("/tenants/beta") }),
+        tenant("gamma", { cpus: [2], backend: ceph("/tenants/alpha", "/other/ceph.conf") }),
+        tenant("delta", { cpus: [3], backend: { kind: "local", root: "/tenants/alpha" } }),
+      ],
+      facts,
+    );
+    expect(fine.rejected).toEqual([]);
+  });
+
   test("tenants that fit are all accepted, in name order", () => {
     const r = crossCheck([tenant("gamma", { cpus: [2] }), tenant("alpha", { cpus: [0] }), tenant("beta", { cpus: [1, 3] })], facts);
     expect(names(r.accepted)).toEqual(["alpha", "beta", "gamma"]);
