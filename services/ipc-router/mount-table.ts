@@ -1,11 +1,11 @@
 /** @module mount-table — the tenant's mount table: which mounts the router serves, and the backend spec of each. */
 import type { TenantConfig } from "../../kernel/config/index.ts";
-import { backendSpecFor, type BackendSpec } from "../client-cache/index.ts";
 import type { MountEntry } from "./registration.ts";
 
-/** A mount the router serves: its id (the index clients put in args[0]), its mount point and how to open it. */
+/** A mount the router serves: its id (the index clients put in args[0]), its mount point and its backend path. */
 export interface ServedMount extends MountEntry {
-  readonly backend: BackendSpec;
+  /** The directory inside the tenant's backend root this mount serves ("" for the root). */
+  readonly source: string;
 }
 
 /** A mount the router does not serve yet, and why. */
@@ -16,7 +16,7 @@ export interface SkippedMount {
 
 /**
  * The mounts of `tenant` the data path serves, in config order, and those it skips. Union mounts wait for the union
- * service (issue 5); a backend that cannot be opened yet (cephfs before issue 4) is skipped with its reason.
+ * service (issue 5).
  */
 export function buildMountTable(tenant: TenantConfig): { served: ServedMount[]; skipped: SkippedMount[] } {
   const served: ServedMount[] = [];
@@ -26,12 +26,7 @@ export function buildMountTable(tenant: TenantConfig): { served: ServedMount[]; 
       skipped.push({ path: mount.path, reason: "union mounts are served once the union service exists (issue 5)" });
       continue;
     }
-    const backend = backendSpecFor(tenant, mount.source);
-    if ("unsupported" in backend) {
-      skipped.push({ path: mount.path, reason: backend.unsupported });
-      continue;
-    }
-    served.push({ path: mount.path, id: served.length, kind: mount.kind, backend });
+    served.push({ path: mount.path, id: served.length, kind: mount.kind, source: mount.source });
   }
   return { served, skipped };
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import type { ServiceContext } from "../../kernel/service-host/index.ts";
-import { openBackend } from "../client-cache/index.ts";
+import { attachMount, TenantStorage } from "../client-cache/index.ts";
 import { FileTable } from "./file-table.ts";
 import { buildMountTable, type ServedMount } from "./mount-table.ts";
 import type { FileSystem } from "./protocol/index.ts";
@@ -59,13 +59,14 @@ export class IpcRouter {
     private readonly ctx: ServiceContext,
     private readonly limits: RouterLimits,
     readonly region: Region,
+    private readonly storage: TenantStorage,
     private readonly served: ServedMount[],
     private readonly files: SharedArrayBuffer,
     private readonly bufferOwners: SharedArrayBuffer,
     epoch: number,
   ) {
     const mainMounts: (FileSystem | undefined)[] = [];
-    for (const mount of served) mainMounts[mount.id] = openBackend(mount.backend);
+    for (const mount of served) mainMounts[mount.id] = attachMount(storage.shared, mount.source);
     const queues = ctx.tenant.cpus.map((_, q) => new RequestQueue(region, q));
     this.socketPath = routerSocketPath(ctx.runtime.runDir);
     this.registry = new Registry({
@@ -98,6 +99,7 @@ export class IpcRouter {
   static async start(ctx: ServiceContext, limits: RouterLimits = DEFAULT_LIMITS): Promise<IpcRouter> {
     const { served, skipped } = buildMountTable(ctx.tenant);
     for (const mount of skipped) ctx.log.warn("mount not served by the data path yet", { ...mount });
+    const storage = TenantStorage.open(ctx.tenant, `danaus.${ctx.runtime.instance}.${ctx.tenant.name}.data-path`);
     const path = IpcRouter.regionPath(ctx);
     // A region left by a killed predecessor: its clients see the old service gone and reconnect to the new file.
     if (existsSync(path)) rmSync(path);
@@ -108,7 +110,7 @@ export class IpcRouter {
       bufferSize: limits.bufferSize,
     });
     const epoch = region.claimService(process.pid);
-    const router = new IpcRouter(ctx, limits, region, served, FileTable.allocate(limits.maxOpenFiles), new SharedArrayBuffer(limits.bufferCount * 4), epoch);
+    const router = new IpcRouter(ctx, limits, region, storage, served, FileTable.allocate(limits.maxOpenFiles), new SharedArrayBuffer(limits.bufferCount * 4), epoch);
     await Promise.all(ctx.tenant.cpus.map((_, q) => router.startThread(q, false)));
     router.registry.listen(router.socketPath);
     router.stream.listen(streamSocketPath(ctx.runtime.runDir));
@@ -142,6 +144,7 @@ export class IpcRouter {
       queue,
       cpus: [this.ctx.tenant.cpus[queue]!],
       mounts: this.served,
+      storage: this.storage.shared,
       files: this.files,
       bufferOwners: this.bufferOwners,
       control: this.control.buffer as SharedArrayBuffer,
@@ -190,5 +193,6 @@ export class IpcRouter {
     ]);
     for (const worker of workers) worker.terminate();
     this.region.unlink();
+    this.storage.close();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { FaultState } from "../../kernel/service-host/index.ts";
 import { pinThread } from "../../kernel/sys/libc.ts";
-import { openBackend } from "../client-cache/index.ts";
+import { attachMount, type StorageShared } from "../client-cache/index.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
 import type { ServedMount } from "./mount-table.ts";
@@ -20,6 +20,8 @@ export interface ServiceThreadInit {
   queue: number;
   cpus: number[];
   mounts: ServedMount[];
+  /** The tenant's storage (backend and cache), opened once by the router. */
+  storage: StorageShared;
   files: SharedArrayBuffer;
   bufferOwners: SharedArrayBuffer;
   control: SharedArrayBuffer;
@@ -51,7 +53,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
   const control = new Int32Array(init.control);
   const faults = FaultState.attach(init.faults);
   const mounts: (FileSystem | undefined)[] = [];
-  for (const mount of init.mounts) mounts[mount.id] = openBackend(mount.backend);
+  for (const mount of init.mounts) mounts[mount.id] = attachMount(init.storage, mount.source);
   const ctx: DispatchContext = {
     mounts,
     files: new FileTable(init.files),

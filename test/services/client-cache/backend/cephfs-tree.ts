@@ -1,0 +1,58 @@
+/** @module test/services/client-cache/backend/cephfs-tree — test helpers walking a FileSystem: recursive removal and snapshots. */
+import { O_DIRECTORY, O_RDONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, readFile } from "../../../conformance/harness.ts";
+import type { Dirent, FileSystem } from "../../../../services/ipc-router/protocol/index.ts";
+
+/** Every entry of the directory `path` (without "." and ".."). */
+export function listDirectory(fs: FileSystem, path: string): Dirent[] {
+  const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
+  try {
+    const entries: Dirent[] = [];
+    for (let cookie = 0; ; ) {
+      const batch = fs.readdir(fd, cookie);
+      if (batch.length === 0) return entries;
+      entries.push(...batch);
+      cookie = batch[batch.length - 1]!.next;
+    }
+  } finally {
+    fs.close(fd);
+  }
+}
+
+/** Removes `path` and everything below it (like `rm -rf`); a missing path is fine. */
+export function removeTree(fs: FileSystem, path: string): void {
+  let mode: number;
+  try {
+    mode = fs.lstat(path).st_mode;
+  } catch {
+    return;
+  }
+  if ((mode & S_IFMT) !== S_IFDIR) {
+    fs.unlink(path);
+    return;
+  }
+  for (const entry of listDirectory(fs, path)) removeTree(fs, `${path}/${entry.name}`);
+  fs.rmdir(path);
+}
+
+/**
+ * Everything observable below `path` except the subtree `skip`: names, types, modes, owners, link counts, sizes,
+ * times, file contents and symlink targets, one line per object, sorted. A directory's size is left out: CephFS
+ * reports the recursive byte count there, which the MDS updates lazily.
+ */
+export function snapshotTree(fs: FileSystem, path: string, skip: string): string {
+  const lines: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of listDirectory(fs, dir).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const child = `${dir}/${entry.name}`;
+      if (child === skip) continue;
+      const st = fs.lstat(child);
+      const type = st.st_mode & S_IFMT;
+      const content = type === S_IFREG ? readFile(fs, child) : type === S_IFLNK ? fs.readlink(child) : "";
+      const size = type === S_IFDIR ? "-" : st.st_size;
+      lines.push(`${child} ${st.st_mode} ${st.st_uid}:${st.st_gid} ${st.st_nlink} ${size} ${st.st_mtime_sec}.${st.st_mtime_nsec} ${st.st_ctime_sec}.${st.st_ctime_nsec} ${content}`);
+      if (type === S_IFDIR) walk(child);
+    }
+  };
+  walk(path);
+  return lines.join("\n");
+}
