@@ -36,6 +36,8 @@ export interface TestRouterOptions {
   backend?: BackendConfig;
   /** Cache settings over the harness's defaults (512 MiB, async write-back). */
   cache?: Partial<CacheConfig>;
+  /** The tenant's name (default: unique per call). A restarted tenant reuses its name (and so its Ceph session). */
+  name?: string;
 }
 
 /** Starts a router process for a tenant with `mounts` direct mounts `/m0`, `/m1`, ... each on its own empty directory. */
@@ -47,7 +49,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
   if (backend.kind === "local") for (let i = 0; i < mountCount; i++) mkdirSync(join(backendRoot, `m${i}`), { recursive: true, mode: 0o700 });
   const runDir = join(dir, "run");
   mkdirSync(runDir, { mode: 0o700 });
-  const name = `rt${process.pid}x${++counter}`;
+  const name = options.name ?? `rt${process.pid}x${++counter}`;
   const tenant: TenantConfig = {
     name,
     file: join(dir, `${name}.toml`),
