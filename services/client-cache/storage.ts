@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { BackendConfig, TenantConfig } from "../../kernel/config/index.ts";
 import type { FileSystem } from "../ipc-router/protocol/index.ts";
 import { CephBackend, CephMount, ensureCephDirectory, LocalBackend, type CephMountOptions, type CephShared } from "./backend/index.ts";
+import { CachedFileSystem, cacheStats, SharedCache, startWriteBackThread, type CacheStats, type SharedCacheData, type WriteBackThread } from "./cache/index.ts";
 
 /**
  * libcephfs options danaus sets unless the tenant's `[backend.options]` says otherwise (see README "Consistency"):
@@ -28,7 +29,15 @@ export type BackendShared = { kind: "local"; root: string } | { kind: "cephfs"; 
 /** Everything a service thread needs to build the tenant's filesystem instances. */
 export interface StorageShared {
   readonly backend: BackendShared;
+  /** The tenant's cache; null when `cache.size` is 0 (every call goes to the backend). */
+  readonly cache: SharedCacheData | null;
 }
+
+/**
+ * The cache's id for the tenant's backend. Every instance of it (one per mount and thread) accepts the others'
+ * handles and shares one (st_dev, st_ino) namespace, so a file reached through two mounts is cached once.
+ */
+const BACKEND_ID = 0;
 
 function cephOptions(backend: Extract<BackendConfig, { kind: "cephfs" }>): Omit<CephMountOptions, "root"> {
   return {
@@ -45,7 +54,13 @@ export class TenantStorage {
   private constructor(
     readonly shared: StorageShared,
     private readonly ceph: CephMount | null,
+    private readonly writeBack: WriteBackThread | null,
   ) {}
+
+  /** The cache's counters (hits, misses, dirty bytes, write-backs, evictions...); null without a cache. */
+  stats(): CacheStats | null {
+    return this.shared.cache === null ? null : cacheStats(this.shared.cache);
+  }
 
   /**
    * Opens `tenant`'s backend: for cephfs, creates the tenant root and the sources of its direct mounts when missing
@@ -53,25 +68,42 @@ export class TenantStorage {
    * the new mount evicts the session a killed predecessor left (its caps would stall other clients for a minute).
    * Throws CephMountError / FsError with what failed.
    */
-  static open(tenant: TenantConfig, sessionName: string): TenantStorage {
-    const backend = tenant.backend;
-    if (backend.kind === "local") return new TenantStorage({ backend: { kind: "local", root: backend.root } }, null);
-    const options = cephOptions(backend);
-    ensureCephDirectory(options, backend.root);
-    const mount = CephMount.open({ ...options, root: backend.root, sessionName, sessionTimeoutSeconds: SESSION_TIMEOUT_SECONDS });
+  static async open(tenant: TenantConfig, sessionName: string, onError: (message: string) => void): Promise<TenantStorage> {
+    const { backend, ceph } = openBackendClient(tenant, sessionName);
     try {
-      const root = new CephBackend(mount.shared, "");
-      for (const m of tenant.mounts) if (m.kind === "direct" && m.source !== "") mkdirs(root, m.source);
-      return new TenantStorage({ backend: { kind: "cephfs", mount: mount.shared } }, mount);
+      if (tenant.cache.sizeBytes === 0) return new TenantStorage({ backend, cache: null }, ceph, null);
+      const cache = SharedCache.create(tenant.cache);
+      const opener = { module: import.meta.url, exportName: "openBackendInstance", specs: { [BACKEND_ID]: backend } };
+      const writeBack = startWriteBackThread(cache, opener, onError);
+      await writeBack.ready;
+      return new TenantStorage({ backend, cache }, ceph, writeBack);
     } catch (error) {
-      mount.close();
+      ceph?.close();
       throw error;
     }
   }
 
-  /** Unmounts the backend. Threads must have stopped using it. */
-  close(): void {
+  /** Writes back every dirty block, stops the write-back thread and unmounts the backend. Threads must have stopped. */
+  async close(): Promise<void> {
+    await this.writeBack?.stop({ flush: true });
     this.ceph?.close();
+  }
+}
+
+/** Opens the backend client of `tenant` (see {@link TenantStorage.open}). */
+function openBackendClient(tenant: TenantConfig, sessionName: string): { backend: BackendShared; ceph: CephMount | null } {
+  const backend = tenant.backend;
+  if (backend.kind === "local") return { backend: { kind: "local", root: backend.root }, ceph: null };
+  const options = cephOptions(backend);
+  ensureCephDirectory(options, backend.root);
+  const mount = CephMount.open({ ...options, root: backend.root, sessionName, sessionTimeoutSeconds: SESSION_TIMEOUT_SECONDS });
+  try {
+    const root = new CephBackend(mount.shared, "");
+    for (const m of tenant.mounts) if (m.kind === "direct" && m.source !== "") mkdirs(root, m.source);
+    return { backend: { kind: "cephfs", mount: mount.shared }, ceph: mount };
+  } catch (error) {
+    mount.close();
+    throw error;
   }
 }
 
@@ -88,9 +120,15 @@ function mkdirs(fs: FileSystem, path: string): void {
   }
 }
 
-/** The filesystem instance of the mount whose source is `source`, for the calling thread. */
+/** A backend instance at the backend's root, for the write-back thread (it only uses handles the mounts opened). */
+export function openBackendInstance(backend: BackendShared): FileSystem {
+  return backend.kind === "local" ? new LocalBackend(backend.root) : new CephBackend(backend.mount, "");
+}
+
+/** The filesystem instance of the mount whose source is `source`, for the calling thread: the cache over the backend. */
 export function attachMount(shared: StorageShared, source: string): FileSystem {
   const backend = shared.backend;
-  if (backend.kind === "local") return new LocalBackend(join(backend.root, source));
-  return new CephBackend(backend.mount, source);
+  const inner = backend.kind === "local" ? new LocalBackend(join(backend.root, source)) : new CephBackend(backend.mount, source);
+  if (shared.cache === null) return inner;
+  return new CachedFileSystem(inner, SharedCache.attach(shared.cache), BACKEND_ID);
 }

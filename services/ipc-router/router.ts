@@ -4,7 +4,7 @@
  * open-file table and the mount table, and registers clients.
  */
 import { existsSync, rmSync } from "node:fs";
-import type { ServiceContext } from "../../kernel/service-host/index.ts";
+import { publishStats, type ServiceContext } from "../../kernel/service-host/index.ts";
 import { attachMount, TenantStorage } from "../client-cache/index.ts";
 import { FileTable } from "./file-table.ts";
 import { buildMountTable, type ServedMount } from "./mount-table.ts";
@@ -44,6 +44,7 @@ export const DEFAULT_LIMITS: RouterLimits = {
   retireAfterMs: 2000,
 };
 
+const STATS_INTERVAL_MS = 1000;
 const THREAD_ENTRY = new URL("./service-thread-main.ts", import.meta.url).href;
 
 /** A running router. */
@@ -54,6 +55,8 @@ export class IpcRouter {
   private readonly socketPath: string;
   private readonly stream: StreamServer;
   private stopped = false;
+  /** Publishes the cache's counters for `danaus status` every second. */
+  private readonly statsTimer: ReturnType<typeof setInterval>;
 
   private constructor(
     private readonly ctx: ServiceContext,
@@ -69,6 +72,7 @@ export class IpcRouter {
     for (const mount of served) mainMounts[mount.id] = attachMount(storage.shared, mount.source);
     const queues = ctx.tenant.cpus.map((_, q) => new RequestQueue(region, q));
     this.socketPath = routerSocketPath(ctx.runtime.runDir);
+    this.statsTimer = setInterval(() => this.publishCacheStats(), STATS_INTERVAL_MS);
     this.registry = new Registry({
       region,
       queues,
@@ -99,7 +103,9 @@ export class IpcRouter {
   static async start(ctx: ServiceContext, limits: RouterLimits = DEFAULT_LIMITS): Promise<IpcRouter> {
     const { served, skipped } = buildMountTable(ctx.tenant);
     for (const mount of skipped) ctx.log.warn("mount not served by the data path yet", { ...mount });
-    const storage = TenantStorage.open(ctx.tenant, `danaus.${ctx.runtime.instance}.${ctx.tenant.name}.data-path`);
+    const storage = await TenantStorage.open(ctx.tenant, `danaus.${ctx.runtime.instance}.${ctx.tenant.name}.data-path`, (message) =>
+      ctx.log.error("cache write-back failed", { error: message }),
+    );
     const path = IpcRouter.regionPath(ctx);
     // A region left by a killed predecessor: its clients see the old service gone and reconnect to the new file.
     if (existsSync(path)) rmSync(path);
@@ -127,6 +133,17 @@ export class IpcRouter {
       buffersInUse: owners.reduce((n, owner) => n + (owner !== 0 ? 1 : 0), 0),
       threads: this.threadCounts(),
     };
+  }
+
+  /** Writes the cache's counters to the tenant's run directory, where `danaus status` reads them. */
+  private publishCacheStats(): void {
+    const stats = this.storage.stats();
+    if (stats === null) return;
+    try {
+      publishStats(this.ctx.runtime.runDir, "client-cache", { ...stats });
+    } catch (error) {
+      this.ctx.log.warn("could not publish cache statistics", { error: String(error) });
+    }
   }
 
   /** Service threads per queue now. */
@@ -193,6 +210,7 @@ export class IpcRouter {
     ]);
     for (const worker of workers) worker.terminate();
     this.region.unlink();
-    this.storage.close();
+    clearInterval(this.statsTimer);
+    await this.storage.close();
   }
 }

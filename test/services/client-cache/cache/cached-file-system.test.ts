@@ -198,3 +198,36 @@ describe("attributes", () => {
     expectErrno("ENOENT", () => fs.stat("g"));
   });
 });
+
+describe("one cache over many directories", () => {
+  test("a file whose cached blocks are dropped at open keeps its slot: writes after a rename-over and inode reuse are not lost", () => {
+    // One cache for the whole run, as in a tenant service: the backend reuses the inode numbers of replaced and
+    // unlinked files, and an open that drops stale blocks must not free the file slot it is about to use.
+    const { cache } = newCache();
+    const text = (fs: CachedFileSystem, name: string) => {
+      const fd = fs.open(name, O_RDONLY, 0);
+      try {
+        return Buffer.from(readAll(fs, fd, 0)).toString();
+      } finally {
+        fs.close(fd);
+      }
+    };
+    for (let round = 0; round < 12; round++) {
+      const dir = `d${round}`;
+      temp.backend.mkdir(dir, 0o755);
+      const fs = new CachedFileSystem(new LocalBackend(join(temp.root, dir)), cache, 1);
+      for (const [name, content] of [["a", "new"], ["b", "old"]] as const) {
+        const fd = fs.open(name, O_CREAT | O_TRUNC | O_RDWR, 0o644);
+        fs.pwrite(fd, new TextEncoder().encode(content), 0);
+        fs.close(fd);
+        expect(readFileSync(join(temp.root, dir, name), "utf8")).toBe(content);
+      }
+      expect(text(fs, "b")).toBe("old");
+      fs.rename("a", "b", 0);
+      expect(text(fs, "b")).toBe("new");
+      fs.unlink("b");
+      expect(cache.stats().cachedBytes).toBe(0);
+      expect(cache.stats().files).toBe(0);
+    }
+  });
+});

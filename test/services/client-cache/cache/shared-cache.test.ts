@@ -102,6 +102,31 @@ describe("across threads", () => {
   });
 });
 
+describe("stress", () => {
+  for (const writeback of ["async", "sync"] as const) {
+    test(`four Workers writing unaligned interleaved pieces on a 16-block cache, with a write-back thread ticking every 3 ms (${writeback})`, async () => {
+      const data = SharedCache.create(
+        cacheConfig({ sizeBytes: 64 * KiB, maxDirtyBytes: 16 * KiB, blockSizeBytes: 4 * KiB, writebackMs: 3, expireMs: 2, writeback }),
+      );
+      const thread = startWriteBackThread(data, { module: new URL("./local-opener.ts", import.meta.url).href, specs: { 1: { root: temp.root } } });
+      await thread.ready;
+      const size = 300 * KiB + 77;
+      const start = new SharedArrayBuffer(4);
+      const common = { kind: "write-part", root: temp.root, cache: data, path: "f", size, seed: 11, piece: 3001, stride: 4, rounds: 4, start } as const;
+      const replies = Promise.all([0, 1, 2, 3].map((part) => inWorker({ ...common, part })));
+      await Bun.sleep(80);
+      Atomics.store(new Int32Array(start), 0, 1);
+      Atomics.notify(new Int32Array(start), 0);
+      const got = await replies;
+      await thread.stop();
+      for (const reply of got) expect(reply).toEqual({ ok: true, mismatches: 0 });
+      expect(cacheStats(data).dirtyBytes).toBe(0);
+      expect(cacheStats(data).cachedBytes).toBeLessThanOrEqual(64 * KiB);
+      expect(Buffer.from(readFileSync(join(temp.root, "f"))).equals(Buffer.from(pattern(size, 11)))).toBe(true);
+    }, 30_000);
+  }
+});
+
 describe("the write-back thread", () => {
   test("writes back what expired on its ticks, through handles the main thread opened; stop flushes the rest", async () => {
     const data = SharedCache.create(cacheConfig({ writebackMs: 50, expireMs: 200 }));
