@@ -17,8 +17,11 @@ function throughput(bytes: number, started: number): Throughput {
   return { bytes, seconds: +seconds.toFixed(3), mbPerSec: Math.round(bytes / seconds / 1e6) };
 }
 
-/** Writes `bytes` sequentially in 1 MiB blocks to a new file, then fsyncs it: the time includes the fsync. */
-export function sequentialWrite(fs: BenchFs, path: string, bytes: number): Throughput {
+/**
+ * Writes `bytes` sequentially in 1 MiB blocks to a new file, then fsyncs and closes it. Two timings: until the last
+ * write returned (what an application waits for), and until the fsync returned (the data is on the OSDs).
+ */
+export function sequentialWrite(fs: BenchFs, path: string, bytes: number): { written: Throughput; synced: Throughput } {
   const block = new Uint8Array(MiB);
   for (let i = 0; i < block.length; i += 4096) block[i] = (i / 4096) & 0xff;
   const started = performance.now();
@@ -27,9 +30,11 @@ export function sequentialWrite(fs: BenchFs, path: string, bytes: number): Throu
     block[0] = at / MiB;
     if (fs.pwrite(fd, block, at) !== MiB) throw new Error(`short write at ${at}`);
   }
+  const written = throughput(bytes, started);
   fs.fsync(fd);
+  const synced = throughput(bytes, started);
   fs.close(fd);
-  return throughput(bytes, started);
+  return { written, synced };
 }
 
 /** Reads a whole file sequentially in 1 MiB blocks; checks the first byte of each block against the writer's pattern. */

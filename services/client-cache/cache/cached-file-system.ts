@@ -25,6 +25,7 @@ import { F, FF, FileFlag, H, HandleFlag, HandleState, HF, NIL } from "./layout.t
 import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE, S_IFMT, S_IFREG, SEEK } from "./linux.ts";
 import type { CacheMemory } from "./memory.ts";
 import type { OpenFile } from "./open-file.ts";
+import { ReadAhead } from "./read-ahead.ts";
 import { readCached } from "./read-path.ts";
 import type { SharedCache } from "./shared-cache.ts";
 import { overlayStat, pendingOverlay } from "./stat-overlay.ts";
@@ -42,6 +43,8 @@ export interface CachedFileSystemOptions {
 
 /** Block indexes are unsigned 32-bit: files are cached up to 2^32 blocks; writes beyond answer EFBIG. */
 const MAX_BLOCKS = 2 ** 32;
+/** The largest read-ahead window (four 4 MiB Ceph objects), and never more than an eighth of the cache. */
+const MAX_READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 function isRegular(st: Stat): boolean {
   return (st.st_mode & S_IFMT) === S_IFREG;
@@ -67,6 +70,7 @@ function handleFlagsOf(flags: number): number {
 export class CachedFileSystem implements FileSystem {
   private readonly m: CacheMemory;
   private readonly attrs: AttributeCache;
+  private readonly readAhead: ReadAhead;
   private readonly writeBehind: boolean;
   private readonly maxBytes: number;
 
@@ -80,6 +84,7 @@ export class CachedFileSystem implements FileSystem {
     this.m = cache.memory;
     this.writeBehind = cache.config.writeback === "async";
     this.maxBytes = MAX_BLOCKS * this.m.blockSize;
+    this.readAhead = new ReadAhead(Math.min(MAX_READ_AHEAD_BYTES, Math.floor((cache.memory.geometry.blocks * cache.memory.blockSize) / 8)));
     this.attrs = new AttributeCache(() => this.m.generation(), options.now ?? cache.now, options.attrTimeoutMs ?? 1000);
     cache.registerBackend(backendId, inner);
   }
@@ -116,6 +121,7 @@ export class CachedFileSystem implements FileSystem {
       return;
     }
     const h = m.h(slot);
+    this.readAhead.forget(slot);
     w[h + H.STATE] = HandleState.CLOSING;
     const file = w[h + H.FILE]!;
     const writable = (w[h + H.FLAGS]! & HandleFlag.WRITE) !== 0;
@@ -167,7 +173,7 @@ export class CachedFileSystem implements FileSystem {
       this.flush(file.file);
       return this.inner.pread(fd, into, offset);
     }
-    return readCached(this.cache, this.inner, file, into, offset);
+    return readCached(this.cache, this.inner, file, into, offset, this.readAhead.next(file.slot, offset, into.length));
   }
 
   /**

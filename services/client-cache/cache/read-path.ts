@@ -12,8 +12,11 @@ import { B, BlockState, FF, NIL, STAT } from "./layout.ts";
 import type { OpenFile } from "./open-file.ts";
 import type { SharedCache } from "./shared-cache.ts";
 
-/** Reads into `into` at `offset` of `file` through the cache; returns the bytes read (0 at or past the end). */
-export function readCached(cache: SharedCache, inner: FileSystem, file: OpenFile, into: Uint8Array, offset: number): number {
+/**
+ * Reads into `into` at `offset` of `file` through the cache; returns the bytes read (0 at or past the end). When the
+ * step's first block is missing, up to `ahead` more bytes past the request are filled in the same backend read.
+ */
+export function readCached(cache: SharedCache, inner: FileSystem, file: OpenFile, into: Uint8Array, offset: number, ahead = 0): number {
   const m = cache.memory;
   const w = m.i32;
   const blockSize = m.blockSize;
@@ -34,7 +37,8 @@ export function readCached(cache: SharedCache, inner: FileSystem, file: OpenFile
       size = m.f64[ff + FF.SIZE]!;
       end = Math.min(offset + into.length, size);
       if (pos >= end) break;
-      const last = Math.floor((end - 1) / blockSize);
+      const missing = ahead > 0 && findBlock(m, file.file, first) === NIL;
+      const last = Math.floor((Math.min(size, missing ? end + ahead : end) - 1) / blockSize);
       for (let index = first; index <= last && slots.length < cache.stepBlocks; index++) {
         let slot = findBlock(m, file.file, index);
         if (slot !== NIL) {

@@ -22,7 +22,7 @@ export interface AttachOptions {
 }
 
 /** Largest backend read or write of one run of blocks. */
-const RUN_BYTES = 4 * 1024 * 1024;
+const RUN_BYTES = 16 * 1024 * 1024;
 /** At most this many blocks are pinned by one step of one read or write. */
 const MAX_STEP_BLOCKS = 256;
 
