@@ -39,8 +39,11 @@ export function readCached(cache: SharedCache, inner: FileSystem, file: OpenFile
       if (pos >= end) break;
       const missing = ahead > 0 && findBlock(m, file.file, first) === NIL;
       const last = Math.floor((Math.min(size, missing ? end + ahead : end) - 1) / blockSize);
+      const wanted = Math.floor((end - 1) / blockSize);
       for (let index = first; index <= last && slots.length < cache.stepBlocks; index++) {
         let slot = findBlock(m, file.file, index);
+        // Read-ahead past the request stops at the first block already there, and counts neither hits nor misses.
+        if (index > wanted && slot !== NIL) break;
         if (slot !== NIL) {
           if (w[m.b(slot) + B.STATE] !== BlockState.VALID) {
             // Someone else is filling it: wait for them rather than read it twice.
@@ -54,7 +57,7 @@ export function readCached(cache: SharedCache, inner: FileSystem, file: OpenFile
           slot = allocateBlock(m);
           if (slot === NIL) break;
           insertBlock(m, slot, file.file, index);
-          m.f64[STAT.MISSES]!++;
+          if (index <= wanted) m.f64[STAT.MISSES]!++;
           filling.push(true);
         }
         slots.push(slot);

@@ -98,3 +98,31 @@ describe("CLOCK eviction", () => {
     fs2.close(fd2);
   });
 });
+
+describe("read-ahead", () => {
+  test("a sequential stream fills ahead in growing backend reads; a random reader does not", () => {
+    const temp = tempRoot();
+    try {
+      const { cache } = newCache({ blockSizeBytes: 4096, sizeBytes: 4 * 1024 * 1024 });
+      writeFileSync(join(temp.root, "seq"), pattern(1024 * 1024, 2));
+      writeFileSync(join(temp.root, "rnd"), pattern(1024 * 1024, 3));
+      const counting = new CountingFs(temp.backend);
+      const fs = new CachedFileSystem(counting, cache, 1);
+      const block = new Uint8Array(4096);
+      const seq = fs.open("seq", 0, 0);
+      for (let at = 0; at < 1024 * 1024; at += 4096) fs.pread(seq, block, at);
+      fs.close(seq);
+      const sequentialReads = counting.counts.preads;
+      // 256 blocks read one by one: without read-ahead that is 256 backend reads.
+      expect(sequentialReads).toBeLessThan(32);
+      expect(cache.stats().misses).toBe(sequentialReads);
+      const rnd = fs.open("rnd", 0, 0);
+      for (let i = 0; i < 64; i++) fs.pread(rnd, block, ((i * 97) % 256) * 4096);
+      fs.close(rnd);
+      // Scattered reads fill exactly the blocks asked for (the first read, at offset 0, may start a window).
+      expect(counting.counts.preadBytes - 1024 * 1024).toBeLessThanOrEqual(64 * 4096 + 1024 * 1024 / 8);
+    } finally {
+      temp.cleanup();
+    }
+  });
+});

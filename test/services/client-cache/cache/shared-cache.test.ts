@@ -61,8 +61,11 @@ describe("one copy per file", () => {
     expect((first as { preads: number }).preads).toBeGreaterThan(0);
     const stats = cacheStats(data);
     expect(stats.cachedBytes).toBe(200 * KiB);
-    expect(stats.misses).toBe(50);
-    expect(stats.hits).toBe(50);
+    // 50 blocks asked for twice: the second Worker hits all 50; the first misses some and read-ahead turns the rest into hits.
+    expect(stats.misses + stats.hits).toBe(100);
+    expect(stats.misses).toBeGreaterThan(0);
+    expect(stats.misses).toBeLessThanOrEqual(50);
+    expect(stats.fillBytes).toBe(200 * KiB);
   });
 });
 
