@@ -46,7 +46,9 @@ interface Row {
 }
 
 async function danausTarget(conf: string, root: string): Promise<Target> {
-  const backend = { kind: "cephfs" as const, conf, fs: "cephfs", root, clientId: "admin" };
+  // DANAUS_BENCH_CEPH_OPTIONS (JSON) overrides libcephfs options of the danaus target, e.g. {"client_oc":"true"}.
+  const options = JSON.parse(process.env.DANAUS_BENCH_CEPH_OPTIONS ?? "{}") as Record<string, string>;
+  const backend = { kind: "cephfs" as const, conf, fs: "cephfs", root, clientId: "admin", options };
   const cache = { sizeBytes: 512 * MiB, maxDirtyBytes: 256 * MiB, blockSizeBytes: MiB, writebackMs: 1000, expireMs: 5000, writeback: "async" as const };
   let router: TestRouter = await startTestRouter({ mounts: 1, cpus: [0], backend, cache });
   let client = DanausClient.connect({ socket: router.socket });
@@ -165,6 +167,7 @@ export async function run(): Promise<void> {
     seqBytes: SEQ_BYTES,
     fileSet: { files: SET_FILES, fileBytes: SET_FILE_BYTES },
     phaseMs: PHASE_MS,
+    danausCephOptions: JSON.parse(process.env.DANAUS_BENCH_CEPH_OPTIONS ?? "{}"),
     serviceCpu: 0,
     clientCpu: CLIENT_CPU,
     rows,
