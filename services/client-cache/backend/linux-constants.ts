@@ -1,27 +1,44 @@
-/** @module linux-constants — the Linux x86-64 open flags, file types and lseek whences the local backend passes to the kernel. */
+/** @module linux-constants — the Linux x86-64 open flags, file types and lseek whences, declared once for the backends and the cache. */
 
-/** `O_*` open flags (x86-64 values; O_PATH and O_TMPFILE are not in `node:fs` constants). */
+/** `O_*` open flags (x86-64 values; O_PATH and O_TMPFILE are not in `node:fs` constants), for every backend and the cache. */
 export const O = {
+  ACCMODE: 0o3,
   RDONLY: 0,
   WRONLY: 0o1,
   RDWR: 0o2,
   CREAT: 0o100,
+  EXCL: 0o200,
   NOCTTY: 0o400,
+  TRUNC: 0o1000,
+  APPEND: 0o2000,
   NONBLOCK: 0o4000,
+  /** O_DSYNC; O_SYNC is O_DSYNC | 0o4000000, so this bit is set for both. */
+  DSYNC: 0o10000,
+  DIRECT: 0o40000,
   DIRECTORY: 0o200000,
   NOFOLLOW: 0o400000,
   CLOEXEC: 0o2000000,
+  SYNC: 0o4010000,
   PATH: 0o10000000,
   TMPFILE: 0o20200000,
 } as const;
 
 /** File type bits of `st_mode`. */
 export const S_IFMT = 0o170000;
+/** `st_mode` type of a directory. */
+export const S_IFDIR = 0o040000;
+/** `st_mode` type of a regular file. */
+export const S_IFREG = 0o100000;
 /** `st_mode` type of a symbolic link. */
 export const S_IFLNK = 0o120000;
 
 /** lseek(2) whence values. */
-export const SEEK = { SET: 0, CUR: 1, END: 2 } as const;
+export const SEEK = { SET: 0, CUR: 1, END: 2, DATA: 3, HOLE: 4 } as const;
+
+/** renameat2(2) flag that swaps the two names (nothing is removed). */
+export const RENAME_EXCHANGE = 2;
+/** utimensat(2) flag acting on a final symlink itself. */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** fcntl(2) command reading the open-file status flags, and the fcntl syscall number. */
 export const F_GETFL = 3;

@@ -9,6 +9,7 @@
  *
  * Every function here expects the caller to hold the cache mutex.
  */
+import { unlinkFromChain } from "./chain.ts";
 import { dropReference, releaseIfUnused } from "./files.ts";
 import { B, BF, BlockFlag, BlockState, F, HDR, NIL, STAT } from "./layout.ts";
 import type { CacheMemory } from "./memory.ts";
@@ -141,13 +142,7 @@ export function dropBlock(m: CacheMemory, slot: number): void {
   if (file === NIL) return;
   markClean(m, slot);
   const bucket = bucketOf(m, file, w[b + B.INDEX]!);
-  if (w[bucket] === slot) {
-    w[bucket] = w[b + B.HASH_NEXT]!;
-  } else {
-    let previous = w[bucket]!;
-    while (previous !== NIL && w[m.b(previous) + B.HASH_NEXT] !== slot) previous = w[m.b(previous) + B.HASH_NEXT]!;
-    if (previous !== NIL) w[m.b(previous) + B.HASH_NEXT] = w[b + B.HASH_NEXT]!;
-  }
+  unlinkFromChain(w, bucket, slot, (s) => m.b(s) + B.HASH_NEXT);
   const f = m.f(file);
   const prev = w[b + B.FILE_PREV]!;
   const next = w[b + B.FILE_NEXT]!;

@@ -4,6 +4,7 @@
  * file has a cached block, an open cached handle or a short-lived reference. Every function here expects the caller
  * to hold the cache mutex.
  */
+import { unlinkFromChain } from "./chain.ts";
 import type { Stat } from "../../ipc-router/protocol/index.ts";
 import { F, FF, HDR, NIL, WORDS } from "./layout.ts";
 import type { CacheMemory } from "./memory.ts";
@@ -87,13 +88,7 @@ export function releaseIfUnused(m: CacheMemory, slot: number): void {
   const f = m.f(slot);
   if (w[f + F.USED] !== 1 || w[f + F.OPENS] !== 0 || w[f + F.REFS] !== 0 || w[f + F.BLOCKS] !== 0) return;
   const bucket = m.at.fileBuckets + hashOf(m, identityOf(m, slot));
-  if (w[bucket] === slot) {
-    w[bucket] = w[f + F.HASH_NEXT]!;
-  } else {
-    let previous = w[bucket]!;
-    while (previous !== NIL && w[m.f(previous) + F.HASH_NEXT] !== slot) previous = w[m.f(previous) + F.HASH_NEXT]!;
-    if (previous !== NIL) w[m.f(previous) + F.HASH_NEXT] = w[f + F.HASH_NEXT]!;
-  }
+  unlinkFromChain(w, bucket, slot, (s) => m.f(s) + F.HASH_NEXT);
   w[f + F.USED] = 0;
   w[f + F.HASH_NEXT] = NIL;
   w[f + F.FREE_NEXT] = w[HDR.FREE_FILE]!;

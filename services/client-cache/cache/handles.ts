@@ -4,6 +4,7 @@
  * opened by one Worker can be read, written or closed by another, and the write-back thread writes through it.
  * Every function here expects the caller to hold the cache mutex.
  */
+import { unlinkFromChain } from "./chain.ts";
 import { F, H, HandleFlag, HandleState, HDR, HF, NIL } from "./layout.ts";
 import type { CacheMemory } from "./memory.ts";
 
@@ -60,22 +61,10 @@ export function removeHandle(m: CacheMemory, slot: number): void {
   const w = m.i32;
   const h = m.h(slot);
   const bucket = bucketOf(m, w[h + H.BACKEND]!, w[h + H.HANDLE]!);
-  if (w[bucket] === slot) {
-    w[bucket] = w[h + H.HASH_NEXT]!;
-  } else {
-    let previous = w[bucket]!;
-    while (previous !== NIL && w[m.h(previous) + H.HASH_NEXT] !== slot) previous = w[m.h(previous) + H.HASH_NEXT]!;
-    if (previous !== NIL) w[m.h(previous) + H.HASH_NEXT] = w[h + H.HASH_NEXT]!;
-  }
+  unlinkFromChain(w, bucket, slot, (s) => m.h(s) + H.HASH_NEXT);
   const file = w[h + H.FILE]!;
   const f = m.f(file);
-  if (w[f + F.FIRST_HANDLE] === slot) {
-    w[f + F.FIRST_HANDLE] = w[h + H.FILE_NEXT]!;
-  } else {
-    let previous = w[f + F.FIRST_HANDLE]!;
-    while (previous !== NIL && w[m.h(previous) + H.FILE_NEXT] !== slot) previous = w[m.h(previous) + H.FILE_NEXT]!;
-    if (previous !== NIL) w[m.h(previous) + H.FILE_NEXT] = w[h + H.FILE_NEXT]!;
-  }
+  unlinkFromChain(w, f + F.FIRST_HANDLE, slot, (s) => m.h(s) + H.FILE_NEXT);
   w[f + F.OPENS]!--;
   if (w[h + H.FLAGS]! & HandleFlag.WRITE) w[f + F.WRITERS]!--;
   if (w[f + F.WB_HANDLE] === slot) w[f + F.WB_HANDLE] = bestWriteBackHandle(m, file, slot);

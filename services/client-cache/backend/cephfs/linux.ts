@@ -1,32 +1,14 @@
 /** @module linux — the Linux x86-64 flag and mode values the cephfs backend checks itself (libcephfs takes raw Linux values). */
 
-/** `O_*` open flags. */
-export const O = {
-  ACCMODE: 0o3,
-  RDONLY: 0o0,
-  WRONLY: 0o1,
-  RDWR: 0o2,
-  CREAT: 0o100,
-  EXCL: 0o200,
-  TRUNC: 0o1000,
-  APPEND: 0o2000,
-  DSYNC: 0o10000,
-  DIRECT: 0o40000,
-  DIRECTORY: 0o200000,
-  NOFOLLOW: 0o400000,
-  SYNC: 0o4010000,
-  PATH: 0o10000000,
-  TMPFILE: 0o20200000,
-} as const;
+import { O, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SEEK } from "../linux-constants.ts";
+
+export { O, SEEK };
 
 /** The open flags handed on to ceph_ll_open / ceph_ll_create; the others are acted on by the backend itself. */
 export const CEPH_OPEN_FLAGS = O.ACCMODE | O.TRUNC | O.APPEND | O.DSYNC | O.DIRECT | O.SYNC;
 
 /** File type bits of a mode and the types the backend tells apart. */
-export const S = { IFMT: 0o170000, IFDIR: 0o040000, IFREG: 0o100000, IFLNK: 0o120000 } as const;
-
-/** lseek(2) whence values. */
-export const SEEK = { SET: 0, CUR: 1, END: 2 } as const;
+export const S = { IFMT: S_IFMT, IFDIR: S_IFDIR, IFREG: S_IFREG, IFLNK: S_IFLNK } as const;
 
 /** The *at flag acting on a final symlink itself. */
 export const AT_SYMLINK_NOFOLLOW = 0x100;
