@@ -7,9 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend, offsetToCookie } from "../../../../services/client-cache/backend/index.ts";
 import { FsError } from "../../../../services/ipc-router/protocol/index.ts";
+import { escapeAttempts, runEscapeAttempts } from "../../../conformance/escape-attempts.ts";
 import { runConformance } from "../../../conformance/index.ts";
 import {
-  AT_SYMLINK_NOFOLLOW, expectErrno, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
+  expectErrno, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
 } from "../../../conformance/harness.ts";
 import type { LocalWorkerReply, LocalWorkerRequest } from "./local-worker.ts";
 
@@ -218,55 +219,8 @@ describe("local backend confinement", () => {
   test("no mutation through escaping paths reaches outside the root", () => {
     const { fs } = jail;
     const before = snapshotOutside();
-    const attempts: [string, () => unknown][] = [];
-    for (const path of escapingFiles()) {
-      attempts.push(
-        [`open O_TRUNC ${path}`, () => fs.open(path, O_WRONLY | O_TRUNC, 0)],
-        [`open O_CREAT ${path}`, () => fs.open(path, O_CREAT | O_RDWR, 0o666)],
-        [`truncate ${path}`, () => fs.truncate(path, 0)],
-        [`chmod ${path}`, () => fs.chmod(path, 0o777)],
-        [`chown ${path}`, () => fs.chown(path, 1234, 1234, 0)],
-        [`lchown ${path}`, () => fs.chown(path, 1234, 1234, AT_SYMLINK_NOFOLLOW)],
-        [`utimens ${path}`, () => fs.utimens(path, { sec: 1, nsec: 0 }, { sec: 1, nsec: 0 }, 0)],
-        [`unlink ${path}`, () => fs.unlink(path)],
-        [`rmdir ${path}`, () => fs.rmdir(path)],
-        [`rename from ${path}`, () => fs.rename(path, "stolen", 0)],
-        [`rename onto ${path}`, () => fs.rename("f", path, 0)],
-        [`exchange ${path}`, () => fs.rename("f", path, 2)],
-        [`link from ${path}`, () => fs.link(path, "stolen-link")],
-        [`link onto ${path}`, () => fs.link("f", path)],
-        [`symlink at ${path}`, () => fs.symlink("x", path)],
-        [`mkdir ${path}`, () => fs.mkdir(path, 0o777)],
-      );
-    }
-    for (const dir of escapingDirs()) {
-      attempts.push(
-        [`create in ${dir}`, () => fs.open(`${dir}/new`, O_CREAT | O_EXCL | O_WRONLY, 0o644)],
-        [`mkdir in ${dir}`, () => fs.mkdir(`${dir}/newdir`, 0o755)],
-        [`symlink in ${dir}`, () => fs.symlink("x", `${dir}/link`)],
-        [`rename into ${dir}`, () => fs.rename("d", `${dir}/moved`, 0)],
-        [`rmdir ${dir}/dir`, () => fs.rmdir(`${dir}/dir`)],
-        [`chmod ${dir}`, () => fs.chmod(dir, 0o777)],
-      );
-    }
-    const succeeded: string[] = [];
-    for (const [what, attempt] of attempts) {
-      plantSymlinks();
-      for (const [name, make] of [["f", () => writeFile(fs, "f", "mine")], ["d", () => fs.mkdir("d", 0o755)]] as const) {
-        try {
-          fs.lstat(name);
-        } catch {
-          make();
-        }
-      }
-      try {
-        const fd = attempt();
-        if (typeof fd === "number") fs.close(fd);
-        succeeded.push(what);
-      } catch (error) {
-        if (!(error instanceof FsError)) throw error;
-      }
-    }
+    const attempts = escapeAttempts(fs, { paths: escapingFiles(), dirs: escapingDirs(), renameFlags: true });
+    const succeeded = runEscapeAttempts(fs, attempts, { replant: plantSymlinks });
     expect(snapshotOutside()).toBe(before);
     // What succeeded acted on the root's own names: the escaping symlinks themselves, or the root reached by "..".
     for (const what of succeeded) expect(what).toMatch(/(abssentinel|outfile|\.\.\/|up\/)/);
