@@ -1,8 +1,9 @@
 /**
  * @module backend — `bun run bench backend`: danaus (shared-memory client → tenant service with its cache →
  * libcephfs) against ceph-fuse on the same cluster (default, and with --fuse_disable_pagecache=true), the same Bun
- * driver for all (FileSystem calls for danaus, node:fs calls on the ceph-fuse mounts), pinned to the last core; the
- * tenant service runs on core 0. Needs the cluster: `bun run ceph up`.
+ * driver for all (FileSystem calls for danaus, node:fs calls on the ceph-fuse mounts), pinned to the last core; every
+ * thread of the tenant service and of each ceph-fuse daemon is confined to core 0 (as a tenant pool's cpuset would).
+ * Needs the cluster: `bun run ceph up`.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +24,8 @@ const SET_FILE_BYTES = 4 * MiB;
 const PHASE_MS = Number(process.env.DANAUS_BENCH_MS ?? 5000);
 const WARM_PASSES = 5;
 const CLIENT_CPU = Math.max(0, navigator.hardwareConcurrency - 1);
+/** Both file system services (the danaus tenant service, and each ceph-fuse daemon) get core 0, as a tenant pool would. */
+const SERVICE_CPUS = [0];
 
 /** One system under test. */
 interface Target {
@@ -50,7 +53,7 @@ async function danausTarget(conf: string, root: string): Promise<Target> {
   const options = JSON.parse(process.env.DANAUS_BENCH_CEPH_OPTIONS ?? "{}") as Record<string, string>;
   const backend = { kind: "cephfs" as const, conf, fs: "cephfs", root, clientId: "admin", options };
   const cache = { sizeBytes: 512 * MiB, maxDirtyBytes: 256 * MiB, blockSizeBytes: MiB, writebackMs: 1000, expireMs: 5000, writeback: "async" as const };
-  let router: TestRouter = await startTestRouter({ mounts: 1, cpus: [0], backend, cache });
+  let router: TestRouter = await startTestRouter({ mounts: 1, cpus: SERVICE_CPUS, backend, cache, pinProcess: true });
   let client = DanausClient.connect({ socket: router.socket });
   return {
     name: "danaus",
@@ -58,7 +61,7 @@ async function danausTarget(conf: string, root: string): Promise<Target> {
     async cold() {
       client.disconnect();
       await router.stop();
-      router = await startTestRouter({ mounts: 1, cpus: [0], backend, cache });
+      router = await startTestRouter({ mounts: 1, cpus: SERVICE_CPUS, backend, cache, pinProcess: true });
       client = DanausClient.connect({ socket: router.socket });
     },
     async close() {
@@ -69,7 +72,7 @@ async function danausTarget(conf: string, root: string): Promise<Target> {
 }
 
 async function cephFuseTarget(name: string, conf: string, extra: string[], dir: string): Promise<Target> {
-  let mount: CephFuseMount = await mountCephFuse(conf, extra);
+  let mount: CephFuseMount = await mountCephFuse(conf, extra, SERVICE_CPUS);
   mkdirSync(join(mount.path, dir), { recursive: true });
   return {
     name,
@@ -77,7 +80,7 @@ async function cephFuseTarget(name: string, conf: string, extra: string[], dir: 
     async cold() {
       mount.unmount();
       dropPageCache();
-      mount = await mountCephFuse(conf, extra);
+      mount = await mountCephFuse(conf, extra, SERVICE_CPUS);
     },
     async close() {
       mount.unmount();
@@ -168,7 +171,7 @@ export async function run(): Promise<void> {
     fileSet: { files: SET_FILES, fileBytes: SET_FILE_BYTES },
     phaseMs: PHASE_MS,
     danausCephOptions: JSON.parse(process.env.DANAUS_BENCH_CEPH_OPTIONS ?? "{}"),
-    serviceCpu: 0,
+    serviceCpus: SERVICE_CPUS,
     clientCpu: CLIENT_CPU,
     rows,
     targets,

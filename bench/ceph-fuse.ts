@@ -13,10 +13,14 @@ function mounted(path: string): boolean {
   return readFileSync("/proc/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
 }
 
-/** Mounts the whole file system with ceph-fuse and the extra `--option=value` arguments; waits until it is mounted. */
-export async function mountCephFuse(conf: string, extra: string[] = []): Promise<CephFuseMount> {
+/**
+ * Mounts the whole file system with ceph-fuse and the extra `--option=value` arguments; waits until it is mounted.
+ * With `cpus`, every thread of the ceph-fuse daemon is confined to them (taskset), like a tenant service in its pool.
+ */
+export async function mountCephFuse(conf: string, extra: string[] = [], cpus?: number[]): Promise<CephFuseMount> {
   const path = mkdtempSync(join(tmpdir(), "danaus-ceph-fuse-"));
-  const r = Bun.spawnSync(["ceph-fuse", "-c", conf, ...extra, path], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  const pin = cpus ? ["taskset", "-c", cpus.join(",")] : [];
+  const r = Bun.spawnSync([...pin, "ceph-fuse", "-c", conf, ...extra, path], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
   if (r.exitCode !== 0) throw new Error(`ceph-fuse ${extra.join(" ")} ${path} exited ${r.exitCode}: ${r.stderr.toString().trim()}`);
   for (let i = 0; i < 200 && !mounted(path); i++) await Bun.sleep(25);
   if (!mounted(path)) throw new Error(`ceph-fuse did not mount ${path} within 5 s`);

@@ -38,6 +38,8 @@ export interface TestRouterOptions {
   cache?: Partial<CacheConfig>;
   /** The tenant's name (default: unique per call). A restarted tenant reuses its name (and so its Ceph session). */
   name?: string;
+  /** Confine every thread of the router process to the tenant's cpus, as its pool's cpuset would (taskset). */
+  pinProcess?: boolean;
 }
 
 /** Starts a router process for a tenant with `mounts` direct mounts `/m0`, `/m1`, ... each on its own empty directory. */
@@ -66,7 +68,8 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
   };
   const instance = `test-${process.pid}`;
   const runtime: ServiceRuntime = { instance, runDir, shmPrefix: `/dev/shm/danaus.${instance}.${name}.` };
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "router-host.ts"), JSON.stringify({ tenant, runtime, limits: options.limits ?? {} })], {
+  const pin = options.pinProcess ? ["taskset", "-c", tenant.cpus.join(",")] : [];
+  const proc = Bun.spawn([...pin, process.execPath, join(import.meta.dir, "router-host.ts"), JSON.stringify({ tenant, runtime, limits: options.limits ?? {} })], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   const logs: string[] = [];
