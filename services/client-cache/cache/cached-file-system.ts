@@ -21,7 +21,7 @@ import {
   type FileIdentity,
 } from "./files.ts";
 import { addHandle, bestWriteBackHandle, findHandle, removeHandle } from "./handles.ts";
-import { F, FF, FileFlag, H, HandleFlag, HandleState, HF, NIL } from "./layout.ts";
+import { F, FF, FileFlag, H, HandleFlag, HandleState, HDR, HF, NIL } from "./layout.ts";
 import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE, S_IFMT, S_IFREG, SEEK } from "./linux.ts";
 import type { CacheMemory } from "./memory.ts";
 import type { OpenFile } from "./open-file.ts";
@@ -323,14 +323,14 @@ export class CachedFileSystem implements FileSystem {
 
   /** unlink(2). The last name of a file: its cached blocks go now, or at its last close when it is still open. */
   unlink(path: string): void {
-    const st = this.quietly(() => this.inner.lstat(path));
+    const st = this.holdsNoFiles() ? undefined : this.quietly(() => this.inner.lstat(path));
     this.mutate(() => this.inner.unlink(path));
     if (st !== undefined && isRegular(st) && st.st_nlink <= 1) this.forgetRemoved(st);
   }
 
   /** renameat2(2). A file replaced by the rename is forgotten like an unlinked one. */
   rename(from: string, to: string, flags: number): void {
-    const replaced = flags & RENAME_EXCHANGE ? undefined : this.quietly(() => this.inner.lstat(to));
+    const replaced = flags & RENAME_EXCHANGE || this.holdsNoFiles() ? undefined : this.quietly(() => this.inner.lstat(to));
     const moved = replaced !== undefined && isRegular(replaced) ? this.quietly(() => this.inner.lstat(from)) : undefined;
     this.mutate(() => this.inner.rename(from, to, flags));
     if (replaced === undefined || !isRegular(replaced) || replaced.st_nlink > 1) return;
@@ -562,6 +562,15 @@ export class CachedFileSystem implements FileSystem {
       this.cache.io.release(file);
       m.bumpGeneration();
     }
+  }
+
+  /**
+   * True when the cache holds no file at all, so a removed name has nothing to forget and the identity lookup
+   * before unlink/rename (a backend round trip) can be skipped. A file another thread adds meanwhile is handled by
+   * close-to-open validation, like any change made behind the cache.
+   */
+  private holdsNoFiles(): boolean {
+    return Atomics.load(this.m.i32, HDR.USED_FILES) === 0;
   }
 
   /** A file lost a name that was its last: forget its blocks now, or mark it for its last close. */
