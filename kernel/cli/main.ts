@@ -4,8 +4,11 @@ import { join, resolve } from "node:path";
 import { checkFile, ConfigError, jsonSchemas, loadHost } from "../config/index.ts";
 import { ControlUnreachableError, FAULT_KINDS, request, type Reply } from "../control/index.ts";
 import { renderStatusTable, type TenantStatus } from "../supervisor/index.ts";
+import { ImageError } from "../images/index.ts";
 import { flag, intFlag, parseArgs, requiredFlag, UsageError, type Args } from "./args.ts";
+import { CLONE_USAGE, cloneCommand } from "./clone.ts";
 import { hostConfigPath } from "./host-path.ts";
+import { IMAGE_USAGE, imageCommand } from "./image.ts";
 
 const USAGE = `usage: bun run danaus <command> [--config host.toml]
 
@@ -18,6 +21,8 @@ const USAGE = `usage: bun run danaus <command> [--config host.toml]
   shutdown                              stop every tenant in reverse order and exit the supervisor
   check <file> [--host host.toml]       validate a host or tenant file; exit 1 with the errors
   schema [--out DIR]                    print (or write to DIR) the JSON Schemas of host and tenant files
+${IMAGE_USAGE}
+${CLONE_USAGE}
 
 The host config is --config, else $DANAUS_CONFIG, else config/demo/host.toml.`;
 
@@ -25,8 +30,12 @@ function print(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
 }
 
+function hostFile(args: Args): string {
+  return hostConfigPath(["--config", flag(args, "config") ?? hostConfigPath([])]);
+}
+
 function controlSocket(args: Args): string {
-  return loadHost(hostConfigPath(["--config", flag(args, "config") ?? hostConfigPath([])])).host.controlSocket;
+  return loadHost(hostFile(args)).host.controlSocket;
 }
 
 async function call(args: Args, body: Record<string, unknown>): Promise<unknown> {
@@ -100,6 +109,10 @@ async function run(args: Args): Promise<number> {
       print(`wrote ${join(out, "host.schema.json")} and ${join(out, "tenant.schema.json")}`);
       return 0;
     }
+    case "image":
+      return imageCommand(args, hostFile(args), print);
+    case "clone":
+      return cloneCommand(args, hostFile(args), print);
     case undefined:
     case "help":
       print(USAGE);
@@ -124,6 +137,10 @@ try {
   if (error instanceof ConfigError) {
     for (const issue of error.issues) process.stderr.write(`${issue.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof ImageError) {
+    process.stderr.write(`danaus: ${error.message}\n`);
+    process.exit(1);
   }
   if (error instanceof ControlUnreachableError) {
     process.stderr.write(`danaus: ${error.message}\n`);

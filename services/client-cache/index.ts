@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
 
-export { attachMount, DEFAULT_CEPH_OPTIONS, TenantStorage, type StorageShared } from "./storage.ts";
+export { attachMount, DEFAULT_CEPH_OPTIONS, TenantStorage, type MountBranches, type StorageShared } from "./storage.ts";
 
 /**
  * The client-cache service. At this stage it prepares the backend (the `local` backend's root directory and each

@@ -12,6 +12,7 @@ import type { BackendConfig, TenantConfig } from "../../kernel/config/index.ts";
 import type { FileSystem } from "../ipc-router/protocol/index.ts";
 import { CephBackend, CephMount, ensureCephDirectory, LocalBackend, type CephMountOptions, type CephShared } from "./backend/index.ts";
 import { CachedFileSystem, cacheStats, SharedCache, startWriteBackThread, type CacheStats, type SharedCacheData, type WriteBackThread } from "./cache/index.ts";
+import { createUnionShared, UnionFileSystem, type UnionShared } from "../union/index.ts";
 
 /**
  * libcephfs options danaus sets unless the tenant's `[backend.options]` says otherwise (see README "Consistency"):
@@ -31,7 +32,12 @@ export interface StorageShared {
   readonly backend: BackendShared;
   /** The tenant's cache; null when `cache.size` is 0 (every call goes to the backend). */
   readonly cache: SharedCacheData | null;
+  /** The union mounts' shared tables (directory handles). */
+  readonly union: UnionShared;
 }
+
+/** What a mount serves: one backend directory, or a union of a writable upper over read-only lowers (top first). */
+export type MountBranches = { kind: "direct"; source: string } | { kind: "union"; upper: string; lowers: readonly string[] };
 
 /**
  * The cache's id for the tenant's backend. Every instance of it (one per mount and thread) accepts the others'
@@ -71,15 +77,32 @@ export class TenantStorage {
   static async open(tenant: TenantConfig, sessionName: string, onError: (message: string) => void): Promise<TenantStorage> {
     const { backend, ceph } = openBackendClient(tenant, sessionName);
     try {
-      if (tenant.cache.sizeBytes === 0) return new TenantStorage({ backend, cache: null }, ceph, null);
+      const union = createUnionShared();
+      if (tenant.cache.sizeBytes === 0) return new TenantStorage({ backend, cache: null, union }, ceph, null);
       const cache = SharedCache.create(tenant.cache);
       const opener = { module: import.meta.url, exportName: "openBackendInstance", specs: { [BACKEND_ID]: backend } };
       const writeBack = startWriteBackThread(cache, opener, onError);
       await writeBack.ready;
-      return new TenantStorage({ backend, cache }, ceph, writeBack);
+      return new TenantStorage({ backend, cache, union }, ceph, writeBack);
     } catch (error) {
       ceph?.close();
       throw error;
+    }
+  }
+
+  /** The backend paths among `paths` that are not directories (missing lower branches of a union mount). */
+  missingDirectories(paths: readonly string[]): string[] {
+    const root = openBackendInstance(this.shared.backend);
+    try {
+      return paths.filter((path) => {
+        try {
+          return (root.stat(path).st_mode & 0o170000) !== 0o040000;
+        } catch {
+          return true;
+        }
+      });
+    } finally {
+      (root as { dispose?: () => void }).dispose?.();
     }
   }
 
@@ -93,17 +116,32 @@ export class TenantStorage {
 /** Opens the backend client of `tenant` (see {@link TenantStorage.open}). */
 function openBackendClient(tenant: TenantConfig, sessionName: string): { backend: BackendShared; ceph: CephMount | null } {
   const backend = tenant.backend;
-  if (backend.kind === "local") return { backend: { kind: "local", root: backend.root }, ceph: null };
+  if (backend.kind === "local") {
+    const root = new LocalBackend(backend.root);
+    try {
+      prepareMountDirectories(root, tenant);
+    } finally {
+      root.dispose();
+    }
+    return { backend: { kind: "local", root: backend.root }, ceph: null };
+  }
   const options = cephOptions(backend);
   ensureCephDirectory(options, backend.root);
   const mount = CephMount.open({ ...options, root: backend.root, sessionName, sessionTimeoutSeconds: SESSION_TIMEOUT_SECONDS });
   try {
-    const root = new CephBackend(mount.shared, "");
-    for (const m of tenant.mounts) if (m.kind === "direct" && m.source !== "") mkdirs(root, m.source);
+    prepareMountDirectories(new CephBackend(mount.shared, ""), tenant);
     return { backend: { kind: "cephfs", mount: mount.shared }, ceph: mount };
   } catch (error) {
     mount.close();
     throw error;
+  }
+}
+
+/** Creates (0700, with parents) every direct mount's source and every union mount's upper that is missing. */
+function prepareMountDirectories(root: FileSystem, tenant: TenantConfig): void {
+  for (const m of tenant.mounts) {
+    const path = m.kind === "direct" ? m.source : m.upper;
+    if (path !== "") mkdirs(root, path);
   }
 }
 
@@ -125,10 +163,22 @@ export function openBackendInstance(backend: BackendShared): FileSystem {
   return backend.kind === "local" ? new LocalBackend(backend.root) : new CephBackend(backend.mount, "");
 }
 
-/** The filesystem instance of the mount whose source is `source`, for the calling thread: the cache over the backend. */
-export function attachMount(shared: StorageShared, source: string): FileSystem {
+/** The filesystem instance of the backend directory `path`, for the calling thread: the cache over the backend. */
+function attachBranch(shared: StorageShared, path: string): FileSystem {
   const backend = shared.backend;
-  const inner = backend.kind === "local" ? new LocalBackend(join(backend.root, source)) : new CephBackend(backend.mount, source);
+  const inner = backend.kind === "local" ? new LocalBackend(join(backend.root, path)) : new CephBackend(backend.mount, path);
   if (shared.cache === null) return inner;
   return new CachedFileSystem(inner, SharedCache.attach(shared.cache), BACKEND_ID);
+}
+
+/**
+ * The filesystem instance of a mount, for the calling thread. A union mount stacks the union directly on its
+ * branches' instances (function calls, no process hop); every branch goes through the one tenant cache, so a lower
+ * file shared by many clones is cached once.
+ */
+export function attachMount(shared: StorageShared, branches: MountBranches): FileSystem {
+  if (branches.kind === "direct") return attachBranch(shared, branches.source);
+  const upper = attachBranch(shared, branches.upper);
+  const lowers = branches.lowers.map((lower) => attachBranch(shared, lower));
+  return new UnionFileSystem({ upper, lowers }, shared.union);
 }

@@ -1,11 +1,12 @@
 /** @module mount-table — the tenant's mount table: which mounts the router serves, and the backend spec of each. */
 import type { TenantConfig } from "../../kernel/config/index.ts";
+import type { MountBranches } from "../client-cache/index.ts";
 import type { MountEntry } from "./registration.ts";
 
-/** A mount the router serves: its id (the index clients put in args[0]), its mount point and its backend path. */
+/** A mount the router serves: its id (the index clients put in args[0]), its mount point and its branches. */
 export interface ServedMount extends MountEntry {
-  /** The directory inside the tenant's backend root this mount serves ("" for the root). */
-  readonly source: string;
+  /** The backend directory it serves, or its union branches (paths inside the tenant's backend root). */
+  readonly branches: MountBranches;
 }
 
 /** A mount the router does not serve yet, and why. */
@@ -15,18 +16,23 @@ export interface SkippedMount {
 }
 
 /**
- * The mounts of `tenant` the data path serves, in config order, and those it skips. Union mounts wait for the union
- * service (issue 5).
+ * The mounts of `tenant` the data path serves, in config order, and those it skips: a union mount whose lower
+ * branches are not directories on the backend (`missing` tells which of a list of backend paths are not).
  */
-export function buildMountTable(tenant: TenantConfig): { served: ServedMount[]; skipped: SkippedMount[] } {
+export function buildMountTable(tenant: TenantConfig, missing: (paths: readonly string[]) => string[] = () => []): { served: ServedMount[]; skipped: SkippedMount[] } {
   const served: ServedMount[] = [];
   const skipped: SkippedMount[] = [];
   for (const mount of tenant.mounts) {
     if (mount.kind === "union") {
-      skipped.push({ path: mount.path, reason: "union mounts are served once the union service exists (issue 5)" });
+      const absent = missing(mount.lowers);
+      if (absent.length > 0) {
+        skipped.push({ path: mount.path, reason: `lower branches missing on the backend: ${absent.join(", ")} (import the image first)` });
+        continue;
+      }
+      served.push({ path: mount.path, id: served.length, kind: mount.kind, branches: { kind: "union", upper: mount.upper, lowers: mount.lowers } });
       continue;
     }
-    served.push({ path: mount.path, id: served.length, kind: mount.kind, source: mount.source });
+    served.push({ path: mount.path, id: served.length, kind: mount.kind, branches: { kind: "direct", source: mount.source } });
   }
   return { served, skipped };
 }

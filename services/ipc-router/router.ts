@@ -69,7 +69,7 @@ export class IpcRouter {
     epoch: number,
   ) {
     const mainMounts: (FileSystem | undefined)[] = [];
-    for (const mount of served) mainMounts[mount.id] = attachMount(storage.shared, mount.source);
+    for (const mount of served) mainMounts[mount.id] = attachMount(storage.shared, mount.branches);
     const queues = ctx.tenant.cpus.map((_, q) => new RequestQueue(region, q));
     this.socketPath = routerSocketPath(ctx.runtime.runDir);
     this.statsTimer = setInterval(() => this.publishCacheStats(), STATS_INTERVAL_MS);
@@ -101,11 +101,11 @@ export class IpcRouter {
 
   /** Creates the region, starts one pinned service thread per queue and the registration socket. */
   static async start(ctx: ServiceContext, limits: RouterLimits = DEFAULT_LIMITS): Promise<IpcRouter> {
-    const { served, skipped } = buildMountTable(ctx.tenant);
-    for (const mount of skipped) ctx.log.warn("mount not served by the data path yet", { ...mount });
     const storage = await TenantStorage.open(ctx.tenant, `danaus.${ctx.runtime.instance}.${ctx.tenant.name}.data-path`, (message) =>
       ctx.log.error("cache write-back failed", { error: message }),
     );
+    const { served, skipped } = buildMountTable(ctx.tenant, (paths) => storage.missingDirectories(paths));
+    for (const mount of skipped) ctx.log.error("mount not served", { ...mount });
     const path = IpcRouter.regionPath(ctx);
     // A region left by a killed predecessor: its clients see the old service gone and reconnect to the new file.
     if (existsSync(path)) rmSync(path);

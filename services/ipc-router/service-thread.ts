@@ -53,7 +53,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
   const control = new Int32Array(init.control);
   const faults = FaultState.attach(init.faults);
   const mounts: (FileSystem | undefined)[] = [];
-  for (const mount of init.mounts) mounts[mount.id] = attachMount(init.storage, mount.source);
+  for (const mount of init.mounts) mounts[mount.id] = attachMount(init.storage, mount.branches);
   const ctx: DispatchContext = {
     mounts,
     files: new FileTable(init.files),

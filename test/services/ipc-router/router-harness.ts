@@ -30,6 +30,11 @@ export interface TestRouter {
 export interface TestRouterOptions {
   /** Direct mounts `/m0`, `/m1`, ... (default 1). */
   mounts?: number;
+  /**
+   * Union mounts `/u0`, `/u1`, ...: a writable upper over read-only lowers (top first), backend paths. On a local
+   * backend the harness creates each upper; the lowers must exist (the caller fills them).
+   */
+  unions?: readonly { upper: string; lowers: readonly string[] }[];
   cpus?: number[];
   limits?: Partial<RouterLimits>;
   /** The backend (default: a local backend on a fresh temp dir); a cephfs root is created by the router. */
@@ -42,13 +47,18 @@ export interface TestRouterOptions {
   pinProcess?: boolean;
 }
 
-/** Starts a router process for a tenant with `mounts` direct mounts `/m0`, `/m1`, ... each on its own empty directory. */
+/**
+ * Starts a router process for a tenant with `mounts` direct mounts `/m0`, `/m1`, ... each on its own empty directory,
+ * and the union mounts `/u0`, `/u1`, ... of `unions`.
+ */
 export async function startTestRouter(options: TestRouterOptions = {}): Promise<TestRouter> {
   const dir = mkdtempSync(join(tmpdir(), "danaus-router-"));
   const backend: BackendConfig = options.backend ?? { kind: "local", root: join(dir, "backend") };
   const backendRoot = backend.root;
   const mountCount = options.mounts ?? 1;
+  const unions = options.unions ?? [];
   if (backend.kind === "local") for (let i = 0; i < mountCount; i++) mkdirSync(join(backendRoot, `m${i}`), { recursive: true, mode: 0o700 });
+  if (backend.kind === "local") for (const u of unions) mkdirSync(join(backendRoot, u.upper), { recursive: true, mode: 0o700 });
   const runDir = join(dir, "run");
   mkdirSync(runDir, { mode: 0o700 });
   const name = options.name ?? `rt${process.pid}x${++counter}`;
@@ -61,7 +71,10 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
     memoryBytes: 1 << 30,
     backend,
     cache: { sizeBytes: 1 << 29, maxDirtyBytes: 1 << 28, blockSizeBytes: 65536, writebackMs: 1000, expireMs: 5000, writeback: "async", ...options.cache },
-    mounts: Array.from({ length: mountCount }, (_, i) => ({ path: `/m${i}`, kind: "direct" as const, source: `m${i}`, legacy: false })),
+    mounts: [
+      ...Array.from({ length: mountCount }, (_, i) => ({ path: `/m${i}`, kind: "direct" as const, source: `m${i}`, legacy: false })),
+      ...unions.map((u, i) => ({ path: `/u${i}`, kind: "union" as const, upper: u.upper, lowers: [...u.lowers], legacy: false })),
+    ],
     fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000 },
     topology: [["client-cache", "union", "ipc-router"]],
     restart: { strategy: "one_for_one", intensity: 5, periodMs: 30000, backoffBaseMs: 100, backoffCapMs: 5000, shutdownMs: 3000, services: { "client-cache": "permanent", union: "permanent", "ipc-router": "permanent", "fuse-legacy": "permanent" } },

@@ -1,0 +1,66 @@
+/** @module fs-tree — whole-tree helpers over a FileSystem instance: mkdir -p, listing a directory, rm -r, exists. */
+import { FsError, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+
+const O_RDONLY = 0;
+const O_DIRECTORY = 0o200000;
+/** The type bits of st_mode. */
+export const S_IFMT = 0o170000;
+/** st_mode type of a directory. */
+export const S_IFDIR = 0o040000;
+
+function errnoCode(error: unknown): string | undefined {
+  return error instanceof FsError ? error.code : undefined;
+}
+
+/** The lstat of `path`, or null when it does not exist (ENOENT). Other errors are thrown. */
+export function lstatOrNull(fs: FileSystem, path: string): ReturnType<FileSystem["lstat"]> | null {
+  try {
+    return fs.lstat(path);
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return null;
+    throw error;
+  }
+}
+
+/** mkdir -p: creates every missing directory of `path` with `mode`; an existing directory is fine. Throws FsError. */
+export function mkdirs(fs: FileSystem, path: string, mode: number): void {
+  let at = "";
+  for (const part of path.split("/").filter((p) => p !== "" && p !== ".")) {
+    at += `/${part}`;
+    try {
+      fs.mkdir(at, mode);
+    } catch (error) {
+      if (errnoCode(error) !== "EEXIST") throw error;
+    }
+  }
+}
+
+/** The names in directory `path` (without "." and ".."), in the order the file system lists them. Throws FsError. */
+export function listDirectory(fs: FileSystem, path: string): string[] {
+  const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
+  try {
+    const names: string[] = [];
+    for (let cookie = 0; ; ) {
+      const batch = fs.readdir(fd, cookie);
+      if (batch.length === 0) return names;
+      for (const entry of batch) names.push(entry.name);
+      cookie = batch[batch.length - 1]!.next;
+    }
+  } finally {
+    fs.close(fd);
+  }
+}
+
+/** rm -r of `path` (a file, a symlink or a whole directory tree); nothing happens when it does not exist. Throws FsError. */
+export function removeTree(fs: FileSystem, path: string): void {
+  const stat = lstatOrNull(fs, path);
+  if (stat === null) return;
+  if ((stat.st_mode & S_IFMT) !== S_IFDIR) {
+    fs.unlink(path);
+    return;
+  }
+  // A read-only directory (an image layer's mode bits) must be writable before its entries can go.
+  if ((stat.st_mode & 0o700) !== 0o700) fs.chmod(path, 0o700);
+  for (const name of listDirectory(fs, path)) removeTree(fs, `${path}/${name}`);
+  fs.rmdir(path);
+}

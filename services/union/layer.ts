@@ -1,0 +1,223 @@
+/**
+ * @module layer — the branch stack and path lookup through it: one rw upper (index 0) over read-only lowers (1.., top
+ * first). A name is looked up top-down and the first branch holding the name or its whiteout decides; a directory
+ * merges with the same path in lower branches until one holds a non-directory or a whiteout there, or the
+ * directory is opaque. Symlinks are followed by the union itself, inside the union root (as RESOLVE_IN_ROOT: an
+ * absolute target starts at the union root, ".." at the root stays there), so every path handed to a branch is a
+ * canonical path of directories that exist in that branch; each branch still confines it again.
+ */
+import { ERRNO, FsError, type FileSystem, type Stat } from "../ipc-router/protocol/index.ts";
+import { childPath, splitComponents } from "./path.ts";
+import { OPAQUE_MARKER, refuseReserved, whiteoutName } from "./whiteout.ts";
+
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const S_IFREG = 0o100000;
+/** Linux's limit on symlinks followed in one lookup. */
+const MAX_SYMLINKS = 40;
+
+/** Whether a stat names a directory. */
+export function isDir(stat: Stat): boolean {
+  return (stat.st_mode & S_IFMT) === S_IFDIR;
+}
+/** Whether a stat names a symlink. */
+export function isSymlink(stat: Stat): boolean {
+  return (stat.st_mode & S_IFMT) === S_IFLNK;
+}
+/** Whether a stat names a regular file. */
+export function isRegular(stat: Stat): boolean {
+  return (stat.st_mode & S_IFMT) === S_IFREG;
+}
+
+/** One visible object of the union. */
+export interface Node {
+  /** Canonical union path ("" for the root). */
+  readonly path: string;
+  /** The topmost branch holding it: the one whose object it is. */
+  readonly branch: number;
+  /** lstat of the object in that branch. */
+  readonly stat: Stat;
+  /** For a directory, the branches merged into it, top first (`branch` first); empty otherwise. */
+  readonly layers: readonly number[];
+}
+
+/** A looked-up path: the directory holding the final name, that name and what it is. */
+export interface Resolved {
+  /** The directory holding `name`; null when the path names the root or ends in "." or "..". */
+  readonly parent: Node | null;
+  /** The final component; "" for the root, "." or ".." when the path ends so (then `node` is that directory). */
+  readonly name: string;
+  /** The object, or null when the name is missing (only then may it be created). */
+  readonly node: Node | null;
+  /** When `node` is null: the branch whose whiteout hides the name (-1 when none does). */
+  readonly whiteout: number;
+  /** The path (or the final symlink's target) ended with "/". */
+  readonly trailingSlash: boolean;
+}
+
+/** The result of looking up one name in a directory. */
+interface Lookup {
+  readonly node: Node | null;
+  readonly whiteout: number;
+}
+
+/** Whether an FsError means "nothing there" for a lookup. */
+function absent(error: unknown): boolean {
+  return error instanceof FsError && (error.errno === ERRNO.ENOENT || error.errno === ERRNO.ENOTDIR);
+}
+
+/** The ordered branches of one union and lookups through them. */
+export class BranchStack {
+  /** Branch 0 is the upper, 1.. the lowers top first. */
+  readonly branches: readonly FileSystem[];
+  private readonly rootLayers: number[] = [0];
+
+  constructor(upper: FileSystem, lowers: readonly FileSystem[]) {
+    this.branches = [upper, ...lowers];
+    if (!this.isOpaque(0, "")) {
+      for (let b = 1; b < this.branches.length; b++) {
+        const stat = this.lstatOrNull(b, "");
+        if (stat === null || !isDir(stat)) break;
+        this.rootLayers.push(b);
+        if (this.isOpaque(b, "")) break;
+      }
+    }
+  }
+
+  /** The upper branch. */
+  get upper(): FileSystem {
+    return this.branches[0]!;
+  }
+
+  /** Branch `index`. */
+  branch(index: number): FileSystem {
+    const fs = this.branches[index];
+    if (fs === undefined) throw new FsError(ERRNO.EBADF, "branch");
+    return fs;
+  }
+
+  /** The root directory node (stat from the upper). */
+  root(): Node {
+    return { path: "", branch: 0, stat: this.upper.lstat(""), layers: this.rootLayers };
+  }
+
+  /** lstat of `path` in branch `b`, or null when it is missing. Other errors propagate (ENAMETOOLONG, EACCES...). */
+  lstatOrNull(b: number, path: string): Stat | null {
+    try {
+      return this.branch(b).lstat(path);
+    } catch (error) {
+      if (absent(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Whether the name `path` exists in branch `b` (any error counts as no: a name too long for ".wh." is not there). */
+  exists(b: number, path: string): boolean {
+    try {
+      this.branch(b).lstat(path);
+      return true;
+    } catch (error) {
+      if (error instanceof FsError) return false;
+      throw error;
+    }
+  }
+
+  /** Whether directory `dir` of branch `b` is opaque. */
+  isOpaque(b: number, dir: string): boolean {
+    return this.exists(b, childPath(dir, OPAQUE_MARKER));
+  }
+
+  /** Whether branch `b` holds a whiteout of `name` in directory `dir`. */
+  hasWhiteout(b: number, dir: string, name: string): boolean {
+    return this.exists(b, childPath(dir, whiteoutName(name)));
+  }
+
+  /** Looks `name` up in directory `dir` through its layers (see the module comment). */
+  lookupChild(dir: Node, name: string): Lookup {
+    const path = childPath(dir.path, name);
+    const layers = dir.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const b = layers[i]!;
+      const stat = this.lstatOrNull(b, path);
+      if (stat === null) {
+        if (this.hasWhiteout(b, dir.path, name)) return { node: null, whiteout: b };
+        continue;
+      }
+      if (!isDir(stat)) return { node: { path, branch: b, stat, layers: [] }, whiteout: -1 };
+      const merged = [b];
+      if (!this.isOpaque(b, path)) {
+        for (let j = i + 1; j < layers.length; j++) {
+          const lower = layers[j]!;
+          const below = this.lstatOrNull(lower, path);
+          if (below === null) {
+            if (this.hasWhiteout(lower, dir.path, name)) break;
+            continue;
+          }
+          if (!isDir(below)) break;
+          merged.push(lower);
+          if (this.isOpaque(lower, path)) break;
+        }
+      }
+      return { node: { path, branch: b, stat, layers: merged }, whiteout: -1 };
+    }
+    return { node: null, whiteout: -1 };
+  }
+
+  /** Whether a lower branch of directory `dir` holds `name` (ignoring the upper and its whiteouts). */
+  lowerHas(dir: Node, name: string): Lookup {
+    return this.lookupChild({ ...dir, layers: dir.layers.filter((b) => b !== 0) }, name);
+  }
+
+  /**
+   * Resolves `path` in the union. `follow` follows a final symlink; a trailing slash does too unless `creating`
+   * (mkdir of "link/" finds the link: EEXIST, as in Linux). Throws FsError: ENOENT (a missing directory on the way),
+   * ENOTDIR, ELOOP, EINVAL (a `.wh.` component), ENAMETOOLONG.
+   */
+  resolve(path: string, follow: boolean, syscall: string, creating = false): Resolved {
+    if (path.includes("\0")) throw new FsError(ERRNO.EINVAL, syscall, path);
+    const split = splitComponents(path);
+    let trailingSlash = split.trailingSlash;
+    const queue = split.components;
+    const root = this.root();
+    let stack: Node[] = [root];
+    let links = 0;
+    const top = (): Node => stack[stack.length - 1]!;
+    while (queue.length > 0) {
+      const component = queue.shift()!;
+      const last = queue.length === 0;
+      if (component === "." || component === "..") {
+        if (component === ".." && stack.length > 1) stack.pop();
+        if (last) return { parent: null, name: component, node: top(), whiteout: -1, trailingSlash };
+        continue;
+      }
+      refuseReserved(component, syscall, path);
+      const dir = top();
+      const found = this.lookupChild(dir, component);
+      const node = found.node;
+      if (node === null) {
+        if (last) return { parent: dir, name: component, node: null, whiteout: found.whiteout, trailingSlash };
+        throw new FsError(ERRNO.ENOENT, syscall, path);
+      }
+      if (isSymlink(node.stat) && (!last || follow || (trailingSlash && !creating))) {
+        if (++links > MAX_SYMLINKS) throw new FsError(ERRNO.ELOOP, syscall, path);
+        const target = this.branch(node.branch).readlink(node.path);
+        if (target === "") throw new FsError(ERRNO.ENOENT, syscall, path);
+        const inner = splitComponents(target);
+        if (target.startsWith("/")) stack = [root];
+        if (last) trailingSlash = trailingSlash || inner.trailingSlash || (inner.components.length > 0 && target.endsWith("/"));
+        queue.unshift(...inner.components);
+        continue;
+      }
+      if (!last) {
+        if (!isDir(node.stat)) throw new FsError(ERRNO.ENOTDIR, syscall, path);
+        stack.push(node);
+        continue;
+      }
+      if (trailingSlash && !isDir(node.stat) && !creating) throw new FsError(ERRNO.ENOTDIR, syscall, path);
+      return { parent: dir, name: component, node, whiteout: -1, trailingSlash };
+    }
+    // The root itself, or a symlink whose target spells a directory with no final name ("/", "..").
+    return { parent: null, name: stack.length === 1 && links === 0 ? "" : ".", node: top(), whiteout: -1, trailingSlash };
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * @module shared — the state every thread's UnionFileSystem over the same branches shares: the table of open
+ * directory handles (slot state, the branch handle behind it, the directory's union path) in SharedArrayBuffers.
+ */
+import { GENERATION_MASK } from "./handle.ts";
+
+/** Words per directory slot: state (generation << 2 | state), branch index, branch handle, path length in bytes. */
+const WORDS = 4;
+const STATE = 0;
+const BRANCH = 1;
+const HANDLE = 2;
+const LENGTH = 3;
+const FREE = 0;
+const OPENING = 1;
+const OPEN = 2;
+/** Bytes of union path a slot holds (PATH_MAX). */
+export const SLOT_PATH_BYTES = 4096;
+const DEFAULT_DIR_HANDLES = 1024;
+
+/**
+ * What the threads of one union share, as plain data (passable by postMessage): the directory-handle table.
+ * Build it once with {@link createUnionShared} and hand the same object to every thread's UnionFileSystem.
+ */
+export interface UnionShared {
+  /** Slot words ({@link WORDS} int32 per slot). */
+  readonly dirSlots: SharedArrayBuffer;
+  /** The union path of each open directory, {@link SLOT_PATH_BYTES} UTF-8 bytes per slot. */
+  readonly dirPaths: SharedArrayBuffer;
+  /** Number of slots: directories open at once. */
+  readonly maxDirHandles: number;
+}
+
+/** Allocates the shared state; `maxDirHandles` (1..65536, default 1024) bounds the directories open at once. */
+export function createUnionShared(options: { maxDirHandles?: number } = {}): UnionShared {
+  const count = options.maxDirHandles ?? DEFAULT_DIR_HANDLES;
+  if (!Number.isInteger(count) || count < 1 || count > 65536) throw new RangeError(`maxDirHandles ${count} outside 1..65536`);
+  return {
+    dirSlots: new SharedArrayBuffer(count * WORDS * 4),
+    dirPaths: new SharedArrayBuffer(count * SLOT_PATH_BYTES),
+    maxDirHandles: count,
+  };
+}
+
+/** An open directory as the table records it. */
+export interface DirSlot {
+  readonly branch: number;
+  readonly handle: number;
+  /** The directory's canonical union path ("" for the root). */
+  readonly path: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A thread's view of the shared directory table. */
+export class DirTable {
+  private readonly words: Int32Array;
+  private readonly paths: Uint8Array;
+
+  constructor(readonly shared: UnionShared) {
+    this.words = new Int32Array(shared.dirSlots);
+    this.paths = new Uint8Array(shared.dirPaths);
+  }
+
+  /**
+   * Records an open directory; returns its slot and generation, or null when the table is full (EMFILE) or the
+   * path is longer than a slot holds (ENAMETOOLONG: the caller checks {@link fits} first).
+   */
+  insert(slot: DirSlot): { slot: number; generation: number } | null {
+    const bytes = encoder.encode(slot.path);
+    if (bytes.length > SLOT_PATH_BYTES) return null;
+    const w = this.words;
+    for (let index = 0; index < this.shared.maxDirHandles; index++) {
+      const at = index * WORDS;
+      const word = Atomics.load(w, at + STATE);
+      if ((word & 3) !== FREE) continue;
+      const generation = ((word >>> 2) + 1) & GENERATION_MASK || 1;
+      if (Atomics.compareExchange(w, at + STATE, word, (generation << 2) | OPENING) !== word) continue;
+      this.paths.set(bytes, index * SLOT_PATH_BYTES);
+      Atomics.store(w, at + BRANCH, slot.branch);
+      Atomics.store(w, at + HANDLE, slot.handle);
+      Atomics.store(w, at + LENGTH, bytes.length);
+      Atomics.store(w, at + STATE, (generation << 2) | OPEN);
+      return { slot: index, generation };
+    }
+    return null;
+  }
+
+  /** Whether `path` fits a slot. */
+  fits(path: string): boolean {
+    return encoder.encode(path).length <= SLOT_PATH_BYTES;
+  }
+
+  /** The open directory in `slot` at `generation`; null when that handle is not open (EBADF). */
+  get(slot: number, generation: number): DirSlot | null {
+    if (slot >= this.shared.maxDirHandles) return null;
+    const at = slot * WORDS;
+    const word = Atomics.load(this.words, at + STATE);
+    if ((word & 3) !== OPEN || word >>> 2 !== generation) return null;
+    const length = Atomics.load(this.words, at + LENGTH);
+    const start = slot * SLOT_PATH_BYTES;
+    // TextDecoder refuses views of shared memory: copy out first.
+    const path = decoder.decode(this.paths.slice(start, start + length));
+    return { branch: Atomics.load(this.words, at + BRANCH), handle: Atomics.load(this.words, at + HANDLE), path };
+  }
+
+  /** Frees the slot of an open handle and returns what it held; null when it was not open (EBADF). */
+  remove(slot: number, generation: number): DirSlot | null {
+    const held = this.get(slot, generation);
+    if (held === null) return null;
+    const at = slot * WORDS;
+    const open = (generation << 2) | OPEN;
+    if (Atomics.compareExchange(this.words, at + STATE, open, generation << 2) !== open) return null;
+    return held;
+  }
+}

@@ -1,0 +1,513 @@
+/**
+ * @module union-file-system — the union as a FileSystem over other FileSystems (paper §2.2, §4.2), following kernel
+ * overlayfs (redirect_dir=off, index=off, metacopy=off) with OCI whiteout files.
+ *
+ * Deliberate departures from overlayfs (the differential test lists the same):
+ * - Names starting with `.wh.` are reserved: any path component spelling one answers EINVAL (open, create, stat,
+ *   rename, link, symlink, mkdir... ), and they never appear in listings.
+ * - A whiteout is a file named `.wh.<name>`, so a lower name longer than 251 bytes cannot be whited out: unlink,
+ *   rmdir or rename-away of such a lower name answers ENAMETOOLONG (names only in the upper are unaffected).
+ * - st_ino and st_dev are the owning branch's: they change when a file is copied up; directories report the topmost
+ *   branch's stat (overlayfs would keep a lower inode number with xino).
+ * - Absolute symlink targets resolve at the union root (overlayfs, reached from the host, resolves them at "/").
+ * - Special files (fifos, devices) of a lower cannot be copied up: EOPNOTSUPP.
+ * - rename honours RENAME_NOREPLACE; RENAME_EXCHANGE answers EINVAL.
+ * - Directory handles do not follow a rename of their directory for the lower layers: once the directory moved, a
+ *   listing shows the upper directory's own entries only.
+ * - Readdir cookies are 52-bit hashes of the names (see `readdir.ts`), not overlayfs's positions.
+ * - A read-only handle opened on a lower file before that file is copied up keeps reading the lower file (overlayfs
+ *   since Linux 4.19 switches such a handle to the upper copy); a handle holds only its branch and branch handle.
+ * - Error order follows Linux's VFS where the differential test reaches it (parents, then the final name, then
+ *   rename's trailing-slash, ancestor and type checks, then EXDEV, then ENOTEMPTY).
+ *
+ * Crash safety: copy-up publishes a file only complete (see `copy-up.ts`); a whiteout is always created before the
+ * upper name it replaces is removed or renamed away (while both exist the upper name wins), so no crash point shows
+ * a lower object again that was deleted; a crash may leave unlisted `.wh..wh.` temp names, which rmdir removes.
+ * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off).
+ */
+import {
+  ERRNO, FsError, type Dirent, type FileSystem, type Stat, type Statfs, type Timespec,
+} from "../ipc-router/protocol/index.ts";
+import { copyUp, copyUpDirectory } from "./copy-up.ts";
+import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
+import { BranchStack, isDir, isRegular, isSymlink, type Node, type Resolved } from "./layer.ts";
+import { childPath, isWithin, splitComponents } from "./path.ts";
+import { batchAfter, listHandle, mergedEntries, orderEntries } from "./readdir.ts";
+import { DirTable, type UnionShared } from "./shared.ts";
+import { isReserved, OPAQUE_MARKER, whiteoutName } from "./whiteout.ts";
+
+const O_ACCMODE = 0o3;
+const O_WRONLY = 0o1;
+const O_CREAT = 0o100;
+const O_EXCL = 0o200;
+const O_TRUNC = 0o1000;
+const O_DIRECTORY = 0o200000;
+const O_NOFOLLOW = 0o400000;
+const O_PATH = 0o10000000;
+const RENAME_NOREPLACE = 1;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+/** Ordered listings kept per thread for continuing readdir without re-merging. */
+const LISTING_CACHE = 64;
+
+/** The branches of one union: the rw upper and the ro lowers, top first. */
+export interface UnionBranches {
+  readonly upper: FileSystem;
+  readonly lowers: readonly FileSystem[];
+}
+
+/**
+ * A union of FileSystems: one rw upper over read-only lowers, with whiteouts, opaque directories and copy-up (see
+ * the module comment for what differs from overlayfs). Build one per thread over the thread's own branch instances
+ * (same paths) and the same {@link UnionShared}: handles (see `handle.ts`) are valid in every such instance. The
+ * lowers are never written. Methods throw {@link FsError}.
+ */
+export class UnionFileSystem implements FileSystem {
+  private readonly stack: BranchStack;
+  private readonly dirs: DirTable;
+  private readonly listings = new Map<number, Dirent[]>();
+
+  constructor(branches: UnionBranches, shared: UnionShared) {
+    if (branches.lowers.length + 1 > MAX_BRANCHES) throw new RangeError(`a union stacks at most ${MAX_BRANCHES} branches`);
+    this.stack = new BranchStack(branches.upper, branches.lowers);
+    this.dirs = new DirTable(shared);
+  }
+
+  /**
+   * open(2). A write open (O_WRONLY, O_RDWR, O_TRUNC) of a lower file copies it up first (no data for O_TRUNC);
+   * O_CREAT creates in the upper. EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP, EINVAL (`.wh.` names, O_PATH), EMFILE.
+   */
+  open(path: string, flags: number, mode: number): number {
+    if (flags & O_PATH) throw new FsError(ERRNO.EINVAL, "open", path);
+    const creating = (flags & O_CREAT) !== 0;
+    const follow = !(flags & O_NOFOLLOW) && !(creating && flags & O_EXCL);
+    // O_CREAT with a trailing slash: EISDIR whatever the final name is, once its parent resolved (as Linux).
+    const slashCreate = creating && splitComponents(path).trailingSlash;
+    const found = this.stack.resolve(path, follow && !slashCreate, "open", creating);
+    if (slashCreate) throw new FsError(ERRNO.EISDIR, "open", path);
+    const node = found.node;
+    const plain = flags & ~(O_CREAT | O_EXCL);
+    if (node === null) {
+      if (!creating) throw new FsError(ERRNO.ENOENT, "open", path);
+      const parent = this.parentOf(found, "open", path);
+      copyUpDirectory(this.stack, parent.path);
+      const target = childPath(parent.path, found.name);
+      const handle = this.stack.upper.open(target, flags, mode);
+      this.dropWhiteout(found, parent);
+      return this.fileHandle(0, handle);
+    }
+    if (creating && flags & O_EXCL) throw new FsError(ERRNO.EEXIST, "open", path);
+    const writes = (flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0;
+    if (isDir(node.stat)) {
+      if (creating) throw new FsError(ERRNO.EISDIR, "open", path);
+      const handle = this.stack.branch(node.branch).open(node.path, plain, 0);
+      return this.dirHandle(node, handle);
+    }
+    // Refused before any copy-up, as the kernel does.
+    if (flags & O_DIRECTORY && !isSymlink(node.stat)) throw new FsError(ERRNO.ENOTDIR, "open", path);
+    if (writes && node.branch !== 0 && isRegular(node.stat)) {
+      copyUp(this.stack, node, (flags & O_TRUNC) === 0);
+      return this.fileHandle(0, this.stack.upper.open(node.path, plain | O_NOFOLLOW, 0));
+    }
+    if (!isSymlink(node.stat) && node.branch !== 0 && writes) {
+      // A special file of a lower: opening it for writing writes to the device, never to the branch.
+      return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain & ~O_TRUNC, 0));
+    }
+    return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain | (isSymlink(node.stat) ? 0 : O_NOFOLLOW), 0));
+  }
+
+  /** Releases a handle. EBADF. */
+  close(fd: number): void {
+    const decoded = decodeHandle(fd);
+    if (decoded === null) throw new FsError(ERRNO.EBADF, "close");
+    if (decoded.kind === "file") return this.fileBranch(decoded.branch, "close").close(decoded.handle);
+    const slot = this.dirs.remove(decoded.slot, decoded.generation);
+    if (slot === null) throw new FsError(ERRNO.EBADF, "close");
+    this.listings.delete(fd);
+    this.stack.branch(slot.branch).close(slot.handle);
+  }
+
+  /** pread(2). EBADF, EISDIR. */
+  pread(fd: number, into: Uint8Array, offset: number): number {
+    const { fs, handle } = this.target(fd, "pread");
+    return fs.pread(handle, into, offset);
+  }
+
+  /** pwrite(2). EBADF (also a read-only handle of a lower file), EFBIG, ENOSPC. */
+  pwrite(fd: number, data: Uint8Array, offset: number): number {
+    const { fs, handle } = this.target(fd, "pwrite");
+    return fs.pwrite(handle, data, offset);
+  }
+
+  /** read(2). EBADF, EISDIR. */
+  read(fd: number, into: Uint8Array): number {
+    const { fs, handle } = this.target(fd, "read");
+    return fs.read(handle, into);
+  }
+
+  /** write(2). EBADF, EFBIG, ENOSPC. */
+  write(fd: number, data: Uint8Array): number {
+    const { fs, handle } = this.target(fd, "write");
+    return fs.write(handle, data);
+  }
+
+  /** lseek(2). EINVAL, EBADF. */
+  lseek(fd: number, offset: number, whence: number): number {
+    const { fs, handle } = this.target(fd, "lseek");
+    return fs.lseek(handle, offset, whence);
+  }
+
+  /** fstat(2): the branch's stat of the open object. EBADF. */
+  fstat(fd: number): Stat {
+    const { fs, handle } = this.target(fd, "fstat");
+    return fs.fstat(handle);
+  }
+
+  /** stat(2), following symlinks inside the union. ENOENT, ENOTDIR, ELOOP, EINVAL (`.wh.`). */
+  stat(path: string): Stat {
+    return this.existing(this.stack.resolve(path, true, "stat"), "stat", path).stat;
+  }
+
+  /** lstat(2). ENOENT, ENOTDIR, ELOOP, EINVAL (`.wh.`). */
+  lstat(path: string): Stat {
+    return this.existing(this.stack.resolve(path, false, "lstat"), "lstat", path).stat;
+  }
+
+  /** ftruncate(2). EINVAL (read-only handle), EBADF. */
+  ftruncate(fd: number, length: number): void {
+    const { fs, handle } = this.target(fd, "ftruncate");
+    fs.ftruncate(handle, length);
+  }
+
+  /** truncate(2), following symlinks; a lower file is copied up first (without data for length 0). EISDIR, ENOENT. */
+  truncate(path: string, length: number): void {
+    const node = this.existing(this.stack.resolve(path, true, "truncate"), "truncate", path);
+    if (isDir(node.stat)) throw new FsError(ERRNO.EISDIR, "truncate", path);
+    if (!Number.isInteger(length) || length < 0) throw new FsError(ERRNO.EINVAL, "truncate", path);
+    if (node.branch !== 0 && isRegular(node.stat)) copyUp(this.stack, node, length > 0);
+    this.stack.upper.truncate(node.path, length);
+  }
+
+  /** fsync(2). EBADF. */
+  fsync(fd: number): void {
+    const { fs, handle } = this.target(fd, "fsync");
+    fs.fsync(handle);
+  }
+
+  /** fdatasync(2). EBADF. */
+  fdatasync(fd: number): void {
+    const { fs, handle } = this.target(fd, "fdatasync");
+    fs.fdatasync(handle);
+  }
+
+  /** mkdir(2) in the upper; over a whiteout the new directory is opaque. EEXIST, ENOENT, ENOTDIR, EINVAL (`.wh.`). */
+  mkdir(path: string, mode: number): void {
+    const found = this.stack.resolve(path, false, "mkdir", true);
+    if (found.node !== null || found.parent === null) throw new FsError(ERRNO.EEXIST, "mkdir", path);
+    const parent = found.parent;
+    copyUpDirectory(this.stack, parent.path);
+    const target = childPath(parent.path, found.name);
+    this.stack.upper.mkdir(target, mode);
+    if (found.whiteout === 0) {
+      this.createMarker(childPath(target, OPAQUE_MARKER));
+      this.dropWhiteout(found, parent);
+    }
+  }
+
+  /**
+   * rmdir(2): removes the upper part (with the whiteouts in it) and whites out the rest. ENOTEMPTY (a visible entry
+   * remains; also ".."), ENOTDIR, ENOENT, EINVAL ("."), EBUSY (the root), ENAMETOOLONG (see the module comment).
+   */
+  rmdir(path: string): void {
+    const found = this.stack.resolve(path, false, "rmdir", true);
+    if (found.name === "") throw new FsError(ERRNO.EBUSY, "rmdir", path);
+    if (found.name === ".") throw new FsError(ERRNO.EINVAL, "rmdir", path);
+    if (found.name === "..") throw new FsError(ERRNO.ENOTEMPTY, "rmdir", path);
+    const node = this.existing(found, "rmdir", path);
+    const parent = this.parentOf(found, "rmdir", path);
+    if (!isDir(node.stat)) throw new FsError(ERRNO.ENOTDIR, "rmdir", path);
+    if (mergedEntries(this.stack, node).length > 0) throw new FsError(ERRNO.ENOTEMPTY, "rmdir", path);
+    const hidesLower = this.stack.lowerHas(parent, found.name).node !== null;
+    if (node.branch === 0) {
+      this.clearUpperDir(node.path);
+      // Whiteout first: while both exist the upper name wins, so no crash point ever shows the lower directory.
+      if (hidesLower) this.createMarker(childPath(parent.path, whiteoutName(found.name)));
+      this.stack.upper.rmdir(node.path);
+      return;
+    }
+    copyUpDirectory(this.stack, parent.path);
+    this.createMarker(childPath(parent.path, whiteoutName(found.name)));
+  }
+
+  /** unlink(2): removes the upper name and whites out a lower one. EISDIR, ENOENT, ENOTDIR, ENAMETOOLONG. */
+  unlink(path: string): void {
+    const found = this.stack.resolve(path, false, "unlink", true);
+    const node = this.existing(found, "unlink", path);
+    if (found.parent === null || isDir(node.stat)) throw new FsError(ERRNO.EISDIR, "unlink", path);
+    if (found.trailingSlash) throw new FsError(ERRNO.ENOTDIR, "unlink", path);
+    const parent = found.parent;
+    const hidesLower = node.branch !== 0 || this.stack.lowerHas(parent, found.name).node !== null;
+    if (node.branch === 0) {
+      // Whiteout first (see rmdir).
+      if (hidesLower) this.createMarker(childPath(parent.path, whiteoutName(found.name)));
+      this.stack.upper.unlink(node.path);
+      return;
+    }
+    copyUpDirectory(this.stack, parent.path);
+    this.createMarker(childPath(parent.path, whiteoutName(found.name)));
+  }
+
+  /**
+   * rename(2): a lower file is copied up, renamed in the upper and its old name whited out; a directory with a
+   * lower part answers EXDEV (overlayfs without redirect_dir). Flags: RENAME_NOREPLACE only (EINVAL otherwise).
+   * EEXIST, ENOTEMPTY, EISDIR, ENOTDIR, EINVAL (into itself), EBUSY (root, ".", ".."), ENOENT.
+   */
+  rename(from: string, to: string, flags: number): void {
+    if ((flags & ~RENAME_NOREPLACE) !== 0) throw new FsError(ERRNO.EINVAL, "rename", from);
+    // Neither name's trailing slash follows a symlink or checks the type here; the checks below do, in Linux's order.
+    const source = this.stack.resolve(from, false, "rename", true);
+    const target = this.stack.resolve(to, false, "rename", true);
+    if (source.parent === null || target.parent === null) throw new FsError(ERRNO.EBUSY, "rename", from);
+    const node = this.existing(source, "rename", from);
+    const srcParent = source.parent;
+    const dstParent = target.parent;
+    const sourceIsDir = isDir(node.stat);
+    const existing = target.node;
+    const destination = childPath(dstParent.path, target.name);
+    if (existing !== null && flags & RENAME_NOREPLACE) throw new FsError(ERRNO.EEXIST, "rename", to);
+    if (!sourceIsDir && (source.trailingSlash || target.trailingSlash)) throw new FsError(ERRNO.ENOTDIR, "rename", to);
+    if (existing !== null) {
+      if (existing.path === node.path) return;
+      if (existing.branch === node.branch && existing.stat.st_ino === node.stat.st_ino && existing.stat.st_dev === node.stat.st_dev) return;
+    }
+    // The source is an ancestor of the target: EINVAL; the target an ancestor of the source: ENOTEMPTY.
+    if (sourceIsDir && destination !== node.path && isWithin(destination, node.path)) throw new FsError(ERRNO.EINVAL, "rename", from);
+    if (existing !== null && isDir(existing.stat) && isWithin(node.path, existing.path)) throw new FsError(ERRNO.ENOTEMPTY, "rename", to);
+    if (existing !== null) {
+      if (sourceIsDir && !isDir(existing.stat)) throw new FsError(ERRNO.ENOTDIR, "rename", to);
+      if (!sourceIsDir && isDir(existing.stat)) throw new FsError(ERRNO.EISDIR, "rename", to);
+    }
+    // overlayfs order: EXDEV for a directory with a lower part comes before the target's emptiness.
+    if (sourceIsDir && (node.branch !== 0 || node.layers.length > 1)) throw new FsError(ERRNO.EXDEV, "rename", from);
+    if (existing !== null && isDir(existing.stat) && mergedEntries(this.stack, existing).length > 0) {
+      throw new FsError(ERRNO.ENOTEMPTY, "rename", to);
+    }
+    const sourceHidesLower = node.branch !== 0 || this.stack.lowerHas(srcParent, source.name).node !== null;
+    const targetLower = this.stack.lowerHas(dstParent, target.name).node;
+    copyUp(this.stack, node, true);
+    copyUpDirectory(this.stack, dstParent.path);
+    if (existing !== null && isDir(existing.stat) && existing.branch === 0) this.clearUpperDir(existing.path);
+    if (sourceIsDir && targetLower !== null && isDir(targetLower.stat) && !this.stack.isOpaque(0, node.path)) {
+      this.createMarker(childPath(node.path, OPAQUE_MARKER));
+    }
+    // The old name's whiteout goes first: until the rename, the upper name it shadows still wins.
+    if (sourceHidesLower) this.createMarker(childPath(srcParent.path, whiteoutName(source.name)));
+    this.stack.upper.rename(node.path, destination, 0);
+    if (target.whiteout === 0) this.dropWhiteout(target, dstParent);
+  }
+
+  /**
+   * One batch of the merged listing of directory handle `fd` after `cookie` (hash cookies, see `readdir.ts`); empty
+   * at the end. EBADF, ENOTDIR (a file handle).
+   */
+  readdir(fd: number, cookie: number): Dirent[] {
+    const decoded = decodeHandle(fd);
+    if (decoded === null) throw new FsError(ERRNO.EBADF, "readdir");
+    if (decoded.kind === "file") return this.fileBranch(decoded.branch, "readdir").readdir(decoded.handle, cookie);
+    if (!Number.isInteger(cookie) || cookie < 0) throw new FsError(ERRNO.EINVAL, "readdir");
+    const slot = this.dirs.get(decoded.slot, decoded.generation);
+    if (slot === null) throw new FsError(ERRNO.EBADF, "readdir");
+    let listing = cookie === 0 ? undefined : this.listings.get(fd);
+    if (listing === undefined) {
+      listing = orderEntries(this.currentEntries(slot.branch, slot.handle, slot.path));
+      this.listings.delete(fd);
+      if (this.listings.size >= LISTING_CACHE) this.listings.delete(this.listings.keys().next().value!);
+      this.listings.set(fd, listing);
+    }
+    return batchAfter(listing, cookie);
+  }
+
+  /** symlink(2) in the upper. EEXIST, ENOENT, ENOTDIR, EINVAL (`.wh.`). */
+  symlink(target: string, path: string): void {
+    const found = this.stack.resolve(path, false, "symlink", true);
+    if (found.node !== null || found.parent === null) throw new FsError(ERRNO.EEXIST, "symlink", path);
+    if (found.trailingSlash) throw new FsError(ERRNO.ENOENT, "symlink", path);
+    const parent = found.parent;
+    copyUpDirectory(this.stack, parent.path);
+    this.stack.upper.symlink(target, childPath(parent.path, found.name));
+    this.dropWhiteout(found, parent);
+  }
+
+  /** readlink(2). EINVAL (not a symlink, `.wh.`), ENOENT. */
+  readlink(path: string): string {
+    const node = this.existing(this.stack.resolve(path, false, "readlink"), "readlink", path);
+    if (!isSymlink(node.stat)) throw new FsError(ERRNO.EINVAL, "readlink", path);
+    return this.stack.branch(node.branch).readlink(node.path);
+  }
+
+  /** link(2): a lower file is copied up first, then linked in the upper. EEXIST, EPERM (directories), ENOENT. */
+  link(existing: string, path: string): void {
+    const source = this.stack.resolve(existing, false, "link");
+    const node = this.existing(source, "link", existing);
+    const target = this.stack.resolve(path, false, "link", true);
+    if (target.node !== null || target.parent === null) throw new FsError(ERRNO.EEXIST, "link", path);
+    if (target.trailingSlash) throw new FsError(ERRNO.ENOENT, "link", path);
+    if (source.parent === null || isDir(node.stat)) throw new FsError(ERRNO.EPERM, "link", existing);
+    const parent = target.parent;
+    copyUp(this.stack, node, true);
+    copyUpDirectory(this.stack, parent.path);
+    this.stack.upper.link(node.path, childPath(parent.path, target.name));
+    this.dropWhiteout(target, parent);
+  }
+
+  /** chmod(2), following symlinks; copies a lower object up first. ENOENT, EPERM. */
+  chmod(path: string, mode: number): void {
+    const node = this.copiedUp(this.stack.resolve(path, true, "chmod"), "chmod", path);
+    this.stack.upper.chmod(node.path, mode);
+  }
+
+  /** chown; uid/gid -1 keep; AT_SYMLINK_NOFOLLOW acts on a final symlink. Copies up first. EPERM, ENOENT, EINVAL. */
+  chown(path: string, uid: number, gid: number, flags: number): void {
+    if ((flags & ~AT_SYMLINK_NOFOLLOW) !== 0) throw new FsError(ERRNO.EINVAL, "chown", path);
+    const node = this.copiedUp(this.stack.resolve(path, (flags & AT_SYMLINK_NOFOLLOW) === 0, "chown"), "chown", path);
+    this.stack.upper.chown(node.path, uid, gid, AT_SYMLINK_NOFOLLOW);
+  }
+
+  /** utimensat(2); AT_SYMLINK_NOFOLLOW acts on a final symlink. Copies up first. EPERM, ENOENT, EINVAL. */
+  utimens(path: string, atime: Timespec, mtime: Timespec, flags: number): void {
+    if ((flags & ~AT_SYMLINK_NOFOLLOW) !== 0) throw new FsError(ERRNO.EINVAL, "utimens", path);
+    const node = this.copiedUp(this.stack.resolve(path, (flags & AT_SYMLINK_NOFOLLOW) === 0, "utimens"), "utimens", path);
+    this.stack.upper.utimens(node.path, atime, mtime, AT_SYMLINK_NOFOLLOW);
+  }
+
+  /** access(2) against the owning branch's object. ENOENT, EACCES, EINVAL (mode). */
+  access(path: string, mode: number): void {
+    const node = this.existing(this.stack.resolve(path, true, "access"), "access", path);
+    this.stack.branch(node.branch).access(node.path, mode);
+  }
+
+  /** statfs(2): the upper's filesystem (where anything written goes). ENOENT, ENOTDIR. */
+  statfs(path: string): Statfs {
+    this.existing(this.stack.resolve(path, true, "statfs"), "statfs", path);
+    return this.stack.upper.statfs("");
+  }
+
+  /** The node of a resolved path that must exist. ENOENT. */
+  private existing(found: Resolved, syscall: string, path: string): Node {
+    if (found.node === null) throw new FsError(ERRNO.ENOENT, syscall, path);
+    return found.node;
+  }
+
+  /** The directory a missing final name would be created in. EEXIST for the root, "." and "..". */
+  private parentOf(found: Resolved, syscall: string, path: string): Node {
+    if (found.parent === null) throw new FsError(ERRNO.EEXIST, syscall, path);
+    return found.parent;
+  }
+
+  /** The object of `found` in the upper, copied up when it was lower (with its data). */
+  private copiedUp(found: Resolved, syscall: string, path: string): Node {
+    const node = this.existing(found, syscall, path);
+    copyUp(this.stack, node, true);
+    return node;
+  }
+
+  /** Removes the upper's whiteout of the name a create just made visible again. */
+  private dropWhiteout(found: Resolved, parent: Node): void {
+    if (found.whiteout !== 0) return;
+    try {
+      this.stack.upper.unlink(childPath(parent.path, whiteoutName(found.name)));
+    } catch (error) {
+      if (!(error instanceof FsError) || error.errno !== ERRNO.ENOENT) throw error;
+    }
+  }
+
+  /** Creates an empty marker file (whiteout or opaque marker) in the upper; one already there is fine. */
+  private createMarker(path: string): void {
+    this.stack.upper.close(this.stack.upper.open(path, O_CREAT | O_WRONLY, 0o600));
+  }
+
+  /** Removes every reserved entry (whiteouts, markers, temp names) of upper directory `path` before it goes. */
+  private clearUpperDir(path: string): void {
+    const upper = this.stack.upper;
+    const fd = upper.open(path, O_DIRECTORY, 0);
+    let names: string[];
+    try {
+      names = listAll(upper, fd).filter(isReserved);
+    } finally {
+      upper.close(fd);
+    }
+    for (const name of names) {
+      const entry = childPath(path, name);
+      try {
+        upper.unlink(entry);
+      } catch (error) {
+        if (!(error instanceof FsError) || error.errno !== ERRNO.EISDIR) throw error;
+        this.clearUpperDir(entry);
+        upper.rmdir(entry);
+      }
+    }
+  }
+
+  /** The visible entries behind an open directory: merged from its path, or its own branch's when it moved. */
+  private currentEntries(branch: number, handle: number, path: string): Dirent[] {
+    const fs = this.stack.branch(branch);
+    const own = fs.fstat(handle);
+    let node: Node | null = null;
+    try {
+      node = this.stack.resolve(path, false, "readdir").node;
+    } catch (error) {
+      if (!(error instanceof FsError)) throw error;
+    }
+    if (node !== null && node.branch === branch && node.stat.st_ino === own.st_ino && node.stat.st_dev === own.st_dev) {
+      return mergedEntries(this.stack, node);
+    }
+    return listHandle(fs, handle);
+  }
+
+  /** The union file handle of branch handle `handle`; closes it and answers EMFILE when it does not fit. */
+  private fileHandle(branch: number, handle: number): number {
+    const fd = encodeFileHandle(branch, handle);
+    if (fd < 0) {
+      this.stack.branch(branch).close(handle);
+      throw new FsError(ERRNO.EMFILE, "open");
+    }
+    return fd;
+  }
+
+  /** Records an open directory in the shared table; closes the branch handle and answers EMFILE when full. */
+  private dirHandle(node: Node, handle: number): number {
+    const entry = this.dirs.insert({ branch: node.branch, handle, path: node.path });
+    if (entry === null) {
+      this.stack.branch(node.branch).close(handle);
+      throw new FsError(this.dirs.fits(node.path) ? ERRNO.EMFILE : ERRNO.ENAMETOOLONG, "open", node.path);
+    }
+    return encodeDirHandle(entry.slot, entry.generation);
+  }
+
+  /** The branch of a decoded file handle. EBADF. */
+  private fileBranch(branch: number, syscall: string): FileSystem {
+    const fs = this.stack.branches[branch];
+    if (fs === undefined) throw new FsError(ERRNO.EBADF, syscall);
+    return fs;
+  }
+
+  /** The branch and branch handle behind union handle `fd`. EBADF. */
+  private target(fd: number, syscall: string): { fs: FileSystem; handle: number } {
+    const decoded = decodeHandle(fd);
+    if (decoded === null) throw new FsError(ERRNO.EBADF, syscall);
+    if (decoded.kind === "file") return { fs: this.fileBranch(decoded.branch, syscall), handle: decoded.handle };
+    const slot = this.dirs.get(decoded.slot, decoded.generation);
+    if (slot === null) throw new FsError(ERRNO.EBADF, syscall);
+    return { fs: this.stack.branch(slot.branch), handle: slot.handle };
+  }
+}
+
+/** Every entry name of branch directory handle `fd`. */
+function listAll(fs: FileSystem, fd: number): string[] {
+  const names: string[] = [];
+  for (let cookie = 0; ; ) {
+    const batch = fs.readdir(fd, cookie);
+    if (batch.length === 0) return names;
+    for (const entry of batch) names.push(entry.name);
+    cookie = batch[batch.length - 1]!.next;
+  }
+}

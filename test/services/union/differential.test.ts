@@ -1,0 +1,364 @@
+/**
+ * @module test/services/union/differential — the union against kernel overlayfs: the same seeded random operations
+ * on both, the same errno (or success) after every step, the same visible tree at the end.
+ *
+ * Replay a failure with `DANAUS_UNION_SEED=<seed> bun test test/services/union/differential.test.ts`
+ * (DANAUS_UNION_STEPS changes the step count). Needs root and overlayfs: skipped with a printed reason otherwise,
+ * failed instead under CI=true.
+ *
+ * Exceptions — where the union deliberately differs from overlayfs (the module comment of
+ * services/union/union-file-system.ts lists them), the generator stays away:
+ * - no name starts with `.wh.` (the union answers EINVAL) and none is longer than 251 bytes (no room for `.wh.`);
+ * - no symlink target is absolute or climbs with ".." (the union resolves them at its own root);
+ * - no special files (no mknod in FileSystem), no RENAME_EXCHANGE (the union answers EINVAL);
+ * - st_ino, st_dev, directory sizes and directory link counts are not compared, nor readdir cookies;
+ * - every handle is closed within its step (a read-only handle held across a copy-up differs).
+ * Steps also use trailing slashes now and then, and compare file link counts.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import * as nodeFs from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
+import { FsError, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
+import { mulberry32, type Random } from "./random.ts";
+
+const SEED = Number(process.env.DANAUS_UNION_SEED ?? 20261125);
+const STEPS = Number(process.env.DANAUS_UNION_STEPS ?? 5000);
+const NAMES = ["a", "b", "c", "d", "e"];
+const { O_CREAT, O_WRONLY, O_RDONLY, O_TRUNC, O_APPEND, O_EXCL, O_DIRECTORY, S_IFMT, S_IFDIR, S_IFLNK, S_IFREG } = nodeFs.constants;
+
+/** One side of the comparison: every operation answers a printable outcome or throws its errno name. */
+interface Side {
+  create(path: string, flags: number, mode: number, data: Uint8Array): string;
+  write(path: string, offset: number, data: Uint8Array, append: boolean): string;
+  read(path: string): string;
+  truncate(path: string, length: number): string;
+  unlink(path: string): string;
+  mkdir(path: string, mode: number): string;
+  rmdir(path: string): string;
+  rename(from: string, to: string): string;
+  symlink(target: string, path: string): string;
+  link(from: string, to: string): string;
+  chmod(path: string, mode: number): string;
+  readdir(path: string): string;
+  stat(path: string): string;
+  lstat(path: string): string;
+  readlink(path: string): string;
+}
+
+function digest(data: Uint8Array): string {
+  return `${data.length}:${Bun.hash(data).toString(16)}`;
+}
+
+function describeMode(mode: number, size: number, nlink: number): string {
+  const type = mode & S_IFMT;
+  const kind = type === S_IFDIR ? "d" : type === S_IFLNK ? "l" : type === S_IFREG ? "f" : "?";
+  return `${kind}${(mode & 0o7777).toString(8)}${type === S_IFDIR ? "" : `:${size}:${nlink}`}`;
+}
+
+/** The kernel side: node:fs on the overlay mount. */
+function kernelSide(mount: string): Side {
+  const at = (path: string) => join(mount, path);
+  return {
+    create(path, flags, mode, data) {
+      const fd = nodeFs.openSync(at(path), flags, mode);
+      try {
+        nodeFs.writeSync(fd, data, 0, data.length, 0);
+      } finally {
+        nodeFs.closeSync(fd);
+      }
+      return "ok";
+    },
+    write(path, offset, data, append) {
+      const fd = nodeFs.openSync(at(path), O_WRONLY | (append ? O_APPEND : 0));
+      try {
+        return `ok ${nodeFs.writeSync(fd, data, 0, data.length, offset)}`;
+      } finally {
+        nodeFs.closeSync(fd);
+      }
+    },
+    read(path) {
+      return `ok ${digest(nodeFs.readFileSync(at(path)))}`;
+    },
+    truncate(path, length) {
+      nodeFs.truncateSync(at(path), length);
+      return "ok";
+    },
+    unlink: (path) => (nodeFs.unlinkSync(at(path)), "ok"),
+    mkdir: (path, mode) => (nodeFs.mkdirSync(at(path), mode), "ok"),
+    rmdir: (path) => (nodeFs.rmdirSync(at(path)), "ok"),
+    rename: (from, to) => (nodeFs.renameSync(at(from), at(to)), "ok"),
+    symlink: (target, path) => (nodeFs.symlinkSync(target, at(path)), "ok"),
+    link: (from, to) => (nodeFs.linkSync(at(from), at(to)), "ok"),
+    chmod: (path, mode) => (nodeFs.chmodSync(at(path), mode), "ok"),
+    readdir: (path) => `ok ${nodeFs.readdirSync(at(path)).sort().join(",")}`,
+    stat(path) {
+      const st = nodeFs.statSync(at(path));
+      return `ok ${describeMode(st.mode, st.size, st.nlink)}`;
+    },
+    lstat(path) {
+      const st = nodeFs.lstatSync(at(path));
+      return `ok ${describeMode(st.mode, st.size, st.nlink)}`;
+    },
+    readlink: (path) => `ok ${nodeFs.readlinkSync(at(path))}`,
+  };
+}
+
+/** Every name in the open directory `fd` of `fs`. */
+function listNames(fs: FileSystem, path: string): string[] {
+  const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
+  try {
+    const names: string[] = [];
+    for (let cookie = 0; ; ) {
+      const batch = fs.readdir(fd, cookie);
+      if (batch.length === 0) return names.sort();
+      names.push(...batch.map((entry) => entry.name));
+      cookie = batch[batch.length - 1]!.next;
+    }
+  } finally {
+    fs.close(fd);
+  }
+}
+
+function readWhole(fs: FileSystem, path: string): Uint8Array {
+  const fd = fs.open(path, O_RDONLY, 0);
+  try {
+    const chunks: Uint8Array[] = [];
+    for (let offset = 0; ; ) {
+      const chunk = new Uint8Array(65536);
+      const count = fs.pread(fd, chunk, offset);
+      if (count === 0) break;
+      chunks.push(chunk.subarray(0, count));
+      offset += count;
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    fs.close(fd);
+  }
+}
+
+/** The union side. */
+function unionSide(fs: FileSystem): Side {
+  return {
+    create(path, flags, mode, data) {
+      const fd = fs.open(path, flags, mode);
+      try {
+        fs.pwrite(fd, data, 0);
+      } finally {
+        fs.close(fd);
+      }
+      return "ok";
+    },
+    write(path, offset, data, append) {
+      const fd = fs.open(path, O_WRONLY | (append ? O_APPEND : 0), 0);
+      try {
+        return `ok ${fs.pwrite(fd, data, offset)}`;
+      } finally {
+        fs.close(fd);
+      }
+    },
+    read: (path) => `ok ${digest(readWhole(fs, path))}`,
+    truncate: (path, length) => (fs.truncate(path, length), "ok"),
+    unlink: (path) => (fs.unlink(path), "ok"),
+    mkdir: (path, mode) => (fs.mkdir(path, mode), "ok"),
+    rmdir: (path) => (fs.rmdir(path), "ok"),
+    rename: (from, to) => (fs.rename(from, to, 0), "ok"),
+    symlink: (target, path) => (fs.symlink(target, path), "ok"),
+    link: (from, to) => (fs.link(from, to), "ok"),
+    chmod: (path, mode) => (fs.chmod(path, mode), "ok"),
+    readdir: (path) => `ok ${listNames(fs, path).join(",")}`,
+    stat(path) {
+      const st = fs.stat(path);
+      return `ok ${describeMode(st.st_mode, st.st_size, st.st_nlink)}`;
+    },
+    lstat(path) {
+      const st = fs.lstat(path);
+      return `ok ${describeMode(st.st_mode, st.st_size, st.st_nlink)}`;
+    },
+    readlink: (path) => `ok ${fs.readlink(path)}`,
+  };
+}
+
+/** Runs `call`, turning an errno failure (Node's or the union's) into "E..." and letting anything else through. */
+function outcome(call: () => string): string {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof FsError) return error.code;
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("E")) return code;
+    throw error;
+  }
+}
+
+function randomPath(random: Random, slash = false): string {
+  const depth = 1 + random.int(3);
+  const parts: string[] = [];
+  for (let i = 0; i < depth; i++) parts.push(random.pick(NAMES));
+  return parts.join("/") + (slash && random.int(20) === 0 ? "/" : "");
+}
+
+function randomData(random: Random): Uint8Array {
+  const data = new Uint8Array(random.int(3) === 0 ? 0 : random.int(5000));
+  for (let i = 0; i < data.length; i++) data[i] = random.int(256);
+  return data;
+}
+
+/** A seeded lower tree of directories, files and symlinks under `root`. */
+function buildLower(root: string, random: Random): void {
+  nodeFs.mkdirSync(root, { recursive: true });
+  for (let i = 0; i < 60; i++) {
+    const path = join(root, randomPath(random));
+    const kind = random.int(10);
+    try {
+      if (kind < 4) nodeFs.mkdirSync(path, { recursive: true, mode: random.pick([0o755, 0o700, 0o775]) });
+      else if (kind < 9) nodeFs.writeFileSync(path, randomData(random), { mode: random.pick([0o644, 0o600, 0o755]) });
+      else nodeFs.symlinkSync(random.pick(NAMES), path);
+    } catch {
+      // A file or symlink on the way: that entry is just not made.
+    }
+  }
+}
+
+/** One random step on a side; both sides get the same `step` object. */
+interface Step {
+  readonly label: string;
+  run(side: Side): string;
+}
+
+function randomStep(random: Random): Step {
+  const path = randomPath(random, true);
+  const other = randomPath(random, true);
+  const choice = random.int(100);
+  if (choice < 12) {
+    const flags = O_CREAT | O_WRONLY | (random.int(2) ? O_TRUNC : 0) | (random.int(5) === 0 ? O_EXCL : 0);
+    const mode = random.pick([0o644, 0o600, 0o755]);
+    const data = randomData(random);
+    return { label: `create ${path} flags=${flags.toString(8)} mode=${mode.toString(8)} len=${data.length}`, run: (s) => s.create(path, flags, mode, data) };
+  }
+  if (choice < 20) {
+    const append = random.int(2) === 0;
+    const offset = random.int(6000);
+    const data = randomData(random);
+    return { label: `${append ? "append" : "write"} ${path} @${offset} len=${data.length}`, run: (s) => s.write(path, offset, data, append) };
+  }
+  if (choice < 26) return { label: `read ${path}`, run: (s) => s.read(path) };
+  if (choice < 32) {
+    const length = random.pick([0, 1, 100, 4000, 9000]);
+    return { label: `truncate ${path} ${length}`, run: (s) => s.truncate(path, length) };
+  }
+  if (choice < 42) return { label: `unlink ${path}`, run: (s) => s.unlink(path) };
+  if (choice < 50) {
+    const mode = random.pick([0o755, 0o700, 0o775]);
+    return { label: `mkdir ${path} ${mode.toString(8)}`, run: (s) => s.mkdir(path, mode) };
+  }
+  if (choice < 58) return { label: `rmdir ${path}`, run: (s) => s.rmdir(path) };
+  if (choice < 68) return { label: `rename ${path} ${other}`, run: (s) => s.rename(path, other) };
+  if (choice < 72) {
+    const target = random.int(2) ? random.pick(NAMES) : randomPath(random);
+    return { label: `symlink ${target} ${path}`, run: (s) => s.symlink(target, path) };
+  }
+  if (choice < 76) return { label: `link ${path} ${other}`, run: (s) => s.link(path, other) };
+  if (choice < 80) {
+    const mode = random.pick([0o644, 0o600, 0o755, 0o700, 0o4755]);
+    return { label: `chmod ${path} ${mode.toString(8)}`, run: (s) => s.chmod(path, mode) };
+  }
+  if (choice < 87) {
+    const dir = random.int(4) === 0 ? "." : randomPath(random).split("/").slice(0, -1).join("/") || ".";
+    return { label: `readdir ${dir}`, run: (s) => s.readdir(dir) };
+  }
+  if (choice < 93) return { label: `stat ${path}`, run: (s) => s.stat(path) };
+  if (choice < 97) return { label: `lstat ${path}`, run: (s) => s.lstat(path) };
+  return { label: `readlink ${path}`, run: (s) => s.readlink(path) };
+}
+
+/** Every visible entry under the root of `side`, as sorted lines (names, types, modes, sizes, contents, targets). */
+function snapshot(side: Side, dir = ""): string[] {
+  const listing = side.readdir(dir === "" ? "." : dir);
+  if (!listing.startsWith("ok")) return [`${dir} ${listing}`];
+  const names = listing.slice(3).split(",").filter((name) => name !== "");
+  const lines: string[] = [];
+  for (const name of names) {
+    const path = dir === "" ? name : `${dir}/${name}`;
+    const kind = side.lstat(path);
+    lines.push(`${path} ${kind}`);
+    if (kind.startsWith("ok d")) lines.push(...snapshot(side, path));
+    else if (kind.startsWith("ok l")) lines.push(`${path} -> ${side.readlink(path)}`);
+    else lines.push(`${path} ${outcome(() => side.read(path))}`);
+  }
+  return lines;
+}
+
+const base = nodeFs.mkdtempSync(join(tmpdir(), "danaus-union-diff-"));
+const mounts: string[] = [];
+
+afterAll(() => {
+  for (const mount of mounts) if (spawnSync("umount", [mount]).status !== 0) spawnSync("umount", ["-l", mount]);
+  nodeFs.rmSync(base, { recursive: true, force: true });
+});
+
+/** Mounts overlayfs over `lowers` (top first) for the kernel side; returns why it cannot, or null when mounted. */
+function mountOverlay(lowers: readonly string[], upper: string, work: string, mount: string): string | null {
+  if (process.getuid?.() !== 0) return "not root";
+  for (const dir of [upper, work, mount]) nodeFs.mkdirSync(dir, { recursive: true });
+  const options = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work},redirect_dir=off,index=off,xino=off,metacopy=off`;
+  const result = spawnSync("mount", ["-t", "overlay", "overlay", "-o", options, mount], { encoding: "utf8" });
+  if (result.status !== 0) return `overlay mount failed: ${result.stderr.trim() || result.error?.message || `status ${result.status}`}`;
+  mounts.push(mount);
+  return null;
+}
+
+/** Builds `lowerCount` seeded lower trees, mounts overlayfs on one copy, the union on the other, and compares. */
+function differential(lowerCount: number): void {
+  const seed = SEED + lowerCount - 1;
+  const random = mulberry32(seed);
+  const dir = join(base, `lowers-${lowerCount}`);
+  const lowerNames = Array.from({ length: lowerCount }, (_, i) => `lower${i}`);
+  for (const name of lowerNames) {
+    const source = join(dir, "src", name);
+    buildLower(source, random);
+    for (const copy of ["k", "u"]) nodeFs.cpSync(source, join(dir, copy, name), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  }
+  const why = mountOverlay(lowerNames.map((name) => join(dir, "k", name)), join(dir, "k", "upper"), join(dir, "k", "work"), join(dir, "k", "merged"));
+  if (why !== null) {
+    if (process.env.CI === "true") throw new Error(`differential test cannot run under CI: ${why}`);
+    process.stderr.write(`union differential test skipped: ${why}\n`);
+    return;
+  }
+  const upper = new LocalBackend(join(dir, "u", "upper"));
+  const lowers = lowerNames.map((name) => new LocalBackend(join(dir, "u", name)));
+  const union = new UnionFileSystem({ upper, lowers }, createUnionShared());
+  const kernel = kernelSide(join(dir, "k", "merged"));
+  const ours = unionSide(union);
+  const history: string[] = [];
+  const tally = new Map<string, number>();
+  const replay = `DANAUS_UNION_SEED=${SEED} bun test test/services/union/differential.test.ts -t '${lowerCount} lower'`;
+  try {
+    for (let step = 0; step < STEPS; step++) {
+      const op = randomStep(random);
+      const expected = outcome(() => op.run(kernel));
+      const actual = outcome(() => op.run(ours));
+      history.push(`${step}: ${op.label} -> ${expected}`);
+      const kind = `${op.label.split(" ")[0]} ${expected.startsWith("ok") ? "ok" : expected}`;
+      tally.set(kind, (tally.get(kind) ?? 0) + 1);
+      if (expected !== actual) {
+        throw new Error(
+          `seed ${seed} (DANAUS_UNION_SEED=${SEED}, ${lowerCount} lower) step ${step}: ${op.label}: overlayfs ${expected}, union ${actual}\n` +
+            `replay: ${replay}\nlast steps:\n${history.slice(-12).join("\n")}`,
+        );
+      }
+    }
+    const final = snapshot(kernel);
+    expect(snapshot(ours)).toEqual(final);
+    if (process.env.DANAUS_UNION_TALLY) process.stderr.write(`${[...tally].sort().map(([k, v]) => `${k}: ${v}`).join("\n")}\n${final.join("\n")}\n`);
+  } finally {
+    upper.dispose();
+    for (const lower of lowers) lower.dispose();
+  }
+}
+
+test(`the union answers like overlayfs over 1 lower (seed ${SEED}, ${STEPS} steps)`, () => differential(1), 60_000);
+test(`the union answers like overlayfs over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2), 60_000);
