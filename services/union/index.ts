@@ -5,15 +5,15 @@ export { createUnionShared, type UnionShared } from "./shared.ts";
 export { UnionFileSystem, type UnionBranches } from "./union-file-system.ts";
 
 /**
- * The union service. At this stage it serves only control messages and heartbeats; the union filesystem itself
- * ({@link UnionFileSystem}: branch table, whiteouts, copy-up) is exported here but not yet wired into the service's
- * request loop. It reports the union mounts it will serve.
+ * The union service's process-level part: control messages, heartbeats and a report of the tenant's union mounts.
+ * The union filesystem itself ({@link UnionFileSystem}) is a library the data path stacks directly on the cached
+ * branches in every service thread (client-cache's `attachMount`), so a request crosses no extra process.
  */
 export const unionService: ServiceDefinition = {
   name: "union",
   start(ctx) {
     const unions = ctx.tenant.mounts.filter((m) => m.kind === "union").map((m) => m.path);
-    ctx.log.info("union started (control plane only)", { mounts: unions });
+    ctx.log.info("union started", { mounts: unions });
     return {};
   },
 };

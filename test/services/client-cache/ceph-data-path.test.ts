@@ -59,6 +59,65 @@ describe.skipIf(conf === null)("the data path on Ceph", () => {
     });
   });
 
+  describe("union mounts on Ceph through the shared-memory client", () => {
+    const MOUNTS = 110;
+    let router: TestRouter;
+    let client: DanausClient;
+    let next = 1;
+    beforeAll(async () => {
+      // The image layers, written straight into the tenant's root on the cluster.
+      const admin = CephMount.open({ conf: conf!, clientId: "admin" });
+      try {
+        const fs = new CephBackend(admin.shared, "");
+        for (const dir of [BASE, `${BASE}/union`, `${BASE}/union/images`, `${BASE}/union/images/empty`, `${BASE}/union/images/empty/layer0`, `${BASE}/union/images/base`, `${BASE}/union/images/base/layer0`, `${BASE}/union/images/base/layer0/etc`]) {
+          try {
+            fs.mkdir(`/${dir}`, 0o755);
+          } catch {
+            // exists
+          }
+        }
+        writeFile(fs, `/${BASE}/union/images/base/layer0/etc/motd`, "from the image");
+      } finally {
+        admin.close();
+      }
+      const unions = [{ upper: "containers/image/upper", lowers: ["images/base/layer0"] }];
+      for (let i = 1; i < MOUNTS; i++) unions.push({ upper: `containers/c${i}/upper`, lowers: ["images/empty/layer0"] });
+      router = await startTestRouter({ mounts: 0, unions, backend: ceph("union") });
+      client = DanausClient.connect({ socket: router.socket });
+    }, 60_000);
+    afterAll(async () => {
+      client?.disconnect();
+      await router?.stop();
+    }, 30_000);
+
+    test("a lower file on the cluster is read, copied up on append, and the layer is untouched", () => {
+      const fs = client.fileSystem("/u0");
+      expect(readFile(fs, "/etc/motd")).toBe("from the image");
+      const fd = fs.open("/etc/motd", O_WRONLY | 0o2000, 0);
+      fs.write(fd, new TextEncoder().encode(", changed"));
+      fs.close(fd);
+      expect(readFile(fs, "/etc/motd")).toBe("from the image, changed");
+      fs.unlink("/etc/motd");
+      expectErrno("ENOENT", () => fs.stat("/etc/motd"));
+      const admin = CephMount.open({ conf: conf!, clientId: "admin" });
+      try {
+        const raw = new CephBackend(admin.shared, `${BASE}/union`);
+        expect(readFile(raw, "/images/base/layer0/etc/motd")).toBe("from the image");
+        expect(raw.lstat("/containers/image/upper/etc/.wh.motd").st_size).toBe(0);
+      } finally {
+        admin.close();
+      }
+    });
+
+    runConformance("union over cephfs through the ring", {
+      async newFs() {
+        if (next >= MOUNTS) throw new Error(`only ${MOUNTS} fresh union mounts; raise MOUNTS`);
+        return { fs: client.fileSystem(`/u${next++}`), cleanup() {} };
+      },
+      capabilities: { renameFlags: false, chown: true, hardLinks: true, largeFiles: true, symlinks: true },
+    });
+  });
+
   test("two tenants with different roots on one cluster cannot see or touch each other's files", async () => {
     const alpha = await startTestRouter({ backend: ceph("alpha") });
     const beta = await startTestRouter({ backend: ceph("beta") });
