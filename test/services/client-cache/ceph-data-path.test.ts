@@ -35,7 +35,7 @@ describe.skipIf(conf === null)("the data path on Ceph", () => {
     } finally {
       admin.close();
     }
-  });
+  }, 120_000);
 
   describe("conformance through the shared-memory client", () => {
     const MOUNTS = 128;
