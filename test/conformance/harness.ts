@@ -1,7 +1,7 @@
 /** @module test/conformance/harness — what every conformance case shares: options, a fresh filesystem per test, errno assertions, byte helpers. */
 import { expect, test } from "bun:test";
 import { constants } from "node:fs";
-import { FsError, type ErrnoName, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import { FsError, type Dirent, type ErrnoName, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
 
 /** One filesystem instance under test and how to throw it away. */
 export interface ConformanceInstance {
@@ -159,4 +159,25 @@ export function readAll(fs: FileSystem, fd: number, offset: number): Uint8Array 
 /** The file type bits of a `st_mode`. */
 export function fileType(mode: number): number {
   return mode & S_IFMT;
+}
+
+/** Every entry of the directory `path` (without "." and ".."), read batch by batch through its cookies. */
+export function listDirectory(fs: FileSystem, path: string): Dirent[] {
+  const fd = fs.open(path, constants.O_RDONLY | constants.O_DIRECTORY, 0);
+  try {
+    const entries: Dirent[] = [];
+    for (let cookie = 0; ; ) {
+      const batch = fs.readdir(fd, cookie);
+      if (batch.length === 0) return entries;
+      entries.push(...batch);
+      cookie = batch[batch.length - 1]!.next;
+    }
+  } finally {
+    fs.close(fd);
+  }
+}
+
+/** The names in the directory `path`, sorted. */
+export function listNames(fs: FileSystem, path: string): string[] {
+  return listDirectory(fs, path).map((entry) => entry.name).sort();
 }

@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { FsError, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
+import { listNames } from "../../conformance/harness.ts";
 import { mulberry32, type Random } from "./random.ts";
 
 const SEED = Number(process.env.DANAUS_UNION_SEED ?? 20261125);
@@ -107,21 +108,6 @@ function kernelSide(mount: string): Side {
   };
 }
 
-/** Every name in the open directory `fd` of `fs`. */
-function listNames(fs: FileSystem, path: string): string[] {
-  const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
-  try {
-    const names: string[] = [];
-    for (let cookie = 0; ; ) {
-      const batch = fs.readdir(fd, cookie);
-      if (batch.length === 0) return names.sort();
-      names.push(...batch.map((entry) => entry.name));
-      cookie = batch[batch.length - 1]!.next;
-    }
-  } finally {
-    fs.close(fd);
-  }
-}
 
 function readWhole(fs: FileSystem, path: string): Uint8Array {
   const fd = fs.open(path, O_RDONLY, 0);

@@ -7,7 +7,7 @@ import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import type { FileSystem } from "../../../services/ipc-router/protocol/index.ts";
 import { createUnionShared, UnionFileSystem, type UnionShared } from "../../../services/union/index.ts";
 import {
-  bytes, expectErrno, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
+  bytes, expectErrno, listNames, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
 } from "../../conformance/harness.ts";
 import type { UnionWorkerReply, UnionWorkerRequest } from "./union-worker.ts";
 
@@ -45,20 +45,6 @@ afterEach(() => {
   rmSync(setup.base, { recursive: true, force: true });
 });
 
-function list(fs: FileSystem, path: string): string[] {
-  const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
-  try {
-    const names: string[] = [];
-    for (let cookie = 0; ; ) {
-      const batch = fs.readdir(fd, cookie);
-      if (batch.length === 0) return names.sort();
-      names.push(...batch.map((entry) => entry.name));
-      cookie = batch[batch.length - 1]!.next;
-    }
-  } finally {
-    fs.close(fd);
-  }
-}
 
 /** Names on disk in the upper's `dir`. */
 function upperNames(dir = ""): string[] {
@@ -75,7 +61,7 @@ describe("lookup and whiteouts", () => {
       writeFileSync(join(b, "x", "y"), "hidden");
     });
     expect(readFile(fs, "f")).toBe("from a");
-    expect(list(fs, "")).toEqual(["f", "x"]);
+    expect(listNames(fs, "")).toEqual(["f", "x"]);
     expectErrno("ENOTDIR", () => fs.stat("x/y"));
   });
 
@@ -88,7 +74,7 @@ describe("lookup and whiteouts", () => {
     });
     expectErrno("ENOENT", () => fs.stat("gone"));
     expect(readFile(fs, "kept")).toBe("beside");
-    expect(list(fs, "")).toEqual(["kept"]);
+    expect(listNames(fs, "")).toEqual(["kept"]);
   });
 
   test("unlink of a lower file leaves a whiteout in the upper; creating it again removes the whiteout", () => {
@@ -96,7 +82,7 @@ describe("lookup and whiteouts", () => {
     fs.unlink("f");
     expectErrno("ENOENT", () => fs.stat("f"));
     expect(upperNames()).toEqual([".wh.f"]);
-    expect(list(fs, "")).toEqual([]);
+    expect(listNames(fs, "")).toEqual([]);
     expect(readFileSync(join(setup.lowers[0]!, "f"), "utf8")).toBe("lower");
     writeFile(fs, "f", "new");
     expect(readFile(fs, "f")).toBe("new");
@@ -112,17 +98,17 @@ describe("lookup and whiteouts", () => {
       mkdirSync(join(b, "d"));
       writeFileSync(join(b, "d", "two"), "2");
     });
-    expect(list(fs, "d")).toEqual(["one", "two"]);
+    expect(listNames(fs, "d")).toEqual(["one", "two"]);
     expectErrno("ENOTEMPTY", () => fs.rmdir("d"));
     fs.unlink("d/one");
     expectErrno("ENOTEMPTY", () => fs.rmdir("d"));
     fs.unlink("d/two");
-    expect(list(fs, "d")).toEqual([]);
+    expect(listNames(fs, "d")).toEqual([]);
     fs.rmdir("d");
     expectErrno("ENOENT", () => fs.stat("d"));
     expect(upperNames()).toEqual([".wh.d"]);
     fs.mkdir("d", 0o755);
-    expect(list(fs, "d")).toEqual([]);
+    expect(listNames(fs, "d")).toEqual([]);
     expect(upperNames()).toEqual(["d"]);
     expect(upperNames("d")).toEqual([".wh..wh..opq"]);
     expectErrno("ENOENT", () => fs.stat("d/one"));
@@ -136,7 +122,7 @@ describe("lookup and whiteouts", () => {
       mkdirSync(join(b, "d"));
       writeFileSync(join(b, "d", "theirs"), "");
     });
-    expect(list(fs, "d")).toEqual(["mine"]);
+    expect(listNames(fs, "d")).toEqual(["mine"]);
     expectErrno("ENOENT", () => fs.stat("d/theirs"));
   });
 
@@ -189,7 +175,7 @@ describe("rename", () => {
     fs.rmdir("d");
     fs.mkdir("mine", 0o755);
     fs.rename("mine", "d", 0);
-    expect(list(fs, "d")).toEqual([]);
+    expect(listNames(fs, "d")).toEqual([]);
     expect(upperNames()).toEqual(["d"]);
   });
 });
@@ -308,7 +294,7 @@ describe("handles across threads", () => {
       expect(reply.names).toEqual(["lower", "upper"]);
       expectErrno("EBADF", () => fs.readdir(dir, 0));
       expectErrno("EBADF", () => fs.close(dir));
-      expect(list(fs, "")).toEqual(["d", "f"]);
+      expect(listNames(fs, "")).toEqual(["d", "f"]);
       const opened = reply.opened!;
       expect(fs.readdir(opened, 0).map((entry) => entry.name).sort()).toEqual(["d", "f"]);
       fs.close(opened);

@@ -1,22 +1,8 @@
 /** @module test/services/client-cache/backend/cephfs-tree — test helpers walking a FileSystem: recursive removal and snapshots. */
-import { O_DIRECTORY, O_RDONLY, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, readFile } from "../../../conformance/harness.ts";
-import type { Dirent, FileSystem } from "../../../../services/ipc-router/protocol/index.ts";
+import { listDirectory, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, readFile } from "../../../conformance/harness.ts";
 
-/** Every entry of the directory `path` (without "." and ".."). */
-export function listDirectory(fs: FileSystem, path: string): Dirent[] {
-  const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
-  try {
-    const entries: Dirent[] = [];
-    for (let cookie = 0; ; ) {
-      const batch = fs.readdir(fd, cookie);
-      if (batch.length === 0) return entries;
-      entries.push(...batch);
-      cookie = batch[batch.length - 1]!.next;
-    }
-  } finally {
-    fs.close(fd);
-  }
-}
+export { listDirectory };
+import type { Dirent, FileSystem } from "../../../../services/ipc-router/protocol/index.ts";
 
 /** Removes `path` and everything below it (like `rm -rf`); a missing path is fine. */
 export function removeTree(fs: FileSystem, path: string): void {

@@ -10,7 +10,7 @@ import { FsError } from "../../../../services/ipc-router/protocol/index.ts";
 import { escapeAttempts, runEscapeAttempts } from "../../../conformance/escape-attempts.ts";
 import { runConformance } from "../../../conformance/index.ts";
 import {
-  expectErrno, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
+  expectErrno, listNames, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
 } from "../../../conformance/harness.ts";
 import type { LocalWorkerReply, LocalWorkerRequest } from "./local-worker.ts";
 
@@ -196,20 +196,7 @@ describe("local backend confinement", () => {
 
   test("listing through escaping directories shows only the root's own entries", () => {
     const { fs } = jail;
-    const list = (path: string): string[] => {
-      const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
-      try {
-        const names: string[] = [];
-        for (let cookie = 0; ; ) {
-          const batch = fs.readdir(fd, cookie);
-          if (batch.length === 0) return names.sort();
-          names.push(...batch.map((entry) => entry.name));
-          cookie = batch[batch.length - 1]!.next;
-        }
-      } finally {
-        fs.close(fd);
-      }
-    };
+    const list = (path: string): string[] => listNames(fs, path);
     const rootNames = list("/");
     expect(rootNames).toEqual(["abs", "absout", "abssentinel", "climb", "loop", "out", "outfile", "tmp", "up"]);
     for (const path of ["..", "../..", "up", "up/..", "/../../..", "up/up/up", "../".repeat(16)]) expect(list(path)).toEqual(rootNames);
