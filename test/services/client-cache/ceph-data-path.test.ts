@@ -184,7 +184,7 @@ describe.skipIf(conf === null)("the data path on Ceph", () => {
   const afterCleanups: (() => Promise<void>)[] = [];
   afterAll(async () => {
     for (const cleanup of afterCleanups) await cleanup();
-  });
+  }, 60_000);
 
   test('writeback = "sync": a SIGKILL right after acknowledged writes loses none of them', async () => {
     const files = 16;
