@@ -137,8 +137,41 @@ export async function up(options: UpOptions): Promise<string> {
     });
   }
   await timed(options, "mds", () => ensureDaemon(paths, MDS), (s) => s);
-  await timed(options, "cephfs active", () => until("the MDS to become up:active", 120_000, () => mdsActive(paths.conf)));
+  await timed(options, "cephfs active", () => waitForActiveMds(paths.conf), (evicted) => (evicted ? "evicted stale client sessions" : ""));
   return paths.conf;
+}
+
+/**
+ * Waits until the MDS is up:active. Client sessions left from before the cluster stopped (a killed service that had
+ * named its session for reclaim) keep a restarted MDS in up:clientreplay until someone reclaims them; they cannot
+ * belong to a live client of this cluster's previous run, so after a grace period they are evicted. Returns whether
+ * it evicted.
+ */
+async function waitForActiveMds(conf: string): Promise<boolean> {
+  const graceUntil = Date.now() + 10_000;
+  let evicted = false;
+  await until("the MDS to become up:active", 120_000, () => {
+    const state = mdsState(conf);
+    if (state.includes("up:active")) return true;
+    if (!evicted && state.includes("up:clientreplay") && Date.now() > graceUntil) {
+      try {
+        ceph(conf, ["tell", `mds.${MDS.id}`, "client", "evict"], 30_000);
+        evicted = true;
+      } catch {
+        // Try again on the next poll.
+      }
+    }
+    return false;
+  });
+  return evicted;
+}
+
+function mdsState(conf: string): string {
+  try {
+    return ceph(conf, ["mds", "stat"], 10_000);
+  } catch {
+    return "";
+  }
 }
 
 function mdsActive(conf: string): boolean {

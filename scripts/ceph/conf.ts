@@ -93,6 +93,8 @@ export function renderConf(layout: ClusterLayout): string {
     "",
     "[mds]",
     `mds data = ${p.mds}/$id`,
+    // After a restart, wait 5 s (not 45) for clients of the previous run to reconnect: a test cluster's clients are gone.
+    "mds reconnect timeout = 5",
     ...daemon,
     "",
   ].join("\n");
