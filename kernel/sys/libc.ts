@@ -160,3 +160,24 @@ export function openat2(dirfd: number, path: Uint8Array, flags: number, mode: nu
 export function fchmodat2(dirfd: number, path: Uint8Array, mode: number, flags: number): number {
   return syscall(SYS_FCHMODAT2, dirfd, ptr(path), mode >>> 0, flags);
 }
+
+const mountLib = dlopen("libc.so.6", {
+  mount: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+  umount2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+});
+
+/** mount(2) flags and umount2(2) flags used by danaus (Linux). */
+export const MOUNT = { MS_NOSUID: 2, MS_NODEV: 4, MNT_FORCE: 1, MNT_DETACH: 2 } as const;
+
+/**
+ * mount(2): `source`, `target`, `fstype` and `data` are NUL-terminated Buffers (`data` may be null). Returns 0, or -1
+ * with errno set (EPERM without CAP_SYS_ADMIN, ENOENT, ENODEV for an unknown type, EINVAL for bad data).
+ */
+export function mount(source: Uint8Array, target: Uint8Array, fstype: Uint8Array, flags: number, data: Uint8Array | null): number {
+  return mountLib.symbols.mount(ptr(source), ptr(target), ptr(fstype), flags, data === null ? null : ptr(data));
+}
+
+/** umount2(2) of `target` (a NUL-terminated Buffer) with MNT_* flags. Returns 0, or -1 with errno set (EBUSY, EINVAL). */
+export function umount2(target: Uint8Array, flags: number): number {
+  return mountLib.symbols.umount2(ptr(target), flags);
+}

@@ -1,0 +1,9 @@
+/** @module fuse-legacy/server — a pure-TypeScript FUSE server that serves any FileSystem at a mount point. */
+export { FuseServer, FuseServerError, type FuseServerOptions } from "./fuse-server.ts";
+export { FuseSession } from "./session.ts";
+export { NodeTable, childPath } from "./node-table.ts";
+export { negotiateInit, SERVER_MINOR, MIN_KERNEL_MINOR, WANTED_INIT_FLAGS, type InitResult } from "./init.ts";
+export { answerInit, type Handshake } from "./handshake.ts";
+export { closeFuseDevice, FuseMountError, mountFuse, openFuseDevice, unmountFuse, type MountSpec } from "./mount.ts";
+export { MAX_PAGES, MAX_WRITE, REPLY_BUFFER_SIZE, REQUEST_BUFFER_SIZE, type FuseLogger, type FuseSessionOptions } from "./options.ts";
+export type { FileSystemOpener } from "./worker-messages.ts";

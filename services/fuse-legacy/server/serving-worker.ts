@@ -1,0 +1,74 @@
+/**
+ * @module serving-worker — the Worker entry that serves one FUSE mount: it builds its FileSystem from the opener,
+ * then loops on a blocking readSync of the /dev/fuse fd (never on the main thread), answers each request through a
+ * FuseSession and writes the reply. The loop ends when the read fails with ENODEV (the mount is gone).
+ */
+import { readSync, writeSync } from "node:fs";
+import type { FileSystem } from "../../ipc-router/protocol/index.ts";
+import { REQUEST_BUFFER_SIZE } from "./options.ts";
+import { FuseSession } from "./session.ts";
+import type { FromServingWorker, ToServingWorker } from "./worker-messages.ts";
+
+declare const self: Worker;
+
+const post = (message: FromServingWorker): void => self.postMessage(message);
+const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code;
+
+let session: FuseSession | undefined;
+let deviceFd = -1;
+
+function serve(): string {
+  const active = session;
+  if (active === undefined) return "not started";
+  const request = new Uint8Array(REQUEST_BUFFER_SIZE);
+  for (;;) {
+    let length: number;
+    try {
+      length = readSync(deviceFd, request, 0, request.length, null);
+    } catch (error) {
+      const code = codeOf(error);
+      // ENOENT: the request being read was interrupted; EINTR/EAGAIN: retry.
+      if (code === "EINTR" || code === "EAGAIN" || code === "ENOENT") continue;
+      if (code === "ENODEV") return "unmounted";
+      return `read failed: ${String(error)}`;
+    }
+    if (length === 0) return "end of device";
+    const replyLength = active.handle(request, length);
+    if (replyLength > 0) {
+      try {
+        writeSync(deviceFd, active.reply, 0, replyLength);
+      } catch (error) {
+        // ENOENT: the request was aborted or interrupted meanwhile; the kernel no longer waits for it.
+        if (codeOf(error) !== "ENOENT") post({ kind: "log", level: "warn", msg: "fuse reply write failed", fields: { error: String(error) } });
+      }
+    }
+    if (active.destroyed) return "destroyed";
+  }
+}
+
+self.onmessage = async (event: MessageEvent<ToServingWorker>) => {
+  const message = event.data;
+  if (message.kind === "start") {
+    try {
+      const module = (await import(message.opener.module)) as Record<string, unknown>;
+      const exportName = message.opener.exportName ?? "openFileSystem";
+      const open = module[exportName];
+      if (typeof open !== "function") throw new Error(`${message.opener.module} exports no function ${exportName}`);
+      const fs = (await open(message.opener.spec)) as FileSystem;
+      deviceFd = message.fd;
+      session = new FuseSession(fs, message.options, {
+        warn: (msg, fields) => post({ kind: "log", level: "warn", msg, ...(fields ? { fields } : {}) }),
+        error: (msg, fields) => post({ kind: "log", level: "error", msg, ...(fields ? { fields } : {}) }),
+      });
+      post({ kind: "ready" });
+    } catch (error) {
+      post({ kind: "error", message: error instanceof Error ? error.message : String(error) });
+    }
+    return;
+  }
+  if (session !== undefined) {
+    session.minor = message.minor;
+    session.initFlags = message.flags;
+  }
+  post({ kind: "stopped", reason: serve() });
+};

@@ -1,0 +1,500 @@
+/**
+ * @module session — answers FUSE requests from one FileSystem: decodes a request with the protocol tables, calls the
+ * FileSystem, encodes the reply. Pure with respect to I/O (bytes in, bytes out), so it is tested without a mount.
+ * Every request gets exactly one reply (FORGET, BATCH_FORGET and INTERRUPT none): a handler returns a body length
+ * or throws; an FsError becomes its errno, anything else is logged and answered EIO; an opcode without a handler is
+ * answered ENOSYS.
+ */
+import {
+  ERRNO,
+  FsError,
+  UTIME_NOW,
+  UTIME_OMIT,
+  type FileSystem,
+  type Stat,
+} from "../../ipc-router/protocol/index.ts";
+import {
+  decodeInHeader,
+  decodeNames,
+  encodeFuseDirent,
+  encodeOutHeader,
+  FATTR,
+  FOPEN,
+  FUSE_ATTR_OUT_ATTR,
+  FUSE_ATTR_OUT_SIZE,
+  FUSE_ENTRY_OUT_ATTR,
+  FUSE_ENTRY_OUT_SIZE,
+  FUSE_FSYNC_FDATASYNC,
+  FUSE_GETATTR_FH,
+  FUSE_OP,
+  fuse_access_in,
+  fuse_attr,
+  fuse_attr_out,
+  fuse_batch_forget_in,
+  fuse_create_in,
+  fuse_entry_out,
+  fuse_forget_in,
+  fuse_forget_one,
+  fuse_fsync_in,
+  fuse_getattr_in,
+  fuse_init_in,
+  fuse_init_out,
+  fuse_kstatfs,
+  fuse_link_in,
+  fuse_lseek_in,
+  fuse_lseek_out,
+  fuse_mkdir_in,
+  fuse_mknod_in,
+  fuse_open_in,
+  fuse_open_out,
+  fuse_read_in,
+  fuse_release_in,
+  fuse_rename2_in,
+  fuse_rename_in,
+  fuse_setattr_in,
+  fuse_write_in,
+  fuse_write_out,
+  fuseOpcode,
+  fuseOpcodeName,
+  IN_HEADER_SIZE,
+  OUT_HEADER_SIZE,
+  type FuseInHeader,
+} from "../protocol/index.ts";
+import { negotiateInit } from "./init.ts";
+import { childPath, NodeTable } from "./node-table.ts";
+import { REPLY_BUFFER_SIZE, type FuseLogger, type FuseSessionOptions } from "./options.ts";
+
+/** One request as handlers see it. */
+interface Request {
+  readonly header: FuseInHeader;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** End of the request (header.len, bounded by what was read). */
+  readonly end: number;
+}
+
+/** A handler writes its reply body at OUT_HEADER_SIZE of the reply buffer and returns its length. */
+type Handler = (request: Request) => number;
+
+/** Open flags passed on to the FileSystem; the rest (O_CREAT/O_EXCL/O_NOCTTY, FASYNC, O_DIRECT, __FMODE_EXEC...) are dropped. */
+const OPEN_FLAGS_PASSED = 0x3 | 0x400 | 0x800 | 0x1000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x100000;
+const O_CREAT = 0x40;
+const O_EXCL = 0x80;
+const O_TRUNC = 0x200;
+const O_WRONLY = 0x1;
+const O_DIRECTORY = 0x10000;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const RENAME_EXCHANGE = 2;
+const NAME_MAX_DEFAULT = 255;
+
+const encoder = new TextEncoder();
+
+function fail(errno: number, syscall: string, path?: string): never {
+  throw new FsError(errno, syscall, path);
+}
+
+/** Splits a timeout in ms into the (seconds, nanoseconds) pair of the wire. */
+function timeout(ms: number): [number, number] {
+  const clamped = Math.max(0, ms);
+  return [Math.floor(clamped / 1000), Math.round((clamped % 1000) * 1e6)];
+}
+
+/** The FUSE request handler of one mount; not thread-safe (one per serving thread). */
+export class FuseSession {
+  /** Node id ↔ path table (exposed for tests). */
+  readonly nodes = new NodeTable();
+  /** The negotiated protocol minor, 0 before INIT. */
+  minor = 0;
+  /** The negotiated INIT flags. */
+  initFlags = 0;
+  /** True once DESTROY arrived. */
+  destroyed = false;
+  /** The reply buffer; a reply is `reply.subarray(0, length)` after {@link handle}. */
+  readonly reply: Uint8Array;
+  private readonly replyView: DataView;
+  private readonly handlers = new Map<number, Handler>();
+  /** Open file handles per node: an unlinked node with no path is still stat-able through one of them. */
+  private readonly openHandles = new Map<number, Set<number>>();
+  private readonly handleNodes = new Map<number, number>();
+  private readonly attrValid: [number, number];
+  private readonly entryValid: [number, number];
+  private readonly openFlags: number;
+
+  /** Serves `fs`; `logger` hears about handler bugs (non-FsError throws). */
+  constructor(private readonly fs: FileSystem, options: FuseSessionOptions = {}, private readonly logger?: FuseLogger) {
+    this.reply = new Uint8Array(REPLY_BUFFER_SIZE);
+    this.replyView = new DataView(this.reply.buffer);
+    this.attrValid = timeout(options.attrTimeoutMs ?? 1000);
+    this.entryValid = timeout(options.entryTimeoutMs ?? 1000);
+    this.openFlags = options.directIo ? FOPEN.FOPEN_DIRECT_IO : 0;
+    this.register();
+  }
+
+  /**
+   * Answers the request in `bytes[0, length)`. Returns the reply length in {@link reply} (header included), or 0
+   * when the request takes no reply (FORGET, BATCH_FORGET, INTERRUPT) or is too short to carry a `unique`.
+   */
+  handle(bytes: Uint8Array, length: number): number {
+    if (length < IN_HEADER_SIZE) return 0;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, length);
+    const header = decodeInHeader(view);
+    const spec = fuseOpcode(header.opcode);
+    const handler = this.handlers.get(header.opcode);
+    let bodyLength = 0;
+    let error = 0;
+    try {
+      if (handler === undefined) fail(ERRNO.ENOSYS, fuseOpcodeName(header.opcode));
+      else bodyLength = handler({ header, bytes, view, end: Math.min(header.len, length) });
+    } catch (thrown) {
+      if (thrown instanceof FsError) {
+        error = -thrown.errno;
+      } else {
+        error = -ERRNO.EIO;
+        this.logger?.error("fuse handler threw; answered EIO", {
+          opcode: fuseOpcodeName(header.opcode),
+          nodeid: header.nodeid,
+          error: thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown),
+        });
+      }
+    }
+    if (spec !== undefined && !spec.reply) return 0;
+    return encodeOutHeader(this.replyView, header.unique, error, bodyLength);
+  }
+
+  private pathOf(nodeid: number, syscall: string): string {
+    return this.nodes.path(nodeid) ?? fail(ERRNO.ESTALE, syscall);
+  }
+
+  /** lstat of a node by path, or fstat through one of its open handles once its name is gone (unlinked, open). */
+  private statNode(nodeid: number, syscall: string): Stat {
+    const path = this.nodes.path(nodeid);
+    if (path !== undefined) return this.fs.lstat(path);
+    const open = this.openHandles.get(nodeid);
+    const fh = open?.values().next().value;
+    if (fh === undefined) fail(ERRNO.ESTALE, syscall);
+    return this.fs.fstat(fh);
+  }
+
+  private opened(nodeid: number, fh: number): void {
+    let set = this.openHandles.get(nodeid);
+    if (set === undefined) this.openHandles.set(nodeid, (set = new Set()));
+    set.add(fh);
+    this.handleNodes.set(fh, nodeid);
+  }
+
+  private released(fh: number): void {
+    const nodeid = this.handleNodes.get(fh);
+    if (nodeid === undefined) return;
+    this.handleNodes.delete(fh);
+    const set = this.openHandles.get(nodeid);
+    set?.delete(fh);
+    if (set?.size === 0) this.openHandles.delete(nodeid);
+  }
+
+  private names(request: Request, start: number, count: number, syscall: string): string[] {
+    return decodeNames(request.bytes, start, request.end, count) ?? fail(ERRNO.EINVAL, syscall);
+  }
+
+  private writeAttr(at: number, st: Stat): void {
+    fuse_attr.write(this.replyView, at, {
+      ino: st.st_ino,
+      size: st.st_size,
+      blocks: st.st_blocks,
+      atime: st.st_atime_sec,
+      mtime: st.st_mtime_sec,
+      ctime: st.st_ctime_sec,
+      atimensec: st.st_atime_nsec,
+      mtimensec: st.st_mtime_nsec,
+      ctimensec: st.st_ctime_nsec,
+      mode: st.st_mode,
+      nlink: st.st_nlink,
+      uid: st.st_uid,
+      gid: st.st_gid,
+      rdev: st.st_rdev,
+      blksize: st.st_blksize,
+      flags: 0,
+    });
+  }
+
+  /** Writes `fuse_attr_out` for `st`; returns its size. */
+  private attrReply(st: Stat): number {
+    fuse_attr_out.write(this.replyView, OUT_HEADER_SIZE, { attr_valid: this.attrValid[0], attr_valid_nsec: this.attrValid[1] });
+    this.writeAttr(OUT_HEADER_SIZE + FUSE_ATTR_OUT_ATTR, st);
+    return FUSE_ATTR_OUT_SIZE;
+  }
+
+  /** lstat `path`, remember it (one more kernel reference) and write `fuse_entry_out` at `at`; returns its size. */
+  private entryReply(path: string, at = OUT_HEADER_SIZE): number {
+    const st = this.fs.lstat(path);
+    const nodeid = this.nodes.remember(path);
+    fuse_entry_out.write(this.replyView, at, {
+      nodeid,
+      generation: 0,
+      entry_valid: this.entryValid[0],
+      attr_valid: this.attrValid[0],
+      entry_valid_nsec: this.entryValid[1],
+      attr_valid_nsec: this.attrValid[1],
+    });
+    this.writeAttr(at + FUSE_ENTRY_OUT_ATTR, st);
+    return FUSE_ENTRY_OUT_SIZE;
+  }
+
+  private openReply(fh: number, flags: number, at = OUT_HEADER_SIZE): number {
+    fuse_open_out.write(this.replyView, at, { fh, open_flags: flags });
+    return fuse_open_out.size;
+  }
+
+  private register(): void {
+    const on = (name: keyof typeof FUSE_OP, handler: Handler): void => {
+      const opcode = FUSE_OP[name];
+      if (fuseOpcode(opcode) === undefined) throw new Error(`session registers ${name}, which the opcode table lacks`);
+      this.handlers.set(opcode, handler);
+    };
+    const B = IN_HEADER_SIZE;
+    const fs = this.fs;
+
+    on("INIT", ({ view }) => {
+      const result = negotiateInit(fuse_init_in.read(view, B));
+      if (!result.ok) fail(result.errno, "init");
+      this.minor = result.minor;
+      this.initFlags = result.flags;
+      fuse_init_out.write(this.replyView, OUT_HEADER_SIZE, result.reply);
+      return fuse_init_out.size;
+    });
+    on("DESTROY", () => {
+      this.destroyed = true;
+      return 0;
+    });
+    on("INTERRUPT", () => 0);
+    on("FORGET", ({ header, view }) => {
+      this.nodes.forget(header.nodeid, fuse_forget_in.read(view, B).nlookup);
+      return 0;
+    });
+    on("BATCH_FORGET", ({ view, end }) => {
+      const { count } = fuse_batch_forget_in.read(view, B);
+      let at = B + fuse_batch_forget_in.size;
+      for (let i = 0; i < count && at + fuse_forget_one.size <= end; i++, at += fuse_forget_one.size) {
+        const one = fuse_forget_one.read(view, at);
+        this.nodes.forget(one.nodeid, one.nlookup);
+      }
+      return 0;
+    });
+
+    on("LOOKUP", (request) => {
+      const [name = ""] = this.names(request, B, 1, "lookup");
+      return this.entryReply(childPath(this.pathOf(request.header.nodeid, "lookup"), name));
+    });
+    on("GETATTR", ({ header, view }) => {
+      const args = fuse_getattr_in.read(view, B);
+      if (args.getattr_flags & FUSE_GETATTR_FH) return this.attrReply(fs.fstat(args.fh));
+      return this.attrReply(this.statNode(header.nodeid, "getattr"));
+    });
+    on("SETATTR", ({ header, view }) => this.setattr(header.nodeid, fuse_setattr_in.read(view, B)));
+    on("READLINK", ({ header }) => {
+      const target = encoder.encode(fs.readlink(this.pathOf(header.nodeid, "readlink")));
+      this.reply.set(target, OUT_HEADER_SIZE);
+      return target.length;
+    });
+    on("SYMLINK", (request) => {
+      const [name = "", target = ""] = this.names(request, B, 2, "symlink");
+      const path = childPath(this.pathOf(request.header.nodeid, "symlink"), name);
+      fs.symlink(target, path);
+      return this.entryReply(path);
+    });
+    on("MKNOD", (request) => {
+      const args = fuse_mknod_in.read(request.view, B);
+      const [name = ""] = this.names(request, B + fuse_mknod_in.size, 1, "mknod");
+      const path = childPath(this.pathOf(request.header.nodeid, "mknod"), name);
+      // The FileSystem interface creates regular files only (through open); devices, FIFOs and sockets: EPERM.
+      if ((args.mode & S_IFMT) !== S_IFREG && (args.mode & S_IFMT) !== 0) fail(ERRNO.EPERM, "mknod", path);
+      fs.close(fs.open(path, O_CREAT | O_EXCL | O_WRONLY, args.mode & 0o7777));
+      return this.entryReply(path);
+    });
+    on("MKDIR", (request) => {
+      const args = fuse_mkdir_in.read(request.view, B);
+      const [name = ""] = this.names(request, B + fuse_mkdir_in.size, 1, "mkdir");
+      const path = childPath(this.pathOf(request.header.nodeid, "mkdir"), name);
+      fs.mkdir(path, args.mode & 0o7777);
+      return this.entryReply(path);
+    });
+    on("UNLINK", (request) => {
+      const [name = ""] = this.names(request, B, 1, "unlink");
+      const path = childPath(this.pathOf(request.header.nodeid, "unlink"), name);
+      fs.unlink(path);
+      this.nodes.removed(path);
+      return 0;
+    });
+    on("RMDIR", (request) => {
+      const [name = ""] = this.names(request, B, 1, "rmdir");
+      const path = childPath(this.pathOf(request.header.nodeid, "rmdir"), name);
+      fs.rmdir(path);
+      this.nodes.removed(path);
+      return 0;
+    });
+    on("RENAME", (request) => {
+      const args = fuse_rename_in.read(request.view, B);
+      return this.rename(request, args.newdir, 0, B + fuse_rename_in.size);
+    });
+    on("RENAME2", (request) => {
+      const args = fuse_rename2_in.read(request.view, B);
+      return this.rename(request, args.newdir, args.flags, B + fuse_rename2_in.size);
+    });
+    on("LINK", (request) => {
+      const args = fuse_link_in.read(request.view, B);
+      const [name = ""] = this.names(request, B + fuse_link_in.size, 1, "link");
+      const path = childPath(this.pathOf(request.header.nodeid, "link"), name);
+      fs.link(this.pathOf(args.oldnodeid, "link"), path);
+      return this.entryReply(path);
+    });
+
+    on("OPEN", ({ header, view }) => {
+      const args = fuse_open_in.read(view, B);
+      const fh = fs.open(this.pathOf(header.nodeid, "open"), args.flags & OPEN_FLAGS_PASSED, 0);
+      this.opened(header.nodeid, fh);
+      return this.openReply(fh, this.openFlags);
+    });
+    on("CREATE", (request) => {
+      const args = fuse_create_in.read(request.view, B);
+      const [name = ""] = this.names(request, B + fuse_create_in.size, 1, "create");
+      const path = childPath(this.pathOf(request.header.nodeid, "create"), name);
+      const flags = (args.flags & (OPEN_FLAGS_PASSED | O_EXCL | O_TRUNC)) | O_CREAT;
+      const fh = fs.open(path, flags, args.mode & 0o7777);
+      let size: number;
+      try {
+        size = this.entryReply(path);
+      } catch (error) {
+        fs.close(fh);
+        throw error;
+      }
+      this.opened(this.nodes.remembered(path) ?? 0, fh);
+      return size + this.openReply(fh, this.openFlags, OUT_HEADER_SIZE + size);
+    });
+    on("READ", ({ view }) => {
+      const args = fuse_read_in.read(view, B);
+      const size = Math.min(args.size, this.reply.length - OUT_HEADER_SIZE);
+      return fs.pread(args.fh, this.reply.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + size), args.offset);
+    });
+    on("WRITE", ({ bytes, view, end }) => {
+      const args = fuse_write_in.read(view, B);
+      const start = B + fuse_write_in.size;
+      if (start + args.size > end) fail(ERRNO.EINVAL, "write");
+      const written = fs.pwrite(args.fh, bytes.subarray(start, start + args.size), args.offset);
+      fuse_write_out.write(this.replyView, OUT_HEADER_SIZE, { size: written });
+      return fuse_write_out.size;
+    });
+    on("FLUSH", () => 0);
+    on("RELEASE", ({ view }) => {
+      const { fh } = fuse_release_in.read(view, B);
+      this.released(fh);
+      fs.close(fh);
+      return 0;
+    });
+    on("FSYNC", ({ view }) => {
+      const args = fuse_fsync_in.read(view, B);
+      if (args.fsync_flags & FUSE_FSYNC_FDATASYNC) fs.fdatasync(args.fh);
+      else fs.fsync(args.fh);
+      return 0;
+    });
+    on("LSEEK", ({ view }) => {
+      const args = fuse_lseek_in.read(view, B);
+      fuse_lseek_out.write(this.replyView, OUT_HEADER_SIZE, { offset: fs.lseek(args.fh, args.offset, args.whence) });
+      return fuse_lseek_out.size;
+    });
+
+    on("OPENDIR", ({ header, view }) => {
+      const args = fuse_open_in.read(view, B);
+      const flags = (args.flags & OPEN_FLAGS_PASSED & ~0x3) | O_DIRECTORY;
+      return this.openReply(fs.open(this.pathOf(header.nodeid, "opendir"), flags, 0), 0);
+    });
+    on("READDIR", ({ view }) => this.readdir(fuse_read_in.read(view, B)));
+    on("RELEASEDIR", ({ view }) => {
+      fs.close(fuse_release_in.read(view, B).fh);
+      return 0;
+    });
+    on("FSYNCDIR", ({ view }) => {
+      fs.fsync(fuse_fsync_in.read(view, B).fh);
+      return 0;
+    });
+
+    on("STATFS", ({ header }) => {
+      const st = fs.statfs(this.nodes.path(header.nodeid) ?? "/");
+      fuse_kstatfs.write(this.replyView, OUT_HEADER_SIZE, {
+        blocks: st.f_blocks,
+        bfree: st.f_bfree,
+        bavail: st.f_bavail,
+        files: st.f_files,
+        ffree: st.f_ffree,
+        bsize: st.f_bsize,
+        namelen: st.f_namelen || NAME_MAX_DEFAULT,
+        frsize: st.f_frsize || st.f_bsize,
+      });
+      return fuse_kstatfs.size;
+    });
+    on("ACCESS", ({ header, view }) => {
+      fs.access(this.pathOf(header.nodeid, "access"), fuse_access_in.read(view, B).mask);
+      return 0;
+    });
+  }
+
+  private setattr(nodeid: number, args: ReturnType<typeof fuse_setattr_in.read>): number {
+    const fs = this.fs;
+    const valid = args.valid;
+    const hasFh = (valid & FATTR.FH) !== 0;
+    const path = (): string => this.pathOf(nodeid, "setattr");
+    if (valid & FATTR.MODE) fs.chmod(path(), args.mode & 0o7777);
+    if (valid & (FATTR.UID | FATTR.GID)) {
+      fs.chown(path(), valid & FATTR.UID ? args.uid : -1, valid & FATTR.GID ? args.gid : -1, AT_SYMLINK_NOFOLLOW);
+    }
+    if (valid & FATTR.SIZE) {
+      if (hasFh) fs.ftruncate(args.fh, args.size);
+      else fs.truncate(path(), args.size);
+    }
+    if (valid & (FATTR.ATIME | FATTR.MTIME)) {
+      const time = (set: number, now: number, sec: number, nsec: number) =>
+        valid & now ? { sec: 0, nsec: UTIME_NOW } : valid & set ? { sec, nsec } : { sec: 0, nsec: UTIME_OMIT };
+      fs.utimens(
+        path(),
+        time(FATTR.ATIME, FATTR.ATIME_NOW, args.atime, args.atimensec),
+        time(FATTR.MTIME, FATTR.MTIME_NOW, args.mtime, args.mtimensec),
+        AT_SYMLINK_NOFOLLOW,
+      );
+    }
+    return this.attrReply(hasFh ? fs.fstat(args.fh) : this.statNode(nodeid, "setattr"));
+  }
+
+  private rename(request: Request, newdir: number, flags: number, namesAt: number): number {
+    const [oldName = "", newName = ""] = this.names(request, namesAt, 2, "rename");
+    const from = childPath(this.pathOf(request.header.nodeid, "rename"), oldName);
+    const to = childPath(this.pathOf(newdir, "rename"), newName);
+    this.fs.rename(from, to, flags);
+    if (flags & RENAME_EXCHANGE) this.nodes.exchanged(from, to);
+    else this.nodes.renamed(from, to);
+    return 0;
+  }
+
+  /** READDIR: FileSystem batches from the kernel's offset (the FileSystem's cookie) until the reply is full. */
+  private readdir(args: ReturnType<typeof fuse_read_in.read>): number {
+    const start = OUT_HEADER_SIZE;
+    const end = start + Math.min(args.size, this.reply.length - start);
+    let at = start;
+    let cookie = args.offset;
+    for (;;) {
+      const batch = this.fs.readdir(args.fh, cookie);
+      if (batch.length === 0) break;
+      for (const entry of batch) {
+        const written = encodeFuseDirent(this.reply, this.replyView, at, end, {
+          ino: entry.ino,
+          off: entry.next,
+          type: entry.type,
+          name: encoder.encode(entry.name),
+        });
+        if (written === 0) return at - start;
+        at += written;
+        cookie = entry.next;
+      }
+    }
+    return at - start;
+  }
+}
