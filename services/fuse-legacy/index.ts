@@ -1,15 +1,63 @@
 /** @module fuse-legacy — the kernel path (paper §3.2): a FUSE server per mount that needs exec, mmap or unmodified binaries. */
+import { mkdirSync, readFileSync } from "node:fs";
 import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
+import { MOUNT, umount2 } from "../../kernel/sys/libc.ts";
+import { routerSocketPath } from "../ipc-router/index.ts";
+import type { ClientSpec } from "./client-opener.ts";
+import { FuseServer } from "./server/index.ts";
+
+export { FuseServer } from "./server/index.ts";
+
+const CLIENT_OPENER = new URL("./client-opener.ts", import.meta.url).href;
+/** How long a FUSE mount waits for the tenant service (started just before it) to accept its registration. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** True when `path` is a mount point now (a FUSE mount left by a killed predecessor shows up here too). */
+function isMounted(path: string): boolean {
+  return readFileSync("/proc/self/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
+}
 
 /**
- * The fuse-legacy service. Started only when a mount of the tenant has `legacy = true`. At this stage it serves only
- * control messages and heartbeats; the FUSE protocol arrives with the fuse-legacy issue.
+ * The fuse-legacy service: for every mount with `legacy = true`, a FUSE mount at the mount point, served in a Worker
+ * that forwards each kernel request into the tenant service through the shared-memory client, so both paths share one
+ * cache and one view. A mount a killed predecessor left (ENOTCONN) is detached lazily before mounting again. Mounting
+ * needs root (a tenant with its own `uid` cannot have legacy mounts). Page-cache use follows the tenant's `[fuse]`.
  */
 export const fuseLegacyService: ServiceDefinition = {
   name: "fuse-legacy",
-  start(ctx) {
-    const legacy = ctx.tenant.mounts.filter((m) => m.legacy).map((m) => m.path);
-    ctx.log.info("fuse-legacy started (control plane only)", { mounts: legacy });
-    return {};
+  async start(ctx) {
+    const servers: FuseServer[] = [];
+    const socket = routerSocketPath(ctx.runtime.runDir);
+    try {
+      for (const mount of ctx.tenant.mounts.filter((m) => m.legacy)) {
+        mkdirSync(mount.path, { recursive: true });
+        if (isMounted(mount.path)) {
+          umount2(Buffer.from(`${mount.path}\0`), MOUNT.MNT_DETACH);
+          ctx.log.warn("detached a stale mount left by a previous fuse-legacy", { mount: mount.path });
+        }
+        const spec: ClientSpec = { socket, mountPath: mount.path, connectTimeoutMs: CONNECT_TIMEOUT_MS };
+        servers.push(
+          await FuseServer.start({
+            mountPoint: mount.path,
+            opener: { module: CLIENT_OPENER, spec },
+            directIo: ctx.tenant.fuse.directIo,
+            attrTimeoutMs: ctx.tenant.fuse.attrTimeoutMs,
+            entryTimeoutMs: ctx.tenant.fuse.entryTimeoutMs,
+            logger: ctx.log,
+            name: `danaus.${ctx.tenant.name}`,
+            startTimeoutMs: CONNECT_TIMEOUT_MS + 5000,
+          }),
+        );
+        ctx.log.info("legacy mount served through FUSE", { mount: mount.path, directIo: ctx.tenant.fuse.directIo });
+      }
+    } catch (error) {
+      for (const server of servers.reverse()) await server.stop();
+      throw error;
+    }
+    return {
+      async stop() {
+        for (const server of servers.reverse()) await server.stop();
+      },
+    };
   },
 };
