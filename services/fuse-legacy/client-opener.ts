@@ -15,15 +15,26 @@ export interface ClientSpec {
   readonly connectTimeoutMs: number;
 }
 
-/** Connects to the tenant service (retrying while it starts) and returns the mount's FileSystem. */
+/**
+ * Connects to the tenant service (retrying while it starts) and returns the mount's FileSystem. Throws at once when
+ * the service does not serve that mount (ENOENT, e.g. a union mount whose image is missing).
+ */
 export async function openFileSystem(spec: ClientSpec): Promise<FileSystem> {
   const deadline = Date.now() + spec.connectTimeoutMs;
+  let client: DanausClient;
   for (;;) {
     try {
-      return DanausClient.connect({ socket: spec.socket }).fileSystem(spec.mountPath);
+      client = DanausClient.connect({ socket: spec.socket });
+      break;
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await Bun.sleep(50);
     }
+  }
+  try {
+    return client.fileSystem(spec.mountPath);
+  } catch (error) {
+    client.disconnect();
+    throw error;
   }
 }

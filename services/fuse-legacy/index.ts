@@ -1,5 +1,5 @@
 /** @module fuse-legacy — the kernel path (paper §3.2): a FUSE server per mount that needs exec, mmap or unmodified binaries. */
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
 import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
 import { MOUNT, umount2 } from "../../kernel/sys/libc.ts";
 import { routerSocketPath } from "../ipc-router/index.ts";
@@ -20,24 +20,38 @@ function isMounted(path: string): boolean {
 /**
  * The fuse-legacy service: for every mount with `legacy = true`, a FUSE mount at the mount point, served in a Worker
  * that forwards each kernel request into the tenant service through the shared-memory client, so both paths share one
- * cache and one view. A mount a killed predecessor left (ENOTCONN) is detached lazily before mounting again. Mounting
+ * cache and one view. A mount a killed predecessor left (ENOTCONN) is detached lazily before mounting again. A mount
+ * the tenant service does not serve is logged and skipped. Mounting
  * needs root (a tenant with its own `uid` cannot have legacy mounts). Page-cache use follows the tenant's `[fuse]`.
  */
 export const fuseLegacyService: ServiceDefinition = {
   name: "fuse-legacy",
   async start(ctx) {
     const servers: FuseServer[] = [];
+    /** Mount points this process created: removed again (when empty) once unmounted. */
+    const created: string[] = [];
+    const removeCreated = (path: string) => {
+      try {
+        rmdirSync(path);
+      } catch {
+        // Not empty, or still mounted: leave it.
+      }
+    };
     const socket = routerSocketPath(ctx.runtime.runDir);
     try {
       for (const mount of ctx.tenant.mounts.filter((m) => m.legacy)) {
-        mkdirSync(mount.path, { recursive: true });
+        if (!existsSync(mount.path)) {
+          mkdirSync(mount.path, { recursive: true });
+          created.push(mount.path);
+        }
         if (isMounted(mount.path)) {
           umount2(Buffer.from(`${mount.path}\0`), MOUNT.MNT_DETACH);
           ctx.log.warn("detached a stale mount left by a previous fuse-legacy", { mount: mount.path });
         }
         const spec: ClientSpec = { socket, mountPath: mount.path, connectTimeoutMs: CONNECT_TIMEOUT_MS };
-        servers.push(
-          await FuseServer.start({
+        let server: FuseServer;
+        try {
+          server = await FuseServer.start({
             mountPoint: mount.path,
             opener: { module: CLIENT_OPENER, spec },
             directIo: ctx.tenant.fuse.directIo,
@@ -46,8 +60,14 @@ export const fuseLegacyService: ServiceDefinition = {
             logger: ctx.log,
             name: `danaus.${ctx.tenant.name}`,
             startTimeoutMs: CONNECT_TIMEOUT_MS + 5000,
-          }),
-        );
+          });
+        } catch (error) {
+          // One mount the tenant service does not serve (or cannot be mounted) must not take the others down.
+          ctx.log.error("legacy mount not served", { mount: mount.path, error: error instanceof Error ? error.message : String(error) });
+          if (created.includes(mount.path)) removeCreated(mount.path);
+          continue;
+        }
+        servers.push(server);
         ctx.log.info("legacy mount served through FUSE", { mount: mount.path, directIo: ctx.tenant.fuse.directIo });
       }
     } catch (error) {
@@ -57,6 +77,7 @@ export const fuseLegacyService: ServiceDefinition = {
     return {
       async stop() {
         for (const server of servers.reverse()) await server.stop();
+        for (const path of created) removeCreated(path);
       },
     };
   },
