@@ -1,5 +1,6 @@
 /** @module ceph-fuse — mounting the peer: ceph-fuse on the project's cluster, at a temp directory, and unmounting it. */
-import { mkdtempSync, readFileSync, rmdirSync } from "node:fs";
+import { isMountPoint } from "../kernel/sys/mounts.ts";
+import { mkdtempSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -7,10 +8,6 @@ import { join } from "node:path";
 export interface CephFuseMount {
   readonly path: string;
   unmount(): void;
-}
-
-function mounted(path: string): boolean {
-  return readFileSync("/proc/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
 }
 
 /**
@@ -22,12 +19,12 @@ export async function mountCephFuse(conf: string, extra: string[] = [], cpus?: n
   const pin = cpus ? ["taskset", "-c", cpus.join(",")] : [];
   const r = Bun.spawnSync([...pin, "ceph-fuse", "-c", conf, ...extra, path], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
   if (r.exitCode !== 0) throw new Error(`ceph-fuse ${extra.join(" ")} ${path} exited ${r.exitCode}: ${r.stderr.toString().trim()}`);
-  for (let i = 0; i < 200 && !mounted(path); i++) await Bun.sleep(25);
-  if (!mounted(path)) throw new Error(`ceph-fuse did not mount ${path} within 5 s`);
+  for (let i = 0; i < 200 && !isMountPoint(path); i++) await Bun.sleep(25);
+  if (!isMountPoint(path)) throw new Error(`ceph-fuse did not mount ${path} within 5 s`);
   return {
     path,
     unmount() {
-      if (mounted(path)) {
+      if (isMountPoint(path)) {
         const u = Bun.spawnSync(["umount", path], { stderr: "pipe" });
         if (u.exitCode !== 0) Bun.spawnSync(["umount", "-l", path]);
       }

@@ -5,7 +5,8 @@
  * write/read, 4 KiB random read/write, create/stat/unlink of small files. Every service runs on core 0, fio on core 1.
  * Needs root, /dev/fuse and the cluster: `bun run ceph up`.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { isMountPoint } from "../kernel/sys/mounts.ts";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CLUSTER_DIR, status } from "../scripts/ceph/index.ts";
@@ -31,10 +32,6 @@ interface Row {
   figures: Record<string, number>;
 }
 
-function mounted(path: string): boolean {
-  return readFileSync("/proc/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
-}
-
 async function danausTarget(conf: string, root: string): Promise<Target> {
   const base = mkdtempSync(join(tmpdir(), "danaus-bench-fuse-"));
   const mnt = join(base, "mnt");
@@ -56,13 +53,13 @@ async function danausTarget(conf: string, root: string): Promise<Target> {
     try {
       await h.stop();
     } finally {
-      if (mounted(mnt)) Bun.spawnSync(["umount", "-l", mnt]);
+      if (isMountPoint(mnt)) Bun.spawnSync(["umount", "-l", mnt]);
       rmSync(base, { recursive: true, force: true });
     }
   };
   try {
     await h.start(["alpha"]);
-    await waitFor("the danaus FUSE mount", () => mounted(mnt), 30_000);
+    await waitFor("the danaus FUSE mount", () => isMountPoint(mnt), 30_000);
     const dir = join(mnt, "fio");
     mkdirSync(dir, { recursive: true });
     return { name: "danaus", dir, close };

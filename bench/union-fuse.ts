@@ -2,6 +2,7 @@
  * @module union-fuse — the F/F peer of `bench union`: unionfs-fuse (`unionfs -o cow upper=RW:lower=RO`) over a
  * ceph-fuse mount, each daemon confined to the service cores with taskset; and the resident memory of processes.
  */
+import { isMountPoint } from "../kernel/sys/mounts.ts";
 import { mkdtempSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,10 +14,6 @@ export interface UnionfsMount {
   unmount(): Promise<void>;
 }
 
-function mounted(path: string): boolean {
-  return readFileSync("/proc/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
-}
-
 /**
  * Mounts `unionfs -f -o cow <upper>=RW:<lower>=RO` at a new temp directory (host directories, typically on a
  * ceph-fuse mount), pinned to `cpus`. Waits until it is mounted; throws with unionfs's stderr when it does not mount.
@@ -24,8 +21,8 @@ function mounted(path: string): boolean {
 export async function mountUnionfs(upper: string, lower: string, cpus: readonly number[]): Promise<UnionfsMount> {
   const path = mkdtempSync(join(tmpdir(), "danaus-unionfs-"));
   const proc = Bun.spawn(["taskset", "-c", cpus.join(","), "unionfs", "-f", "-o", "cow", `${upper}=RW:${lower}=RO`, path], { stdio: ["ignore", "ignore", "pipe"] });
-  for (let i = 0; i < 400 && !mounted(path) && proc.exitCode === null; i++) await Bun.sleep(25);
-  if (!mounted(path)) {
+  for (let i = 0; i < 400 && !isMountPoint(path) && proc.exitCode === null; i++) await Bun.sleep(25);
+  if (!isMountPoint(path)) {
     proc.kill("SIGKILL");
     const stderr = await new Response(proc.stderr).text();
     rmdirSync(path);
@@ -35,7 +32,7 @@ export async function mountUnionfs(upper: string, lower: string, cpus: readonly 
     path,
     pid: proc.pid,
     async unmount() {
-      if (mounted(path) && Bun.spawnSync(["umount", path], { stderr: "pipe" }).exitCode !== 0) Bun.spawnSync(["umount", "-l", path]);
+      if (isMountPoint(path) && Bun.spawnSync(["umount", path], { stderr: "pipe" }).exitCode !== 0) Bun.spawnSync(["umount", "-l", path]);
       const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
       await proc.exited;
       clearTimeout(timer);

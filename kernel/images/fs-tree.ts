@@ -1,5 +1,5 @@
 /** @module fs-tree — whole-tree helpers over a FileSystem instance: mkdir -p, listing a directory, rm -r, exists. */
-import { FsError, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import { FsError, readWholeDirectory, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
 
 const O_RDONLY = 0;
 const O_DIRECTORY = 0o200000;
@@ -39,13 +39,7 @@ export function mkdirs(fs: FileSystem, path: string, mode: number): void {
 export function listDirectory(fs: FileSystem, path: string): string[] {
   const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
   try {
-    const names: string[] = [];
-    for (let cookie = 0; ; ) {
-      const batch = fs.readdir(fd, cookie);
-      if (batch.length === 0) return names;
-      for (const entry of batch) names.push(entry.name);
-      cookie = batch[batch.length - 1]!.next;
-    }
+    return readWholeDirectory(fs, fd).map((entry) => entry.name);
   } finally {
     fs.close(fd);
   }

@@ -1,7 +1,8 @@
 /** @module fuse-legacy — the kernel path (paper §3.2): a FUSE server per mount that needs exec, mmap or unmodified binaries. */
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmdirSync } from "node:fs";
 import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
 import { MOUNT, umount2 } from "../../kernel/sys/libc.ts";
+import { isMountPoint } from "../../kernel/sys/mounts.ts";
 import { routerSocketPath } from "../ipc-router/index.ts";
 import type { ClientSpec } from "./client-opener.ts";
 import { FuseServer } from "./server/index.ts";
@@ -11,11 +12,6 @@ export { FuseServer } from "./server/index.ts";
 const CLIENT_OPENER = new URL("./client-opener.ts", import.meta.url).href;
 /** How long a FUSE mount waits for the tenant service (started just before it) to accept its registration. */
 const CONNECT_TIMEOUT_MS = 10_000;
-
-/** True when `path` is a mount point now (a FUSE mount left by a killed predecessor shows up here too). */
-function isMounted(path: string): boolean {
-  return readFileSync("/proc/self/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === path);
-}
 
 /**
  * The fuse-legacy service: for every mount with `legacy = true`, a FUSE mount at the mount point, served in a Worker
@@ -44,7 +40,7 @@ export const fuseLegacyService: ServiceDefinition = {
           mkdirSync(mount.path, { recursive: true });
           created.push(mount.path);
         }
-        if (isMounted(mount.path)) {
+        if (isMountPoint(mount.path)) {
           umount2(Buffer.from(`${mount.path}\0`), MOUNT.MNT_DETACH);
           ctx.log.warn("detached a stale mount left by a previous fuse-legacy", { mount: mount.path });
         }

@@ -26,7 +26,7 @@
  * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off).
  */
 import {
-  ERRNO, FsError, type Dirent, type FileSystem, type Stat, type Statfs, type Timespec,
+  ERRNO, FsError, readWholeDirectory, type Dirent, type FileSystem, type Stat, type Statfs, type Timespec,
 } from "../ipc-router/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
@@ -431,7 +431,7 @@ export class UnionFileSystem implements FileSystem {
     const fd = upper.open(path, O_DIRECTORY, 0);
     let names: string[];
     try {
-      names = listAll(upper, fd).filter(isReserved);
+      names = readWholeDirectory(upper, fd).map((entry) => entry.name).filter(isReserved);
     } finally {
       upper.close(fd);
     }
@@ -501,13 +501,3 @@ export class UnionFileSystem implements FileSystem {
   }
 }
 
-/** Every entry name of branch directory handle `fd`. */
-function listAll(fs: FileSystem, fd: number): string[] {
-  const names: string[] = [];
-  for (let cookie = 0; ; ) {
-    const batch = fs.readdir(fd, cookie);
-    if (batch.length === 0) return names;
-    for (const entry of batch) names.push(entry.name);
-    cookie = batch[batch.length - 1]!.next;
-  }
-}

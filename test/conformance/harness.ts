@@ -1,7 +1,7 @@
 /** @module test/conformance/harness — what every conformance case shares: options, a fresh filesystem per test, errno assertions, byte helpers. */
 import { expect, test } from "bun:test";
 import { constants } from "node:fs";
-import { FsError, type Dirent, type ErrnoName, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import { FsError, readWholeDirectory, type Dirent, type ErrnoName, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
 
 /** One filesystem instance under test and how to throw it away. */
 export interface ConformanceInstance {
@@ -165,13 +165,7 @@ export function fileType(mode: number): number {
 export function listDirectory(fs: FileSystem, path: string): Dirent[] {
   const fd = fs.open(path, constants.O_RDONLY | constants.O_DIRECTORY, 0);
   try {
-    const entries: Dirent[] = [];
-    for (let cookie = 0; ; ) {
-      const batch = fs.readdir(fd, cookie);
-      if (batch.length === 0) return entries;
-      entries.push(...batch);
-      cookie = batch[batch.length - 1]!.next;
-    }
+    return readWholeDirectory(fs, fd);
   } finally {
     fs.close(fd);
   }

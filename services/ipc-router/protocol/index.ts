@@ -11,4 +11,5 @@ export * from "./dirent.ts";
 export * from "./region-layout.ts";
 export * from "./c-header.ts";
 export * from "./file-system.ts";
+export * from "./read-directory.ts";
 export * from "./stream-frame.ts";

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
 import { Harness, waitFor } from "../harness.ts";
 
@@ -21,9 +22,7 @@ const MOUNT = join(base, "mnt");
 let h: Harness;
 let client: DanausClient;
 
-function mounted(): boolean {
-  return readFileSync("/proc/mounts", "utf8").split("\n").some((line) => line.split(" ")[1] === MOUNT);
-}
+const mounted = (): boolean => isMountPoint(MOUNT);
 
 beforeAll(async () => {
   if (!root) return;
