@@ -1,30 +1,39 @@
 /**
- * @module client-opener — what the FUSE serving Worker serves: the tenant's mount reached through the shared-memory
+ * @module client-opener — what the FUSE serving Workers serve: the tenant's mount reached through the shared-memory
  * client of the tenant service, so the kernel path and the user-level path share one service, one cache and one view.
+ * The fuse-legacy process registers once per FUSE mount ({@link registerServingThreads}, main thread) and hands each
+ * serving Worker a thread grant of that registration, so a file opened by one Worker is a descriptor of the same client
+ * in all of them.
  */
 import type { FileSystem } from "../ipc-router/protocol/index.ts";
-import { DanausClient } from "../../shims/ts/index.ts";
+import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
+import { Connection, RingFileSystem, type ThreadGrant } from "../../shims/ts/index.ts";
 
-/** Which tenant service and which of its mounts a FUSE mount serves. */
+/** What serving Worker `index` of a FUSE mount serves: which mount, through which grant. */
 export interface ClientSpec {
-  /** The tenant's registration socket (`<runDir>/router.sock`). */
-  readonly socket: string;
   /** The mount point, as in the tenant's mount table. */
   readonly mountPath: string;
-  /** How long to wait for the tenant service to accept the registration (it may still be starting). */
-  readonly connectTimeoutMs: number;
+  /** One grant per serving Worker, from {@link registerServingThreads}. */
+  readonly grants: readonly ThreadGrant[];
+}
+
+/** A registration of the fuse-legacy process for one FUSE mount; {@link close} ends it (the router releases all). */
+export interface ServingRegistration {
+  readonly spec: ClientSpec;
+  close(): void;
 }
 
 /**
- * Connects to the tenant service (retrying while it starts) and returns the mount's FileSystem. Throws at once when
- * the service does not serve that mount (ENOENT, e.g. a union mount whose image is missing).
+ * Registers with the tenant service at `socket` (retrying while it starts, up to `connectTimeoutMs`) and attaches
+ * `threads` request buffers for the serving Workers. Throws FsError: ENOENT at once when the service does not serve
+ * `mountPath` (e.g. a union mount whose image is missing), ENOTCONN when no service answered in time.
  */
-export async function openFileSystem(spec: ClientSpec): Promise<FileSystem> {
-  const deadline = Date.now() + spec.connectTimeoutMs;
-  let client: DanausClient;
+export async function registerServingThreads(socket: string, mountPath: string, threads: number, connectTimeoutMs: number): Promise<ServingRegistration> {
+  const deadline = Date.now() + connectTimeoutMs;
+  let connection: Connection;
   for (;;) {
     try {
-      client = DanausClient.connect({ socket: spec.socket });
+      connection = Connection.open(socket);
       break;
     } catch (error) {
       if (Date.now() > deadline) throw error;
@@ -32,9 +41,24 @@ export async function openFileSystem(spec: ClientSpec): Promise<FileSystem> {
     }
   }
   try {
-    return client.fileSystem(spec.mountPath);
+    if (!connection.mounts.some((m) => m.path === mountPath)) {
+      const error = new FsError(ERRNO.ENOENT, "mount", mountPath);
+      error.message = `ENOENT: the tenant service does not serve ${mountPath} (served: ${connection.mounts.map((m) => m.path).join(", ") || "none"})`;
+      throw error;
+    }
+    const grants = Array.from({ length: threads }, () => connection.attachThread());
+    return { spec: { mountPath, grants }, close: () => connection.close() };
   } catch (error) {
-    client.disconnect();
+    connection.close();
     throw error;
   }
+}
+
+/** The serving Worker's side: its grant's connection, and the mount's FileSystem over it. */
+export function openFileSystem(spec: ClientSpec, index: number): FileSystem {
+  const grant = spec.grants[index];
+  if (grant === undefined) throw new FsError(ERRNO.EINVAL, "open", `no grant for serving worker ${index}`);
+  const mount = grant.mounts.find((m) => m.path === spec.mountPath);
+  if (mount === undefined) throw new FsError(ERRNO.ENOENT, "open", spec.mountPath);
+  return new RingFileSystem(Connection.fromGrant(grant), mount.id);
 }

@@ -4,7 +4,7 @@ import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
 import { MOUNT, umount2 } from "../../kernel/sys/libc.ts";
 import { isMountPoint } from "../../kernel/sys/mounts.ts";
 import { routerSocketPath } from "../ipc-router/index.ts";
-import type { ClientSpec } from "./client-opener.ts";
+import { registerServingThreads, type ServingRegistration } from "./client-opener.ts";
 import { FuseServer } from "./server/index.ts";
 
 export { FuseServer } from "./server/index.ts";
@@ -24,6 +24,11 @@ export const fuseLegacyService: ServiceDefinition = {
   name: "fuse-legacy",
   async start(ctx) {
     const servers: FuseServer[] = [];
+    const registrations: ServingRegistration[] = [];
+    const stopAll = async () => {
+      for (const server of servers.reverse()) await server.stop();
+      for (const registration of registrations) registration.close();
+    };
     /** Mount points this process created: removed again (when empty) once unmounted. */
     const created: string[] = [];
     const removeCreated = (path: string) => {
@@ -34,6 +39,7 @@ export const fuseLegacyService: ServiceDefinition = {
       }
     };
     const socket = routerSocketPath(ctx.runtime.runDir);
+    let stopping = false;
     try {
       for (const mount of ctx.tenant.mounts.filter((m) => m.legacy)) {
         if (!existsSync(mount.path)) {
@@ -44,12 +50,15 @@ export const fuseLegacyService: ServiceDefinition = {
           umount2(Buffer.from(`${mount.path}\0`), MOUNT.MNT_DETACH);
           ctx.log.warn("detached a stale mount left by a previous fuse-legacy", { mount: mount.path });
         }
-        const spec: ClientSpec = { socket, mountPath: mount.path, connectTimeoutMs: CONNECT_TIMEOUT_MS };
+        const threads = ctx.tenant.fuse.threads;
         let server: FuseServer;
+        let registration: ServingRegistration | undefined;
         try {
+          registration = await registerServingThreads(socket, mount.path, threads, CONNECT_TIMEOUT_MS);
           server = await FuseServer.start({
             mountPoint: mount.path,
-            opener: { module: CLIENT_OPENER, spec },
+            opener: { module: CLIENT_OPENER, spec: registration.spec },
+            threads,
             directIo: ctx.tenant.fuse.directIo,
             attrTimeoutMs: ctx.tenant.fuse.attrTimeoutMs,
             entryTimeoutMs: ctx.tenant.fuse.entryTimeoutMs,
@@ -59,20 +68,30 @@ export const fuseLegacyService: ServiceDefinition = {
           });
         } catch (error) {
           // One mount the tenant service does not serve (or cannot be mounted) must not take the others down.
+          registration?.close();
           ctx.log.error("legacy mount not served", { mount: mount.path, error: error instanceof Error ? error.message : String(error) });
           if (created.includes(mount.path)) removeCreated(mount.path);
           continue;
         }
         servers.push(server);
-        ctx.log.info("legacy mount served through FUSE", { mount: mount.path, directIo: ctx.tenant.fuse.directIo });
+        registrations.push(registration);
+        ctx.log.info("legacy mount served through FUSE", { mount: mount.path, directIo: ctx.tenant.fuse.directIo, threads, mountedBy: server.mountedBy });
+        void server.stopped.then((reason) => {
+          if (stopping) return;
+          // A serving Worker died: the mount would hang. Exit, so the supervisor restarts fuse-legacy (which detaches
+          // the dead mount and mounts again).
+          ctx.log.error("a legacy mount stopped serving; exiting for a restart", { mount: mount.path, reason });
+          process.exit(1);
+        });
       }
     } catch (error) {
-      for (const server of servers.reverse()) await server.stop();
+      await stopAll();
       throw error;
     }
     return {
       async stop() {
-        for (const server of servers.reverse()) await server.stop();
+        stopping = true;
+        await stopAll();
         for (const path of created) removeCreated(path);
       },
     };

@@ -24,6 +24,24 @@ export function notConnected(syscall: string): FsError {
   return error;
 }
 
+/**
+ * What another thread of a registered process needs to call the same service as the same client (so descriptors
+ * opened by one thread work in every other, as a process's fds do): its own request buffer, from `attach_thread`.
+ * Plain data, so it crosses `postMessage`. The thread that registered keeps the registration socket open; when it
+ * closes (or the process dies), the router releases every buffer and descriptor of the client.
+ */
+export interface ThreadGrant {
+  readonly region: string;
+  readonly queue: number;
+  readonly queueCpus: readonly number[];
+  readonly client: number;
+  readonly buffer: number;
+  readonly bufferSize: number;
+  readonly servicePid: number;
+  readonly epoch: number;
+  readonly mounts: readonly MountEntry[];
+}
+
 /** A live connection to one tenant service over the shared-memory ring. */
 export class Connection implements Transport {
   /** The request buffer of this thread, as bytes. */
@@ -33,9 +51,11 @@ export class Connection implements Transport {
   private dead = false;
 
   private constructor(
-    private readonly socket: BlockingUnixSocket,
+    /** The registration socket; null in a thread working from a {@link ThreadGrant}. */
+    private readonly socket: BlockingUnixSocket | null,
     private readonly region: Region,
     private readonly queue: RequestQueue,
+    private readonly queueCpus: readonly number[],
     private readonly service: ProcessWatch | null,
     readonly client: number,
     readonly bufferIndex: number,
@@ -65,12 +85,55 @@ export class Connection implements Transport {
       if (!("client" in reply)) throw new FsError(ERRNO.EPROTO, "register", socketPath);
       const region = Region.open(reply.region);
       const queue = new RequestQueue(region, reply.queue, { peerCpus: reply.queueCpus });
-      return new Connection(socket, region, queue, ProcessWatch.open(reply.servicePid), reply.client, reply.buffer, reply.bufferSize, reply.epoch, reply.mounts);
+      return new Connection(socket, region, queue, reply.queueCpus, ProcessWatch.open(reply.servicePid), reply.client, reply.buffer, reply.bufferSize, reply.epoch, reply.mounts);
     } catch (error) {
       socket.close();
       if (error instanceof FsError) throw error;
       throw new FsError(ERRNO.ENOTCONN, "register", socketPath);
     }
+  }
+
+  /**
+   * A connection for another thread, from a grant of {@link attachThread}: same client, its own request buffer.
+   * Closing it does not end the registration.
+   */
+  static fromGrant(grant: ThreadGrant): Connection {
+    const region = Region.open(grant.region);
+    const queue = new RequestQueue(region, grant.queue, { peerCpus: [...grant.queueCpus] });
+    return new Connection(null, region, queue, grant.queueCpus, ProcessWatch.open(grant.servicePid), grant.client, grant.buffer, grant.bufferSize, grant.epoch, grant.mounts);
+  }
+
+  /**
+   * Asks the router for one more request buffer of this client (`attach_thread`), for another thread to use through
+   * {@link Connection.fromGrant}. Only on the registering connection. Throws FsError (EAGAIN when every buffer of the
+   * tenant is in use, ENOTCONN when the service is gone).
+   */
+  attachThread(): ThreadGrant {
+    if (this.socket === null) throw new FsError(ERRNO.EINVAL, "attach_thread");
+    if (this.dead) throw notConnected("attach_thread");
+    let reply: unknown;
+    try {
+      this.socket.write(JSON.stringify({ op: "attach_thread" }) + "\n");
+      reply = JSON.parse(this.socket.readLine(REGISTRATION_TIMEOUT_MS));
+    } catch {
+      throw notConnected("attach_thread");
+    }
+    const parsed = v.safeParse(RegistrationReplySchema, reply);
+    if (!parsed.success) throw new FsError(ERRNO.EPROTO, "attach_thread");
+    const answer = parsed.output;
+    if (!answer.ok) throw new FsError(errnoNumber(answer.errno) ?? ERRNO.EIO, "attach_thread");
+    if (!("buffer" in answer)) throw new FsError(ERRNO.EPROTO, "attach_thread");
+    return {
+      region: this.region.path!,
+      queue: this.queue.index,
+      queueCpus: this.queueCpus,
+      client: this.client,
+      buffer: answer.buffer,
+      bufferSize: this.bufferSize,
+      servicePid: this.service?.pid ?? 0,
+      epoch: this.epoch,
+      mounts: this.mounts,
+    };
   }
 
   /** False once the service was found gone; such a connection answers every call with ENOTCONN. */
@@ -123,7 +186,7 @@ export class Connection implements Transport {
   private markDead(): void {
     this.dead = true;
     this.service?.close();
-    this.socket.close();
+    this.socket?.close();
   }
 
   /** Ends the registration: the router releases this client's files and buffer. */

@@ -1,21 +1,30 @@
 /**
  * @module fuse-server — serves one FileSystem at a mount point over /dev/fuse, in pure TypeScript. The main thread
- * opens the device, mounts and unmounts; one Worker builds its own FileSystem from an opener module and runs the
- * blocking read → handle → write loop. One Worker, because the node table lives in the serving thread (several
- * Workers on the same fd would each need the shared table, which does not exist yet).
+ * opens the device, mounts and unmounts; `threads` Workers each build their own FileSystem from an opener module and
+ * run the blocking read → handle → write loop on the same device fd, so requests are served in parallel (the kernel
+ * hands each request to one reader). They share the mount's node table (a SharedArrayBuffer).
  */
 import { statSync } from "node:fs";
 import { answerInit } from "./handshake.ts";
-import { closeFuseDevice, FuseMountError, mountFuse, openFuseDevice, unmountFuse } from "./mount.ts";
+import { FusermountError } from "./fusermount.ts";
+import { closeFuseDevice, FuseMountError, mountFuseDevice, unmountFuseMount, type MountedBy, type MountWith } from "./mount.ts";
 import type { FuseLogger, FuseSessionOptions } from "./options.ts";
+import { DEFAULT_MAX_NODES, NodeTable } from "./node-table.ts";
 import type { FileSystemOpener, FromServingWorker, ToServingWorker } from "./worker-messages.ts";
+
+/** Serving Workers per mount by default. */
+export const DEFAULT_SERVING_THREADS = 2;
 
 /** How to start a {@link FuseServer}. */
 export interface FuseServerOptions extends FuseSessionOptions {
   /** An existing directory to mount on. */
   readonly mountPoint: string;
-  /** How the serving Worker builds the FileSystem it serves. */
+  /** How each serving Worker builds the FileSystem it serves. */
   readonly opener: FileSystemOpener;
+  /** Serving Workers reading the device (requests served in parallel); default {@link DEFAULT_SERVING_THREADS}. */
+  readonly threads?: number;
+  /** Most nodes the kernel may hold at once (a power of two; LOOKUPs past it answer ENFILE); default 131072. */
+  readonly maxNodes?: number;
   /** `fuse.<name>` type and source; default "danaus". */
   readonly name?: string;
   /** `allow_other`; default true. */
@@ -26,6 +35,8 @@ export interface FuseServerOptions extends FuseSessionOptions {
   readonly logger?: FuseLogger;
   /** How long to wait for the Worker to load and for the kernel's INIT, in ms. Default 10 000. */
   readonly startTimeoutMs?: number;
+  /** mount(2), or fusermount3, or "auto" (default): mount(2), and fusermount3 when it is not permitted (not root). */
+  readonly mountWith?: MountWith;
 }
 
 /** A FUSE server that did not start: the Worker failed, the mount was refused or INIT never came. */
@@ -48,15 +59,18 @@ export class FuseServer {
     /** The negotiated protocol minor and INIT flags. */
     readonly protocol: { readonly minor: number; readonly flags: number },
     private readonly fd: number,
-    private readonly worker: Worker,
+    private readonly workers: readonly Worker[],
     stopped: Promise<string>,
+    /** How the mount was made: mount(2), or the setuid helper fusermount3 (not root). */
+    readonly mountedBy: MountedBy,
   ) {
     this.stopped = stopped;
   }
 
   /**
-   * Opens /dev/fuse, starts the serving Worker, mounts `options.mountPoint` and waits until the kernel's INIT is
-   * answered (on this thread: see handshake.ts). Throws {@link FuseMountError} (EPERM when not root, ENOENT without /dev/fuse) or {@link FuseServerError};
+   * Opens /dev/fuse, starts the serving Workers, mounts `options.mountPoint` and waits until the kernel's INIT is
+   * answered (on this thread: see handshake.ts). Without root, mounts through fusermount3 (see `mountWith`).
+   * Throws {@link FuseMountError} (ENOENT without /dev/fuse), FusermountError (the helper refused) or {@link FuseServerError};
    * nothing stays mounted or open on failure.
    */
   static async start(options: FuseServerOptions): Promise<FuseServer> {
@@ -65,68 +79,87 @@ export class FuseServer {
       throw new FuseServerError(mountPoint, "the mount point is not an existing directory");
     }
     const timeoutMs = options.startTimeoutMs ?? 10_000;
-    const fd = openFuseDevice(mountPoint);
-    const worker = new Worker(new URL("./serving-worker.ts", import.meta.url).href);
-    const waiters = new Map<string, (message: FromServingWorker) => void>();
-    let resolveStopped: (reason: string) => void = () => undefined;
-    const stopped = new Promise<string>((resolve) => (resolveStopped = resolve));
-    worker.onmessage = (event: MessageEvent<FromServingWorker>) => {
-      const message = event.data;
-      if (message.kind === "log") {
-        logger?.[message.level](message.msg, message.fields);
-        return;
-      }
-      if (message.kind === "stopped") resolveStopped(message.reason);
-      if (message.kind === "error") logger?.error("fuse serving worker failed", { mountPoint, error: message.message });
-      const waiter = waiters.get(message.kind) ?? waiters.get("any");
-      waiter?.(message);
+    const threads = options.threads ?? DEFAULT_SERVING_THREADS;
+    if (!Number.isInteger(threads) || threads < 1) throw new FuseServerError(mountPoint, `threads must be a positive integer, not ${threads}`);
+    const nodes = NodeTable.allocate(options.maxNodes ?? DEFAULT_MAX_NODES);
+    let fd = -1;
+    let mountedBy: MountedBy = "mount(2)";
+    const workers: Worker[] = [];
+    const ends: Promise<string>[] = [];
+    const starts: Promise<void>[] = [];
+    const settleStarts: ((problem?: string) => void)[] = [];
+    for (let index = 0; index < threads; index++) {
+      const worker = new Worker(new URL("./serving-worker.ts", import.meta.url).href);
+      workers.push(worker);
+      let started: (problem?: string) => void = () => undefined;
+      starts.push(
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new FuseServerError(mountPoint, `serving worker ${index} not ready within ${timeoutMs} ms`)), timeoutMs);
+          started = (problem) => {
+            clearTimeout(timer);
+            if (problem === undefined) resolve();
+            else reject(new FuseServerError(mountPoint, `serving worker ${index} could not start: ${problem}`));
+          };
+        }),
+      );
+      starts.at(-1)?.catch(() => undefined); // observed through Promise.all below
+      settleStarts.push((problem) => started(problem));
+      ends.push(
+        new Promise<string>((resolve) => {
+          worker.onmessage = (event: MessageEvent<FromServingWorker>) => {
+            const message = event.data;
+            if (message.kind === "log") logger?.[message.level](message.msg, { ...message.fields, worker: index });
+            else if (message.kind === "ready") started();
+            else if (message.kind === "error") started(message.message);
+            else resolve(message.reason);
+          };
+          worker.onerror = (event) => {
+            logger?.error("fuse serving worker crashed", { mountPoint, worker: index, error: event.message });
+            started(event.message);
+            resolve(`worker ${index} crashed: ${event.message}`);
+          };
+        }),
+      );
+    }
+    // The mount is served while every Worker serves: the first to end (crash, or ENODEV after an unmount) ends it.
+    const stopped = Promise.race(ends);
+    const send = (message: ToServingWorker) => {
+      for (const worker of workers) worker.postMessage(message);
     };
-    worker.onerror = (event) => {
-      logger?.error("fuse serving worker crashed", { mountPoint, error: event.message });
-      resolveStopped(`worker crashed: ${event.message}`);
-      waiters.get("error")?.({ kind: "error", message: event.message });
-    };
-    const next = (kinds: readonly string[]) =>
-      new Promise<FromServingWorker>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new FuseServerError(mountPoint, `no ${kinds.join("/")} within ${timeoutMs} ms`)), timeoutMs);
-        const done = (message: FromServingWorker) => {
-          clearTimeout(timer);
-          for (const kind of [...kinds, "error"]) waiters.delete(kind);
-          resolve(message);
-        };
-        for (const kind of [...kinds, "error"]) waiters.set(kind, done);
-      });
-
-    const send = (message: ToServingWorker) => worker.postMessage(message);
     let isMounted = false;
     try {
-      const ready = next(["ready"]);
-      send({
-        kind: "start",
-        fd,
-        opener: options.opener,
-        options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs },
-      });
-      const first = await ready;
-      if (first.kind === "error") throw new FuseServerError(mountPoint, `the serving worker could not start: ${first.message}`);
-      mountFuse({
-        fd,
+      workers.forEach((worker, index) =>
+        worker.postMessage({
+          kind: "start",
+          index,
+          nodes,
+          opener: options.opener,
+          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs },
+        } satisfies ToServingWorker),
+      );
+      await Promise.all(starts);
+      const mounted = await mountFuseDevice({
         mountPoint,
         ...(options.name ? { name: options.name } : {}),
         ...(options.allowOther === undefined ? {} : { allowOther: options.allowOther }),
         ...(options.defaultPermissions === undefined ? {} : { defaultPermissions: options.defaultPermissions }),
+        ...(options.mountWith === undefined ? {} : { mountWith: options.mountWith }),
+        timeoutMs,
       });
+      ({ fd, mountedBy } = mounted);
       isMounted = true;
+      if (mountedBy === "fusermount3") logger?.warn("FUSE mounted through fusermount3", { mountPoint, mountedBy, mount2: mounted.fallbackReason ?? "not tried", dropped: mounted.dropped });
       const init = answerInit(fd);
       if (init.error !== undefined) throw new FuseServerError(mountPoint, `INIT refused: errno ${init.error}`);
-      send({ kind: "serve", minor: init.minor, flags: init.flags });
-      return new FuseServer(mountPoint, { minor: init.minor, flags: init.flags }, fd, worker, stopped);
+      send({ kind: "serve", fd, minor: init.minor, flags: init.flags });
+      return new FuseServer(mountPoint, { minor: init.minor, flags: init.flags }, fd, workers, stopped, mountedBy);
     } catch (error) {
-      worker.terminate();
+      for (const settle of settleStarts) settle("the server did not start");
+      for (const worker of workers) worker.terminate();
       // INIT is answered (or the mount never happened), so unmounting cannot hang; closing the device aborts the rest.
-      if (isMounted) unmountFuse(mountPoint);
-      closeFuseDevice(fd);
-      if (error instanceof FuseMountError || error instanceof FuseServerError) throw error;
+      if (isMounted) unmountFuseMount(mountPoint, mountedBy);
+      if (fd >= 0) closeFuseDevice(fd);
+      if (error instanceof FuseMountError || error instanceof FusermountError || error instanceof FuseServerError) throw error;
       throw new FuseServerError(mountPoint, error instanceof Error ? error.message : String(error));
     }
   }
@@ -138,10 +171,10 @@ export class FuseServer {
   async stop(timeoutMs = 5000): Promise<string> {
     if (this.mounted) {
       this.mounted = false;
-      const status = unmountFuse(this.mountPoint);
+      const status = unmountFuseMount(this.mountPoint, this.mountedBy);
       if (status !== 0 && status !== 22) {
         closeFuseDevice(this.fd);
-        this.worker.terminate();
+        for (const worker of this.workers) worker.terminate();
         throw new FuseMountError(this.mountPoint, status, "umount");
       }
     }
@@ -152,7 +185,7 @@ export class FuseServer {
     ]);
     clearTimeout(timer);
     closeFuseDevice(this.fd);
-    this.worker.terminate();
+    for (const worker of this.workers) worker.terminate();
     return reason;
   }
 }

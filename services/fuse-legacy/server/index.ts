@@ -4,6 +4,19 @@ export { FuseSession } from "./session.ts";
 export { NodeTable, childPath } from "./node-table.ts";
 export { negotiateInit, SERVER_MINOR, MIN_KERNEL_MINOR, WANTED_INIT_FLAGS, type InitResult } from "./init.ts";
 export { answerInit, type Handshake } from "./handshake.ts";
-export { closeFuseDevice, FuseMountError, mountFuse, openFuseDevice, unmountFuse, type MountSpec } from "./mount.ts";
+export {
+  closeFuseDevice,
+  FuseMountError,
+  mountFuse,
+  mountFuseDevice,
+  openFuseDevice,
+  unmountFuse,
+  unmountFuseMount,
+  type FuseDeviceMount,
+  type MountedBy,
+  type MountSpec,
+  type MountWith,
+} from "./mount.ts";
+export { FusermountError, findFusermount, fusermountOptions, mountWithFusermount, unmountWithFusermount, userAllowOther } from "./fusermount.ts";
 export { MAX_PAGES, MAX_WRITE, REPLY_BUFFER_SIZE, REQUEST_BUFFER_SIZE, type FuseLogger, type FuseSessionOptions } from "./options.ts";
 export type { FileSystemOpener } from "./worker-messages.ts";

@@ -1,8 +1,9 @@
 /**
  * @module init — FUSE_INIT negotiation. The server speaks protocol 7.31 (64-byte `fuse_init_out`, measured to work
  * against the 7.45 kernel) and accepts, of what the kernel offers: FUSE_ASYNC_READ, FUSE_BIG_WRITES,
- * FUSE_PARALLEL_DIROPS, FUSE_MAX_PAGES (max_write 1 MiB, max_pages 256) and FUSE_AUTO_INVAL_DATA. It does not take
- * READDIRPLUS, WRITEBACK_CACHE, POSIX_LOCKS/FLOCK_LOCKS (the kernel then handles locks locally), ATOMIC_O_TRUNC
+ * FUSE_PARALLEL_DIROPS, FUSE_MAX_PAGES (max_write 1 MiB, max_pages 256), FUSE_AUTO_INVAL_DATA, and
+ * FUSE_DO_READDIRPLUS with FUSE_READDIRPLUS_AUTO (the kernel asks for attributes with the names when it expects
+ * lookups to follow, as `ls -l` does). It does not take WRITEBACK_CACHE, POSIX_LOCKS/FLOCK_LOCKS (the kernel then handles locks locally), ATOMIC_O_TRUNC
  * (O_TRUNC arrives as a SETATTR), DONT_MASK (the kernel applies the umask) nor EXPORT_SUPPORT.
  */
 import { FUSE_INIT_FLAG, FUSE_KERNEL_VERSION, fuse_init_in, fuse_init_out } from "../protocol/index.ts";
@@ -17,7 +18,13 @@ export const MIN_KERNEL_MINOR = 12;
 const F = FUSE_INIT_FLAG;
 /** The INIT flags the server wants, granted when the kernel offers them. */
 export const WANTED_INIT_FLAGS =
-  F.FUSE_ASYNC_READ | F.FUSE_BIG_WRITES | F.FUSE_PARALLEL_DIROPS | F.FUSE_MAX_PAGES | F.FUSE_AUTO_INVAL_DATA;
+  F.FUSE_ASYNC_READ |
+  F.FUSE_BIG_WRITES |
+  F.FUSE_PARALLEL_DIROPS |
+  F.FUSE_MAX_PAGES |
+  F.FUSE_AUTO_INVAL_DATA |
+  F.FUSE_DO_READDIRPLUS |
+  F.FUSE_READDIRPLUS_AUTO;
 
 /** The outcome of an INIT: the reply body, or an errno when the kernel is too old. */
 export type InitResult =

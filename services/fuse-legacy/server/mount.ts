@@ -1,11 +1,12 @@
 /**
  * @module mount — the kernel side of a FUSE mount without libfuse: open /dev/fuse, mount(2) a `fuse.<name>` filesystem
- * on that fd, and unmount (umount2, falling back to MNT_DETACH). Needs CAP_SYS_ADMIN (root); there is no fusermount3
- * fallback.
+ * on that fd, and unmount (umount2, falling back to MNT_DETACH). mount(2) needs CAP_SYS_ADMIN; without it
+ * {@link mountFuseDevice} falls back to the setuid helper fusermount3 (see fusermount.ts).
  */
 import { closeSync, openSync } from "node:fs";
 import { errno, MOUNT, mount, umount2 } from "../../../kernel/sys/libc.ts";
-import { errnoName } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, errnoName } from "../../ipc-router/protocol/index.ts";
+import { mountWithFusermount, unmountWithFusermount } from "./fusermount.ts";
 
 /** A mount or unmount the kernel refused; `errno` is the kernel's. */
 export class FuseMountError extends Error {
@@ -79,4 +80,55 @@ export function closeFuseDevice(fd: number): void {
   } catch {
     // Already closed: nothing to release.
   }
+}
+
+/** How a mount was made: mount(2) by this process, or the setuid helper fusermount3. */
+export type MountedBy = "mount(2)" | "fusermount3";
+
+/** How to mount: "auto" (default) tries mount(2) and falls back to fusermount3 when it is not permitted. */
+export type MountWith = "auto" | MountedBy;
+
+/** A FUSE mount made by {@link mountFuseDevice}. */
+export interface FuseDeviceMount {
+  /** The /dev/fuse fd the kernel queued FUSE_INIT on: answer it, serve it, close it after unmounting. */
+  readonly fd: number;
+  readonly mountedBy: MountedBy;
+  /** Options fusermount3 could not be given (`allow_other` without `user_allow_other` in /etc/fuse.conf). */
+  readonly dropped: readonly string[];
+  /** Why mount(2) was not used when the fallback was taken ("EPERM" / "EACCES"). */
+  readonly fallbackReason?: string;
+}
+
+/**
+ * Opens /dev/fuse and mounts with mount(2); when that is not permitted (EPERM from mount(2), EPERM/EACCES opening the
+ * device) and `mountWith` is "auto", mounts through fusermount3 instead, which hands back its own /dev/fuse fd.
+ * Nothing stays open or mounted on failure. Throws {@link FuseMountError} or FusermountError.
+ */
+export async function mountFuseDevice(spec: Omit<MountSpec, "fd"> & { readonly mountWith?: MountWith; readonly timeoutMs?: number }): Promise<FuseDeviceMount> {
+  const mountWith = spec.mountWith ?? "auto";
+  let refused: FuseMountError | undefined;
+  if (mountWith !== "fusermount3") {
+    let fd = -1;
+    try {
+      fd = openFuseDevice(spec.mountPoint);
+      mountFuse({ ...spec, fd });
+      return { fd, mountedBy: "mount(2)", dropped: [] };
+    } catch (error) {
+      if (fd >= 0) closeFuseDevice(fd);
+      const notPermitted = error instanceof FuseMountError && (error.errno === ERRNO.EPERM || error.errno === ERRNO.EACCES);
+      if (mountWith === "mount(2)" || !notPermitted) throw error;
+      refused = error;
+    }
+  }
+  const { fd, dropped } = await mountWithFusermount(
+    spec.mountPoint,
+    { name: spec.name ?? "danaus", allowOther: spec.allowOther !== false, defaultPermissions: spec.defaultPermissions !== false },
+    spec.timeoutMs,
+  );
+  return { fd, mountedBy: "fusermount3", dropped, ...(refused ? { fallbackReason: errnoName(refused.errno) ?? `errno ${refused.errno}` } : {}) };
+}
+
+/** Unmounts the way it was mounted (umount2, or `fusermount3 -u -z`). Returns 0, EINVAL (not a mount) or the errno. */
+export function unmountFuseMount(mountPoint: string, mountedBy: MountedBy): number {
+  return mountedBy === "fusermount3" ? unmountWithFusermount(mountPoint) : unmountFuse(mountPoint);
 }

@@ -1,10 +1,12 @@
 /**
- * @module serving-worker — the Worker entry that serves one FUSE mount: it builds its FileSystem from the opener,
- * then loops on a blocking readSync of the /dev/fuse fd (never on the main thread), answers each request through a
- * FuseSession and writes the reply. The loop ends when the read fails with ENODEV (the mount is gone).
+ * @module serving-worker — the entry of one of a FUSE mount's serving Workers: it builds its FileSystem from the
+ * opener, then loops on a blocking readSync of the /dev/fuse fd (never on the main thread), answers each request
+ * through a FuseSession over the mount's shared node table and writes the reply. Every Worker of a mount reads the same
+ * fd; the kernel hands each request to one of them. The loop ends when the read fails with ENODEV (the mount is gone).
  */
 import { readSync, writeSync } from "node:fs";
 import type { FileSystem } from "../../ipc-router/protocol/index.ts";
+import { NodeTable } from "./node-table.ts";
 import { REQUEST_BUFFER_SIZE } from "./options.ts";
 import { FuseSession } from "./session.ts";
 import type { FromServingWorker, ToServingWorker } from "./worker-messages.ts";
@@ -54,18 +56,19 @@ self.onmessage = async (event: MessageEvent<ToServingWorker>) => {
       const exportName = message.opener.exportName ?? "openFileSystem";
       const open = module[exportName];
       if (typeof open !== "function") throw new Error(`${message.opener.module} exports no function ${exportName}`);
-      const fs = (await open(message.opener.spec)) as FileSystem;
-      deviceFd = message.fd;
-      session = new FuseSession(fs, message.options, {
-        warn: (msg, fields) => post({ kind: "log", level: "warn", msg, ...(fields ? { fields } : {}) }),
-        error: (msg, fields) => post({ kind: "log", level: "error", msg, ...(fields ? { fields } : {}) }),
-      });
+      const fs = (await open(message.opener.spec, message.index)) as FileSystem;
+      const logger = {
+        warn: (msg: string, fields?: object) => post({ kind: "log", level: "warn", msg, ...(fields ? { fields } : {}) }),
+        error: (msg: string, fields?: object) => post({ kind: "log", level: "error", msg, ...(fields ? { fields } : {}) }),
+      };
+      session = new FuseSession(fs, message.options, logger, new NodeTable(message.nodes));
       post({ kind: "ready" });
     } catch (error) {
       post({ kind: "error", message: error instanceof Error ? error.message : String(error) });
     }
     return;
   }
+  deviceFd = message.fd;
   if (session !== undefined) {
     session.minor = message.minor;
     session.initFlags = message.flags;

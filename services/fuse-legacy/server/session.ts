@@ -22,6 +22,7 @@ import {
   FOPEN,
   FUSE_ATTR_OUT_ATTR,
   FUSE_ATTR_OUT_SIZE,
+  FUSE_DIRENTPLUS_DIRENT,
   FUSE_ENTRY_OUT_ATTR,
   FUSE_ENTRY_OUT_SIZE,
   FUSE_FSYNC_FDATASYNC,
@@ -55,6 +56,7 @@ import {
   fuse_write_in,
   fuse_write_out,
   fuseOpcode,
+  fuseDirentSize,
   fuseOpcodeName,
   IN_HEADER_SIZE,
   OUT_HEADER_SIZE,
@@ -101,10 +103,13 @@ function timeout(ms: number): [number, number] {
   return [Math.floor(clamped / 1000), Math.round((clamped % 1000) * 1e6)];
 }
 
-/** The FUSE request handler of one mount; not thread-safe (one per serving thread). */
+/**
+ * The FUSE request handler of one serving thread. The node table is shared by every serving thread of the mount (pass
+ * the same {@link NodeTable} buffer to each); handles are the FileSystem's, valid in every thread serving it.
+ */
 export class FuseSession {
-  /** Node id ↔ path table (exposed for tests). */
-  readonly nodes = new NodeTable();
+  /** Node id ↔ name table (exposed for tests). */
+  readonly nodes: NodeTable;
   /** The negotiated protocol minor, 0 before INIT. */
   minor = 0;
   /** The negotiated INIT flags. */
@@ -115,15 +120,13 @@ export class FuseSession {
   readonly reply: Uint8Array;
   private readonly replyView: DataView;
   private readonly handlers = new Map<number, Handler>();
-  /** Open file handles per node: an unlinked node with no path is still stat-able through one of them. */
-  private readonly openHandles = new Map<number, Set<number>>();
-  private readonly handleNodes = new Map<number, number>();
   private readonly attrValid: [number, number];
   private readonly entryValid: [number, number];
   private readonly openFlags: number;
 
-  /** Serves `fs`; `logger` hears about handler bugs (non-FsError throws). */
-  constructor(private readonly fs: FileSystem, options: FuseSessionOptions = {}, private readonly logger?: FuseLogger) {
+  /** Serves `fs`; `logger` hears about handler bugs (non-FsError throws); `nodes` is the mount's shared table. */
+  constructor(private readonly fs: FileSystem, options: FuseSessionOptions = {}, private readonly logger?: FuseLogger, nodes?: NodeTable) {
+    this.nodes = nodes ?? new NodeTable();
     this.reply = new Uint8Array(REPLY_BUFFER_SIZE);
     this.replyView = new DataView(this.reply.buffer);
     this.attrValid = timeout(options.attrTimeoutMs ?? 1000);
@@ -171,26 +174,14 @@ export class FuseSession {
   private statNode(nodeid: number, syscall: string): Stat {
     const path = this.nodes.path(nodeid);
     if (path !== undefined) return this.fs.lstat(path);
-    const open = this.openHandles.get(nodeid);
-    const fh = open?.values().next().value;
+    const fh = this.nodes.openHandle(nodeid);
     if (fh === undefined) fail(ERRNO.ESTALE, syscall);
     return this.fs.fstat(fh);
   }
 
-  private opened(nodeid: number, fh: number): void {
-    let set = this.openHandles.get(nodeid);
-    if (set === undefined) this.openHandles.set(nodeid, (set = new Set()));
-    set.add(fh);
-    this.handleNodes.set(fh, nodeid);
-  }
-
-  private released(fh: number): void {
-    const nodeid = this.handleNodes.get(fh);
-    if (nodeid === undefined) return;
-    this.handleNodes.delete(fh);
-    const set = this.openHandles.get(nodeid);
-    set?.delete(fh);
-    if (set?.size === 0) this.openHandles.delete(nodeid);
+  /** The path of `name` in directory `parent`. */
+  private childOf(parent: number, name: string, syscall: string): string {
+    return childPath(this.pathOf(parent, syscall), name);
   }
 
   private names(request: Request, start: number, count: number, syscall: string): string[] {
@@ -225,10 +216,17 @@ export class FuseSession {
     return FUSE_ATTR_OUT_SIZE;
   }
 
-  /** lstat `path`, remember it (one more kernel reference) and write `fuse_entry_out` at `at`; returns its size. */
-  private entryReply(path: string, at = OUT_HEADER_SIZE): number {
+  /**
+   * lstat `name` in `parent` (at `path`), remember it (one more kernel reference) and write `fuse_entry_out` at `at`;
+   * returns its size.
+   */
+  private entryReply(parent: number, name: string, path: string, at = OUT_HEADER_SIZE): number {
     const st = this.fs.lstat(path);
-    const nodeid = this.nodes.remember(path);
+    return this.writeEntry(at, this.nodes.remember(parent, name), st);
+  }
+
+  /** Writes `fuse_entry_out` for node `nodeid` with attributes `st` at `at`; returns its size. */
+  private writeEntry(at: number, nodeid: number, st: Stat): number {
     fuse_entry_out.write(this.replyView, at, {
       nodeid,
       generation: 0,
@@ -284,7 +282,8 @@ export class FuseSession {
 
     on("LOOKUP", (request) => {
       const [name = ""] = this.names(request, B, 1, "lookup");
-      return this.entryReply(childPath(this.pathOf(request.header.nodeid, "lookup"), name));
+      const parent = request.header.nodeid;
+      return this.entryReply(parent, name, this.childOf(parent, name, "lookup"));
     });
     on("GETATTR", ({ header, view }) => {
       const args = fuse_getattr_in.read(view, B);
@@ -299,38 +298,36 @@ export class FuseSession {
     });
     on("SYMLINK", (request) => {
       const [name = "", target = ""] = this.names(request, B, 2, "symlink");
-      const path = childPath(this.pathOf(request.header.nodeid, "symlink"), name);
+      const path = this.childOf(request.header.nodeid, name, "symlink");
       fs.symlink(target, path);
-      return this.entryReply(path);
+      return this.entryReply(request.header.nodeid, name, path);
     });
     on("MKNOD", (request) => {
       const args = fuse_mknod_in.read(request.view, B);
       const [name = ""] = this.names(request, B + fuse_mknod_in.size, 1, "mknod");
-      const path = childPath(this.pathOf(request.header.nodeid, "mknod"), name);
+      const path = this.childOf(request.header.nodeid, name, "mknod");
       // The FileSystem interface creates regular files only (through open); devices, FIFOs and sockets: EPERM.
       if ((args.mode & S_IFMT) !== S_IFREG && (args.mode & S_IFMT) !== 0) fail(ERRNO.EPERM, "mknod", path);
       fs.close(fs.open(path, O_CREAT | O_EXCL | O_WRONLY, args.mode & 0o7777));
-      return this.entryReply(path);
+      return this.entryReply(request.header.nodeid, name, path);
     });
     on("MKDIR", (request) => {
       const args = fuse_mkdir_in.read(request.view, B);
       const [name = ""] = this.names(request, B + fuse_mkdir_in.size, 1, "mkdir");
-      const path = childPath(this.pathOf(request.header.nodeid, "mkdir"), name);
+      const path = this.childOf(request.header.nodeid, name, "mkdir");
       fs.mkdir(path, args.mode & 0o7777);
-      return this.entryReply(path);
+      return this.entryReply(request.header.nodeid, name, path);
     });
     on("UNLINK", (request) => {
       const [name = ""] = this.names(request, B, 1, "unlink");
-      const path = childPath(this.pathOf(request.header.nodeid, "unlink"), name);
-      fs.unlink(path);
-      this.nodes.removed(path);
+      fs.unlink(this.childOf(request.header.nodeid, name, "unlink"));
+      this.nodes.removed(request.header.nodeid, name);
       return 0;
     });
     on("RMDIR", (request) => {
       const [name = ""] = this.names(request, B, 1, "rmdir");
-      const path = childPath(this.pathOf(request.header.nodeid, "rmdir"), name);
-      fs.rmdir(path);
-      this.nodes.removed(path);
+      fs.rmdir(this.childOf(request.header.nodeid, name, "rmdir"));
+      this.nodes.removed(request.header.nodeid, name);
       return 0;
     });
     on("RENAME", (request) => {
@@ -344,31 +341,33 @@ export class FuseSession {
     on("LINK", (request) => {
       const args = fuse_link_in.read(request.view, B);
       const [name = ""] = this.names(request, B + fuse_link_in.size, 1, "link");
-      const path = childPath(this.pathOf(request.header.nodeid, "link"), name);
+      const path = this.childOf(request.header.nodeid, name, "link");
       fs.link(this.pathOf(args.oldnodeid, "link"), path);
-      return this.entryReply(path);
+      return this.entryReply(request.header.nodeid, name, path);
     });
 
     on("OPEN", ({ header, view }) => {
       const args = fuse_open_in.read(view, B);
       const fh = fs.open(this.pathOf(header.nodeid, "open"), args.flags & OPEN_FLAGS_PASSED, 0);
-      this.opened(header.nodeid, fh);
+      this.nodes.opened(header.nodeid, fh);
       return this.openReply(fh, this.openFlags);
     });
     on("CREATE", (request) => {
       const args = fuse_create_in.read(request.view, B);
       const [name = ""] = this.names(request, B + fuse_create_in.size, 1, "create");
-      const path = childPath(this.pathOf(request.header.nodeid, "create"), name);
+      const parent = request.header.nodeid;
+      const path = this.childOf(parent, name, "create");
       const flags = (args.flags & (OPEN_FLAGS_PASSED | O_EXCL | O_TRUNC)) | O_CREAT;
       const fh = fs.open(path, flags, args.mode & 0o7777);
       let size: number;
       try {
-        size = this.entryReply(path);
+        size = this.entryReply(parent, name, path);
       } catch (error) {
         fs.close(fh);
         throw error;
       }
-      this.opened(this.nodes.remembered(path) ?? 0, fh);
+      const nodeid = this.nodes.child(parent, name);
+      if (nodeid !== undefined) this.nodes.opened(nodeid, fh);
       return size + this.openReply(fh, this.openFlags, OUT_HEADER_SIZE + size);
     });
     on("READ", ({ view }) => {
@@ -385,9 +384,9 @@ export class FuseSession {
       return fuse_write_out.size;
     });
     on("FLUSH", () => 0);
-    on("RELEASE", ({ view }) => {
+    on("RELEASE", ({ header, view }) => {
       const { fh } = fuse_release_in.read(view, B);
-      this.released(fh);
+      this.nodes.released(header.nodeid, fh);
       fs.close(fh);
       return 0;
     });
@@ -409,6 +408,7 @@ export class FuseSession {
       return this.openReply(fs.open(this.pathOf(header.nodeid, "opendir"), flags, 0), 0);
     });
     on("READDIR", ({ view }) => this.readdir(fuse_read_in.read(view, B)));
+    on("READDIRPLUS", ({ header, view }) => this.readdir(fuse_read_in.read(view, B), { dir: header.nodeid }));
     on("RELEASEDIR", ({ view }) => {
       fs.close(fuse_release_in.read(view, B).fh);
       return 0;
@@ -466,16 +466,23 @@ export class FuseSession {
 
   private rename(request: Request, newdir: number, flags: number, namesAt: number): number {
     const [oldName = "", newName = ""] = this.names(request, namesAt, 2, "rename");
-    const from = childPath(this.pathOf(request.header.nodeid, "rename"), oldName);
-    const to = childPath(this.pathOf(newdir, "rename"), newName);
-    this.fs.rename(from, to, flags);
-    if (flags & RENAME_EXCHANGE) this.nodes.exchanged(from, to);
-    else this.nodes.renamed(from, to);
+    const parent = request.header.nodeid;
+    this.fs.rename(this.childOf(parent, oldName, "rename"), this.childOf(newdir, newName, "rename"), flags);
+    if (flags & RENAME_EXCHANGE) this.nodes.exchanged(parent, oldName, newdir, newName);
+    else this.nodes.renamed(parent, oldName, newdir, newName);
     return 0;
   }
 
-  /** READDIR: FileSystem batches from the kernel's offset (the FileSystem's cookie) until the reply is full. */
-  private readdir(args: ReturnType<typeof fuse_read_in.read>): number {
+  /**
+   * READDIR and READDIRPLUS: FileSystem batches from the kernel's offset (the FileSystem's cookie) until the reply is
+   * full. With `plus` (for directory node `dir`), each record starts with the entry's `fuse_entry_out`, so `ls -l` and
+   * path walks need no LOOKUP per name. Each entry given a node id counts one lookup, so an entry is only remembered
+   * once it is sure to fit in the reply; "." and "..", and names that vanished meanwhile, go with node id 0 (the kernel
+   * then makes no dentry of them).
+   */
+  private readdir(args: ReturnType<typeof fuse_read_in.read>, plus?: { readonly dir: number }): number {
+    const dirPath = plus === undefined ? "" : this.pathOf(plus.dir, "readdirplus");
+    const head = plus === undefined ? 0 : FUSE_DIRENTPLUS_DIRENT;
     const start = OUT_HEADER_SIZE;
     const end = start + Math.min(args.size, this.reply.length - start);
     let at = start;
@@ -484,14 +491,21 @@ export class FuseSession {
       const batch = this.fs.readdir(args.fh, cookie);
       if (batch.length === 0) break;
       for (const entry of batch) {
-        const written = encodeFuseDirent(this.reply, this.replyView, at, end, {
-          ino: entry.ino,
-          off: entry.next,
-          type: entry.type,
-          name: encoder.encode(entry.name),
-        });
-        if (written === 0) return at - start;
-        at += written;
+        const name = encoder.encode(entry.name);
+        if (at + head + fuseDirentSize(name.length) > end) return at - start;
+        if (plus !== undefined) {
+          this.reply.fill(0, at, at + head);
+          if (entry.name !== "." && entry.name !== "..") {
+            try {
+              const st = this.fs.lstat(childPath(dirPath, entry.name));
+              this.writeEntry(at, this.nodes.remember(plus.dir, entry.name), st);
+            } catch (error) {
+              if (!(error instanceof FsError)) throw error;
+            }
+          }
+        }
+        at += head;
+        at += encodeFuseDirent(this.reply, this.replyView, at, end, { ino: entry.ino, off: entry.next, type: entry.type, name });
         cookie = entry.next;
       }
     }

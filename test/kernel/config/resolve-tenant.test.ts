@@ -33,7 +33,7 @@ describe("resolveTenant: built-in defaults", () => {
 
   test("one mount of the whole backend, fuse and restart defaults", () => {
     expect(t.mounts).toEqual([{ path: "/mnt/danaus/alpha", kind: "direct", source: "", legacy: false }]);
-    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000 });
+    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, threads: 2 });
     expect(t.restart).toEqual({
       strategy: "one_for_one",
       intensity: 5,
@@ -65,7 +65,7 @@ describe("resolveTenant: host [defaults]", () => {
     memory: 2 * GiB,
     shareCpus: true,
     cache: { blockSize: 128 * 1024, writeback: "sync" },
-    fuse: { directIo: false },
+    fuse: { directIo: false, threads: 4 },
     restart: { intensity: 9, backoffCapMs: 800, services: { union: "transient" } },
     topology: [["client-cache", "union", "ipc-router"]],
   };
@@ -82,13 +82,13 @@ describe("resolveTenant: host [defaults]", () => {
 
   test("merge field by field with the tenant's cache, fuse and restart tables", () => {
     const t = resolveTenant(
-      base({ cache: { expireMs: 9000 }, fuse: { attrTimeoutMs: 5 }, restart: { intensity: 1, services: { "ipc-router": "temporary" } } }),
+      base({ cache: { expireMs: 9000 }, fuse: { attrTimeoutMs: 5, threads: 3 }, restart: { intensity: 1, services: { "ipc-router": "temporary" } } }),
       file,
       host,
       defaults,
     );
     expect(t.cache).toEqual({ sizeBytes: GiB, maxDirtyBytes: GiB / 2, blockSizeBytes: 128 * 1024, writebackMs: 1000, expireMs: 9000, writeback: "sync" });
-    expect(t.fuse).toEqual({ directIo: false, attrTimeoutMs: 5, entryTimeoutMs: 1000 });
+    expect(t.fuse).toEqual({ directIo: false, attrTimeoutMs: 5, entryTimeoutMs: 1000, threads: 3 });
     expect(t.restart.intensity).toBe(1);
     expect(t.restart.backoffCapMs).toBe(800);
     expect(t.restart.periodMs).toBe(30000);

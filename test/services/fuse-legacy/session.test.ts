@@ -54,7 +54,7 @@ describe("FuseSession", () => {
     const init = fuse_init_out.read(reply.view, 16);
     expect(init.major).toBe(7);
     expect(init.minor).toBe(31);
-    expect(init.flags).toBe(0x1 | 0x20 | 0x1000 | 0x40000 | 0x400000);
+    expect(init.flags).toBe(0x1 | 0x20 | 0x1000 | 0x2000 | 0x4000 | 0x40000 | 0x400000);
     expect(init.max_write).toBe(1 << 20);
     expect(init.max_pages).toBe(256);
     expect(session.minor).toBe(31);
@@ -140,5 +140,40 @@ describe("FuseSession", () => {
     }
     expect(names.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `name-${i}`).sort());
     expect(run(session, request(FUSE_OP.RELEASEDIR, 90, dirId, [...u64(fh), ...u32(0), ...u32(0), ...u64(0)]))!.header.error).toBe(0);
+  });
+
+  test("READDIRPLUS gives each name its entry (one lookup each, never for an entry that did not fit); . and .. get node 0", () => {
+    mkdirSync(join(root, "plus"));
+    for (let i = 0; i < 12; i++) writeFileSync(join(root, "plus", `entry-${i}`), "x".repeat(i));
+    const session = new FuseSession(backend);
+    const dirId = fuse_entry_out.read(run(session, request(FUSE_OP.LOOKUP, 100, 1, cstr("plus")))!.view, 16).nodeid;
+    const fh = fuse_open_out.read(run(session, request(FUSE_OP.OPENDIR, 101, dirId, [...u32(0), ...u32(0)]))!.view, 16).fh;
+    const seen = new Map<string, { nodeid: number; size: number }>();
+    let offset = 0;
+    for (let round = 0; round < 50; round++) {
+      // 400 bytes: two or three records per reply, so some entries are left for the next round.
+      const reply = run(session, request(FUSE_OP.READDIRPLUS, 102 + round, dirId, [...u64(fh), ...u64(offset), ...u32(400), ...u32(0), ...u64(0), ...u32(0), ...u32(0)]))!;
+      expect(reply.header.error).toBe(0);
+      const bodyLength = reply.header.len - 16;
+      expect(bodyLength).toBeLessThanOrEqual(400);
+      if (bodyLength === 0) break;
+      for (let at = 16; at < 16 + bodyLength; ) {
+        const entry = fuse_entry_out.read(reply.view, at);
+        const dirent = fuse_dirent.read(reply.view, at + 128);
+        const name = new TextDecoder().decode(session.reply.subarray(at + 128 + 24, at + 128 + 24 + dirent.namelen));
+        seen.set(name, { nodeid: entry.nodeid, size: fuse_attr.read(reply.view, at + FUSE_ENTRY_OUT_ATTR).size });
+        offset = dirent.off;
+        at += 128 + ((24 + dirent.namelen + 7) & ~7);
+      }
+    }
+    for (let i = 0; i < 12; i++) {
+      const got = seen.get(`entry-${i}`)!;
+      expect(got.size).toBe(i);
+      expect(session.nodes.lookups(got.nodeid)).toBe(1);
+      expect(session.nodes.path(got.nodeid)).toBe(`/plus/entry-${i}`);
+    }
+    if (seen.has(".")) expect(seen.get(".")!.nodeid).toBe(0);
+    // Twelve files plus the directory and the root: nothing else was counted.
+    expect(session.nodes.size).toBe(14);
   });
 });
