@@ -2,18 +2,21 @@
  * @module fuse — `bun run bench fuse`: the kernel path of danaus (a tenant mount with `legacy = true`, served by
  * fuse-legacy forwarding into the tenant service on libcephfs, under a real supervisor) against ceph-fuse on the same
  * cluster (default, and with --fuse_disable_pagecache=true), with the same fio jobs for all: 1 MiB sequential
- * write/read, 4 KiB random read/write, create/stat/unlink of small files. Every service runs on core 0, fio on core 1.
- * Needs root, /dev/fuse and the cluster: `bun run ceph up`.
+ * write/read, 4 KiB random read/write, create/stat/unlink of small files; and unionfs-fuse over ceph-fuse (the paper's
+ * F/F). Then the paper's start-up experiment (fuse-startup.ts): N = 1, 4, 16 lighttpd servers chroot'd into unions
+ * over one image, danaus against unionfs-fuse over ceph-fuse. Every service runs on core 0, fio and lighttpd on
+ * core 1. DANAUS_BENCH_ONLY=fio|startup runs one part. Needs root, /dev/fuse and the cluster: `bun run ceph up`.
  */
-import { isMountPoint } from "../kernel/sys/mounts.ts";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_CLUSTER_DIR, status } from "../scripts/ceph/index.ts";
-import { Harness, waitFor } from "../test/integration/harness.ts";
 import { mountCephFuse } from "./ceph-fuse.ts";
+import { cephTenantToml, legacyMountToml, startDanausTenant } from "./danaus-tenant.ts";
 import { FIO_CPU, FIO_JOBS, META_FILES, runFio } from "./fuse-fio.ts";
+import { runStartup, STARTUP_COUNTS, STARTUP_RUNS, type StartupRow } from "./fuse-startup.ts";
 import { printTable } from "./stats.ts";
+import { mountUnionfs, type UnionfsMount } from "./union-fuse.ts";
 
 /** The file system services (the danaus tenant, each ceph-fuse daemon) get core 0, as a tenant pool would. */
 const SERVICE_CPUS = [0];
@@ -26,6 +29,33 @@ interface Target {
   close(): Promise<void>;
 }
 
+/** The unionfs-fuse over ceph-fuse target's name (the paper's F/F). */
+const UNIONFS = "unionfs-fuse/ceph-fuse";
+/** The start-up speed-up wanted over unionfs-fuse/ceph-fuse. */
+const STARTUP_TARGET = 2.3;
+
+const ratio = (a: number, b: number) => +(a / b).toFixed(2);
+
+/** fuse.json's fio part. */
+interface FioPart {
+  when: string;
+  fioCpu: number;
+  metaFiles: number;
+  jobs: { name: string; unit: string; fio: string }[];
+  rows: Row[];
+  target: { wanted: string; met: boolean; ratios: object[] };
+}
+
+/** fuse.json's start-up part. */
+interface StartupPart {
+  when: string;
+  what: string;
+  runs: number;
+  containerCpu: number;
+  rows: StartupRow[];
+  target: { wanted: string; met: boolean; speedups: object[] };
+}
+
 /** What one target measured: job name → figure. */
 interface Row {
   target: string;
@@ -35,36 +65,13 @@ interface Row {
 async function danausTarget(conf: string, root: string): Promise<Target> {
   const base = mkdtempSync(join(tmpdir(), "danaus-bench-fuse-"));
   const mnt = join(base, "mnt");
-  const tenant = [
-    `name = "alpha"`,
-    `cpus = [${SERVICE_CPUS.join(", ")}]`,
-    `memory = "1GiB"`,
-    `[backend]`,
-    `kind = "cephfs"`,
-    `conf = ${JSON.stringify(conf)}`,
-    `root = ${JSON.stringify(root)}`,
-    `[[mounts]]`,
-    `path = ${JSON.stringify(mnt)}`,
-    `source = "data"`,
-    `legacy = true`,
-  ].join("\n");
-  const h = new Harness({ tenants: { alpha: tenant } });
-  const close = async () => {
-    try {
-      await h.stop();
-    } finally {
-      if (isMountPoint(mnt)) Bun.spawnSync(["umount", "-l", mnt]);
-      rmSync(base, { recursive: true, force: true });
-    }
-  };
+  const tenant = await startDanausTenant(cephTenantToml(conf, root, SERVICE_CPUS, "1GiB", [legacyMountToml(mnt, `source = "data"`)]), [mnt], [base]);
   try {
-    await h.start(["alpha"]);
-    await waitFor("the danaus FUSE mount", () => isMountPoint(mnt), 30_000);
     const dir = join(mnt, "fio");
     mkdirSync(dir, { recursive: true });
-    return { name: "danaus", dir, close };
+    return { name: "danaus", dir, close: () => tenant.close() };
   } catch (error) {
-    await close();
+    await tenant.close();
     throw error;
   }
 }
@@ -91,6 +98,31 @@ async function cephFuseTarget(name: string, conf: string, extra: string[], sub: 
   };
 }
 
+/** The paper's F/F: unionfs-fuse `-o cow` over ceph-fuse, fio in the union (its upper and lower on CephFS). */
+async function unionfsTarget(conf: string, sub: string): Promise<Target> {
+  const ceph = await mountCephFuse(conf, [], SERVICE_CPUS);
+  const dir = join(ceph.path, sub);
+  let union: UnionfsMount | undefined;
+  const close = async () => {
+    try {
+      await union?.unmount();
+      rmSync(dir, { recursive: true, force: true });
+    } finally {
+      ceph.unmount();
+    }
+  };
+  try {
+    mkdirSync(join(dir, "upper"), { recursive: true });
+    mkdirSync(join(dir, "lower"), { recursive: true });
+    union = await mountUnionfs(join(dir, "upper"), join(dir, "lower"), SERVICE_CPUS);
+    mkdirSync(join(union.path, "fio"));
+    return { name: UNIONFS, dir: join(union.path, "fio"), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 function measure(target: Target): Row {
   const figures: Record<string, number> = {};
   for (const job of FIO_JOBS) {
@@ -100,11 +132,88 @@ function measure(target: Target): Row {
   return { target: target.name, figures };
 }
 
-/** Runs the benchmark and writes bench/results/fuse.json. */
+/** The fio part: every target in turn under `/<base>/…`; prints its tables and returns its part of fuse.json. */
+async function runFioPart(conf: string, base: string): Promise<FioPart> {
+  const rows: Row[] = [];
+  const makers: (() => Promise<Target>)[] = [
+    () => danausTarget(conf, `/${base}`),
+    () => cephFuseTarget("ceph-fuse", conf, [], `${base}/fuse-default`),
+    () => cephFuseTarget("ceph-fuse nopagecache", conf, ["--fuse_disable_pagecache=true"], `${base}/fuse-nopc`),
+    () => unionfsTarget(conf, `${base}/ff`),
+  ];
+  for (const make of makers) {
+    const target = await make();
+    try {
+      rows.push(measure(target));
+    } finally {
+      await target.close();
+    }
+  }
+  const jobs = FIO_JOBS.map((j) => `${j.name} ${j.unit}`);
+  printTable(["target", ...jobs], rows.map((r) => [r.target, ...FIO_JOBS.map((j) => r.figures[j.name]!)]));
+  const by = (name: string) => rows.find((r) => r.target === name)!;
+  const d = by("danaus");
+  const ratios = FIO_JOBS.map((j) => {
+    const vsDefault = ratio(d.figures[j.name]!, by("ceph-fuse").figures[j.name]!);
+    const vsNoPageCache = ratio(d.figures[j.name]!, by("ceph-fuse nopagecache").figures[j.name]!);
+    const vsUnionfs = ratio(d.figures[j.name]!, by(UNIONFS).figures[j.name]!);
+    return { job: j.name, vsDefault, vsNoPageCache, vsUnionfs, met: vsDefault >= 1 && vsNoPageCache >= 1 };
+  });
+  process.stdout.write("\ntarget: danaus >= 1x ceph-fuse (both variants) on every fio job; vs unionfs-fuse/ceph-fuse reported\n");
+  printTable(
+    ["job", "vs ceph-fuse", "vs nopagecache", "vs unionfs/ceph-fuse", "met"],
+    ratios.map((r) => [r.job, r.vsDefault, r.vsNoPageCache, r.vsUnionfs, r.met ? "yes" : "no"]),
+  );
+  const allMet = ratios.every((r) => r.met);
+  process.stdout.write(`\nfio target ${allMet ? "met" : "not met"}: ${ratios.filter((r) => r.met).length} of ${ratios.length} jobs at >= 1x\n`);
+  return {
+    when: new Date().toISOString(),
+    fioCpu: FIO_CPU,
+    metaFiles: META_FILES,
+    jobs: FIO_JOBS.map((j) => ({ name: j.name, unit: j.unit, fio: j.args.join(" ") })),
+    rows,
+    target: { wanted: ">= 1x ceph-fuse on every fio job", met: allMet, ratios },
+  };
+}
+
+/** The start-up part: prints its table and returns its part of fuse.json. */
+async function runStartupPart(conf: string, adminPath: string, base: string): Promise<StartupPart> {
+  const rows = await runStartup(conf, adminPath, `${base}/startup`);
+  const median = (system: string, n: number) => rows.find((r) => r.system === system && r.n === n)?.medianMs;
+  const speedups = STARTUP_COUNTS.map((n) => {
+    const d = median("danaus", n);
+    const f = median(UNIONFS, n);
+    const speedup = d === undefined || f === undefined ? null : ratio(f, d);
+    return { n, danausMs: d ?? null, unionfsMs: f ?? null, speedup, met: speedup !== null && speedup >= STARTUP_TARGET };
+  });
+  process.stdout.write(`\nstart-up: N lighttpd (chroot into a union over the image) until all answer HTTP GET, cold, median of ${STARTUP_RUNS} runs (ms)\n`);
+  printTable(
+    ["N", "danaus ms", "unionfs/ceph-fuse ms", "speed-up", `>= ${STARTUP_TARGET}x`, "danaus runs", "unionfs runs"],
+    speedups.map((s) => [s.n, s.danausMs ?? "n/a", s.unionfsMs ?? "n/a", s.speedup ?? "n/a", s.met ? "yes" : "no",
+      rows.find((r) => r.system === "danaus" && r.n === s.n)?.runsMs.join(" ") ?? "", rows.find((r) => r.system === UNIONFS && r.n === s.n)?.runsMs.join(" ") ?? ""]),
+  );
+  const allMet = speedups.every((s) => s.met);
+  process.stdout.write(`\nstart-up target ${allMet ? "met" : "not met"}: danaus >= ${STARTUP_TARGET}x faster than unionfs-fuse/ceph-fuse at ${speedups.filter((s) => s.met).map((s) => s.n).join(", ") || "no"} N\n`);
+  return {
+    when: new Date().toISOString(),
+    what: "N lighttpd (Debian package, chroot into a union over an imported image, each on its own 127.0.0.1 port) from spawn until every one answers an HTTP GET; fresh mounts and dropped kernel caches before every run",
+    runs: STARTUP_RUNS,
+    containerCpu: navigator.hardwareConcurrency - 1,
+    rows,
+    target: { wanted: `>= ${STARTUP_TARGET}x faster start-up than unionfs-fuse over ceph-fuse`, met: allMet, speedups },
+  };
+}
+
+/** Runs the benchmark and writes bench/results/fuse.json; DANAUS_BENCH_ONLY=fio or startup runs one part and keeps the other's last result. */
 export async function run(): Promise<void> {
   if (process.getuid?.() !== 0 || !existsSync("/dev/fuse")) {
     process.stderr.write("bench fuse needs root and /dev/fuse (FUSE mounts)\n");
     process.exit(1);
+  }
+  const only = process.env.DANAUS_BENCH_ONLY;
+  if (only !== undefined && only !== "fio" && only !== "startup") {
+    process.stderr.write(`DANAUS_BENCH_ONLY must be fio or startup, found "${only}"\n`);
+    process.exit(2);
   }
   const cluster = status(process.env.DANAUS_CEPH_DIR ?? DEFAULT_CLUSTER_DIR);
   if (!cluster.usable || cluster.conf === null) {
@@ -114,58 +223,36 @@ export async function run(): Promise<void> {
   const conf = cluster.conf;
   const base = `bench-fuse-${process.pid}`;
   const started = Date.now();
-  const rows: Row[] = [];
+  const resultFile = join(import.meta.dir, "results", "fuse.json");
+  const previous = readPrevious(resultFile);
+  let fio = previous.fio;
+  let startup = previous.startup;
+  const admin = await mountCephFuse(conf);
   try {
-    const makers: (() => Promise<Target>)[] = [
-      () => danausTarget(conf, `/${base}`),
-      () => cephFuseTarget("ceph-fuse", conf, [], `${base}/fuse-default`),
-      () => cephFuseTarget("ceph-fuse nopagecache", conf, ["--fuse_disable_pagecache=true"], `${base}/fuse-nopc`),
-    ];
-    for (const make of makers) {
-      const target = await make();
-      try {
-        rows.push(measure(target));
-      } finally {
-        await target.close();
-      }
-    }
+    mkdirSync(join(admin.path, base), { recursive: true });
+    if (only !== "startup") fio = await runFioPart(conf, base);
+    if (only !== "fio") startup = await runStartupPart(conf, admin.path, base);
   } finally {
-    // The danaus tenant's root (and anything a failed target left) goes through a fresh admin mount.
-    const admin = await mountCephFuse(conf);
+    // The danaus tenants' roots, the peers' directories and anything a failed target left.
     try {
       rmSync(join(admin.path, base), { recursive: true, force: true });
     } finally {
       admin.unmount();
     }
   }
-  const jobs = FIO_JOBS.map((j) => `${j.name} ${j.unit}`);
-  printTable(["target", ...jobs], rows.map((r) => [r.target, ...FIO_JOBS.map((j) => r.figures[j.name]!)]));
-  const by = (name: string) => rows.find((r) => r.target === name)!;
-  const d = by("danaus");
-  const ratio = (a: number, b: number) => +(a / b).toFixed(2);
-  const ratios = FIO_JOBS.map((j) => {
-    const vsDefault = ratio(d.figures[j.name]!, by("ceph-fuse").figures[j.name]!);
-    const vsNoPageCache = ratio(d.figures[j.name]!, by("ceph-fuse nopagecache").figures[j.name]!);
-    return { job: j.name, vsDefault, vsNoPageCache, met: vsDefault >= 1 && vsNoPageCache >= 1 };
-  });
-  process.stdout.write("\ntarget: danaus >= 1x ceph-fuse (both variants) on every fio job\n");
-  printTable(
-    ["job", "vs ceph-fuse", "vs nopagecache", "met"],
-    ratios.map((r) => [r.job, r.vsDefault, r.vsNoPageCache, r.met ? "yes" : "no"]),
-  );
-  const allMet = ratios.every((r) => r.met);
-  process.stdout.write(`\ntarget ${allMet ? "met" : "not met"}: ${ratios.filter((r) => r.met).length} of ${ratios.length} jobs at >= 1x (run took ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-  const out = {
-    benchmark: "fuse",
-    when: new Date().toISOString(),
-    serviceCpus: SERVICE_CPUS,
-    fioCpu: FIO_CPU,
-    metaFiles: META_FILES,
-    jobs: FIO_JOBS.map((j) => ({ name: j.name, unit: j.unit, fio: j.args.join(" ") })),
-    rows,
-    target: { wanted: ">= 1x ceph-fuse on every fio job", met: allMet, ratios },
-  };
+  process.stdout.write(`\n(run took ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+  const out = { benchmark: "fuse", when: new Date().toISOString(), serviceCpus: SERVICE_CPUS, fio, startup };
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
-  writeFileSync(join(import.meta.dir, "results", "fuse.json"), JSON.stringify(out, null, 2) + "\n");
+  writeFileSync(resultFile, JSON.stringify(out, null, 2) + "\n");
 }
 
+/** The parts of the last fuse.json (the layout before the start-up part had the fio fields at the top level). */
+function readPrevious(file: string): { fio?: FioPart; startup?: StartupPart } {
+  try {
+    const old = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    if ("fio" in old || "startup" in old) return old as { fio?: FioPart; startup?: StartupPart };
+    return { fio: old as unknown as FioPart };
+  } catch {
+    return {};
+  }
+}

@@ -1,7 +1,7 @@
 /** @module main — `bun run bench <name>`: runs one benchmark, prints its table and writes bench/results/<name>.json. */
 const BENCHMARKS: Record<string, { what: string; load: () => Promise<{ run(): Promise<void> }> }> = {
   backend: { what: "danaus on Ceph vs ceph-fuse: sequential 1 MiB write/read (cold, warm), 4 KiB random read/write, create/stat/unlink", load: () => import("./backend.ts") },
-  fuse: { what: "danaus's FUSE mount (fuse-legacy → tenant service → libcephfs) vs ceph-fuse: fio 1 MiB seq write/read, 4 KiB randrw, create/stat/unlink", load: () => import("./fuse.ts") },
+  fuse: { what: "danaus's FUSE mount (fuse-legacy → tenant service → libcephfs) vs ceph-fuse and unionfs-fuse/ceph-fuse: fio 1 MiB seq write/read, 4 KiB randrw, create/stat/unlink; start-up of 1/4/16 lighttpd chroot'd into unions over an image", load: () => import("./fuse.ts") },
   ipc: { what: "data-path transports: null round trip, 4 KiB / 1 MiB read-write, create+stat+unlink — ring vs Unix socket vs node:fs", load: () => import("./ipc.ts") },
   restart: { what: "fault containment: recovery time after kill/hang, and alpha's latency while beta is killed repeatedly", load: () => import("./restart.ts") },
   union: { what: "danaus union vs unionfs-fuse over ceph-fuse: copy-up on append, cold/warm lower read, 1/4/16 clones reading one lower file (time, memory)", load: () => import("./union.ts") },

@@ -18,6 +18,7 @@ export const PEER_PACKAGES: Readonly<Record<string, string>> = {
   fuse3: "/usr/bin/fusermount3",
   fio: "/usr/bin/fio",
   "unionfs-fuse": "/usr/bin/unionfs",
+  lighttpd: "/usr/sbin/lighttpd",
 };
 
 /** Thrown when packages are missing and cannot be installed here. */
