@@ -87,6 +87,8 @@ const O_WRONLY = 0x1;
 const O_DIRECTORY = 0x10000;
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_ISGID = 0o2000;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const RENAME_EXCHANGE = 2;
 const NAME_MAX_DEFAULT = 255;
@@ -225,6 +227,32 @@ export class FuseSession {
     return this.writeEntry(at, this.nodes.remember(parent, name), st);
   }
 
+  /**
+   * The entry of a node the request just created, first given to its creator. The FileSystem creates nodes as the
+   * service's user; as with a kernel filesystem, the node goes to the calling process's uid, and to its gid unless the
+   * directory is set-group-ID (then it keeps the directory's group, which the FileSystem already gave it). This costs
+   * a stat of the directory and a chown only when the caller is not the service's user. If the chown fails, the node
+   * is removed again and the request fails, so nobody gets a node owned by someone else.
+   */
+  private createdReply(creator: FuseInHeader, name: string, path: string, at = OUT_HEADER_SIZE): number {
+    const parent = creator.nodeid;
+    let st = this.fs.lstat(path);
+    if (st.st_uid !== creator.uid || st.st_gid !== creator.gid) {
+      const gid = this.statNode(parent, "create").st_mode & S_ISGID ? -1 : creator.gid;
+      if (st.st_uid !== creator.uid || (gid !== -1 && st.st_gid !== gid)) {
+        try {
+          this.fs.chown(path, creator.uid, gid, AT_SYMLINK_NOFOLLOW);
+        } catch (error) {
+          if ((st.st_mode & S_IFMT) === S_IFDIR) this.fs.rmdir(path);
+          else this.fs.unlink(path);
+          throw error;
+        }
+        st = this.fs.lstat(path);
+      }
+    }
+    return this.writeEntry(at, this.nodes.remember(parent, name), st);
+  }
+
   /** Writes `fuse_entry_out` for node `nodeid` with attributes `st` at `at`; returns its size. */
   private writeEntry(at: number, nodeid: number, st: Stat): number {
     fuse_entry_out.write(this.replyView, at, {
@@ -300,7 +328,7 @@ export class FuseSession {
       const [name = "", target = ""] = this.names(request, B, 2, "symlink");
       const path = this.childOf(request.header.nodeid, name, "symlink");
       fs.symlink(target, path);
-      return this.entryReply(request.header.nodeid, name, path);
+      return this.createdReply(request.header, name, path);
     });
     on("MKNOD", (request) => {
       const args = fuse_mknod_in.read(request.view, B);
@@ -309,14 +337,14 @@ export class FuseSession {
       // The FileSystem interface creates regular files only (through open); devices, FIFOs and sockets: EPERM.
       if ((args.mode & S_IFMT) !== S_IFREG && (args.mode & S_IFMT) !== 0) fail(ERRNO.EPERM, "mknod", path);
       fs.close(fs.open(path, O_CREAT | O_EXCL | O_WRONLY, args.mode & 0o7777));
-      return this.entryReply(request.header.nodeid, name, path);
+      return this.createdReply(request.header, name, path);
     });
     on("MKDIR", (request) => {
       const args = fuse_mkdir_in.read(request.view, B);
       const [name = ""] = this.names(request, B + fuse_mkdir_in.size, 1, "mkdir");
       const path = this.childOf(request.header.nodeid, name, "mkdir");
       fs.mkdir(path, args.mode & 0o7777);
-      return this.entryReply(request.header.nodeid, name, path);
+      return this.createdReply(request.header, name, path);
     });
     on("UNLINK", (request) => {
       const [name = ""] = this.names(request, B, 1, "unlink");
@@ -361,7 +389,7 @@ export class FuseSession {
       const fh = fs.open(path, flags, args.mode & 0o7777);
       let size: number;
       try {
-        size = this.entryReply(parent, name, path);
+        size = this.createdReply(request.header, name, path);
       } catch (error) {
         fs.close(fh);
         throw error;

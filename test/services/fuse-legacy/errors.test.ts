@@ -103,10 +103,9 @@ if (skipped === undefined) {
       expect(onMount.permissions).toEqual(onHost.permissions);
     }, 60_000);
 
-    // Known server bug (session.ts): CREATE, MKNOD, MKDIR and SYMLINK make the node as the server's uid (root) and never
-    // give it to the requester's uid/gid from fuse_in_header, so another user's new files are root's: it cannot chmod
-    // them, nor reopen them once 0600. `failing` turns into a failure once that is fixed: then make it a plain test.
-    test.failing.skipIf(noSetpriv)("what another uid creates is its own (owner, chmod, reopen at 0600)", () => {
+    // CREATE, MKNOD, MKDIR and SYMLINK give the new node to the requester's uid/gid from fuse_in_header (the server
+    // creates as root): another user can chmod its new files and reopen them at 0600, as on the host.
+    test.skipIf(noSetpriv)("what another uid creates is its own (owner, chmod, reopen at 0600)", () => {
       const { host: onHost, mount: onMount } = runAsNobody();
       expectLabelsMatch(onHost.creator);
       expect(onMount.creator).toEqual(onHost.creator);
