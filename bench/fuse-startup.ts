@@ -21,7 +21,7 @@ import { mountUnionfs, type UnionfsMount } from "./union-fuse.ts";
 /** How many servers start together (DANAUS_BENCH_STARTUP_COUNTS, comma-separated, changes them). */
 export const STARTUP_COUNTS = (process.env.DANAUS_BENCH_STARTUP_COUNTS ?? "1,4,16").split(",").map(Number);
 /** Cold runs per system and count; the median is reported. */
-export const STARTUP_RUNS = Number(process.env.DANAUS_BENCH_STARTUP_RUNS ?? 3);
+export const STARTUP_RUNS = Number(process.env.DANAUS_BENCH_STARTUP_RUNS ?? 5);
 /** The core lighttpd (the containers) and the driver run on; the file system services get {@link SERVICE_CPUS}. */
 const CONTAINER_CPU = Math.max(0, navigator.hardwareConcurrency - 1);
 const SERVICE_CPUS = [0];
@@ -30,6 +30,8 @@ const FIRST_PORT = 28_080;
 const IMAGE = "lighttpd";
 const CONF = "/etc/lighttpd/startup.conf";
 const INDEX = "danaus start-up benchmark\n";
+/** DANAUS_BENCH_STARTUP_DIRECT_IO=false runs danaus with the kernel's page cache on its FUSE mounts (`[fuse] directIo = false`). */
+const FUSE_TABLE = process.env.DANAUS_BENCH_STARTUP_DIRECT_IO === "false" ? ["[fuse]\ndirectIo = false"] : [];
 /** How long N servers may take before the run fails. */
 const READY_TIMEOUT_MS = 120_000;
 
@@ -87,7 +89,7 @@ function danausSystem(conf: string, root: string, tree: string): StartupSystem {
       const base = mkdtempSync(join(tmpdir(), "danaus-bench-startup-"));
       const paths = Array.from({ length: n }, (_, i) => join(base, `c${i}`));
       const mounts = paths.map((path, i) => legacyMountToml(path, `upper = "containers/${tag}-${i}/upper"\nlowers = ["images/${IMAGE}/layer0"]`));
-      const toml = cephTenantToml(conf, root, SERVICE_CPUS, "2GiB", mounts);
+      const toml = cephTenantToml(conf, root, SERVICE_CPUS, "2GiB", [...mounts, ...FUSE_TABLE]);
       const tenant = await startDanausTenant(toml, paths, [base], async (h) => {
         if (imported) return;
         const r = await h.cli("image", "import", BENCH_TENANT, IMAGE, tree);
