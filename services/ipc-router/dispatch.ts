@@ -131,6 +131,7 @@ const HANDLERS: Record<Operation["name"], Handler> = {
   fsync: onFile((fs, handle) => (fs.fsync(handle), 0)),
   fdatasync: onFile((fs, handle) => (fs.fdatasync(handle), 0)),
   mkdir: onPath(1, (fs, [path], request) => (fs.mkdir(path!, request.args[1]!), 0)),
+  mknod: onPath(1, (fs, [path], request) => (fs.mknod(path!, request.args[1]!), 0)),
   rmdir: onPath(1, (fs, [path]) => (fs.rmdir(path!), 0)),
   unlink: onPath(1, (fs, [path]) => (fs.unlink(path!), 0)),
   rename: onPath(2, (fs, [from, to], request) => (fs.rename(from!, to!, request.args[1]!), 0)),

@@ -10,7 +10,7 @@
  * rmdir of the directory removes) or the complete copy. st_ino and st_dev change on copy-up (they are the upper's).
  */
 import { ERRNO, FsError, type FileSystem, type Stat } from "../ipc-router/protocol/index.ts";
-import { isDir, isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
+import { isDir, isFifoOrSocket, isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
 import { childPath } from "./path.ts";
 import { META_PREFIX } from "./whiteout.ts";
 
@@ -116,8 +116,9 @@ export function parentOf(path: string): string {
 
 /**
  * Copies the lower file or symlink `node` into the upper at the same path (see the module comment); `data` false
- * copies no content (open with O_TRUNC). A directory is copied up as {@link copyUpDirectory}. Special files answer
- * EOPNOTSUPP (the FileSystem interface has no mknod). Returns at once when `node` is already in the upper.
+ * copies no content (open with O_TRUNC). A directory is copied up as {@link copyUpDirectory}, a FIFO or socket by
+ * mknod; devices answer EOPNOTSUPP (the FileSystem interface makes none). Returns at once when `node` is already in
+ * the upper.
  */
 export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
   if (node.branch === 0) return;
@@ -143,6 +144,8 @@ export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
       throw error;
     }
     upper.close(out);
+  } else if (isFifoOrSocket(node.stat)) {
+    upper.mknod(temp, (node.stat.st_mode & ~0o7777) | 0o600);
   } else {
     throw new FsError(ERRNO.EOPNOTSUPP, "copy-up", node.path);
   }

@@ -14,6 +14,8 @@ const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 const S_IFREG = 0o100000;
+const S_IFIFO = 0o010000;
+const S_IFSOCK = 0o140000;
 /** Linux's limit on symlinks followed in one lookup. */
 const MAX_SYMLINKS = 40;
 
@@ -28,6 +30,12 @@ export function isSymlink(stat: Stat): boolean {
 /** Whether a stat names a regular file. */
 export function isRegular(stat: Stat): boolean {
   return (stat.st_mode & S_IFMT) === S_IFREG;
+}
+
+/** Whether a stat names a FIFO or a socket: a node without data, which mknod makes. */
+export function isFifoOrSocket(stat: Stat): boolean {
+  const type = stat.st_mode & S_IFMT;
+  return type === S_IFIFO || type === S_IFSOCK;
 }
 
 /** One visible object of the union. */

@@ -10,7 +10,8 @@
  * - st_ino and st_dev are the owning branch's: they change when a file is copied up; directories report the topmost
  *   branch's stat (overlayfs would keep a lower inode number with xino).
  * - Absolute symlink targets resolve at the union root (overlayfs, reached from the host, resolves them at "/").
- * - Special files (fifos, devices) of a lower cannot be copied up: EOPNOTSUPP.
+ * - Devices of a lower cannot be copied up (EOPNOTSUPP): the FileSystem interface makes no device nodes. FIFOs and
+ *   sockets are copied up with mknod.
  * - rename honours RENAME_NOREPLACE; RENAME_EXCHANGE answers EINVAL.
  * - Directory handles do not follow a rename of their directory for the lower layers: once the directory moved, a
  *   listing shows the upper directory's own entries only.
@@ -26,7 +27,7 @@
  * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off).
  */
 import {
-  ERRNO, FsError, readWholeDirectory, type Dirent, type FileSystem, type Stat, type Statfs, type Timespec,
+  ERRNO, FsError, mknodType, readWholeDirectory, type Dirent, type FileSystem, type Stat, type Statfs, type Timespec,
 } from "../ipc-router/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
@@ -324,6 +325,21 @@ export class UnionFileSystem implements FileSystem {
       this.listings.set(fd, listing);
     }
     return batchAfter(listing, cookie);
+  }
+
+  /**
+   * mknod(2) of a FIFO, socket or empty regular file in the upper, over a whiteout as a new file is. EPERM (devices),
+   * EINVAL (other types, `.wh.`), EEXIST, ENOENT, ENOTDIR.
+   */
+  mknod(path: string, mode: number): void {
+    mknodType(mode, path);
+    const found = this.stack.resolve(path, false, "mknod", true);
+    if (found.node !== null || found.parent === null) throw new FsError(ERRNO.EEXIST, "mknod", path);
+    if (found.trailingSlash) throw new FsError(ERRNO.ENOENT, "mknod", path);
+    const parent = found.parent;
+    copyUpDirectory(this.stack, parent.path);
+    this.stack.upper.mknod(childPath(parent.path, found.name), mode);
+    this.dropWhiteout(found, parent);
   }
 
   /** symlink(2) in the upper. EEXIST, ENOENT, ENOTDIR, EINVAL (`.wh.`). */

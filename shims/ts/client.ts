@@ -221,6 +221,14 @@ export class DanausClient {
     const { fs, inner } = this.resolve(path, "mkdir");
     fs.mkdir(inner, mode);
   }
+  /**
+   * mknod(2) without devices: a FIFO (`S_IFIFO | perms`), a socket (`S_IFSOCK | perms`) or an empty regular file.
+   * EPERM for character and block devices, EEXIST, ENOENT, ENOTDIR.
+   */
+  mknod(path: string, mode: number): void {
+    const { fs, inner } = this.resolve(path, "mknod");
+    fs.mknod(inner, mode);
+  }
   rmdir(path: string): void {
     const { fs, inner } = this.resolve(path, "rmdir");
     fs.rmdir(inner);

@@ -147,6 +147,10 @@ export class RingFileSystem implements FileSystem {
     this.onPath("mkdir", [mode], path);
   }
 
+  mknod(path: string, mode: number): void {
+    this.onPath("mknod", [mode], path);
+  }
+
   rmdir(path: string): void {
     this.onPath("rmdir", [], path);
   }

@@ -11,7 +11,8 @@ export interface ConformanceInstance {
 
 /**
  * What an implementation supports beyond the POSIX core. Every capability defaults to true except `renameFlags`
- * (RENAME_NOREPLACE / RENAME_EXCHANGE); an implementation without one passes `false` and its cases are skipped.
+ * (RENAME_NOREPLACE / RENAME_EXCHANGE) and `fifoIo`; an implementation without one passes `false` and its cases are
+ * skipped.
  */
 export interface ConformanceCapabilities {
   /** rename() honours RENAME_NOREPLACE and RENAME_EXCHANGE. Default false. */
@@ -24,6 +25,11 @@ export interface ConformanceCapabilities {
   readonly largeFiles?: boolean;
   /** symlink() / readlink() and symlink following. */
   readonly symlinks?: boolean;
+  /**
+   * Opening a FIFO made by mknod gives a kernel pipe (the objects are the host kernel's: a local directory, a FUSE
+   * mount). Default false: libcephfs stores FIFOs but cannot open them as pipes.
+   */
+  readonly fifoIo?: boolean;
 }
 
 /** How {@link runConformance} reaches the implementation under test. */
@@ -48,6 +54,7 @@ export function makeSuite(options: ConformanceOptions): Suite {
     hardLinks: true,
     largeFiles: true,
     symlinks: true,
+    fifoIo: false,
     ...options.capabilities,
   };
   return {

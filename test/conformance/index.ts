@@ -7,6 +7,7 @@ import { attributeCases } from "./cases/attributes.ts";
 import { directoryCases } from "./cases/directories.ts";
 import { ioCases } from "./cases/io.ts";
 import { linkCases } from "./cases/links.ts";
+import { nodeCases } from "./cases/nodes.ts";
 import { openCases } from "./cases/open.ts";
 import { pathCases } from "./cases/paths.ts";
 import { readdirCases } from "./cases/readdir.ts";
@@ -30,6 +31,7 @@ export function runConformance(name: string, options: ConformanceOptions): void 
     statCases(suite);
     truncateSyncCases(suite);
     directoryCases(suite);
+    nodeCases(suite);
     renameCases(suite);
     readdirCases(suite);
     linkCases(suite);

@@ -5,11 +5,13 @@
  */
 import * as nodeFs from "node:fs";
 import type { BigIntStats } from "node:fs";
+import { AT, errno, fileCalls } from "../../kernel/sys/libc.ts";
 import {
   DT,
   ERRNO,
   errnoNumber,
   FsError,
+  mknodType,
   UTIME_NOW,
   UTIME_OMIT,
   type Dirent,
@@ -82,12 +84,14 @@ function isRoot(path: string): boolean {
 
 /**
  * `node:fs` as a FileSystem rooted at `root`. Positions are kept here (node:fs has no lseek): read/write use pread/
- * pwrite at the tracked position; O_APPEND writes let the kernel append and move the position to the new end.
+ * pwrite at the tracked position; O_APPEND writes let the kernel append and move the position to the new end; a FIFO,
+ * socket or device has no position (read(2)/write(2)). mknod goes to libc's mknodat after the interface's type check
+ * (devices: EPERM, although root could make them here).
  * readdir lists `/proc/self/fd/<fd>` with readdirSync in batches of 128, the cookie being an index. rename refuses
  * flags with EINVAL. The root answers rmdir and rename with EBUSY.
  */
 export class NodeFsAdapter implements FileSystem {
-  private readonly positions = new Map<number, { position: number; append: boolean }>();
+  private readonly positions = new Map<number, { position: number; append: boolean; stream: boolean }>();
 
   /** Serves the existing directory `root`. */
   constructor(readonly root: string) {}
@@ -96,7 +100,7 @@ export class NodeFsAdapter implements FileSystem {
     return `${this.root}/${path}`;
   }
 
-  private handle(fd: number, syscall: string): { position: number; append: boolean } {
+  private handle(fd: number, syscall: string): { position: number; append: boolean; stream: boolean } {
     const state = this.positions.get(fd);
     if (state === undefined) throw new FsError(ERRNO.EBADF, syscall);
     return state;
@@ -105,7 +109,9 @@ export class NodeFsAdapter implements FileSystem {
   /** open(2) through openSync. */
   open(path: string, flags: number, mode: number): number {
     const fd = guard("open", path, () => nodeFs.openSync(this.at(path), flags, mode));
-    this.positions.set(fd, { position: 0, append: (flags & nodeFs.constants.O_APPEND) !== 0 });
+    const st = nodeFs.fstatSync(fd);
+    const stream = st.isFIFO() || st.isSocket() || st.isCharacterDevice();
+    this.positions.set(fd, { position: 0, append: (flags & nodeFs.constants.O_APPEND) !== 0, stream });
     return fd;
   }
 
@@ -129,15 +135,16 @@ export class NodeFsAdapter implements FileSystem {
 
   /** read at the tracked position. */
   read(fd: number, into: Uint8Array): number {
-    const state = this.positions.get(fd) ?? { position: 0, append: false };
-    const count = guard("read", undefined, () => nodeFs.readSync(fd, into, 0, into.length, state.position));
+    const state = this.positions.get(fd) ?? { position: 0, append: false, stream: false };
+    const count = guard("read", undefined, () => nodeFs.readSync(fd, into, 0, into.length, state.stream ? null : state.position));
     state.position += count;
     return count;
   }
 
   /** write at the tracked position, or appended. */
   write(fd: number, data: Uint8Array): number {
-    const state = this.positions.get(fd) ?? { position: 0, append: false };
+    const state = this.positions.get(fd) ?? { position: 0, append: false, stream: false };
+    if (state.stream) return guard("write", undefined, () => nodeFs.writeSync(fd, data, 0, data.length, null));
     if (state.append) {
       const count = guard("write", undefined, () => nodeFs.writeSync(fd, data, 0, data.length, null));
       state.position = Number(nodeFs.fstatSync(fd).size);
@@ -201,6 +208,13 @@ export class NodeFsAdapter implements FileSystem {
   /** mkdir(2). */
   mkdir(path: string, mode: number): void {
     guard("mkdir", path, () => nodeFs.mkdirSync(this.at(path), mode));
+  }
+
+  /** mknodat(2) of a FIFO, socket or empty file; devices: EPERM (see `mknodType`). */
+  mknod(path: string, mode: number): void {
+    const type = mknodType(mode, path);
+    const cpath = Buffer.from(`${this.at(path)}\0`);
+    if (fileCalls.mknodat(AT.FDCWD, cpath, type | (mode & 0o7777), 0) < 0) throw new FsError(errno(), "mknod", path);
   }
 
   /** rmdir(2); EBUSY for the root. */

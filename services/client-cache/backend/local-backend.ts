@@ -6,6 +6,7 @@ import {
   decodeStatfs,
   ERRNO,
   FsError,
+  mknodType,
   STAT,
   STATFS,
   writeInt64,
@@ -168,6 +169,17 @@ export class LocalBackend implements FileSystem {
   mkdir(path: string, mode: number): void {
     const split = splitPath(path);
     withParent(this.rootFd, split, "mkdir", path, (dirFd, name) => check(fileCalls.mkdirat(dirFd, name, mode & 0o7777), "mkdir", path));
+  }
+
+  /**
+   * mknodat(2) of a FIFO, socket or empty regular file (mode filtered by the process umask); devices are refused
+   * before anything is looked up (see `mknodType`). EPERM (devices), EINVAL (other types), EEXIST (also for "/", "."
+   * and ".."), ENOENT, ENOTDIR.
+   */
+  mknod(path: string, mode: number): void {
+    const type = mknodType(mode, path);
+    const split = splitPath(path);
+    withParent(this.rootFd, split, "mknod", path, (dirFd, name) => check(fileCalls.mknodat(dirFd, name, type | (mode & 0o7777), 0), "mknod", path));
   }
 
   /** rmdir(2). ENOTEMPTY (also ".."), ENOTDIR, ENOENT, EINVAL ("."), EBUSY (the root). */

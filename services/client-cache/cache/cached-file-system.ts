@@ -316,6 +316,11 @@ export class CachedFileSystem implements FileSystem {
     this.mutate(() => this.inner.mkdir(path, mode));
   }
 
+  /** mknod(2) of a FIFO, socket or empty file: the backend's. */
+  mknod(path: string, mode: number): void {
+    this.mutate(() => this.inner.mknod(path, mode));
+  }
+
   /** rmdir(2). */
   rmdir(path: string): void {
     this.mutate(() => this.inner.rmdir(path));

@@ -334,9 +334,11 @@ export class FuseSession {
       const args = fuse_mknod_in.read(request.view, B);
       const [name = ""] = this.names(request, B + fuse_mknod_in.size, 1, "mknod");
       const path = this.childOf(request.header.nodeid, name, "mknod");
-      // The FileSystem interface creates regular files only (through open); devices, FIFOs and sockets: EPERM.
-      if ((args.mode & S_IFMT) !== S_IFREG && (args.mode & S_IFMT) !== 0) fail(ERRNO.EPERM, "mknod", path);
-      fs.close(fs.open(path, O_CREAT | O_EXCL | O_WRONLY, args.mode & 0o7777));
+      const type = args.mode & S_IFMT;
+      // A regular file through open, as CREATE does; FIFOs and sockets through mknod, which answers EPERM for devices
+      // (none on shared tenant storage) and EINVAL for other types. The kernel serves a FIFO's data itself.
+      if (type === S_IFREG || type === 0) fs.close(fs.open(path, O_CREAT | O_EXCL | O_WRONLY, args.mode & 0o7777));
+      else fs.mknod(path, type | (args.mode & 0o7777));
       return this.createdReply(request.header, name, path);
     });
     on("MKDIR", (request) => {

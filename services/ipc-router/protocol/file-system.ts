@@ -4,7 +4,7 @@
  * shared-memory ring (the client). Paths are relative to the instance's root ("/" or "" is the root itself).
  */
 import type { Dirent } from "./dirent.ts";
-import { errnoName } from "./errno.ts";
+import { ERRNO, errnoName } from "./errno.ts";
 import type { Stat } from "./stat.ts";
 import type { Statfs } from "./statfs.ts";
 
@@ -30,6 +30,24 @@ export class FsError extends Error {
     super(`${code}: ${syscall}${path === undefined ? "" : ` '${path}'`}`);
     this.code = code;
   }
+}
+
+/** The file type bits of a mode (`S.IFMT`) and the types mknod knows, as Linux numbers them. */
+const S = {
+  IFMT: 0o170000, IFSOCK: 0o140000, IFREG: 0o100000, IFDIR: 0o040000, IFBLK: 0o060000, IFCHR: 0o020000, IFIFO: 0o010000,
+} as const;
+
+/**
+ * The file type a {@link FileSystem.mknod} of `mode` creates: S_IFIFO, S_IFSOCK or S_IFREG (also for type 0, as
+ * mknod(2)). Throws FsError EPERM for S_IFCHR and S_IFBLK (no device nodes on shared tenant storage: a tenant could
+ * otherwise hand a device to every host mounting it), EPERM for S_IFDIR and EINVAL for any other type (symlinks,
+ * unknown bits), as Linux answers those. Every implementation checks this first, so all answer alike.
+ */
+export function mknodType(mode: number, path: string): number {
+  const type = mode & S.IFMT;
+  if (type === 0 || type === S.IFREG) return S.IFREG;
+  if (type === S.IFIFO || type === S.IFSOCK) return type;
+  throw new FsError(type === S.IFCHR || type === S.IFBLK || type === S.IFDIR ? ERRNO.EPERM : ERRNO.EINVAL, "mknod", path);
 }
 
 /**
@@ -67,6 +85,13 @@ export interface FileSystem {
   fdatasync(fd: number): void;
   /** mkdir(2). EEXIST, ENOENT, ENOTDIR. */
   mkdir(path: string, mode: number): void;
+  /**
+   * mknod(2) without devices: creates `path` as a FIFO (`S_IFIFO`), a socket (`S_IFSOCK`) or, for `S_IFREG` or type
+   * 0, an empty regular file, with the permission bits of `mode` less the umask (as mkdir). Device nodes on shared
+   * tenant storage are refused: `S_IFCHR` and `S_IFBLK` answer EPERM (see {@link mknodType}); so does `S_IFDIR`, and
+   * any other type EINVAL, as in Linux. EEXIST, ENOENT, ENOTDIR.
+   */
+  mknod(path: string, mode: number): void;
   /** rmdir(2). ENOTEMPTY, ENOTDIR, EBUSY (the root). */
   rmdir(path: string): void;
   /** unlink(2). EISDIR, ENOENT. */

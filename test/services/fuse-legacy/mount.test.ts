@@ -70,7 +70,7 @@ if (skipped === undefined) {
       const [dir] = freshDir();
       return { fs: new NodeFsAdapter(dir), cleanup: () => nodeFs.rmSync(dir, { recursive: true, force: true }) };
     },
-    capabilities: { renameFlags: false },
+    capabilities: { renameFlags: false, fifoIo: true },
   });
 
   describe("pjdfstest-style errno cases through the mount", () => {
@@ -181,6 +181,64 @@ if (skipped === undefined) {
         const run = spawnSync("dd", [`if=${file}`, "bs=4096", "skip=1", "count=1", "status=none"], { encoding: "utf8" });
         expect(run.stdout).toBe("0123456789abcdef".repeat(256));
       }
+    });
+  });
+
+  describe("FIFOs and sockets on the mount (mknod)", () => {
+    test("mkfifo on the mount: a writer process and a reader process pass bytes through it", async () => {
+      const [dir, real] = freshDir();
+      const fifo = join(dir, "pipe");
+      const made = spawnSync("mkfifo", ["-m", "0640", fifo], { encoding: "utf8" });
+      expect(made.stderr).toBe("");
+      expect(made.status).toBe(0);
+      expect(nodeFs.lstatSync(fifo).isFIFO()).toBe(true);
+      expect(nodeFs.lstatSync(join(real, "pipe")).isFIFO()).toBe(true);
+      expect(nodeFs.lstatSync(fifo).mode & 0o777).toBe(0o640 & ~process.umask());
+      // More than a pipe holds (64 KiB), so the two really take turns; the kernel moves the bytes, not the server.
+      const data = nodeFs.readFileSync("/bin/true").subarray(0, 48 * 1024);
+      const source = join(base, `fifo-source-${counter}`);
+      nodeFs.writeFileSync(source, Buffer.concat([data, data, data, data]));
+      const reader = Bun.spawn(["cat", fifo], { stdout: "pipe", stderr: "pipe" });
+      const writer = Bun.spawn(["sh", "-c", 'cat "$1" > "$2"', "sh", source, fifo], { stderr: "pipe" });
+      const timer = setTimeout(() => (reader.kill("SIGKILL"), writer.kill("SIGKILL")), 10_000);
+      try {
+        const [received, writerStatus, readerStatus] = await Promise.all([new Response(reader.stdout).arrayBuffer(), writer.exited, reader.exited]);
+        expect(writerStatus).toBe(0);
+        expect(readerStatus).toBe(0);
+        expect(Buffer.from(received).equals(nodeFs.readFileSync(source))).toBe(true);
+      } finally {
+        clearTimeout(timer);
+      }
+      expect(nodeFs.statSync(join(real, "pipe")).size).toBe(0);
+    });
+
+    test("a Unix socket bound on the mount accepts a connection from another process", () => {
+      const [dir, real] = freshDir();
+      const path = join(dir, "sock");
+      const code = [
+        "const path = process.argv[1];",
+        "const server = Bun.listen({ unix: path, socket: { data(s, d) { s.write(`echo ${d}`); } } });",
+        "const client = `const c = await Bun.connect({ unix: process.argv[1], socket: { data(s, d) { process.stdout.write(String(d)); process.exit(0); } } }); c.write('ping');`;",
+        "const child = Bun.spawn([process.execPath, '-e', client, path], { stdout: 'pipe' });",
+        "process.stdout.write(await new Response(child.stdout).text());",
+        "process.stdout.write(require('node:fs').lstatSync(path).isSocket() ? ', a socket' : ', not a socket');",
+        "server.stop(true);",
+      ].join("\n");
+      const run = spawnSync(process.execPath, ["-e", code, path], { encoding: "utf8", timeout: 20_000 });
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toBe("echo ping, a socket");
+      // Bun unlinks the socket when its server stops.
+      expect(nodeFs.readdirSync(real)).toEqual([]);
+    });
+
+    test("character and block devices: EPERM, nothing created", () => {
+      const [dir, real] = freshDir();
+      for (const type of ["c", "b"]) {
+        const made = spawnSync("mknod", [join(dir, `dev-${type}`), type, "1", "3"], { encoding: "utf8" });
+        expect(made.status).not.toBe(0);
+        expect(made.stderr).toContain("Operation not permitted");
+      }
+      expect(nodeFs.readdirSync(real)).toEqual([]);
     });
   });
 

@@ -10,7 +10,7 @@
  * services/union/union-file-system.ts lists them), the generator stays away:
  * - no name starts with `.wh.` (the union answers EINVAL) and none is longer than 251 bytes (no room for `.wh.`);
  * - no symlink target is absolute or climbs with ".." (the union resolves them at its own root);
- * - no special files (no mknod in FileSystem), no RENAME_EXCHANGE (the union answers EINVAL);
+ * - no special files (mknod is not among the generated operations), no RENAME_EXCHANGE (the union answers EINVAL);
  * - st_ino, st_dev, directory sizes and directory link counts are not compared, nor readdir cookies;
  * - every handle is closed within its step (a read-only handle held across a copy-up differs).
  * Steps also use trailing slashes now and then, and compare file link counts.

@@ -1,6 +1,8 @@
 /** @module test/services/union/union-file-system — whiteouts, opaque directories, copy-up attributes, merged readdir and handles shared by two threads. */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync, chownSync, chmodSync, lutimesSync } from "node:fs";
+import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
@@ -10,6 +12,8 @@ import {
   bytes, expectErrno, listNames, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
 } from "../../conformance/harness.ts";
 import type { UnionWorkerReply, UnionWorkerRequest } from "./union-worker.ts";
+
+const { S_IFIFO, S_IFSOCK, S_IFCHR } = constants;
 
 interface Setup {
   base: string;
@@ -89,6 +93,23 @@ describe("lookup and whiteouts", () => {
     expect(upperNames()).toEqual(["f"]);
     fs.unlink("f");
     expect(upperNames()).toEqual([".wh.f"]);
+  });
+
+  test("mknod over a whiteout makes the name visible again and drops the whiteout; over a lower name: EEXIST", () => {
+    const fs = build((a) => {
+      writeFileSync(join(a, "f"), "lower");
+      writeFileSync(join(a, "g"), "lower");
+    });
+    fs.unlink("f");
+    expect(upperNames()).toEqual([".wh.f"]);
+    fs.mknod("f", S_IFIFO | 0o600);
+    expect(lstatSync(join(setup.upper, "f")).isFIFO()).toBe(true);
+    expect(upperNames()).toEqual(["f"]);
+    expect(listNames(fs, "")).toEqual(["f", "g"]);
+    expectErrno("EEXIST", () => fs.mknod("g", S_IFSOCK | 0o600));
+    expectErrno("EINVAL", () => fs.mknod(".wh.g", S_IFIFO | 0o600));
+    expectErrno("EPERM", () => fs.mknod("c", S_IFCHR | 0o600));
+    expect(upperNames()).toEqual(["f"]);
   });
 
   test("rmdir of a merged directory that only looks empty whites it out; mkdir over the whiteout is opaque", () => {
@@ -234,6 +255,27 @@ describe("copy-up", () => {
     expect(fs.stat("m").st_mode & 0o7777).toBe(0o600);
     expect(upperNames()).toEqual(["m", "t", "u"]);
     expect(readFileSync(join(setup.lowers[0]!, "u"), "utf8")).toBe("0123456789");
+  });
+
+  test("a lower FIFO is copied up by mknod (chmod, utimens); a lower device answers EOPNOTSUPP", () => {
+    const root = process.getuid?.() === 0;
+    const fs = build((a) => {
+      mkdirSync(join(a, "d"));
+      expect(spawnSync("mkfifo", ["-m", "0640", join(a, "d", "p")]).status).toBe(0);
+      utimesSync(join(a, "d", "p"), 1_000_000, 1_300_000);
+      if (root) expect(spawnSync("mknod", [join(a, "null"), "c", "1", "3"]).status).toBe(0);
+    });
+    fs.chmod("d/p", 0o600);
+    const up = lstatSync(join(setup.upper, "d", "p"));
+    expect(up.isFIFO()).toBe(true);
+    expect(up.mode & 0o7777).toBe(0o600);
+    expect(Math.round(up.mtimeMs / 1000)).toBe(1_300_000);
+    expect(lstatSync(join(setup.lowers[0]!, "d", "p")).mode & 0o7777).toBe(0o640);
+    expect(upperNames("d")).toEqual(["p"]);
+    if (root) {
+      expectErrno("EOPNOTSUPP", () => fs.chmod("null", 0o600));
+      expect(upperNames()).toEqual(["d"]);
+    }
   });
 
   test("a read-only open does not copy up; st_ino changes on copy-up", () => {

@@ -24,5 +24,5 @@ runConformance("shared-memory client", {
     const fs = client.fileSystem(`/m${next++}`);
     return { fs, cleanup() {} };
   },
-  capabilities: { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true },
+  capabilities: { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true, fifoIo: true },
 });

@@ -26,5 +26,5 @@ runConformance("stream transport", {
     const id = transport.mounts.find((m) => m.path === path)!.id;
     return { fs: new RingFileSystem(transport, id), cleanup() {} };
   },
-  capabilities: { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true },
+  capabilities: { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true, fifoIo: true },
 });

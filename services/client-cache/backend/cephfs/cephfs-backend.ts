@@ -5,6 +5,7 @@
 import {
   ERRNO,
   FsError,
+  mknodType,
   UTIME_NOW,
   UTIME_OMIT,
   writeInt64,
@@ -290,6 +291,24 @@ export class CephBackend implements FileSystem {
         this.lib.ceph_ll_put(this.mount, address(inodeOut[0]!));
       }),
     );
+  }
+
+  /**
+   * mknod(2) of a FIFO, socket or empty regular file with `mode` less the umask (ceph_ll_mknod; the MDS stores the
+   * type, and a FIFO or socket is only a name to libcephfs: a host mounting the tree with the kernel client uses it).
+   * Devices are refused before anything is looked up (see `mknodType`). EPERM (devices), EINVAL (other types),
+   * EEXIST (also for the root, "." and ".."), ENOENT, ENOTDIR, ENAMETOOLONG.
+   */
+  mknod(path: string, mode: number): void {
+    this.call("mknod", () => {
+      const type = mknodType(mode, path);
+      this.onParent(path, "mknod", (at) => {
+        if (at.kind !== "name") throw new FsError(ERRNO.EEXIST, "mknod", path);
+        const made = this.lib.ceph_ll_mknod(this.mount, at.parent.inode, cName(at.name), type | this.creationMode(mode), 0, inodeOut, statx, 0, 0, this.perms);
+        check(made, "mknod", path);
+        this.lib.ceph_ll_put(this.mount, address(inodeOut[0]!));
+      });
+    });
   }
 
   /** rmdir(2). ENOTEMPTY (also ".."), ENOTDIR, ENOENT, EINVAL ("."), EBUSY (the sub-root). */

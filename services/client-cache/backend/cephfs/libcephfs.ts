@@ -58,6 +58,9 @@ const SYMBOLS = {
   // int ceph_ll_mkdir(cmount, Inode *parent, const char *name, mode_t mode, Inode **out, struct ceph_statx *stx,
   //                   unsigned want, unsigned flags, const UserPerm *perms)
   ceph_ll_mkdir: { args: [ptr, ptr, ptr, u32, ptr, ptr, u32, u32, ptr], returns: i32 },
+  // int ceph_ll_mknod(cmount, Inode *parent, const char *name, mode_t mode, dev_t rdev, Inode **out,
+  //                   struct ceph_statx *stx, unsigned want, unsigned flags, const UserPerm *perms)
+  ceph_ll_mknod: { args: [ptr, ptr, ptr, u32, u64, ptr, ptr, u32, u32, ptr], returns: i32 },
   // int ceph_ll_symlink(cmount, Inode *in, const char *name, const char *value, Inode **out, struct ceph_statx *stx,
   //                     unsigned want, unsigned flags, const UserPerm *perms)
   ceph_ll_symlink: { args: [ptr, ptr, ptr, ptr, ptr, ptr, u32, u32, ptr], returns: i32 },

@@ -26,7 +26,7 @@ runConformance("local backend", {
       },
     };
   },
-  capabilities: { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true },
+  capabilities: { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true, fifoIo: true },
 });
 
 /**

@@ -31,7 +31,7 @@ for (const writeback of ["async", "sync"] as const) {
           },
         };
       },
-      capabilities: { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true },
+      capabilities: { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true, fifoIo: true },
     });
   }
 }

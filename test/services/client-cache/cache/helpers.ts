@@ -148,6 +148,9 @@ export class CountingFs implements FileSystem {
   mkdir(path: string, mode: number): void {
     this.inner.mkdir(path, mode);
   }
+  mknod(path: string, mode: number): void {
+    this.inner.mknod(path, mode);
+  }
   rmdir(path: string): void {
     this.inner.rmdir(path);
   }

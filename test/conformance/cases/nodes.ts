@@ -1,0 +1,103 @@
+/** @module test/conformance/cases/nodes — mknod of FIFOs, sockets and empty files, the refused device types, FIFO I/O. */
+import { describe, expect } from "bun:test";
+import { constants } from "node:fs";
+import { DT } from "../../../services/ipc-router/protocol/index.ts";
+import {
+  bytes, expectErrno, fileType, listDirectory, O_RDONLY, O_WRONLY, S_IFDIR, S_IFREG, text, writeFile, type Suite,
+} from "../harness.ts";
+
+const { S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK, S_IFLNK, O_NONBLOCK } = constants;
+
+/** Registers the mknod cases. */
+export function nodeCases({ it }: Suite): void {
+  describe("mknod", () => {
+    it("creates a FIFO and a socket with their type and at most the requested permissions (umask applied)", (fs) => {
+      fs.mknod("p", S_IFIFO | 0o640);
+      fs.mknod("s", S_IFSOCK | 0o750);
+      const fifo = fs.lstat("p");
+      const socket = fs.lstat("s");
+      expect(fileType(fifo.st_mode)).toBe(S_IFIFO);
+      expect(fileType(socket.st_mode)).toBe(S_IFSOCK);
+      expect(fifo.st_mode & 0o777 & ~0o640).toBe(0);
+      expect(socket.st_mode & 0o777 & ~0o750).toBe(0);
+      // The owner's bits survive any usual umask (022, 077).
+      expect(fifo.st_mode & 0o600).toBe(0o600);
+      expect(fifo.st_size).toBe(0);
+      expect(fifo.st_nlink).toBe(1);
+      const types = Object.fromEntries(listDirectory(fs, "").map((entry) => [entry.name, entry.type]));
+      expect(types).toEqual({ p: DT.FIFO, s: DT.SOCK });
+    });
+
+    it("S_IFREG or no type makes an empty regular file", (fs) => {
+      fs.mknod("f", S_IFREG | 0o644);
+      fs.mknod("g", 0o600);
+      for (const name of ["f", "g"]) {
+        const st = fs.lstat(name);
+        expect(fileType(st.st_mode)).toBe(S_IFREG);
+        expect(st.st_size).toBe(0);
+      }
+    });
+
+    it("in a subdirectory; chmod, rename and unlink of a FIFO", (fs) => {
+      fs.mkdir("d", 0o755);
+      fs.mknod("d/p", S_IFIFO | 0o600);
+      fs.chmod("d/p", 0o644);
+      expect(fs.stat("d/p").st_mode & 0o7777).toBe(0o644);
+      fs.rename("d/p", "q", 0);
+      expect(fileType(fs.lstat("q").st_mode)).toBe(S_IFIFO);
+      expectErrno("ENOENT", () => fs.lstat("d/p"));
+      fs.unlink("q");
+      expectErrno("ENOENT", () => fs.lstat("q"));
+    });
+
+    it("an existing name (file, FIFO, directory, the root): EEXIST, the old object kept", (fs) => {
+      writeFile(fs, "f", "keep");
+      fs.mknod("p", S_IFIFO | 0o600);
+      fs.mkdir("d", 0o755);
+      for (const name of ["f", "p", "d", "/"]) expectErrno("EEXIST", () => fs.mknod(name, S_IFIFO | 0o600));
+      expectErrno("EEXIST", () => fs.mknod("f", S_IFSOCK | 0o600));
+      expect(fileType(fs.lstat("f").st_mode)).toBe(S_IFREG);
+      expect(fs.lstat("f").st_size).toBe(4);
+      expect(fileType(fs.lstat("d").st_mode)).toBe(S_IFDIR);
+    });
+
+    it("a missing parent: ENOENT; a file as parent: ENOTDIR", (fs) => {
+      writeFile(fs, "f", "");
+      expectErrno("ENOENT", () => fs.mknod("missing/p", S_IFIFO | 0o600));
+      expectErrno("ENOTDIR", () => fs.mknod("f/p", S_IFIFO | 0o600));
+      expectErrno("ENOTDIR", () => fs.mknod("f/s", S_IFSOCK | 0o600));
+    });
+
+    it("character and block devices: EPERM (even 0:0), nothing created; S_IFDIR EPERM, S_IFLNK EINVAL", (fs) => {
+      expectErrno("EPERM", () => fs.mknod("c", S_IFCHR | 0o600));
+      expectErrno("EPERM", () => fs.mknod("b", S_IFBLK | 0o600));
+      expectErrno("EPERM", () => fs.mknod("dir", S_IFDIR | 0o755));
+      expectErrno("EINVAL", () => fs.mknod("l", S_IFLNK | 0o777));
+      expect(listDirectory(fs, "")).toEqual([]);
+    });
+
+    it("a FIFO carries bytes from a writer handle to a reader handle", (fs) => {
+      fs.mknod("p", S_IFIFO | 0o600);
+      // The reader first and non-blocking: then opening the writer does not wait either.
+      const reader = fs.open("p", O_RDONLY | O_NONBLOCK, 0);
+      try {
+        const into = new Uint8Array(64);
+        const writer = fs.open("p", O_WRONLY | O_NONBLOCK, 0);
+        try {
+          expect(fileType(fs.fstat(writer).st_mode)).toBe(S_IFIFO);
+          expect(fs.write(writer, bytes("through the pipe"))).toBe(16);
+          const count = fs.read(reader, into);
+          expect(text(into.subarray(0, count))).toBe("through the pipe");
+          // Drained while a writer is open: a non-blocking read would wait.
+          expectErrno("EAGAIN", () => fs.read(reader, into));
+        } finally {
+          fs.close(writer);
+        }
+        // Drained and every writer closed: end of file.
+        expect(fs.read(reader, into)).toBe(0);
+      } finally {
+        fs.close(reader);
+      }
+    }, ["fifoIo"]);
+  });
+}
