@@ -14,7 +14,7 @@ export const BUILT_IN = {
   writebackMs: 1000,
   expireMs: 5000,
   writeback: "async",
-  fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, threads: 2 },
+  fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2 },
   restart: {
     strategy: "one_for_one",
     intensity: 5,

@@ -49,6 +49,7 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
       directIo: parsed.fuse?.directIo ?? defaults.fuse?.directIo ?? BUILT_IN.fuse.directIo,
       attrTimeoutMs: parsed.fuse?.attrTimeoutMs ?? defaults.fuse?.attrTimeoutMs ?? BUILT_IN.fuse.attrTimeoutMs,
       entryTimeoutMs: parsed.fuse?.entryTimeoutMs ?? defaults.fuse?.entryTimeoutMs ?? BUILT_IN.fuse.entryTimeoutMs,
+      negativeTimeoutMs: parsed.fuse?.negativeTimeoutMs ?? defaults.fuse?.negativeTimeoutMs ?? BUILT_IN.fuse.negativeTimeoutMs,
       threads: parsed.fuse?.threads ?? defaults.fuse?.threads ?? BUILT_IN.fuse.threads,
     },
     topology,

@@ -111,6 +111,7 @@ export const FuseSchema = v.strictObject({
   directIo: v.optional(v.boolean("true or false")),
   attrTimeoutMs: v.optional(millis(0)),
   entryTimeoutMs: v.optional(millis(0)),
+  negativeTimeoutMs: v.optional(millis(0)),
   threads: v.optional(v.pipe(v.number("a thread count from 1 to 16"), v.integer("a thread count from 1 to 16"), v.minValue(1, "a thread count from 1 to 16"), v.maxValue(16, "a thread count from 1 to 16"))),
 });
 

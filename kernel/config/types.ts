@@ -45,7 +45,7 @@ export interface TenantConfig {
   backend: BackendConfig;
   cache: CacheConfig;
   mounts: MountConfig[];
-  fuse: { directIo: boolean; attrTimeoutMs: number; entryTimeoutMs: number; threads: number };
+  fuse: { directIo: boolean; attrTimeoutMs: number; entryTimeoutMs: number; negativeTimeoutMs: number; threads: number };
   /** Process groups in start order; each group is one process running those services. */
   topology: ServiceName[][];
   restart: RestartConfig;

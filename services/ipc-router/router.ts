@@ -6,6 +6,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { publishStats, type ServiceContext } from "../../kernel/service-host/index.ts";
 import { attachMount, TenantStorage } from "../client-cache/index.ts";
+import { publishLocalDataPath } from "./local-data-path.ts";
 import { FileTable } from "./file-table.ts";
 import { buildMountTable, type ServedMount } from "./mount-table.ts";
 import type { FileSystem } from "./protocol/index.ts";
@@ -120,6 +121,7 @@ export class IpcRouter {
     await Promise.all(ctx.tenant.cpus.map((_, q) => router.startThread(q, false)));
     router.registry.listen(router.socketPath);
     router.stream.listen(streamSocketPath(ctx.runtime.runDir));
+    publishLocalDataPath({ storage: storage.shared, mounts: served.map(({ path, branches }) => ({ path, branches })) });
     ctx.log.info("ipc-router serving", { region: path, socket: router.socketPath, queues: ctx.tenant.cpus.length, mounts: served.map((m) => m.path), epoch });
     return router;
   }
@@ -199,6 +201,7 @@ export class IpcRouter {
   /** Stops serving: closes the region (blocked clients fail with ENOTCONN at once), stops the threads, removes the files. */
   async stop(): Promise<void> {
     this.stopped = true;
+    publishLocalDataPath(undefined);
     Atomics.store(this.control, CONTROL.stop, 1);
     this.registry.close(this.socketPath);
     this.stream.close(streamSocketPath(this.ctx.runtime.runDir));

@@ -134,7 +134,7 @@ export class FuseServer {
           index,
           nodes,
           opener: options.opener,
-          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs },
+          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs },
         } satisfies ToServingWorker),
       );
       await Promise.all(starts);

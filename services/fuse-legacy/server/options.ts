@@ -14,6 +14,8 @@ export interface FuseSessionOptions {
   readonly attrTimeoutMs?: number;
   /** How long the kernel may cache a name → node lookup, in ms. Default 1000. */
   readonly entryTimeoutMs?: number;
+  /** How long the kernel may remember that a name does not exist (a negative entry), in ms. Default 0 (not at all). */
+  readonly negativeTimeoutMs?: number;
 }
 
 /** Largest WRITE the server accepts (also the READ size bound through max_pages): 1 MiB. */

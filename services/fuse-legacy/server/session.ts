@@ -124,6 +124,7 @@ export class FuseSession {
   private readonly handlers = new Map<number, Handler>();
   private readonly attrValid: [number, number];
   private readonly entryValid: [number, number];
+  private readonly negativeValid: [number, number];
   private readonly openFlags: number;
 
   /** Serves `fs`; `logger` hears about handler bugs (non-FsError throws); `nodes` is the mount's shared table. */
@@ -133,6 +134,7 @@ export class FuseSession {
     this.replyView = new DataView(this.reply.buffer);
     this.attrValid = timeout(options.attrTimeoutMs ?? 1000);
     this.entryValid = timeout(options.entryTimeoutMs ?? 1000);
+    this.negativeValid = timeout(options.negativeTimeoutMs ?? 0);
     this.openFlags = options.directIo ? FOPEN.FOPEN_DIRECT_IO : 0;
     this.register();
   }
@@ -234,9 +236,10 @@ export class FuseSession {
    * a stat of the directory and a chown only when the caller is not the service's user. If the chown fails, the node
    * is removed again and the request fails, so nobody gets a node owned by someone else.
    */
-  private createdReply(creator: FuseInHeader, name: string, path: string, at = OUT_HEADER_SIZE): number {
+  private createdReply(creator: FuseInHeader, name: string, path: string, fh?: number): number {
     const parent = creator.nodeid;
-    let st = this.fs.lstat(path);
+    const stat = (): Stat => (fh === undefined ? this.fs.lstat(path) : this.fs.fstat(fh));
+    let st = stat();
     if (st.st_uid !== creator.uid || st.st_gid !== creator.gid) {
       const gid = this.statNode(parent, "create").st_mode & S_ISGID ? -1 : creator.gid;
       if (st.st_uid !== creator.uid || (gid !== -1 && st.st_gid !== gid)) {
@@ -247,10 +250,10 @@ export class FuseSession {
           else this.fs.unlink(path);
           throw error;
         }
-        st = this.fs.lstat(path);
+        st = stat();
       }
     }
-    return this.writeEntry(at, this.nodes.remember(parent, name), st);
+    return this.writeEntry(OUT_HEADER_SIZE, this.nodes.remember(parent, name), st);
   }
 
   /** Writes `fuse_entry_out` for node `nodeid` with attributes `st` at `at`; returns its size. */
@@ -311,7 +314,17 @@ export class FuseSession {
     on("LOOKUP", (request) => {
       const [name = ""] = this.names(request, B, 1, "lookup");
       const parent = request.header.nodeid;
-      return this.entryReply(parent, name, this.childOf(parent, name, "lookup"));
+      const path = this.childOf(parent, name, "lookup");
+      if (this.negativeValid[0] === 0 && this.negativeValid[1] === 0) return this.entryReply(parent, name, path);
+      try {
+        return this.entryReply(parent, name, path);
+      } catch (error) {
+        if (!(error instanceof FsError) || error.errno !== ERRNO.ENOENT) throw error;
+        // A negative entry (node id 0): the kernel remembers that the name is absent for the negative timeout.
+        this.reply.fill(0, OUT_HEADER_SIZE, OUT_HEADER_SIZE + FUSE_ENTRY_OUT_SIZE);
+        fuse_entry_out.write(this.replyView, OUT_HEADER_SIZE, { nodeid: 0, generation: 0, entry_valid: this.negativeValid[0], entry_valid_nsec: this.negativeValid[1], attr_valid: 0, attr_valid_nsec: 0 });
+        return FUSE_ENTRY_OUT_SIZE;
+      }
     });
     on("GETATTR", ({ header, view }) => {
       const args = fuse_getattr_in.read(view, B);
@@ -391,7 +404,7 @@ export class FuseSession {
       const fh = fs.open(path, flags, args.mode & 0o7777);
       let size: number;
       try {
-        size = this.createdReply(request.header, name, path);
+        size = this.createdReply(request.header, name, path, fh);
       } catch (error) {
         fs.close(fh);
         throw error;

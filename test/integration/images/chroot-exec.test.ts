@@ -7,13 +7,13 @@
  * (failed under CI=true).
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { constants, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { constants, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { buildRootfs } from "../../../scripts/rootfs/index.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
 import { mountTestsSkipped } from "../../services/fuse-legacy/fixtures/mount-support.ts";
+import { startLegacy, stopLegacy, type LegacySetup } from "../data-path/legacy-fixture.ts";
 import { alive, Harness, waitFor } from "../harness.ts";
 
 setDefaultTimeout(60_000);
@@ -25,6 +25,7 @@ const UPPER = "containers/c0/upper";
 const LAYER = "images/tiny/layer0";
 /** chroot(8) found in this process's PATH (the chroot'd shell gets the tree's PATH). */
 const CHROOT = Bun.which("chroot") ?? "/usr/sbin/chroot";
+let setup: Partial<LegacySetup> = {};
 let h: Harness;
 let client: DanausClient | undefined;
 
@@ -42,20 +43,15 @@ beforeAll(async () => {
   buildRootfs(ROOTFS);
   const tenant = [`name = "alpha"`, `cpus = [0]`, `memory = "384MiB"`, `shareCpus = true`, `[backend]`, `kind = "local"`, `root = "backends/alpha"`,
     `[[mounts]]`, `path = "${MOUNT}"`, `upper = "${UPPER}"`, `lowers = ["${LAYER}"]`, `legacy = true`].join("\n");
-  h = new Harness({ tenants: { alpha: tenant } });
   // Imported before the supervisor starts, so the tenant service finds the lower branch at its first start.
-  const imported = await h.cli("image", "import", "alpha", "tiny", ROOTFS);
-  if (imported.code !== 0) throw new Error(`image import failed: ${imported.stderr}`);
-  await h.start(["alpha"]);
-  await waitFor("the union mount through FUSE", () => isMountPoint(MOUNT), 30_000);
-  client = DanausClient.connect({ socket: join(h.dir, "state/run/alpha/router.sock") });
+  setup = await startLegacy(tenant, MOUNT, async (h) => {
+    const imported = await h.cli("image", "import", "alpha", "tiny", ROOTFS);
+    if (imported.code !== 0) throw new Error(`image import failed: ${imported.stderr}`);
+  });
+  h = setup.h!;
+  client = setup.client;
 }, 120_000);
-afterAll(async () => {
-  client?.disconnect();
-  await h?.stop();
-  if (isMountPoint(MOUNT)) Bun.spawnSync(["umount", "-l", MOUNT]);
-  rmSync(base, { recursive: true, force: true });
-}, 60_000);
+afterAll(() => stopLegacy(setup, MOUNT, base), 60_000);
 
 test.skipIf(skipped)("programs of the image run under chroot through the mount", () => {
   const r = inRoot("echo hello from $0; ls /etc; cat /etc/hostname; id -un; echo abc | wc -c");

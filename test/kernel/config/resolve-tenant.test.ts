@@ -33,7 +33,7 @@ describe("resolveTenant: built-in defaults", () => {
 
   test("one mount of the whole backend, fuse and restart defaults", () => {
     expect(t.mounts).toEqual([{ path: "/mnt/danaus/alpha", kind: "direct", source: "", legacy: false }]);
-    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, threads: 2 });
+    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2 });
     expect(t.restart).toEqual({
       strategy: "one_for_one",
       intensity: 5,
@@ -88,7 +88,7 @@ describe("resolveTenant: host [defaults]", () => {
       defaults,
     );
     expect(t.cache).toEqual({ sizeBytes: GiB, maxDirtyBytes: GiB / 2, blockSizeBytes: 128 * 1024, writebackMs: 1000, expireMs: 9000, writeback: "sync" });
-    expect(t.fuse).toEqual({ directIo: false, attrTimeoutMs: 5, entryTimeoutMs: 1000, threads: 3 });
+    expect(t.fuse).toEqual({ directIo: false, attrTimeoutMs: 5, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 3 });
     expect(t.restart.intensity).toBe(1);
     expect(t.restart.backoffCapMs).toBe(800);
     expect(t.restart.periodMs).toBe(30000);

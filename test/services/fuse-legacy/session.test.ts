@@ -176,4 +176,17 @@ describe("FuseSession", () => {
     // Twelve files plus the directory and the root: nothing else was counted.
     expect(session.nodes.size).toBe(14);
   });
+
+  test("LOOKUP of a missing name: ENOENT, or a negative entry (node 0) kept for negativeTimeoutMs", () => {
+    const plain = new FuseSession(backend);
+    expect(run(plain, request(FUSE_OP.LOOKUP, 200, 1, cstr("nothing-here")))!.header.error).toBe(-2);
+    const negative = new FuseSession(backend, { negativeTimeoutMs: 2500 });
+    const reply = run(negative, request(FUSE_OP.LOOKUP, 201, 1, cstr("nothing-here")))!;
+    expect(reply.header).toEqual({ len: 16 + 128, error: 0, unique: 201 });
+    expect(fuse_entry_out.read(reply.view, 16)).toMatchObject({ nodeid: 0, entry_valid: 2, entry_valid_nsec: 500_000_000, attr_valid: 0 });
+    expect(negative.nodes.size).toBe(1);
+    // Other errors stay errors.
+    writeFileSync(join(root, "plain-file"), "");
+    expect(run(negative, request(FUSE_OP.LOOKUP, 202, 1, cstr("plain-file/below")))!.header.error).toBe(-20);
+  });
 });

@@ -75,7 +75,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
       ...Array.from({ length: mountCount }, (_, i) => ({ path: `/m${i}`, kind: "direct" as const, source: `m${i}`, legacy: false })),
       ...unions.map((u, i) => ({ path: `/u${i}`, kind: "union" as const, upper: u.upper, lowers: [...u.lowers], legacy: false })),
     ],
-    fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, threads: 2 },
+    fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2 },
     topology: [["client-cache", "union", "ipc-router"]],
     restart: { strategy: "one_for_one", intensity: 5, periodMs: 30000, backoffBaseMs: 100, backoffCapMs: 5000, shutdownMs: 3000, services: { "client-cache": "permanent", union: "permanent", "ipc-router": "permanent", "fuse-legacy": "permanent" } },
   };

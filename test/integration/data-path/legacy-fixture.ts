@@ -1,0 +1,51 @@
+/** @module test/integration/data-path/legacy-fixture — what the kernel-path integration tests share: start, stop, and the two-path checks. */
+import { expect } from "bun:test";
+import { constants, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { isMountPoint } from "../../../kernel/sys/mounts.ts";
+import { DanausClient } from "../../../shims/ts/client.ts";
+import { Harness, waitFor } from "../harness.ts";
+
+/** A running supervisor with tenant alpha's legacy mount up, and a shared-memory client of alpha. */
+export interface LegacySetup {
+  readonly h: Harness;
+  readonly client: DanausClient;
+}
+
+/** Starts a supervisor with tenant `alpha` (its file's text), waits for the FUSE mount at `mount`, connects a client. */
+export async function startLegacy(tenant: string, mount: string, before?: (h: Harness) => Promise<void>): Promise<LegacySetup> {
+  const h = new Harness({ tenants: { alpha: tenant } });
+  await before?.(h);
+  await h.start(["alpha"]);
+  await waitFor("the FUSE mount", () => isMountPoint(mount), 30_000);
+  return { h, client: DanausClient.connect({ socket: join(h.dir, "state/run/alpha/router.sock") }) };
+}
+
+/** Disconnects, stops the supervisor, detaches a mount left behind (last resort) and removes `base`. */
+export async function stopLegacy(setup: Partial<LegacySetup>, mount: string, base: string): Promise<void> {
+  setup.client?.disconnect();
+  await setup.h?.stop();
+  if (isMountPoint(mount)) Bun.spawnSync(["umount", "-l", mount]);
+  rmSync(base, { recursive: true, force: true });
+}
+
+/** A file written through the kernel is read through the client at once, and the reverse. */
+export function expectCrossPathVisible(mount: string, client: DanausClient): void {
+  writeFileSync(join(mount, "via-kernel"), "written through FUSE");
+  const fd = client.open(`${mount}/via-kernel`, constants.O_RDONLY, 0);
+  const buffer = new Uint8Array(100);
+  expect(new TextDecoder().decode(buffer.subarray(0, client.pread(fd, buffer, 0)))).toBe("written through FUSE");
+  client.close(fd);
+  const out = client.open(`${mount}/via-client`, constants.O_CREAT | constants.O_WRONLY, 0o644);
+  client.write(out, "written through the client");
+  client.close(out);
+  expect(readFileSync(join(mount, "via-client"), "utf8")).toBe("written through the client");
+}
+
+/** A script stored in the mount is exec'd by the kernel. */
+export function expectScriptRuns(mount: string): void {
+  writeFileSync(join(mount, "hello.sh"), "#!/bin/sh\necho hello from $(basename $0)\n", { mode: 0o755 });
+  const run = Bun.spawnSync([join(mount, "hello.sh")], { stdout: "pipe" });
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout.toString()).toBe("hello from hello.sh\n");
+}
