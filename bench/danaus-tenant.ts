@@ -10,9 +10,22 @@ import { Harness, waitFor } from "../test/integration/harness.ts";
 /** The tenant's name in every kernel-path benchmark. */
 export const BENCH_TENANT = "alpha";
 
-/** A tenant file for {@link BENCH_TENANT} on CephFS (`conf`, subtree `root`) with the given `[[mounts]]` tables. */
-export function cephTenantToml(conf: string, root: string, cpus: readonly number[], memory: string, mounts: readonly string[]): string {
-  return [`name = "${BENCH_TENANT}"`, `cpus = [${cpus.join(", ")}]`, `memory = "${memory}"`, `[backend]`, `kind = "cephfs"`, `conf = ${JSON.stringify(conf)}`, `root = ${JSON.stringify(root)}`, ...mounts].join("\n");
+/** Where fuse-legacy runs: its own process (the default), or the data-path process (see README, "The kernel path"). */
+export type Placement = "own process" | "in-process";
+
+/** The two placements, with the names the benchmark tables give them. */
+export const PLACEMENTS: readonly { readonly placement: Placement; readonly name: string }[] = [
+  { placement: "own process", name: "danaus" },
+  { placement: "in-process", name: "danaus in-process" },
+];
+
+/**
+ * A tenant file for {@link BENCH_TENANT} on CephFS (`conf`, subtree `root`) with the given `[[mounts]]` tables, and
+ * fuse-legacy placed as `placement` says.
+ */
+export function cephTenantToml(conf: string, root: string, cpus: readonly number[], memory: string, mounts: readonly string[], placement: Placement = "own process"): string {
+  const topology = placement === "in-process" ? [`topology = [["client-cache", "union", "ipc-router", "fuse-legacy"]]`] : [];
+  return [`name = "${BENCH_TENANT}"`, `cpus = [${cpus.join(", ")}]`, `memory = "${memory}"`, ...topology, `[backend]`, `kind = "cephfs"`, `conf = ${JSON.stringify(conf)}`, `root = ${JSON.stringify(root)}`, ...mounts].join("\n");
 }
 
 /** A `[[mounts]]` table: `branches` is `source = "…"`, or `upper = "…"` and `lowers = […]`. */

@@ -14,7 +14,7 @@ import type { Subprocess } from "bun";
 import { isMountPoint } from "../kernel/sys/mounts.ts";
 import { buildRootfs } from "../scripts/rootfs/index.ts";
 import { dropPageCache, mountCephFuse } from "./ceph-fuse.ts";
-import { BENCH_TENANT, cephTenantToml, legacyMountToml, startDanausTenant } from "./danaus-tenant.ts";
+import { BENCH_TENANT, cephTenantToml, legacyMountToml, PLACEMENTS, startDanausTenant, type Placement } from "./danaus-tenant.ts";
 import { quantile } from "./stats.ts";
 import { mountUnionfs, type UnionfsMount } from "./union-fuse.ts";
 
@@ -81,15 +81,15 @@ function buildImage(dir: string): void {
   writeFileSync(join(dir, "var/www/html/index.html"), INDEX);
 }
 
-function danausSystem(conf: string, root: string, tree: string): StartupSystem {
+function danausSystem(conf: string, root: string, tree: string, placement: Placement, name: string): StartupSystem {
   let imported = false;
   return {
-    name: "danaus",
+    name,
     async mount(n, tag) {
       const base = mkdtempSync(join(tmpdir(), "danaus-bench-startup-"));
       const paths = Array.from({ length: n }, (_, i) => join(base, `c${i}`));
       const mounts = paths.map((path, i) => legacyMountToml(path, `upper = "containers/${tag}-${i}/upper"\nlowers = ["images/${IMAGE}/layer0"]`));
-      const toml = cephTenantToml(conf, root, SERVICE_CPUS, "2GiB", [...mounts, ...FUSE_TABLE]);
+      const toml = cephTenantToml(conf, root, SERVICE_CPUS, "2GiB", [...mounts, ...FUSE_TABLE], placement);
       const tenant = await startDanausTenant(toml, paths, [base], async (h) => {
         if (imported) return;
         const r = await h.cli("image", "import", BENCH_TENANT, IMAGE, tree);
@@ -201,9 +201,10 @@ export async function runStartup(conf: string, adminPath: string, dir: string): 
     mkdirSync(join(adminPath, dir), { recursive: true });
     const copy = Bun.spawnSync(["cp", "-a", tree, join(adminPath, dir, "lower")], { stderr: "pipe" });
     if (copy.exitCode !== 0) throw new Error(`cp -a ${tree} into CephFS: ${copy.stderr.toString().trim()}`);
-    mkdirSync(join(adminPath, dir, "danaus"), { recursive: true });
+    for (const sub of ["danaus-own", "danaus-inproc"]) mkdirSync(join(adminPath, dir, sub), { recursive: true });
     const rows: StartupRow[] = [];
-    for (const system of [danausSystem(conf, `/${dir}/danaus`, tree), unionfsSystem(conf, dir)]) {
+    const danaus = PLACEMENTS.map(({ placement, name }) => danausSystem(conf, `/${dir}/danaus-${placement === "in-process" ? "inproc" : "own"}`, tree, placement, name));
+    for (const system of [...danaus, unionfsSystem(conf, dir)]) {
       for (const n of STARTUP_COUNTS) {
         const runsMs: number[] = [];
         for (let run = 0; run < STARTUP_RUNS; run++) {

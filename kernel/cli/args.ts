@@ -1,7 +1,7 @@
 /** @module args — a small parser for `danaus <command> [positionals] [--flag value | --switch]`. */
 
 /** Flags that take no value. */
-const SWITCHES = new Set(["json", "help", "force", "print"]);
+const SWITCHES = new Set(["json", "help", "force", "print", "legacy"]);
 
 /** Parsed arguments. */
 export interface Args {

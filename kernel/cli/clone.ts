@@ -7,10 +7,11 @@ import { appendedTenant, checkImageName, cloneMounts, defaultClonePrefix, findTe
 import { type Args, flag, UsageError } from "./args.ts";
 
 /** The usage lines of the clone command, for the CLI's help. */
-export const CLONE_USAGE = `  clone <tenant> <image> <count> [--print] [--prefix DIR]
+export const CLONE_USAGE = `  clone <tenant> <image> <count> [--print] [--prefix DIR] [--legacy]
                                         add <count> union mounts of the image to the tenant's file (mount points
                                         DIR/<image>-<i>, default /mnt/danaus/<tenant>/clones; uppers
-                                        containers/<image>-<i>/upper), then reload; --print only prints them`;
+                                        containers/<image>-<i>/upper), then reload; --print only prints them;
+                                        --legacy also serves them through the kernel (FUSE), e.g. for chroot`;
 
 /** Runs `clone` against the host config `hostFile`; returns the exit code. Throws ImageError, ConfigError, UsageError. */
 export async function cloneCommand(args: Args, hostFile: string, print: (text: string) => void): Promise<number> {
@@ -29,7 +30,7 @@ export async function cloneCommand(args: Args, hostFile: string, print: (text: s
     const manifest = readManifest(backend.fs, image, tenant);
     const mounts = cloneMounts(manifest, Number(countText), ref.tenant.mounts, prefix);
     prepareCloneBranches(backend.fs, mounts, false);
-    fragment = mountsToml(image, mounts);
+    fragment = mountsToml(image, mounts, args.flags.has("legacy"));
     paths = mounts.map((m) => m.path);
     if (printOnly) {
       print(fragment);

@@ -44,9 +44,11 @@ export function cloneMounts(manifest: ImageManifest, count: number, existing: re
   return Array.from({ length: count }, (_, k) => ({ path: `${prefix}/${image}-${next + k}`, upper: `containers/${image}-${next + k}/upper`, lowers }));
 }
 
-/** The mounts as `[[mounts]]` tables, after a comment naming the image. */
-export function mountsToml(image: string, mounts: readonly CloneMount[]): string {
-  const tables = mounts.map((m) => `[[mounts]]\npath = ${JSON.stringify(m.path)}\nupper = ${JSON.stringify(m.upper)}\nlowers = [${m.lowers.map((l) => JSON.stringify(l)).join(", ")}]\n`);
+/** The mounts as `[[mounts]]` tables, after a comment naming the image; with `legacy`, each also gets `legacy = true`. */
+export function mountsToml(image: string, mounts: readonly CloneMount[], legacy = false): string {
+  const tables = mounts.map(
+    (m) => `[[mounts]]\npath = ${JSON.stringify(m.path)}\nupper = ${JSON.stringify(m.upper)}\nlowers = [${m.lowers.map((l) => JSON.stringify(l)).join(", ")}]\n${legacy ? "legacy = true\n" : ""}`,
+  );
   return `# clones of image "${image}" (danaus clone, ${new Date().toISOString()})\n${tables.join("\n")}`;
 }
 

@@ -137,7 +137,11 @@ function openBackendClient(tenant: TenantConfig, sessionName: string): { backend
   }
 }
 
-/** Creates (0700, with parents) every direct mount's source and every union mount's upper that is missing. */
+/**
+ * Creates every direct mount's source and every union mount's upper that is missing: parents 0700, the directory
+ * itself 0755 (less the umask), because it is the root directory of the mount (a container's `/`, which the
+ * container's non-root users must be able to search). The tenant's backend root (0700) keeps other tenants out.
+ */
 function prepareMountDirectories(root: FileSystem, tenant: TenantConfig): void {
   for (const m of tenant.mounts) {
     const path = m.kind === "direct" ? m.source : m.upper;
@@ -145,13 +149,14 @@ function prepareMountDirectories(root: FileSystem, tenant: TenantConfig): void {
   }
 }
 
-/** mkdir -p of `path` (relative to the backend's root) with mode 0700. */
+/** mkdir -p of `path` (relative to the backend's root): parents with mode 0700, the last directory 0755. */
 function mkdirs(fs: FileSystem, path: string): void {
   let at = "";
-  for (const part of path.split("/").filter((p) => p !== "" && p !== ".")) {
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  for (const [i, part] of parts.entries()) {
     at += `/${part}`;
     try {
-      fs.mkdir(at, 0o700);
+      fs.mkdir(at, i === parts.length - 1 ? 0o755 : 0o700);
     } catch (error) {
       if ((error as { code?: string }).code !== "EEXIST") throw error;
     }

@@ -60,6 +60,12 @@ test.skipIf(skipped)("programs of the image run under chroot through the mount",
   expect(r.stdout).toBe("hello from /bin/sh\ngroup\nhostname\nhosts\nnsswitch.conf\npasswd\ndanaus\nroot\n4\n");
 });
 
+test.skipIf(skipped)("a non-root user inside the container reaches its files (the container's / is 0755)", () => {
+  const r = Bun.spawnSync([CHROOT, "--userspec=65534:65534", MOUNT, "/bin/sh", "-c", "id -u; cat /etc/hostname; ls -d /"], { stdout: "pipe", stderr: "pipe" });
+  expect(r.stderr.toString()).toBe("");
+  expect(r.stdout.toString()).toBe(`65534\n${readFileSync(join(MOUNT, "etc/hostname"), "utf8")}/\n`);
+});
+
 test.skipIf(skipped)("a file written through the shared-memory client is read by a chroot'd program", () => {
   const data = new Uint8Array(3 << 20).map((_, i) => (i * 2654435761) >>> 24);
   const fd = client!.open(`${MOUNT}/tmp/blob`, constants.O_CREAT | constants.O_WRONLY | constants.O_TRUNC, 0o644);

@@ -72,6 +72,14 @@ describe("danaus clone", () => {
     expect(fragment.mounts.map((m) => m.path)).toEqual(["/mnt/danaus/t1/clones/base-4", "/mnt/danaus/t1/clones/base-5"]);
     expect(existsSync(join(host.backendRoot, "containers", "base-4"))).toBe(false);
   });
+  test("--legacy marks the clones for the kernel path", async () => {
+    const { code, stdout } = await cli("clone", "t1", "base", "1", "--print", "--legacy");
+    expect(code).toBe(0);
+    const fragment = Bun.TOML.parse(stdout) as { mounts: { legacy?: boolean }[] };
+    expect(fragment.mounts.map((m) => m.legacy)).toEqual([true]);
+    const plain = Bun.TOML.parse((await cli("clone", "t1", "base", "1", "--print")).stdout) as { mounts: { legacy?: boolean }[] };
+    expect(plain.mounts.map((m) => m.legacy)).toEqual([undefined]);
+  });
   test("an unknown image, an unknown tenant and a tenant without [[mounts]] are refused", async () => {
     const missing = await cli("clone", "t1", "nope", "1");
     expect(missing.code).toBe(1);
