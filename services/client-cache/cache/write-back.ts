@@ -87,7 +87,7 @@ export function writeBackFile(cache: SharedCache, file: number, selection: Write
     let failure: unknown;
     try {
       for (let first = 0; first < chosen.length; ) {
-        const last = runEnd(chosen, first, m.blockSize, cache.runBytes);
+        const last = runEnd(chosen, first, m.blockSize, cache.writeRunBytes);
         bytes += writeRun(cache, inner, handle, chosen, first, last);
         runs++;
         written = last + 1;
@@ -160,7 +160,7 @@ function collect(m: CacheMemory, file: number, selection: WriteBackSelection, ou
   }
 }
 
-/** The last index of the run starting at `first`: adjacent blocks whose dirty ranges meet, up to `maxBytes`. */
+/** The last index of the run starting at `first`: adjacent blocks whose dirty ranges meet, up to `maxBytes`, not crossing a multiple of it. */
 function runEnd(chosen: readonly Chosen[], first: number, blockSize: number, maxBytes: number): number {
   let last = first;
   let bytes = chosen[first]!.hi - chosen[first]!.lo;
@@ -168,6 +168,8 @@ function runEnd(chosen: readonly Chosen[], first: number, blockSize: number, max
     const here = chosen[last]!;
     const next = chosen[last + 1]!;
     if (next.index !== here.index + 1 || here.hi !== blockSize || next.lo !== 0 || bytes + next.hi > maxBytes) break;
+    // Runs are aligned: one never crosses a multiple of maxBytes (an object boundary on CephFS).
+    if ((next.index * blockSize) % maxBytes === 0) break;
     bytes += next.hi;
     last++;
   }
