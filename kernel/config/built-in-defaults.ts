@@ -14,7 +14,8 @@ export const BUILT_IN = {
   writebackMs: 1000,
   expireMs: 5000,
   writeback: "async",
-  fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2 },
+  /** `fuse.threads` defaults to one serving Worker per tenant core (see resolve-tenant). */
+  fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000 },
   restart: {
     strategy: "one_for_one",
     intensity: 5,
@@ -26,7 +27,7 @@ export const BUILT_IN = {
   /** Default mount points live under this directory, one per tenant. */
   mountRoot: "/mnt/danaus",
 } as const satisfies {
-  fuse: TenantConfig["fuse"];
+  fuse: Omit<TenantConfig["fuse"], "threads">;
   restart: Omit<RestartConfig, "services">;
   [key: string]: unknown;
 };

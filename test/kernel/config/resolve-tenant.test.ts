@@ -33,7 +33,9 @@ describe("resolveTenant: built-in defaults", () => {
 
   test("one mount of the whole backend, fuse and restart defaults", () => {
     expect(t.mounts).toEqual([{ path: "/mnt/danaus/alpha", kind: "direct", source: "", legacy: false }]);
-    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2 });
+    // threads: one serving Worker per tenant core (cpus 1, 2, 3).
+    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 3 });
+    expect(resolveTenant(base({ cpus: [5] }), file, host, {}).fuse.threads).toBe(1);
     expect(t.restart).toEqual({
       strategy: "one_for_one",
       intensity: 5,
