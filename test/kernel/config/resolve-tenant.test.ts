@@ -33,9 +33,12 @@ describe("resolveTenant: built-in defaults", () => {
 
   test("one mount of the whole backend, fuse and restart defaults", () => {
     expect(t.mounts).toEqual([{ path: "/mnt/danaus/alpha", kind: "direct", source: "", legacy: false }]);
-    // threads: one serving Worker per tenant core (cpus 1, 2, 3).
-    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 3 });
-    expect(resolveTenant(base({ cpus: [5] }), file, host, {}).fuse.threads).toBe(1);
+    // threads: two serving Workers per tenant core (cpus 1, 2, 3) with fuse-legacy in its own process, one per core
+    // when it shares the data-path process.
+    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 6 });
+    expect(resolveTenant(base({ cpus: [5] }), file, host, {}).fuse.threads).toBe(2);
+    const grouped = base({ cpus: [5], topology: [["client-cache", "union", "ipc-router", "fuse-legacy"]], mounts: [{ path: "/mnt/g", source: "", legacy: true }] });
+    expect(resolveTenant(grouped, file, host, {}).fuse.threads).toBe(1);
     expect(t.restart).toEqual({
       strategy: "one_for_one",
       intensity: 5,
