@@ -1,12 +1,6 @@
 /** @module fs-tree — whole-tree helpers over a FileSystem instance: mkdir -p, listing a directory, rm -r, exists. */
-import { FsError, readWholeDirectory, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import { type FileSystem, FsError, O, readWholeDirectory, S_IFDIR, S_IFMT } from "../../services/ipc-router/protocol/index.ts";
 
-const O_RDONLY = 0;
-const O_DIRECTORY = 0o200000;
-/** The type bits of st_mode. */
-export const S_IFMT = 0o170000;
-/** st_mode type of a directory. */
-export const S_IFDIR = 0o040000;
 
 function errnoCode(error: unknown): string | undefined {
   return error instanceof FsError ? error.code : undefined;
@@ -37,7 +31,7 @@ export function mkdirs(fs: FileSystem, path: string, mode: number): void {
 
 /** The names in directory `path` (without "." and ".."), in the order the file system lists them. Throws FsError. */
 export function listDirectory(fs: FileSystem, path: string): string[] {
-  const fd = fs.open(path, O_RDONLY | O_DIRECTORY, 0);
+  const fd = fs.open(path, O.RDONLY | O.DIRECTORY, 0);
   try {
     return readWholeDirectory(fs, fd).map((entry) => entry.name);
   } finally {

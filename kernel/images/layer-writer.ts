@@ -4,13 +4,11 @@
  * later entry for the same path replaces the earlier one. Directory modes and times are set last, deepest first,
  * so a read-only directory still takes its entries and its mtime is not changed by them.
  */
-import { FsError, type FileSystem, type Timespec } from "../../services/ipc-router/protocol/index.ts";
-import { lstatOrNull, mkdirs, removeTree, S_IFDIR, S_IFMT } from "./fs-tree.ts";
+import {
+  AT_SYMLINK_NOFOLLOW, type FileSystem, FsError, O, S_IFDIR, S_IFMT, type Timespec,
+} from "../../services/ipc-router/protocol/index.ts";
+import { lstatOrNull, mkdirs, removeTree } from "./fs-tree.ts";
 
-const O_WRONLY = 0o1;
-const O_CREAT = 0o100;
-const O_EXCL = 0o200;
-const AT_SYMLINK_NOFOLLOW = 0x100;
 
 /** The metadata of one entry, from a tar header or a source file's lstat. */
 export interface EntryMeta {
@@ -102,7 +100,7 @@ export class LayerWriter {
    */
   file(path: string, meta: EntryMeta, fill: (write: (chunk: Uint8Array) => void) => void): number {
     this.clear(path);
-    const fd = this.fs.open(this.full(path), O_WRONLY | O_CREAT | O_EXCL, 0o600);
+    const fd = this.fs.open(this.full(path), O.WRONLY | O.CREAT | O.EXCL, 0o600);
     let at = 0;
     try {
       fill((chunk) => {

@@ -9,17 +9,15 @@
  * wins). A crash at any point leaves either the lower view (plus an unlisted temp name, which
  * rmdir of the directory removes) or the complete copy. st_ino and st_dev change on copy-up (they are the upper's).
  */
-import { ERRNO, FsError, type FileSystem, type Stat } from "../ipc-router/protocol/index.ts";
+import {
+  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, O, RENAME_NOREPLACE, type Stat,
+} from "../ipc-router/protocol/index.ts";
 import { isDir, isFifoOrSocket, isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
 import { childPath } from "./path.ts";
 import { META_PREFIX } from "./whiteout.ts";
 
 /** Bytes copied per read/write during copy-up. */
 export const COPY_CHUNK = 1 << 20;
-const O_WRONLY = 0o1;
-const O_CREAT = 0o100;
-const O_EXCL = 0o200;
-const AT_SYMLINK_NOFOLLOW = 0x100;
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 let counter = 0;
 
@@ -41,7 +39,6 @@ function copyAttributes(upper: FileSystem, path: string, stat: Stat): void {
   );
 }
 
-const RENAME_NOREPLACE = 1;
 
 /**
  * Renames the finished copy `temp` onto `path` unless something is already there: another thread or process that
@@ -131,7 +128,7 @@ export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
   if (isSymlink(node.stat)) {
     upper.symlink(lower.readlink(node.path), temp);
   } else if (isRegular(node.stat)) {
-    const out = upper.open(temp, O_CREAT | O_EXCL | O_WRONLY, 0o600);
+    const out = upper.open(temp, O.CREAT | O.EXCL | O.WRONLY, 0o600);
     try {
       if (data) {
         copyData(lower, node.path, upper, out);

@@ -6,16 +6,12 @@
  * absolute target starts at the union root, ".." at the root stays there), so every path handed to a branch is a
  * canonical path of directories that exist in that branch; each branch still confines it again.
  */
-import { ERRNO, FsError, type FileSystem, type Stat } from "../ipc-router/protocol/index.ts";
+import {
+  ERRNO, type FileSystem, FsError, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type Stat,
+} from "../ipc-router/protocol/index.ts";
 import { childPath, splitComponents } from "./path.ts";
 import { OPAQUE_MARKER, refuseReserved, whiteoutName } from "./whiteout.ts";
 
-const S_IFMT = 0o170000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
-const S_IFREG = 0o100000;
-const S_IFIFO = 0o010000;
-const S_IFSOCK = 0o140000;
 /** Linux's limit on symlinks followed in one lookup. */
 const MAX_SYMLINKS = 40;
 

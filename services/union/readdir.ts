@@ -4,11 +4,10 @@
  * of their name and an entry's cookie is that hash (≥ 1), so a listing continued from a cookie — in any thread, after
  * any change to the directory — never repeats or skips an entry present throughout (ext4's hash-order trick).
  */
-import { type Dirent, type FileSystem } from "../ipc-router/protocol/index.ts";
+import { type Dirent, type FileSystem, O } from "../ipc-router/protocol/index.ts";
 import type { BranchStack, Node } from "./layer.ts";
 import { hiddenBy, isReserved } from "./whiteout.ts";
 
-const O_DIRECTORY = 0o200000;
 /** Entries per batch. */
 const BATCH = 256;
 
@@ -27,7 +26,7 @@ export function nameCookie(name: string): number {
 
 /** Every entry of one branch directory, by batches of its own readdir. */
 function listBranch(fs: FileSystem, path: string): Dirent[] {
-  const fd = fs.open(path, O_DIRECTORY, 0);
+  const fd = fs.open(path, O.DIRECTORY, 0);
   try {
     const out: Dirent[] = [];
     for (let cookie = 0; ; ) {

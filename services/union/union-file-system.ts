@@ -27,7 +27,8 @@
  * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off).
  */
 import {
-  ERRNO, FsError, mknodType, readWholeDirectory, type Dirent, type FileSystem, type Stat, type Statfs, type Timespec,
+  AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodType, O, readWholeDirectory,
+  RENAME_NOREPLACE, type Stat, type Statfs, type Timespec,
 } from "../ipc-router/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
@@ -37,16 +38,6 @@ import { batchAfter, listHandle, mergedEntries, orderEntries } from "./readdir.t
 import { DirTable, type UnionShared } from "./shared.ts";
 import { isReserved, OPAQUE_MARKER, whiteoutName } from "./whiteout.ts";
 
-const O_ACCMODE = 0o3;
-const O_WRONLY = 0o1;
-const O_CREAT = 0o100;
-const O_EXCL = 0o200;
-const O_TRUNC = 0o1000;
-const O_DIRECTORY = 0o200000;
-const O_NOFOLLOW = 0o400000;
-const O_PATH = 0o10000000;
-const RENAME_NOREPLACE = 1;
-const AT_SYMLINK_NOFOLLOW = 0x100;
 /** Ordered listings kept per thread for continuing readdir without re-merging. */
 const LISTING_CACHE = 64;
 
@@ -74,19 +65,19 @@ export class UnionFileSystem implements FileSystem {
   }
 
   /**
-   * open(2). A write open (O_WRONLY, O_RDWR, O_TRUNC) of a lower file copies it up first (no data for O_TRUNC);
-   * O_CREAT creates in the upper. EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP, EINVAL (`.wh.` names, O_PATH), EMFILE.
+   * open(2). A write open (O.WRONLY, O_RDWR, O.TRUNC) of a lower file copies it up first (no data for O.TRUNC);
+   * O.CREAT creates in the upper. EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP, EINVAL (`.wh.` names, O.PATH), EMFILE.
    */
   open(path: string, flags: number, mode: number): number {
-    if (flags & O_PATH) throw new FsError(ERRNO.EINVAL, "open", path);
-    const creating = (flags & O_CREAT) !== 0;
-    const follow = !(flags & O_NOFOLLOW) && !(creating && flags & O_EXCL);
-    // O_CREAT with a trailing slash: EISDIR whatever the final name is, once its parent resolved (as Linux).
+    if (flags & O.PATH) throw new FsError(ERRNO.EINVAL, "open", path);
+    const creating = (flags & O.CREAT) !== 0;
+    const follow = !(flags & O.NOFOLLOW) && !(creating && flags & O.EXCL);
+    // O.CREAT with a trailing slash: EISDIR whatever the final name is, once its parent resolved (as Linux).
     const slashCreate = creating && splitComponents(path).trailingSlash;
     const found = this.stack.resolve(path, follow && !slashCreate, "open", creating);
     if (slashCreate) throw new FsError(ERRNO.EISDIR, "open", path);
     const node = found.node;
-    const plain = flags & ~(O_CREAT | O_EXCL);
+    const plain = flags & ~(O.CREAT | O.EXCL);
     if (node === null) {
       if (!creating) throw new FsError(ERRNO.ENOENT, "open", path);
       const parent = this.parentOf(found, "open", path);
@@ -96,24 +87,24 @@ export class UnionFileSystem implements FileSystem {
       this.dropWhiteout(found, parent);
       return this.fileHandle(0, handle);
     }
-    if (creating && flags & O_EXCL) throw new FsError(ERRNO.EEXIST, "open", path);
-    const writes = (flags & O_ACCMODE) !== 0 || (flags & O_TRUNC) !== 0;
+    if (creating && flags & O.EXCL) throw new FsError(ERRNO.EEXIST, "open", path);
+    const writes = (flags & O.ACCMODE) !== 0 || (flags & O.TRUNC) !== 0;
     if (isDir(node.stat)) {
       if (creating) throw new FsError(ERRNO.EISDIR, "open", path);
       const handle = this.stack.branch(node.branch).open(node.path, plain, 0);
       return this.dirHandle(node, handle);
     }
     // Refused before any copy-up, as the kernel does.
-    if (flags & O_DIRECTORY && !isSymlink(node.stat)) throw new FsError(ERRNO.ENOTDIR, "open", path);
+    if (flags & O.DIRECTORY && !isSymlink(node.stat)) throw new FsError(ERRNO.ENOTDIR, "open", path);
     if (writes && node.branch !== 0 && isRegular(node.stat)) {
-      copyUp(this.stack, node, (flags & O_TRUNC) === 0);
-      return this.fileHandle(0, this.stack.upper.open(node.path, plain | O_NOFOLLOW, 0));
+      copyUp(this.stack, node, (flags & O.TRUNC) === 0);
+      return this.fileHandle(0, this.stack.upper.open(node.path, plain | O.NOFOLLOW, 0));
     }
     if (!isSymlink(node.stat) && node.branch !== 0 && writes) {
       // A special file of a lower: opening it for writing writes to the device, never to the branch.
-      return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain & ~O_TRUNC, 0));
+      return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain & ~O.TRUNC, 0));
     }
-    return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain | (isSymlink(node.stat) ? 0 : O_NOFOLLOW), 0));
+    return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain | (isSymlink(node.stat) ? 0 : O.NOFOLLOW), 0));
   }
 
   /** Releases a handle. EBADF. */
@@ -438,13 +429,13 @@ export class UnionFileSystem implements FileSystem {
 
   /** Creates an empty marker file (whiteout or opaque marker) in the upper; one already there is fine. */
   private createMarker(path: string): void {
-    this.stack.upper.close(this.stack.upper.open(path, O_CREAT | O_WRONLY, 0o600));
+    this.stack.upper.close(this.stack.upper.open(path, O.CREAT | O.WRONLY, 0o600));
   }
 
   /** Removes every reserved entry (whiteouts, markers, temp names) of upper directory `path` before it goes. */
   private clearUpperDir(path: string): void {
     const upper = this.stack.upper;
-    const fd = upper.open(path, O_DIRECTORY, 0);
+    const fd = upper.open(path, O.DIRECTORY, 0);
     let names: string[];
     try {
       names = readWholeDirectory(upper, fd).map((entry) => entry.name).filter(isReserved);

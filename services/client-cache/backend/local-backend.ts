@@ -16,7 +16,7 @@ import {
   type Statfs,
   type Timespec,
 } from "../../ipc-router/protocol/index.ts";
-import { F_GETFL, F_OK, O, S_IFLNK, S_IFMT, SYS_FCNTL } from "./linux-constants.ts";
+import { F_GETFL, F_OK, O, S_IFLNK, S_IFMT, SYS_FCNTL } from "../../ipc-router/protocol/linux.ts";
 import { cString, EMPTY_PATH, splitPath } from "./path.ts";
 import { readDirectoryBatch } from "./readdir.ts";
 import { check, closeQuietly, openInRoot, withParent, withResolved } from "./resolve.ts";

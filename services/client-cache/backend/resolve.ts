@@ -19,7 +19,7 @@
  */
 import { errno, fileCalls, openat2, RESOLVE } from "../../../kernel/sys/libc.ts";
 import { ERRNO, FsError } from "../../ipc-router/protocol/index.ts";
-import { O } from "./linux-constants.ts";
+import { O } from "../../ipc-router/protocol/linux.ts";
 import { cPath, cString, type SplitPath } from "./path.ts";
 
 const SCOPE = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;

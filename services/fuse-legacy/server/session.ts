@@ -6,12 +6,8 @@
  * answered ENOSYS.
  */
 import {
-  ERRNO,
-  FsError,
-  UTIME_NOW,
-  UTIME_OMIT,
-  type FileSystem,
-  type Stat,
+  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, O, RENAME_EXCHANGE, S_IFDIR, S_IFMT, S_IFREG, S_ISGID,
+  type Stat, UTIME_NOW, UTIME_OMIT,
 } from "../../ipc-router/protocol/index.ts";
 import {
   decodeInHeader,
@@ -78,19 +74,8 @@ interface Request {
 /** A handler writes its reply body at OUT_HEADER_SIZE of the reply buffer and returns its length. */
 type Handler = (request: Request) => number;
 
-/** Open flags passed on to the FileSystem; the rest (O_CREAT/O_EXCL/O_NOCTTY, FASYNC, O_DIRECT, __FMODE_EXEC...) are dropped. */
+/** Open flags passed on to the FileSystem; the rest (O.CREAT/O.EXCL/O_NOCTTY, FASYNC, O_DIRECT, __FMODE_EXEC...) are dropped. */
 const OPEN_FLAGS_PASSED = 0x3 | 0x400 | 0x800 | 0x1000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x100000;
-const O_CREAT = 0x40;
-const O_EXCL = 0x80;
-const O_TRUNC = 0x200;
-const O_WRONLY = 0x1;
-const O_DIRECTORY = 0x10000;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_ISGID = 0o2000;
-const AT_SYMLINK_NOFOLLOW = 0x100;
-const RENAME_EXCHANGE = 2;
 const NAME_MAX_DEFAULT = 255;
 
 const encoder = new TextEncoder();
@@ -315,11 +300,11 @@ export class FuseSession {
       const [name = ""] = this.names(request, B, 1, "lookup");
       const parent = request.header.nodeid;
       const path = this.childOf(parent, name, "lookup");
-      if (this.negativeValid[0] === 0 && this.negativeValid[1] === 0) return this.entryReply(parent, name, path);
       try {
         return this.entryReply(parent, name, path);
       } catch (error) {
-        if (!(error instanceof FsError) || error.errno !== ERRNO.ENOENT) throw error;
+        const cachesAbsence = this.negativeValid[0] !== 0 || this.negativeValid[1] !== 0;
+        if (!cachesAbsence || !(error instanceof FsError) || error.errno !== ERRNO.ENOENT) throw error;
         // A negative entry (node id 0): the kernel remembers that the name is absent for the negative timeout.
         this.reply.fill(0, OUT_HEADER_SIZE, OUT_HEADER_SIZE + FUSE_ENTRY_OUT_SIZE);
         fuse_entry_out.write(this.replyView, OUT_HEADER_SIZE, { nodeid: 0, generation: 0, entry_valid: this.negativeValid[0], entry_valid_nsec: this.negativeValid[1], attr_valid: 0, attr_valid_nsec: 0 });
@@ -350,7 +335,7 @@ export class FuseSession {
       const type = args.mode & S_IFMT;
       // A regular file through open, as CREATE does; FIFOs and sockets through mknod, which answers EPERM for devices
       // (none on shared tenant storage) and EINVAL for other types. The kernel serves a FIFO's data itself.
-      if (type === S_IFREG || type === 0) fs.close(fs.open(path, O_CREAT | O_EXCL | O_WRONLY, args.mode & 0o7777));
+      if (type === S_IFREG || type === 0) fs.close(fs.open(path, O.CREAT | O.EXCL | O.WRONLY, args.mode & 0o7777));
       else fs.mknod(path, type | (args.mode & 0o7777));
       return this.createdReply(request.header, name, path);
     });
@@ -400,7 +385,7 @@ export class FuseSession {
       const [name = ""] = this.names(request, B + fuse_create_in.size, 1, "create");
       const parent = request.header.nodeid;
       const path = this.childOf(parent, name, "create");
-      const flags = (args.flags & (OPEN_FLAGS_PASSED | O_EXCL | O_TRUNC)) | O_CREAT;
+      const flags = (args.flags & (OPEN_FLAGS_PASSED | O.EXCL | O.TRUNC)) | O.CREAT;
       const fh = fs.open(path, flags, args.mode & 0o7777);
       let size: number;
       try {
@@ -447,7 +432,7 @@ export class FuseSession {
 
     on("OPENDIR", ({ header, view }) => {
       const args = fuse_open_in.read(view, B);
-      const flags = (args.flags & OPEN_FLAGS_PASSED & ~0x3) | O_DIRECTORY;
+      const flags = (args.flags & OPEN_FLAGS_PASSED & ~0x3) | O.DIRECTORY;
       return this.openReply(fs.open(this.pathOf(header.nodeid, "opendir"), flags, 0), 0);
     });
     on("READDIR", ({ view }) => this.readdir(fuse_read_in.read(view, B)));

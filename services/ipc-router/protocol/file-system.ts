@@ -5,6 +5,7 @@
  */
 import type { Dirent } from "./dirent.ts";
 import { ERRNO, errnoName } from "./errno.ts";
+import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK } from "./linux.ts";
 import type { Stat } from "./stat.ts";
 import type { Statfs } from "./statfs.ts";
 
@@ -32,11 +33,6 @@ export class FsError extends Error {
   }
 }
 
-/** The file type bits of a mode (`S.IFMT`) and the types mknod knows, as Linux numbers them. */
-const S = {
-  IFMT: 0o170000, IFSOCK: 0o140000, IFREG: 0o100000, IFDIR: 0o040000, IFBLK: 0o060000, IFCHR: 0o020000, IFIFO: 0o010000,
-} as const;
-
 /**
  * The file type a {@link FileSystem.mknod} of `mode` creates: S_IFIFO, S_IFSOCK or S_IFREG (also for type 0, as
  * mknod(2)). Throws FsError EPERM for S_IFCHR and S_IFBLK (no device nodes on shared tenant storage: a tenant could
@@ -44,10 +40,10 @@ const S = {
  * unknown bits), as Linux answers those. Every implementation checks this first, so all answer alike.
  */
 export function mknodType(mode: number, path: string): number {
-  const type = mode & S.IFMT;
-  if (type === 0 || type === S.IFREG) return S.IFREG;
-  if (type === S.IFIFO || type === S.IFSOCK) return type;
-  throw new FsError(type === S.IFCHR || type === S.IFBLK || type === S.IFDIR ? ERRNO.EPERM : ERRNO.EINVAL, "mknod", path);
+  const type = mode & S_IFMT;
+  if (type === 0 || type === S_IFREG) return S_IFREG;
+  if (type === S_IFIFO || type === S_IFSOCK) return type;
+  throw new FsError(type === S_IFCHR || type === S_IFBLK || type === S_IFDIR ? ERRNO.EPERM : ERRNO.EINVAL, "mknod", path);
 }
 
 /**

@@ -10,6 +10,7 @@ export * from "./statfs.ts";
 export * from "./dirent.ts";
 export * from "./region-layout.ts";
 export * from "./c-header.ts";
+export * from "./linux.ts";
 export * from "./file-system.ts";
 export * from "./read-directory.ts";
 export * from "./stream-frame.ts";

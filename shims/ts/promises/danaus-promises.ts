@@ -1,4 +1,5 @@
 /** @module danaus-promises — the `node:fs/promises`-shaped facade over one DanausClient. */
+import { AT_SYMLINK_NOFOLLOW } from "../../../services/ipc-router/protocol/index.ts";
 import { Buffer } from "node:buffer";
 import { constants as fsConstants } from "node:fs";
 import { posix } from "node:path";
@@ -41,8 +42,6 @@ export interface StatOptions {
   bigint?: false;
 }
 
-/** utimensat flag: change the symlink itself (Linux AT_SYMLINK_NOFOLLOW). */
-const AT_SYMLINK_NOFOLLOW = 0x100;
 /** Codes after which Node's rm retries (rimraf). */
 const RETRY_CODES = ["EBUSY", "EMFILE", "ENFILE", "ENOTEMPTY", "EPERM"];
 

@@ -4,9 +4,9 @@ import { randomBytes } from "node:crypto";
 import { lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { importImage, openTenantBackend, readManifest } from "../../../kernel/images/index.ts";
-import { listDirectory, removeTree, S_IFDIR, S_IFMT } from "../../../kernel/images/fs-tree.ts";
+import { listDirectory, removeTree } from "../../../kernel/images/fs-tree.ts";
 import { CephBackend, CephMount } from "../../../services/client-cache/backend/cephfs/index.ts";
-import type { FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { S_IFDIR, S_IFMT, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
 import { testCephConf } from "../../ceph.ts";
 import { makeSourceTree, makeTestHost, systemTar, walk } from "./fixture.ts";
 

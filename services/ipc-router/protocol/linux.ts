@@ -1,4 +1,7 @@
-/** @module linux-constants — the Linux x86-64 open flags, file types and lseek whences, declared once for the backends and the cache. */
+/**
+ * @module linux — the Linux x86-64 open flags, file types, lseek whences and *at/rename flags the FileSystem interface
+ * speaks, declared once for every layer (backends, cache, union, images, FUSE server, client).
+ */
 
 /** `O_*` open flags (x86-64 values; O_PATH and O_TMPFILE are not in `node:fs` constants), for every backend and the cache. */
 export const O = {
@@ -31,10 +34,22 @@ export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 /** `st_mode` type of a symbolic link. */
 export const S_IFLNK = 0o120000;
+/** `st_mode` type of a FIFO. */
+export const S_IFIFO = 0o010000;
+/** `st_mode` type of a socket. */
+export const S_IFSOCK = 0o140000;
+/** `st_mode` type of a character device. */
+export const S_IFCHR = 0o020000;
+/** `st_mode` type of a block device. */
+export const S_IFBLK = 0o060000;
+/** Set-group-ID bit of `st_mode` (on a directory: new entries take its group). */
+export const S_ISGID = 0o2000;
 
 /** lseek(2) whence values. */
 export const SEEK = { SET: 0, CUR: 1, END: 2, DATA: 3, HOLE: 4 } as const;
 
+/** renameat2(2) flag that refuses to replace an existing name (EEXIST). */
+export const RENAME_NOREPLACE = 1;
 /** renameat2(2) flag that swaps the two names (nothing is removed). */
 export const RENAME_EXCHANGE = 2;
 /** utimensat(2) flag acting on a final symlink itself. */
