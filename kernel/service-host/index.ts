@@ -11,4 +11,4 @@ export {
   type FromService,
   type ToService,
 } from "./messages.ts";
-export { publishStats, readStats, type ServiceStats } from "./stats-file.ts";
+export { publishStats, readStats, type PublishedStats, type ServiceStats } from "./stats-file.ts";

@@ -27,7 +27,7 @@ export interface TenantStatus {
   /** Why it failed or was not started (invalid config, intensity exceeded, pool error). */
   errors: string[];
   /** Counters its services published (e.g. the client cache's hits, misses, dirty bytes), by service. */
-  stats: Record<string, { at: number; stats: Record<string, number> }>;
+  stats: Record<string, { at: number; stats: Record<string, number>; notes?: string[] }>;
 }
 
 function formatBytes(n: number): string {
@@ -73,7 +73,10 @@ export function renderStatusTable(tenants: TenantStatus[]): string {
   for (const t of tenants) {
     out.push(`${t.name}: ${t.state}, pool ${t.pool}, file ${t.file}`);
     for (const e of t.errors) out.push(`  ${e}`);
-    for (const [service, { stats }] of Object.entries(t.stats ?? {})) out.push(`  ${service}: ${formatCounters(stats)}`);
+    for (const [service, { stats, notes }] of Object.entries(t.stats ?? {})) {
+      out.push(`  ${service}: ${formatCounters(stats)}`);
+      for (const note of notes ?? []) out.push(`  ${service}: ${note}`);
+    }
   }
   return out.join("\n");
 }

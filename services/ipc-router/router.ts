@@ -15,6 +15,8 @@ import { Registry } from "./registry.ts";
 import { StreamServer, streamSocketPath } from "./stream-server.ts";
 import { Region, RequestQueue } from "./ring/index.ts";
 import { CONTROL, type ServiceThreadInit, type ServiceThreadMessage } from "./service-thread.ts";
+import { ActivityTable } from "./activity.ts";
+import { heldRequests, needsThread, type HeldRequest } from "./watchdog.ts";
 
 /** Sizes of a tenant's region and tables. */
 export interface RouterLimits {
@@ -32,6 +34,13 @@ export interface RouterLimits {
   busyThreshold: number;
   /** Idle time after which an extra thread retires. */
   retireAfterMs: number;
+  /**
+   * A request in service this long holds its thread (a FIFO waiting for its partner, a backend that stopped
+   * answering): the watchdog lists it in `status` and, when no other thread of its queue is free, adds one.
+   */
+  heldAfterMs: number;
+  /** Threads per queue that held requests may pin beyond {@link maxThreadsPerQueue}; past that the queue waits. */
+  maxHeldThreadsPerQueue: number;
 }
 
 /** Defaults: 1 MiB transfers, 64 client threads, 4096 open files. */
@@ -43,6 +52,8 @@ export const DEFAULT_LIMITS: RouterLimits = {
   maxThreadsPerQueue: 3,
   busyThreshold: 4,
   retireAfterMs: 2000,
+  heldAfterMs: 1000,
+  maxHeldThreadsPerQueue: 16,
 };
 
 const STATS_INTERVAL_MS = 1000;
@@ -51,6 +62,14 @@ const THREAD_ENTRY = new URL("./service-thread-main.ts", import.meta.url).href;
 /** A running router. */
 export class IpcRouter {
   private readonly threads = new Map<number, Set<Worker>>();
+  /** The activity-table slot of each running service thread, and the slots free for new ones. */
+  private readonly slots = new Map<Worker, number>();
+  private readonly freeSlots: number[];
+  private readonly activityBuffer: SharedArrayBuffer;
+  private readonly activity: ActivityTable;
+  /** Requests held longer than the bound at the last watchdog pass (for status and the log). */
+  private held: HeldRequest[] = [];
+  private readonly watchdogTimer: ReturnType<typeof setInterval>;
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
   private readonly registry: Registry;
   private readonly socketPath: string;
@@ -73,7 +92,12 @@ export class IpcRouter {
     for (const mount of served) mainMounts[mount.id] = attachMount(storage.shared, mount.branches);
     const queues = ctx.tenant.cpus.map((_, q) => new RequestQueue(region, q));
     this.socketPath = routerSocketPath(ctx.runtime.runDir);
-    this.statsTimer = setInterval(() => this.publishCacheStats(), STATS_INTERVAL_MS);
+    const perQueue = limits.maxThreadsPerQueue + limits.maxHeldThreadsPerQueue;
+    this.activityBuffer = ActivityTable.allocate(queues.length * perQueue);
+    this.activity = new ActivityTable(this.activityBuffer);
+    this.freeSlots = Array.from({ length: queues.length * perQueue }, (_, i) => queues.length * perQueue - 1 - i);
+    this.statsTimer = setInterval(() => this.publishStats(), STATS_INTERVAL_MS);
+    this.watchdogTimer = setInterval(() => this.watch(), Math.max(20, Math.min(250, limits.heldAfterMs / 2)));
     this.registry = new Registry({
       region,
       queues,
@@ -126,26 +150,56 @@ export class IpcRouter {
     return router;
   }
 
-  /** What the router holds now: registered clients, open files, request buffers in use, service threads per queue. */
-  stats(): { clients: number; openFiles: number; buffersInUse: number; threads: number[] } {
+  /** What the router holds now: registered clients, open files, request buffers in use, service threads per queue, held requests. */
+  stats(): { clients: number; openFiles: number; buffersInUse: number; threads: number[]; held: string[] } {
     const owners = new Int32Array(this.bufferOwners);
     return {
       clients: this.registry.clientCount,
       openFiles: new FileTable(this.files).openCount(),
       buffersInUse: owners.reduce((n, owner) => n + (owner !== 0 ? 1 : 0), 0),
       threads: this.threadCounts(),
+      held: this.held.map((h) => `queue ${h.queue}: ${h.description}`),
     };
   }
 
-  /** Writes the cache's counters to the tenant's run directory, where `danaus status` reads them. */
-  private publishCacheStats(): void {
-    const stats = this.storage.stats();
-    if (stats === null) return;
+  /** Writes the cache's and the router's counters to the tenant's run directory, where `danaus status` reads them. */
+  private publishStats(): void {
     try {
-      publishStats(this.ctx.runtime.runDir, "client-cache", { ...stats });
+      const cache = this.storage.stats();
+      if (cache !== null) publishStats(this.ctx.runtime.runDir, "client-cache", { ...cache });
+      const { clients, openFiles, buffersInUse, threads, held } = this.stats();
+      publishStats(
+        this.ctx.runtime.runDir,
+        "ipc-router",
+        { clients, openFiles, buffersInUse, serviceThreads: threads.reduce((a, b) => a + b, 0), heldRequests: held.length },
+        held.map((line) => `held request: ${line}`),
+      );
     } catch (error) {
-      this.ctx.log.warn("could not publish cache statistics", { error: String(error) });
+      this.ctx.log.warn("could not publish statistics", { error: String(error) });
     }
+  }
+
+  /**
+   * The watchdog pass (on the router's own thread, never a service thread: a held thread cannot report itself): finds
+   * requests in service longer than `heldAfterMs`, logs each once, and gives a queue whose every thread is held one more.
+   */
+  private watch(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    const before = new Set(this.held.map((h) => `${h.thread}:${h.startedAt}`));
+    const held: HeldRequest[] = [];
+    for (const [queue, set] of this.threads) {
+      const queueHeld = heldRequests(this.activity, [...set].map((w) => this.slots.get(w)!), now, this.limits.heldAfterMs, this.region);
+      held.push(...queueHeld);
+      if (needsThread(set.size, queueHeld.length, this.limits.maxThreadsPerQueue + this.limits.maxHeldThreadsPerQueue)) {
+        this.ctx.log.warn("every service thread of the queue is held: adding one", { queue, held: queueHeld.map((h) => h.description) });
+        void this.startThread(queue, true);
+      } else if (queueHeld.length >= set.size && queueHeld.length > 0) {
+        this.ctx.log.error("every service thread of the queue is held and the thread limit is reached", { queue, threads: set.size });
+      }
+    }
+    for (const h of held) if (!before.has(`${h.thread}:${h.startedAt}`)) this.ctx.log.warn("request held in service", { queue: h.queue, request: h.description });
+    this.held = held;
   }
 
   /** Service threads per queue now. */
@@ -154,10 +208,17 @@ export class IpcRouter {
   }
 
   private startThread(queue: number, extra: boolean): Promise<void> {
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      this.ctx.log.error("no activity slot for another service thread", { queue });
+      return Promise.resolve();
+    }
+    this.activity.reset(slot);
     const worker = new Worker(THREAD_ENTRY);
     const set = this.threads.get(queue) ?? new Set<Worker>();
     this.threads.set(queue, set);
     set.add(worker);
+    this.slots.set(worker, slot);
     const init: ServiceThreadInit = {
       regionAddress: this.region.address,
       queue,
@@ -170,6 +231,8 @@ export class IpcRouter {
       faults: this.ctx.faults.shared,
       retireAfterMs: extra ? this.limits.retireAfterMs : null,
       busyThreshold: this.limits.busyThreshold,
+      activity: this.activityBuffer,
+      activitySlot: slot,
     };
     return new Promise((resolve) => {
       worker.onmessage = (event: MessageEvent<ServiceThreadMessage>) => {
@@ -180,13 +243,15 @@ export class IpcRouter {
             resolve();
             return;
           case "busy":
-            if (!this.stopped && set.size < this.limits.maxThreadsPerQueue) {
+            if (!this.stopped && set.size - this.heldOn(queue) < this.limits.maxThreadsPerQueue) {
               this.ctx.log.debug("queue busy: adding a service thread", { queue, pending: message.pending });
               void this.startThread(queue, true);
             }
             return;
           case "retired":
             set.delete(worker);
+            this.slots.delete(worker);
+            this.freeSlots.push(slot);
             return;
           case "bug":
             this.ctx.log.error("request handler failed; answered EIO", { operation: message.operation, error: message.message, stack: message.stack });
@@ -198,9 +263,15 @@ export class IpcRouter {
     });
   }
 
+  /** Threads of `queue` held at the last watchdog pass. */
+  private heldOn(queue: number): number {
+    return this.held.reduce((n, h) => n + (h.queue === queue ? 1 : 0), 0);
+  }
+
   /** Stops serving: closes the region (blocked clients fail with ENOTCONN at once), stops the threads, removes the files. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.watchdogTimer);
     publishLocalDataPath(undefined);
     Atomics.store(this.control, CONTROL.stop, 1);
     this.registry.close(this.socketPath);

@@ -5,6 +5,7 @@
 import { FaultState } from "../../kernel/service-host/index.ts";
 import { pinThread } from "../../kernel/sys/libc.ts";
 import { attachMount, type StorageShared } from "../client-cache/index.ts";
+import { ActivityTable } from "./activity.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
 import type { ServedMount } from "./mount-table.ts";
@@ -30,6 +31,9 @@ export interface ServiceThreadInit {
   retireAfterMs: number | null;
   /** Ask for another thread when this many requests wait in the queue after a take. */
   busyThreshold: number;
+  /** The router's activity table, and this thread's slot in it (what it serves, for the watchdog). */
+  activity: SharedArrayBuffer;
+  activitySlot: number;
 }
 
 /** Messages a service thread posts to the router. */
@@ -55,6 +59,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
   const queue = new RequestQueue(region, init.queue, { peerCpus: init.cpus });
   const control = new Int32Array(init.control);
   const faults = FaultState.attach(init.faults);
+  const activity = new ActivityTable(init.activity);
   const mounts: (FileSystem | undefined)[] = [];
   for (const mount of init.mounts) mounts[mount.id] = attachMount(init.storage, mount.branches);
   const ctx: DispatchContext = {
@@ -79,6 +84,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
       queue.complete(taken.slot, -taken.status);
       continue;
     }
+    activity.begin(init.activitySlot, init.queue, taken.slot, taken.request.opcode, taken.request.client);
     const delay = faults.latencyMs();
     if (delay > 0) Bun.sleepSync(delay);
     try {
@@ -94,6 +100,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
         // The entry was not ours to complete any more; nothing left to answer.
       }
     }
+    activity.end(init.activitySlot);
     const pending = queue.pending();
     if (pending >= init.busyThreshold && idleSince - lastBusy > 50) {
       lastBusy = idleSince;
