@@ -9,6 +9,7 @@ import {
   encodeStat,
   encodeStatfs,
   ERRNO,
+  FIFO_NODE,
   FsError,
   decodePaths,
   lookupOperation,
@@ -93,10 +94,23 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     const decoded = paths(request, window, 1);
     if (typeof decoded === "number") return decoded;
     const handle = fs.open(decoded[0]!, flags, mode);
+    let node: number;
+    try {
+      node = fs.fifoNode(handle);
+      // A FIFO: the client reopens the node itself (the reply needs room for it: a hostile window may have none).
+      if (node >= 0 && window.length < FIFO_NODE.size) throw new FsError(ERRNO.EINVAL, "open");
+    } catch (error) {
+      fs.close(handle);
+      throw error;
+    }
     const fd = ctx.files.insert(request.client, mount, handle);
     if (fd < 0) {
       fs.close(handle);
       return -ERRNO.EMFILE;
+    }
+    if (node >= 0) {
+      FIFO_NODE.write(new DataView(window.buffer, window.byteOffset, window.length), 0, { pid: process.pid, fd: node });
+      replyLength = FIFO_NODE.size;
     }
     return fd;
   },

@@ -107,6 +107,13 @@ export class UnionFileSystem implements FileSystem {
     return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain | (isSymlink(node.stat) ? 0 : O.NOFOLLOW), 0));
   }
 
+  /** The branch's FIFO node behind a file handle (a FIFO of any layer is the kernel's pipe), -1 otherwise. EBADF. */
+  fifoNode(fd: number): number {
+    const decoded = decodeHandle(fd);
+    if (decoded === null) throw new FsError(ERRNO.EBADF, "open");
+    return decoded.kind === "file" ? this.fileBranch(decoded.branch, "open").fifoNode(decoded.handle) : -1;
+  }
+
   /** Releases a handle. EBADF. */
   close(fd: number): void {
     const decoded = decodeHandle(fd);

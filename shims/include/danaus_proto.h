@@ -14,7 +14,7 @@
 #define DANAUS_STATIC_ASSERT(cond, what) _Static_assert(cond, what)
 #endif
 
-#define DANAUS_PROTOCOL_VERSION 2
+#define DANAUS_PROTOCOL_VERSION 3
 #define DANAUS_REGION_MAGIC 0x53554e44u
 #define DANAUS_ARG_COUNT 6
 #define DANAUS_HEADER_SLOT 256
@@ -47,6 +47,7 @@ enum danaus_payload {
   DANAUS_PAYLOAD_STAT = 4,
   DANAUS_PAYLOAD_STATFS = 5,
   DANAUS_PAYLOAD_DIRENTS = 6,
+  DANAUS_PAYLOAD_FIFO_NODE = 7,
 };
 
 /* Operation flags */
@@ -58,7 +59,7 @@ enum danaus_payload {
 /* Operations; args[] holds the named small integers, in order; paths are relative to the mount. */
 enum danaus_opcode {
   DANAUS_OP_NULL = 1,                   /* do nothing and answer 0: the round-trip probe */
-  DANAUS_OP_OPEN = 16,                  /* open(2) with Linux O_* flags; result is a service file descriptor */
+  DANAUS_OP_OPEN = 16,                  /* open(2) with Linux O_* flags; result is a service file descriptor; for a FIFO the reply holds a danaus_fifo_node to reopen (protocol 3) */
   DANAUS_OP_CLOSE = 17,                 /* close a service file descriptor */
   DANAUS_OP_READ = 18,                  /* read at the service-side file position (count <= window length) */
   DANAUS_OP_PREAD = 19,                 /* read at an explicit offset (count <= window length) */
@@ -145,7 +146,7 @@ enum danaus_opcode {
 /* X(name, opcode, flags, request payload, reply payload, argument count) for every operation. */
 #define DANAUS_OPERATIONS(X) \
   X(null, 1, 8u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 0) \
-  X(open, 16, 2u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 3) \
+  X(open, 16, 2u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_FIFO_NODE, 3) \
   X(close, 17, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 1) \
   X(read, 18, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_BYTES, 2) \
   X(pread, 19, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_BYTES, 3) \
@@ -345,6 +346,15 @@ DANAUS_STATIC_ASSERT(offsetof(struct danaus_dirent, d_off) == 8, "danaus_dirent.
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_dirent, d_reclen) == 16, "danaus_dirent.d_reclen");
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_dirent, d_type) == 18, "danaus_dirent.d_type");
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_dirent, d_name) == 19, "danaus_dirent.d_name");
+
+/* open reply for a FIFO: reopen /proc/<pid>/fd/<fd> with the caller's flags */
+struct danaus_fifo_node {
+  uint32_t pid;                         /* @0 the service process holding the node */
+  int32_t fd;                           /* @4 its O_PATH descriptor of the FIFO, valid until the service descriptor is closed */
+};
+DANAUS_STATIC_ASSERT(sizeof(struct danaus_fifo_node) == 8, "danaus_fifo_node size");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_fifo_node, pid) == 0, "danaus_fifo_node.pid");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_fifo_node, fd) == 4, "danaus_fifo_node.fd");
 
 /* request frame header on the stream transport */
 struct danaus_stream_request {

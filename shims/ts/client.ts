@@ -129,7 +129,8 @@ export class DanausClient {
     const { fs, inner, connection } = this.resolve(path, "open");
     const handle = fs.open(inner, flags, mode);
     const fd = this.nextFd++;
-    this.files.set(fd, { connection, fs, handle, position: 0, append: (flags & O_APPEND) !== 0, path });
+    // A FIFO has no position either: like an O_APPEND file, it is read and written where the kernel says.
+    this.files.set(fd, { connection, fs, handle, position: 0, append: (flags & O_APPEND) !== 0 || fs.isFifo(handle), path });
     return fd;
   }
 

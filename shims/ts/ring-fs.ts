@@ -8,6 +8,7 @@ import {
   decodeStat,
   decodeStatfs,
   encodePaths,
+  FIFO_NODE,
   FsError,
   OPCODE,
   STAT,
@@ -17,12 +18,18 @@ import {
   type Statfs,
   type Timespec,
 } from "../../services/ipc-router/protocol/index.ts";
+import { KernelFifos } from "./kernel-fifo.ts";
 import type { Transport } from "./transport.ts";
 
 type OpName = keyof typeof OPCODE;
 
-/** A FileSystem for mount `mount` of the service behind `connection` (any transport). Handles are service descriptors. */
+/**
+ * A FileSystem for mount `mount` of the service behind `connection` (any transport). Handles are service descriptors.
+ * A FIFO's handle reads and writes the kernel pipe the service named (see kernel-fifo.ts), in this thread's instance.
+ */
 export class RingFileSystem implements FileSystem {
+  private readonly fifos = new KernelFifos();
+
   constructor(private readonly connection: Transport, readonly mount: number) {}
 
   /**
@@ -48,11 +55,33 @@ export class RingFileSystem implements FileSystem {
     return this.call(op, [this.mount, ...args], this.connection.bufferSize, paths[0], payload);
   }
 
+  /** open(2); a FIFO is reopened here from the node the service answered with, waiting for a partner as open(2) does. */
   open(path: string, flags: number, mode: number): number {
-    return this.onPath("open", [flags, mode], path).result;
+    const { result, replyLength } = this.onPath("open", [flags, mode], path);
+    if (replyLength !== FIFO_NODE.size) return result;
+    const node = FIFO_NODE.read(this.connection.view, 0);
+    try {
+      this.fifos.open(result, node, flags);
+    } catch (error) {
+      this.call("close", [result], 0);
+      if (error instanceof FsError) throw new FsError(error.errno, "open", path);
+      throw error;
+    }
+    return result;
+  }
+
+  /** Whether `fd` is a FIFO read and written through the kernel (no position: read/write only, seeking ESPIPE). */
+  isFifo(fd: number): boolean {
+    return this.fifos.has(fd);
+  }
+
+  /** -1: a FIFO's handle here already carries the pipe's bytes. */
+  fifoNode(_fd: number): number {
+    return -1;
   }
 
   close(fd: number): void {
+    this.fifos.close(fd);
     this.call("close", [fd], 0);
   }
 
@@ -89,22 +118,27 @@ export class RingFileSystem implements FileSystem {
   }
 
   pread(fd: number, into: Uint8Array, offset: number): number {
+    if (this.fifos.has(fd)) this.fifos.unseekable("pread");
     return this.readChunks(into, offset, fd);
   }
 
   pwrite(fd: number, data: Uint8Array, offset: number): number {
+    if (this.fifos.has(fd)) this.fifos.unseekable("pwrite");
     return this.writeChunks(data, offset, fd);
   }
 
   read(fd: number, into: Uint8Array): number {
+    if (this.fifos.has(fd)) return this.fifos.read(fd, into);
     return this.readChunks(into, null, fd);
   }
 
   write(fd: number, data: Uint8Array): number {
+    if (this.fifos.has(fd)) return this.fifos.write(fd, data);
     return this.writeChunks(data, null, fd);
   }
 
   lseek(fd: number, offset: number, whence: number): number {
+    if (this.fifos.has(fd)) this.fifos.unseekable("lseek");
     return this.call("lseek", [fd, offset, whence], 0).result;
   }
 
@@ -128,6 +162,7 @@ export class RingFileSystem implements FileSystem {
   }
 
   ftruncate(fd: number, length: number): void {
+    if (this.fifos.has(fd)) return this.fifos.ftruncate(fd, length);
     this.call("ftruncate", [fd, length], 0);
   }
 
@@ -136,10 +171,12 @@ export class RingFileSystem implements FileSystem {
   }
 
   fsync(fd: number): void {
+    if (this.fifos.has(fd)) return this.fifos.fsync(fd, "fsync");
     this.call("fsync", [fd], 0);
   }
 
   fdatasync(fd: number): void {
+    if (this.fifos.has(fd)) return this.fifos.fsync(fd, "fdatasync");
     this.call("fdatasync", [fd], 0);
   }
 

@@ -115,6 +115,11 @@ export class NodeFsAdapter implements FileSystem {
     return fd;
   }
 
+  /** -1: node:fs opens a FIFO as the pipe itself (waiting for its partner in this thread). */
+  fifoNode(_fd: number): number {
+    return -1;
+  }
+
   /** close(2). */
   close(fd: number): void {
     guard("close", undefined, () => nodeFs.closeSync(fd));

@@ -16,7 +16,7 @@ import {
   type Statfs,
   type Timespec,
 } from "../../ipc-router/protocol/index.ts";
-import { F_GETFL, F_OK, O, S_IFLNK, S_IFMT, SYS_FCNTL } from "../../ipc-router/protocol/linux.ts";
+import { F_GETFL, F_OK, O, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, SYS_FCNTL } from "../../ipc-router/protocol/linux.ts";
 import { cString, EMPTY_PATH, splitPath } from "./path.ts";
 import { readDirectoryBatch } from "./readdir.ts";
 import { check, closeQuietly, openInRoot, withParent, withResolved } from "./resolve.ts";
@@ -73,18 +73,64 @@ export class LocalBackend implements FileSystem {
 
   /**
    * open(2) under the root. Flags are Linux's (O_CLOEXEC is always added); O_PATH is refused with EINVAL. EEXIST,
-   * ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW on a symlink, symlink loops), EACCES, ENAMETOOLONG.
+   * ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW on a symlink, symlink loops), EACCES, ENAMETOOLONG. Never waits: a
+   * FIFO is opened as an O_PATH node (see {@link fifoNode}), a socket answers ENXIO, a device node EACCES (`nodev`).
    */
   open(path: string, flags: number, mode: number): number {
     if (flags & O.PATH) throw new FsError(ERRNO.EINVAL, "open", path);
     const creates = (flags & O.CREAT) !== 0 || (flags & O.TMPFILE) === O.TMPFILE;
-    return openInRoot(this.rootFd, path, flags, creates ? mode & 0o7777 : 0, "open");
+    // Only an existing node can be special: O_EXCL creates, and O_DIRECTORY refuses anything but a directory at once.
+    if (!(creates && (flags & O.EXCL) !== 0) && (flags & O.DIRECTORY) === 0) {
+      const node = this.specialNode(path, flags);
+      if (node >= 0) return node;
+    }
+    const fd = openInRoot(this.rootFd, path, flags | O.NOCTTY, creates ? mode & 0o7777 : 0, "open");
+    // The name may have been replaced between the look and the open: never keep a device or a pipe end as a handle.
+    check(fileCalls.fstat(fd, statBytes), "open", path);
+    const type = decodeStat(statView, 0).st_mode & S_IFMT;
+    if (type === S_IFREG || type === S_IFDIR) return fd;
+    closeQuietly(fd);
+    if (type === S_IFIFO) return openInRoot(this.rootFd, path, O.PATH | (flags & O.NOFOLLOW), 0, "open");
+    throw new FsError(type === S_IFSOCK ? ERRNO.ENXIO : ERRNO.EACCES, "open", path);
   }
 
-  /** close(2). EBADF for a closed handle, the root fd or any O_PATH fd (none of them is a handle this backend gave out). */
+  /**
+   * The O_PATH handle for an open of `path` when it names a FIFO, -1 for a regular file or directory (or when the
+   * look fails: the open itself then reports why). ENXIO for a socket and EACCES for a device, as open(2) on a
+   * `nodev` mount answers.
+   */
+  private specialNode(path: string, flags: number): number {
+    let type: number;
+    try {
+      type = ((flags & O.NOFOLLOW) !== 0 ? this.lstat(path) : this.stat(path)).st_mode & S_IFMT;
+    } catch (error) {
+      if (error instanceof FsError) return -1;
+      throw error;
+    }
+    if (type === S_IFREG || type === S_IFDIR || type === S_IFLNK) return -1;
+    if (type === S_IFSOCK) throw new FsError(ERRNO.ENXIO, "open", path);
+    if (type !== S_IFIFO) throw new FsError(ERRNO.EACCES, "open", path);
+    return openInRoot(this.rootFd, path, O.PATH | (flags & O.NOFOLLOW), 0, "open");
+  }
+
+  /** The handle itself when it is a FIFO opened by {@link open} (an O_PATH fd), -1 for any other handle. EBADF. */
+  fifoNode(fd: number): number {
+    const status = syscall(SYS_FCNTL, fd, F_GETFL);
+    if (status < 0 || fd === this.rootFd) throw new FsError(ERRNO.EBADF, "open");
+    if ((status & O.PATH) === 0) return -1;
+    check(fileCalls.fstat(fd, statBytes), "open");
+    if ((decodeStat(statView, 0).st_mode & S_IFMT) !== S_IFIFO) throw new FsError(ERRNO.EBADF, "open");
+    return fd;
+  }
+
+  /**
+   * close(2). EBADF for a closed handle, the root fd or any O_PATH fd other than a FIFO node from {@link open} (none of
+   * them is a handle this backend gave out).
+   */
   close(fd: number): void {
     const status = syscall(SYS_FCNTL, fd, F_GETFL);
-    if (status < 0 || (status & O.PATH) !== 0 || fd === this.rootFd) throw new FsError(ERRNO.EBADF, "close");
+    if (status < 0 || fd === this.rootFd) throw new FsError(ERRNO.EBADF, "close");
+    if ((status & O.PATH) !== 0) this.fifoNode(fd);
     check(fileCalls.close(fd), "close");
   }
 

@@ -109,6 +109,11 @@ export class CachedFileSystem implements FileSystem {
     }
   }
 
+  /** The backend's FIFO node for `fd` (a FIFO has no data to cache), -1 for any other handle. */
+  fifoNode(fd: number): number {
+    return this.inner.fifoNode(fd);
+  }
+
   /** close(2). Writes back the file's dirty data first when no other handle can; reports a pending write-back error. */
   close(fd: number): void {
     const m = this.m;

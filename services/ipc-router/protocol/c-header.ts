@@ -1,5 +1,6 @@
 /** @module c-header — renders `shims/include/danaus_proto.h` from the protocol tables, so C and TypeScript never disagree. */
 import { DIRENT, DIRENT_NAME_OFFSET } from "./dirent.ts";
+import { FIFO_NODE } from "./fifo-node.ts";
 import { ARG_COUNT, ENTRY, ENTRY_STATE } from "./entry.ts";
 import { FIRST_FILE_OPCODE, OP_FLAG, OPERATIONS, PROTOCOL_VERSION, type ReplyPayload, type RequestPayload } from "./operations.ts";
 import { PATH_MAX } from "./payload.ts";
@@ -15,7 +16,7 @@ export const C_HEADER_PATH = "shims/include/danaus_proto.h";
 
 /** Payload kinds as C enum values (request and reply kinds share one numbering). */
 export const PAYLOAD_CODE: Readonly<Record<RequestPayload | ReplyPayload, number>> = {
-  none: 0, path: 1, "two-paths": 2, bytes: 3, stat: 4, statfs: 5, dirents: 6,
+  none: 0, path: 1, "two-paths": 2, bytes: 3, stat: 4, statfs: 5, dirents: 6, "fifo-node": 7,
 };
 
 const upper = (name: string): string => name.toUpperCase().replace(/-/g, "_");
@@ -108,7 +109,7 @@ export function renderCHeader(): string {
     out.push(`  ${row}${last ? "" : " \\"}`);
   });
   out.push("");
-  const structs: StructLayout[] = [REGION_HEADER, QUEUE_HEADER, ENTRY, STAT, STATFS, DIRENT, STREAM_REQUEST, STREAM_REPLY];
+  const structs: StructLayout[] = [REGION_HEADER, QUEUE_HEADER, ENTRY, STAT, STATFS, DIRENT, FIFO_NODE, STREAM_REQUEST, STREAM_REPLY];
   for (const struct of structs) out.push(...renderStruct(struct));
   out.push(
     `DANAUS_STATIC_ASSERT(sizeof(struct danaus_region_header) <= DANAUS_HEADER_SLOT, "header fits its slot");`,

@@ -51,8 +51,18 @@ export function mknodType(mode: number, path: string): number {
  * are small non-negative integers private to the instance. Flags, modes and whence values are Linux's.
  */
 export interface FileSystem {
-  /** open(2): returns a handle. EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW), EACCES... */
+  /**
+   * open(2): returns a handle. EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW), EACCES... Never waits for
+   * another process: a FIFO is opened as a node only (see {@link fifoNode}), a socket answers ENXIO as open(2) does,
+   * and a device node EACCES (every danaus mount is `nodev`).
+   */
   open(path: string, flags: number, mode: number): number;
+  /**
+   * For a handle whose file is a FIFO: an O_PATH kernel descriptor of a pipe node, in this process, that the caller
+   * reopens with its own flags (through `/proc/<pid>/fd/<fd>`), so the pipe's data and its open's wait for a partner
+   * go through the kernel, never through a service thread. -1 for every other handle. EBADF.
+   */
+  fifoNode(fd: number): number;
   /** Releases a handle. EBADF. */
   close(fd: number): void;
   /** Reads up to `into.length` bytes at `offset`; returns the count (0 at end of file). EBADF, EISDIR. */

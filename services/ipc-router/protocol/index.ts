@@ -8,6 +8,7 @@ export * from "./payload.ts";
 export * from "./stat.ts";
 export * from "./statfs.ts";
 export * from "./dirent.ts";
+export * from "./fifo-node.ts";
 export * from "./region-layout.ts";
 export * from "./c-header.ts";
 export * from "./linux.ts";

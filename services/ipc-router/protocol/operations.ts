@@ -3,7 +3,7 @@ import { ARG_COUNT } from "./entry.ts";
 import { ERRNO } from "./errno.ts";
 
 /** Version of the wire protocol; bump on any change to the tables in this folder. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Operation flags (a bitmask, also emitted into the C header as `DANAUS_OPF_*`). */
 export const OP_FLAG = {
@@ -28,9 +28,10 @@ export type RequestPayload = "none" | "path" | "two-paths" | "bytes";
 
 /**
  * What the reply writes at the window start (its size is the entry's `reply_length`):
- * `none`; `bytes` (raw data); `stat` / `statfs` (those structs); `dirents` (packed `danaus_dirent` records).
+ * `none`; `bytes` (raw data); `stat` / `statfs` (those structs); `dirents` (packed `danaus_dirent` records);
+ * `fifo-node`: nothing for a file the service serves, a `danaus_fifo_node` for a FIFO the client reopens itself.
  */
-export type ReplyPayload = "none" | "bytes" | "stat" | "statfs" | "dirents";
+export type ReplyPayload = "none" | "bytes" | "stat" | "statfs" | "dirents" | "fifo-node";
 
 /** What a non-negative result means: `status` (always 0), `fd`, `count` (bytes or entries), `offset`, `id`. */
 export type ResultKind = "status" | "fd" | "count" | "offset" | "id";
@@ -67,8 +68,8 @@ export const OPERATIONS = [
   // Registration (client ids, request buffers, the mount table) goes through the router's registration socket,
   // whose connection also tells the router when a client process dies; see services/ipc-router/registration.ts.
 
-  { opcode: 16, name: "open", args: ["mount", "flags", "mode"], request: "path", reply: { result: "fd", payload: "none" }, flags: PATH, since: 1,
-    doc: "open(2) with Linux O_* flags; result is a service file descriptor" },
+  { opcode: 16, name: "open", args: ["mount", "flags", "mode"], request: "path", reply: { result: "fd", payload: "fifo-node" }, flags: PATH, since: 1,
+    doc: "open(2) with Linux O_* flags; result is a service file descriptor; for a FIFO the reply holds a danaus_fifo_node to reopen (protocol 3)" },
   { opcode: 17, name: "close", args: ["fd"], request: "none", reply: none, flags: FD, since: 1,
     doc: "close a service file descriptor" },
   { opcode: 18, name: "read", args: ["fd", "count"], request: "none", reply: { result: "count", payload: "bytes" }, flags: FD, since: 1,

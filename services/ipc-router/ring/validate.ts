@@ -18,6 +18,8 @@ const MIN_REQUEST: Readonly<Record<RequestPayload, number>> = { none: 0, bytes: 
 /** Smallest window that holds one reply payload of each kind. */
 const MIN_REPLY: Readonly<Record<ReplyPayload, number>> = {
   none: 0, bytes: 0, stat: STAT.size, statfs: STATFS.size, dirents: DIRENT_NAME_OFFSET + 5,
+  // Optional: only an open of a FIFO writes one, and a path window is always large enough for it.
+  "fifo-node": 0,
 };
 
 /**

@@ -1,12 +1,40 @@
 /** @module test/conformance/cases/nodes — mknod of FIFOs, sockets and empty files, the refused device types, FIFO I/O. */
 import { describe, expect } from "bun:test";
 import { constants } from "node:fs";
-import { DT } from "../../../services/ipc-router/protocol/index.ts";
+import { DT, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { KernelFifos } from "../../../shims/ts/kernel-fifo.ts";
 import {
   bytes, expectErrno, fileType, listDirectory, O_RDONLY, O_WRONLY, S_IFDIR, S_IFREG, text, writeFile, type Suite,
 } from "../harness.ts";
 
 const { S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK, S_IFLNK, O_NONBLOCK } = constants;
+
+/** One end of a FIFO opened through `fs`. */
+interface PipeEnd {
+  readonly handle: number;
+  read(into: Uint8Array): number;
+  write(data: Uint8Array): number;
+  close(): void;
+}
+
+/**
+ * Opens `path` with `flags` through `fs`: a client's handle carries the pipe itself; a service's open answers a node
+ * (see FileSystem.fifoNode), reopened here as a client of the service would.
+ */
+function openEnd(fs: FileSystem, path: string, flags: number): PipeEnd {
+  const handle = fs.open(path, flags, 0);
+  const node = fs.fifoNode(handle);
+  if (node < 0) return { handle, read: (into) => fs.read(handle, into), write: (data) => fs.write(handle, data), close: () => fs.close(handle) };
+  expect(fs.fifoNode(handle)).toBe(node);
+  const pipes = new KernelFifos();
+  try {
+    pipes.open(handle, { pid: process.pid, fd: node }, flags);
+  } catch (error) {
+    fs.close(handle);
+    throw error;
+  }
+  return { handle, read: (into) => pipes.read(handle, into), write: (data) => pipes.write(handle, data), close: () => (pipes.close(handle), fs.close(handle)) };
+}
 
 /** Registers the mknod cases. */
 export function nodeCases({ it }: Suite): void {
@@ -79,25 +107,38 @@ export function nodeCases({ it }: Suite): void {
     it("a FIFO carries bytes from a writer handle to a reader handle", (fs) => {
       fs.mknod("p", S_IFIFO | 0o600);
       // The reader first and non-blocking: then opening the writer does not wait either.
-      const reader = fs.open("p", O_RDONLY | O_NONBLOCK, 0);
+      const reader = openEnd(fs, "p", O_RDONLY | O_NONBLOCK);
       try {
         const into = new Uint8Array(64);
-        const writer = fs.open("p", O_WRONLY | O_NONBLOCK, 0);
+        const writer = openEnd(fs, "p", O_WRONLY | O_NONBLOCK);
         try {
-          expect(fileType(fs.fstat(writer).st_mode)).toBe(S_IFIFO);
-          expect(fs.write(writer, bytes("through the pipe"))).toBe(16);
-          const count = fs.read(reader, into);
+          expect(fileType(fs.fstat(writer.handle).st_mode)).toBe(S_IFIFO);
+          expect(writer.write(bytes("through the pipe"))).toBe(16);
+          const count = reader.read(into);
           expect(text(into.subarray(0, count))).toBe("through the pipe");
           // Drained while a writer is open: a non-blocking read would wait.
-          expectErrno("EAGAIN", () => fs.read(reader, into));
+          expectErrno("EAGAIN", () => reader.read(into));
         } finally {
-          fs.close(writer);
+          writer.close();
         }
         // Drained and every writer closed: end of file.
-        expect(fs.read(reader, into)).toBe(0);
+        expect(reader.read(into)).toBe(0);
       } finally {
-        fs.close(reader);
+        reader.close();
       }
+    }, ["fifoIo"]);
+
+    it("a non-blocking writer without a reader: ENXIO; opening a socket: ENXIO; both leave nothing open", (fs) => {
+      fs.mknod("p", S_IFIFO | 0o600);
+      fs.mknod("s", S_IFSOCK | 0o600);
+      expectErrno("ENXIO", () => openEnd(fs, "p", O_WRONLY | O_NONBLOCK));
+      expectErrno("ENXIO", () => openEnd(fs, "s", O_RDONLY));
+      // The FIFO still works afterwards, and its handles close.
+      const reader = openEnd(fs, "p", O_RDONLY | O_NONBLOCK);
+      const writer = openEnd(fs, "p", O_WRONLY | O_NONBLOCK);
+      writer.close();
+      expect(reader.read(new Uint8Array(8))).toBe(0);
+      reader.close();
     }, ["fifoIo"]);
   });
 }

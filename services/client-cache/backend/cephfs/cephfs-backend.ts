@@ -162,6 +162,14 @@ export class CephBackend implements FileSystem {
     });
   }
 
+  /**
+   * -1: libcephfs stores FIFOs but has no pipes, so this backend never hands out a FIFO node (an open of a FIFO gives a
+   * plain handle without pipe semantics and never waits; through a legacy mount the kernel serves the pipe).
+   */
+  fifoNode(_fd: number): number {
+    return -1;
+  }
+
   /** Releases a handle: flushes and closes the file (ceph_ll_close) or the directory. EBADF. */
   close(fd: number): void {
     this.call("close", () => {

@@ -94,6 +94,9 @@ export class CountingFs implements FileSystem {
   open(path: string, flags: number, mode: number): number {
     return this.inner.open(path, flags, mode);
   }
+  fifoNode(fd: number): number {
+    return this.inner.fifoNode(fd);
+  }
   close(fd: number): void {
     this.inner.close(fd);
   }

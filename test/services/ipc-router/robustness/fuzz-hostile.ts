@@ -4,6 +4,10 @@
  * (EMPTY → WRITING) on every queue, fills their descriptors with random and half-plausible values (opcodes, client ids,
  * buffer indexes, windows, descriptors, i64 arguments), publishes them (VALID) and collects the replies, and writes
  * garbage into the state words of empty entries. Prints one JSON report line: counts of each answer.
+ *
+ * Deterministic for a seed: the requests in flight at once each use their own third of the buffer (a reply to one never
+ * rewrites another's path), and a full queue is waited for rather than skipped, so the PRNG draws the same sequence
+ * whatever the timing. The mix includes FIFOs and sockets (mknod of S_IFIFO / S_IFSOCK, then opens of them).
  */
 import { ENTRY, ERRNO, errnoName, OPERATIONS, OPCODE } from "../../../../services/ipc-router/protocol/index.ts";
 import { RegistrationReplySchema, type RegistrationReply } from "../../../../services/ipc-router/registration.ts";
@@ -53,6 +57,9 @@ const { bufferCount, bufferSize } = region.layout.params;
 const rings = Array.from({ length: reply.queueCount }, (_, q) => new RawRing(region, q));
 const own = region.buffer(reply.buffer);
 const ownFds: number[] = [];
+/** Up to three requests are in flight at once; each gets its own third of the buffer as its window. */
+const IN_FLIGHT = 3;
+const third = Math.floor(bufferSize / IN_FLIGHT);
 
 const PATHS = ["/", ".", "..", "/../..", "/h", "/h/x", "../../../etc/passwd", "/h/../../x", "//h///y", "/h\u00e9", "a".repeat(300)];
 const encoder = new TextEncoder();
@@ -71,14 +78,14 @@ function argument(): bigint {
     case 0: return BigInt(below(70_000)) - 5n;
     case 1: return BigInt(ownFds.length > 0 ? pick(ownFds) : below(1 << 20));
     case 2: return pick([0n, 1n, -1n, 2n ** 31n, 2n ** 32n, 2n ** 53n, 2n ** 62n, -(2n ** 63n), 2n ** 63n - 1n]);
-    case 3: return BigInt(pick([0, 0o100, 0o1000, 0o2000, 0o40000, 0o200000, 0o400000, 0o20200000, 0o777, 0x100, 1, 2]));
+    case 3: return BigInt(pick([0, 0o100, 0o1000, 0o2000, 0o40000, 0o200000, 0o400000, 0o20200000, 0o777, 0x100, 1, 2, 0o10600, 0o140600]));
     default: return BigInt.asIntN(64, (BigInt(u32()) << 32n) | BigInt(u32()));
   }
 }
 
-/** Writes one or two plausible paths at the start of the own buffer. */
-function plausiblePaths(): void {
-  let at = 0;
+/** Writes one or two plausible paths at the start of window `window` of the own buffer. */
+function plausiblePaths(window = 0): void {
+  let at = window * third;
   for (const path of [pick(PATHS) + (chance(0.5) ? String(below(8)) : ""), pick(PATHS) + String(below(8))]) {
     const bytes = encoder.encode(path);
     own.set(bytes, at);
@@ -92,28 +99,33 @@ function plausiblePaths(): void {
  * buffer and window) or a well-formed request of a declared operation with random arguments, which gets past the
  * checks into the handlers.
  */
-function fill(ring: RawRing, slot: number): number {
+function fill(ring: RawRing, slot: number, window: number): number {
   const base = ring.queue.entryOffset(slot);
   for (let at = ENTRY.offsets.opcode; at < ENTRY.size; at++) region.bytes[base + at] = u32() & 0xff;
   const args = Array.from({ length: 6 }, argument);
+  const start = window * third;
   if (chance(0.4)) {
     const op = pick(OPERATIONS);
     if (op.args[0] === "mount") args[0] = BigInt(below(3));
     else if (op.args[0] === "fd" && ownFds.length > 0 && chance(0.8)) args[0] = BigInt(pick(ownFds));
-    if (op.name === "read" || op.name === "pread") args[1] = BigInt(below(bufferSize + 2));
+    if (op.name === "read" || op.name === "pread") args[1] = BigInt(below(third + 2));
     if (op.name === "pread" || op.name === "pwrite") args[op.name === "pread" ? 2 : 1] = chance(0.8) ? BigInt(below(1 << 20)) : argument();
-    if (chance(0.6)) plausiblePaths();
-    ring.write(slot, { opcode: op.opcode, client: reply.client, buffer: reply.buffer, offset: 0, length: chance(0.8) ? bufferSize : below(bufferSize), args, requestId: below(2 ** 31) });
+    if (op.name === "mknod" && chance(0.5)) args[1] = BigInt(pick([0o10600, 0o140600, 0o10666]));
+    if (chance(0.6)) plausiblePaths(window);
+    ring.write(slot, { opcode: op.opcode, client: reply.client, buffer: reply.buffer, offset: start, length: chance(0.8) ? third : below(third), args, requestId: below(2 ** 31) });
     return op.opcode;
   }
   const opcode = chance(0.6) ? pick(OPERATIONS).opcode : chance(0.5) ? below(64) : u32();
   const inOwn = chance(0.6);
-  const offset = inOwn ? below(bufferSize) : chance(0.5) ? 0 : u32();
-  const length = inOwn ? below(bufferSize - offset + 1) : chance(0.5) ? bufferSize : u32();
+  let buffer = chance(0.7) ? reply.buffer : chance(0.5) ? below(bufferCount) : u32();
+  // A window in the own buffer stays inside this request's third (any other buffer is refused unread).
+  if (!inOwn && buffer === reply.buffer) buffer = (buffer + 1) % bufferCount;
+  const offset = inOwn ? start + below(third) : chance(0.5) ? 0 : u32();
+  const length = inOwn ? below(start + third - offset + 1) : chance(0.5) ? bufferSize : u32();
   ring.write(slot, {
     opcode,
     client: chance(0.7) ? reply.client : chance(0.5) ? 0 : u32(),
-    buffer: chance(0.7) ? reply.buffer : chance(0.5) ? below(bufferCount) : u32(),
+    buffer: inOwn ? reply.buffer : buffer,
     offset,
     length,
     args,
@@ -121,6 +133,17 @@ function fill(ring: RawRing, slot: number): number {
   });
   if (chance(0.05)) region.view.setUint32(base + ENTRY.offsets.client, u32(), true); // and sometimes pure noise again
   return opcode;
+}
+
+/** A claimed entry of `ring`, waiting while the queue is full (a skip would change what the PRNG draws next). */
+function claimWaiting(ring: RawRing): number {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const slot = ring.claim();
+    if (slot >= 0) return slot;
+    if (performance.now() > deadline) throw new Error(`no free entry in queue ${ring.queue.index} for 60 s`);
+    Bun.sleepSync(1);
+  }
 }
 
 const report: HostileReport = { seed, iterations, submitted: 0, garbageStates: 0, bufferScribbles: 0, answers: {}, opened: 0 };
@@ -136,13 +159,12 @@ for (let round = 0; round < iterations; round++) {
     if (garbage >= 0 && garbage <= 4) garbage = 5 + garbage;
     if (ring.poisonEmpty(below(ring.queue.capacity), garbage)) report.garbageStates++;
   }
-  // One to three requests in flight at once, on any queue.
+  // One to three requests in flight at once, on any queue, each in its own window.
   const inFlight: { ring: RawRing; slot: number; opcode: number }[] = [];
-  for (let n = 1 + below(3); n > 0; n--) {
+  for (let n = 1 + below(IN_FLIGHT); n > 0; n--) {
     const ring = pick(rings);
-    const slot = ring.claim();
-    if (slot < 0) break;
-    const opcode = fill(ring, slot);
+    const slot = claimWaiting(ring);
+    const opcode = fill(ring, slot, inFlight.length);
     ring.publish(slot);
     inFlight.push({ ring, slot, opcode });
     report.submitted++;
