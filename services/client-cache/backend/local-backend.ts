@@ -28,6 +28,15 @@ const statfsBytes = new Uint8Array(STATFS.size);
 const statfsView = new DataView(statfsBytes.buffer);
 const times = new Uint8Array(32);
 const timesView = new DataView(times.buffer);
+/** Byte offset of st_mode in the kernel's struct stat (the STAT layout). */
+const ST_MODE = STAT.offsets.st_mode;
+
+/** The S_IFMT type of open fd `fd` (fstat, reading only st_mode). */
+function fileType(fd: number, path?: string): number {
+  check(fileCalls.fstat(fd, statBytes), "open", path);
+  return statView.getUint32(ST_MODE, true) & S_IFMT;
+}
+
 /** PATH_MAX: no symlink target is longer. */
 const linkTarget = Buffer.alloc(4096);
 
@@ -86,8 +95,7 @@ export class LocalBackend implements FileSystem {
     }
     const fd = openInRoot(this.rootFd, path, flags | O.NOCTTY, creates ? mode & 0o7777 : 0, "open");
     // The name may have been replaced between the look and the open: never keep a device or a pipe end as a handle.
-    check(fileCalls.fstat(fd, statBytes), "open", path);
-    const type = decodeStat(statView, 0).st_mode & S_IFMT;
+    const type = fileType(fd, path);
     if (type === S_IFREG || type === S_IFDIR) return fd;
     closeQuietly(fd);
     if (type === S_IFIFO) return openInRoot(this.rootFd, path, O.PATH | (flags & O.NOFOLLOW), 0, "open");
@@ -97,20 +105,28 @@ export class LocalBackend implements FileSystem {
   /**
    * The O_PATH handle for an open of `path` when it names a FIFO, -1 for a regular file or directory (or when the
    * look fails: the open itself then reports why). ENXIO for a socket and EACCES for a device, as open(2) on a
-   * `nodev` mount answers.
+   * `nodev` mount answers. The look is a confined O_PATH open, which for a FIFO already is the node to hand out.
    */
   private specialNode(path: string, flags: number): number {
-    let type: number;
+    const split = splitPath(path);
+    // Fast path: a plain name in the root (nothing to escape through) is looked at with one fstatat.
+    if (split.parent === null && split.plain) {
+      if (fileCalls.fstatat(this.rootFd, cString(split.name, "open", path), statBytes, AT.SYMLINK_NOFOLLOW) < 0) return -1;
+      const type = statView.getUint32(ST_MODE, true) & S_IFMT;
+      if (type === S_IFREG || type === S_IFDIR) return -1;
+    }
+    let node: number;
     try {
-      type = ((flags & O.NOFOLLOW) !== 0 ? this.lstat(path) : this.stat(path)).st_mode & S_IFMT;
+      node = openInRoot(this.rootFd, path, O.PATH | (flags & O.NOFOLLOW), 0, "open");
     } catch (error) {
       if (error instanceof FsError) return -1;
       throw error;
     }
+    const type = fileType(node, path);
+    if (type === S_IFIFO) return node;
+    closeQuietly(node);
     if (type === S_IFREG || type === S_IFDIR || type === S_IFLNK) return -1;
-    if (type === S_IFSOCK) throw new FsError(ERRNO.ENXIO, "open", path);
-    if (type !== S_IFIFO) throw new FsError(ERRNO.EACCES, "open", path);
-    return openInRoot(this.rootFd, path, O.PATH | (flags & O.NOFOLLOW), 0, "open");
+    throw new FsError(type === S_IFSOCK ? ERRNO.ENXIO : ERRNO.EACCES, "open", path);
   }
 
   /** The handle itself when it is a FIFO opened by {@link open} (an O_PATH fd), -1 for any other handle. EBADF. */
@@ -118,8 +134,7 @@ export class LocalBackend implements FileSystem {
     const status = syscall(SYS_FCNTL, fd, F_GETFL);
     if (status < 0 || fd === this.rootFd) throw new FsError(ERRNO.EBADF, "open");
     if ((status & O.PATH) === 0) return -1;
-    check(fileCalls.fstat(fd, statBytes), "open");
-    if ((decodeStat(statView, 0).st_mode & S_IFMT) !== S_IFIFO) throw new FsError(ERRNO.EBADF, "open");
+    if (fileType(fd) !== S_IFIFO) throw new FsError(ERRNO.EBADF, "open");
     return fd;
   }
 
