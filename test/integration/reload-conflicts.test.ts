@@ -123,32 +123,43 @@ describe("a running tenant keeps what it has on reload", () => {
 describe("concurrent control operations run a tenant once", () => {
   const h = new Harness({ tenants: { alpha: tenant("alpha", 0) } });
   const mount = join(h.dir, "mnt", "gamma");
-  beforeAll(() => h.start(["alpha"]), 60_000);
+  /** gamma on the last core, its data also mounted through FUSE (fuse-legacy in a process of its own). */
+  const gamma = (memory = "384MiB") =>
+    tenant("gamma", LAST_CPU, fuse ? `[[mounts]]\npath = "${mount}"\nsource = "data"\nlegacy = true\n` : "").replace('memory = "384MiB"', `memory = "${memory}"`);
+  beforeAll(async () => {
+    h.writeTenant("gamma", gamma());
+    await h.start(["alpha", "gamma"]);
+  }, 60_000);
   afterAll(async () => {
     // A stacked mount (the defect under test) outlives its processes: detach it before the directory goes.
     while (fuse && mountsAt(mount) > 0) Bun.spawnSync(["umount", "-l", mount]);
     await h.stop();
   }, 60_000);
 
-  /** Exactly the processes `status` shows run for gamma, and at most one FUSE mount sits on its mount point. */
-  async function expectOneGamma(): Promise<number[]> {
-    const t = await h.tenant("gamma");
-    if (t.state === "running") await waitFor("gamma's services running", async () => (await h.tenant("gamma")).services.every((s) => s.state === "running"));
-    const shown = await statusPids(h, "gamma");
-    expect(instancePids(h, "gamma")).toEqual(shown);
-    if (fuse) expect(mountsAt(mount)).toBe(shown.length > 0 ? 1 : 0);
+  /** Exactly the processes `status` shows run for `name`, and at most one FUSE mount sits on gamma's mount point. */
+  async function expectOnce(name: string): Promise<number[]> {
+    const t = await h.tenant(name);
+    if (t.state === "running") await waitFor(`${name}'s services running`, async () => (await h.tenant(name)).services.every((s) => s.state === "running"));
+    const shown = await statusPids(h, name);
+    expect(instancePids(h, name)).toEqual(shown);
+    if (fuse && name === "gamma") expect(mountsAt(mount)).toBe(shown.length > 0 ? 1 : 0);
     return shown;
   }
 
-  test("four reloads at once start a new tenant once: one set of processes, one mount; stop-tenant leaves none", async () => {
-    h.writeTenant("gamma", tenant("gamma", LAST_CPU, fuse ? `[[mounts]]\npath = "${mount}"\nsource = "data"\nlegacy = true\n` : ""));
+  test("four reloads at once restart a changed tenant and start a new one once: one set of processes each, one mount; stop-tenant leaves none", async () => {
+    const before = await statusPids(h, "gamma");
+    h.writeTenant("gamma", gamma("320MiB"));
+    h.writeTenant("epsilon", tenant("epsilon", 0));
     const replies = await allAtOnce(h, Array.from({ length: 4 }, () => ({ cmd: "reload" })));
     const summaries = replies.map((r) => (r.ok ? (r.result as ReloadSummary) : r.error));
-    expect(summaries.filter((s) => "started" in s && s.started.includes("gamma"))).toHaveLength(1);
-    expect(summaries.filter((s) => "unchanged" in s && s.unchanged.includes("gamma"))).toHaveLength(3);
-    const pids = await expectOneGamma();
+    expect(summaries.filter((s) => "restarted" in s && s.restarted.includes("gamma") && s.started.includes("epsilon"))).toHaveLength(1);
+    expect(summaries.filter((s) => "unchanged" in s && s.unchanged.join() === "alpha,epsilon,gamma")).toHaveLength(3);
+    const pids = await expectOnce("gamma");
     expect(pids).toHaveLength(fuse ? 2 : 1);
+    for (const pid of before) expect(pids).not.toContain(pid);
+    expect((await h.tenant("gamma")).memoryBytes).toBe(320 * 1024 ** 2);
     if (fuse) statSync(mount);
+    expect(await expectOnce("epsilon")).toHaveLength(1);
     await h.ok({ cmd: "stop-tenant", tenant: "gamma" });
     expect(instancePids(h, "gamma")).toEqual([]);
     if (fuse) await waitFor("gamma's mount gone", () => mountsAt(mount) === 0);
@@ -162,7 +173,7 @@ describe("concurrent control operations run a tenant once", () => {
     for (const reply of replies) if (!reply.ok) expect(["EBUSY"]).toContain(reply.error.code);
     // Exactly one start-tenant found gamma stopped, unless a stop-tenant came between two of them.
     expect(replies.filter((r, i) => r.ok && [0, 1, 2, 5, 6, 8].includes(i)).length).toBeGreaterThanOrEqual(1);
-    await expectOneGamma();
+    await expectOnce("gamma");
     await h.ok({ cmd: "stop-tenant", tenant: "gamma" });
     expect(instancePids(h, "gamma")).toEqual([]);
     if (fuse) await waitFor("gamma's mount gone", () => mountsAt(mount) === 0);
