@@ -4,7 +4,7 @@
  * never run a tenant twice (counted by pid, and by FUSE mounts); shutdown racing them leaves nothing running.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, type Reply } from "../../kernel/control/index.ts";
 import type { ReloadSummary } from "../../kernel/supervisor/index.ts";
@@ -116,6 +116,22 @@ describe("a running tenant keeps what it has on reload", () => {
     expect((await h.tenant("b")).errors.join("\n")).toContain('name: expected the file\'s base name "b"');
     expect(await h.pids("b")).toEqual(before);
     h.writeTenant("b", tenant("b", LAST_CPU));
+    expect(await h.ok({ cmd: "reload" })).toMatchObject({ unchanged: ["alpha", "b"], rejected: [] });
+  });
+  test("a clone whose mounts land inside another running tenant's mount is refused by the reload, and clone says so", async () => {
+    mkdirSync(join(h.dir, "image", "etc"), { recursive: true });
+    writeFileSync(join(h.dir, "image", "etc", "motd"), "hello\n");
+    const imported = await h.cli("image", "import", "alpha", "base", join(h.dir, "image"));
+    expect(imported.code).toBe(0);
+    const before = await h.pids("alpha");
+    // alpha sorts before b: checked in name order among the files alone, the new alpha would win.
+    const cloned = await h.cli("clone", "alpha", "base", "1", "--prefix", "/mnt/test/b/clones");
+    expect(cloned.code).toBe(1);
+    expect(cloned.stderr).toContain('tenant "alpha" keeps running without the new mounts');
+    expect(cloned.stderr).toContain("mounts[1].path: expected a mount point not equal to or nested with /mnt/test/b of tenant b");
+    expect(await h.pids("alpha")).toEqual(before);
+    expect((await h.tenant("b")).state).toBe("running");
+    h.writeTenant("alpha", tenant("alpha", 0));
     expect(await h.ok({ cmd: "reload" })).toMatchObject({ unchanged: ["alpha", "b"], rejected: [] });
   });
 });
