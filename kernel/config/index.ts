@@ -5,7 +5,7 @@ export { resolveTenant } from "./resolve-tenant.ts";
 export { loadTenantFile, tenantFromToml } from "./load-tenant.ts";
 export { admitTenants, loadTenants, readTenantFiles, type LoadTenantsResult, type RejectedTenant, type TenantFiles } from "./load-tenants.ts";
 export { hostFacts, type HostFacts } from "./host-facts.ts";
-export { admissionIssues, crossCheck, type CrossCheckResult } from "./cross-check.ts";
+export { crossCheck, type CrossCheckResult } from "./cross-check.ts";
 export { checkFile, type CheckFileOptions } from "./check-file.ts";
 export { jsonSchemas } from "./json-schemas.ts";
 export { tenantFingerprint } from "./fingerprint.ts";
