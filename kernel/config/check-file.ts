@@ -26,8 +26,9 @@ export interface CheckFileOptions {
  * and their issues are included (each against its own file). Any other file is a tenant file. With `opts.host` it is
  * resolved with that host's `[defaults]` (the host's own issues are returned if it is invalid), then it gets every
  * check across tenants (see crossCheck) against `opts.facts` and the host's other tenants: the valid files of its
- * tenantsDir other than this file and other than this tenant's name, as they would be admitted together. Without
- * `opts.host` it is checked alone with the built-in defaults.
+ * tenantsDir other than this file and other than this tenant's name, as they would be admitted together (a
+ * tenantsDir that cannot be listed is an issue of the host file). Without `opts.host` it is checked alone with the
+ * built-in defaults.
  */
 export function checkFile(file: string, opts: CheckFileOptions = {}): ConfigIssue[] {
   const absFile = resolve(file);
@@ -44,8 +45,10 @@ export function checkFile(file: string, opts: CheckFileOptions = {}): ConfigIssu
     const { host, defaults } = loadHost(opts.host);
     const tenant = tenantFromToml(table, absFile, host, defaults);
     const facts = opts.facts ?? hostFacts();
-    const others = readTenantFiles(host, defaults).loaded.filter((t) => t.file !== absFile && t.name !== tenant.name);
-    return admissionIssues(tenant, crossCheck(others, facts).accepted, facts);
+    const read = readTenantFiles(host, defaults);
+    const unlisted = read.files === null ? read.rejected.flatMap((r) => r.issues) : [];
+    const others = read.loaded.filter((t) => t.file !== absFile && t.name !== tenant.name);
+    return [...unlisted, ...admissionIssues(tenant, crossCheck(others, facts).accepted, facts)];
   } catch (error) {
     if (error instanceof ConfigError) return error.issues;
     throw error;

@@ -97,6 +97,11 @@ describe("checkFile", () => {
       expect(checkFile(tmp.write("next/b.toml", tenantToml("b", "", "[1]")), { host, facts })).toEqual([]);
     });
 
+    test("a host whose tenants directory cannot be listed is reported", () => {
+      const host = tmp.write("host.toml", 'stateDir = "s"\ntenantsDir = "nowhere"\n');
+      expectIssue(checkFile(tmp.write("alpha.toml", tenantToml("alpha")), { host, facts }), host, "tenantsDir", "does not exist");
+    });
+
     test("without a host the file is checked alone", () => {
       hostWithB();
       expect(checkFile(tmp.write("tenants/ab.toml", 'name = "ab"\ncpus = [1]\nbackend = { kind = "local", root = "data/b" }\n'), { facts })).toEqual([]);
