@@ -148,7 +148,7 @@ describe("concurrent control operations run a tenant once", () => {
   }, 60_000);
   afterAll(async () => {
     // A stacked mount (the defect under test) outlives its processes: detach it before the directory goes.
-    while (fuse && mountsAt(mount) > 0) Bun.spawnSync(["umount", "-l", mount]);
+    for (let tries = 0; fuse && tries < 8 && mountsAt(mount) > 0; tries++) Bun.spawnSync(["umount", "-l", mount]);
     await h.stop();
   }, 60_000);
 
