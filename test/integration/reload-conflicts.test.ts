@@ -187,8 +187,10 @@ describe("concurrent control operations run a tenant once", () => {
     const kill = { cmd: "fault", kind: "kill", tenant: "gamma", service: "union" };
     const replies = await allAtOnce(h, [start, start, start, kill, stop, start, start, { cmd: "reload" }, start]);
     for (const reply of replies) if (!reply.ok) expect(["EBUSY"]).toContain(reply.error.code);
-    // Exactly one start-tenant found gamma stopped, unless a stop-tenant came between two of them.
-    expect(replies.filter((r, i) => r.ok && [0, 1, 2, 5, 6, 8].includes(i)).length).toBeGreaterThanOrEqual(1);
+    // One start-tenant finds gamma stopped and starts it; the others find it running (EBUSY), except one after the stop.
+    const started = replies.filter((r, i) => r.ok && [0, 1, 2, 5, 6, 8].includes(i)).length;
+    expect(started).toBeGreaterThanOrEqual(1);
+    expect(started).toBeLessThanOrEqual(2);
     await expectOnce("gamma");
     await h.ok({ cmd: "stop-tenant", tenant: "gamma" });
     expect(instancePids(h, "gamma")).toEqual([]);
