@@ -4,6 +4,7 @@
  */
 import { ControlUnreachableError, request } from "../control/index.ts";
 import { appendedTenant, checkImageName, cloneMounts, defaultClonePrefix, findTenant, mountsToml, openTenantBackend, prepareCloneBranches, readManifest, writeTenantFile } from "../images/index.ts";
+import type { ReloadSummary } from "../supervisor/index.ts";
 import { type Args, flag, UsageError } from "./args.ts";
 
 /** The usage lines of the clone command, for the CLI's help. */
@@ -47,6 +48,12 @@ export async function cloneCommand(args: Args, hostFile: string, print: (text: s
     const reply = await request(ref.host.controlSocket, { cmd: "reload" });
     if (!reply.ok) {
       process.stderr.write(`danaus: the file is written, but reload failed: ${reply.error.code}: ${reply.error.message}\n`);
+      return 1;
+    }
+    const summary = reply.result as ReloadSummary;
+    if (summary.kept.includes(tenant)) {
+      const errors = summary.rejected.filter((r) => r.file === ref.file).flatMap((r) => r.errors);
+      process.stderr.write(`danaus: the file is written, but the supervisor refused it and tenant "${tenant}" keeps running without the new mounts:\n${errors.join("\n")}\n`);
       return 1;
     }
     print(`reloaded the supervisor: tenant "${tenant}" restarts with the new mounts`);

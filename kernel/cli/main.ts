@@ -19,7 +19,8 @@ const USAGE = `usage: bun run danaus <command> [--config host.toml]
   reload                                re-read tenant files; restart only changed tenants
   start-tenant T | stop-tenant T        start (or retry a failed) / stop one tenant
   shutdown                              stop every tenant in reverse order and exit the supervisor
-  check <file> [--host host.toml]       validate a host or tenant file; exit 1 with the errors
+  check <file> [--host host.toml]       validate a host or tenant file; exit 1 with the errors (a tenant file
+                                        with --host also against that host's cores, memory and other tenants)
   schema [--out DIR]                    print (or write to DIR) the JSON Schemas of host and tenant files
 ${IMAGE_USAGE}
 ${CLONE_USAGE}

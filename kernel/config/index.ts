@@ -3,7 +3,7 @@ export { ConfigError, type ConfigIssue } from "./config-error.ts";
 export { loadHost } from "./load-host.ts";
 export { resolveTenant } from "./resolve-tenant.ts";
 export { loadTenantFile, tenantFromToml } from "./load-tenant.ts";
-export { loadTenants, type LoadTenantsResult, type RejectedTenant } from "./load-tenants.ts";
+export { admitTenants, loadTenants, readTenantFiles, type LoadTenantsResult, type RejectedTenant, type TenantFiles } from "./load-tenants.ts";
 export { hostFacts, type HostFacts } from "./host-facts.ts";
 export { crossCheck, type CrossCheckResult } from "./cross-check.ts";
 export { checkFile, type CheckFileOptions } from "./check-file.ts";

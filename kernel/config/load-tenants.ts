@@ -22,12 +22,22 @@ export interface LoadTenantsResult {
   rejected: RejectedTenant[];
 }
 
+/** The tenant files of a host, each read and checked on its own (nothing across tenants yet). */
+export interface TenantFiles {
+  /** Every `*.toml` in tenantsDir (absolute, in name order); null when tenantsDir cannot be listed. */
+  files: string[] | null;
+  /** The valid files, resolved (in file name order). */
+  loaded: TenantConfig[];
+  /** The invalid files, with their issues (in file order); a tenantsDir that cannot be listed is one entry against the host file. */
+  rejected: RejectedTenant[];
+}
+
 /**
- * Loads every `*.toml` in host.tenantsDir (in file name order) and cross-checks them against each other and the
- * host (see crossCheck). A file that fails to load is rejected on its own; the others still load. Never throws
- * for a config problem: a missing or unreadable tenantsDir is one rejection, against the host file.
+ * Reads every `*.toml` in host.tenantsDir (in file name order) and validates and resolves each on its own. A file
+ * that fails to load is rejected with its issues; the others still load. Never throws for a config problem: a
+ * missing or unreadable tenantsDir gives `files: null` and one rejection, against the host file.
  */
-export function loadTenants(host: HostConfig, defaults: TenantDefaults, facts: HostFacts): LoadTenantsResult {
+export function readTenantFiles(host: HostConfig, defaults: TenantDefaults): TenantFiles {
   let names: string[];
   try {
     names = readdirSync(host.tenantsDir, { withFileTypes: true })
@@ -38,12 +48,12 @@ export function loadTenants(host: HostConfig, defaults: TenantDefaults, facts: H
     const code = (error as { code?: unknown }).code;
     const why = code === "ENOENT" ? "which does not exist" : code === "ENOTDIR" ? "which is not a directory" : `which cannot be read (${String(code ?? error)})`;
     const issue = configIssue(host.file, "tenantsDir", "an existing directory of tenant files (*.toml)", `${JSON.stringify(host.tenantsDir)}, ${why}`);
-    return { accepted: [], rejected: [{ file: host.file, issues: [issue] }] };
+    return { files: null, loaded: [], rejected: [{ file: host.file, issues: [issue] }] };
   }
+  const files = names.map((entry) => join(host.tenantsDir, entry));
   const loaded: TenantConfig[] = [];
   const rejected: RejectedTenant[] = [];
-  for (const entry of names) {
-    const file = join(host.tenantsDir, entry);
+  for (const file of files) {
     let name: string | undefined;
     try {
       const table = readToml(file);
@@ -54,8 +64,27 @@ export function loadTenants(host: HostConfig, defaults: TenantDefaults, facts: H
       rejected.push(name === undefined ? { file, issues: error.issues } : { file, name, issues: error.issues });
     }
   }
-  const checked = crossCheck(loaded, facts);
-  for (const { tenant, issues } of checked.rejected) rejected.push({ file: tenant.file, name: tenant.name, issues });
+  return { files, loaded, rejected };
+}
+
+/**
+ * Loads every tenant file of the host (see readTenantFiles) and cross-checks them against each other and the host,
+ * as at a fresh start: no tenant runs yet, so they are admitted in name order (see crossCheck).
+ * Never throws for a config problem.
+ */
+export function loadTenants(host: HostConfig, defaults: TenantDefaults, facts: HostFacts): LoadTenantsResult {
+  const { loaded, rejected } = readTenantFiles(host, defaults);
+  return admitTenants(loaded, rejected, facts);
+}
+
+/**
+ * Cross-checks `candidates` (valid tenant files) against the host and `incumbents` (see crossCheck) and merges the
+ * refused ones into `invalid` (files rejected on their own). Returns the accepted tenants (name order) and every
+ * rejection (file order).
+ */
+export function admitTenants(candidates: TenantConfig[], invalid: RejectedTenant[], facts: HostFacts, incumbents: TenantConfig[] = []): LoadTenantsResult {
+  const checked = crossCheck(candidates, facts, incumbents);
+  const rejected = [...invalid, ...checked.rejected.map(({ tenant, issues }) => ({ file: tenant.file, name: tenant.name, issues }))];
   rejected.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   return { accepted: checked.accepted, rejected };
 }

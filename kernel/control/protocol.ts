@@ -54,7 +54,7 @@ export const ReplySchema = v.union([
 export type Reply = v.InferOutput<typeof ReplySchema>;
 
 /** Error codes of failed replies. */
-export type ControlErrorCode = "EINVAL" | "E2BIG" | "ENOENT" | "EBUSY" | "EIO";
+export type ControlErrorCode = "EINVAL" | "E2BIG" | "ENOENT" | "EBUSY" | "EIO" | "ESHUTDOWN";
 
 /** A failure to report to the control client; the server turns it into an error reply. */
 export class ControlError extends Error {

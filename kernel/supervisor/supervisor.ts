@@ -1,11 +1,13 @@
 /** @module supervisor — boots every valid tenant, keeps their services alive, and answers the control socket. */
 import { chmodSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import {
+  admitTenants,
   hostFacts,
-  loadTenants,
-  tenantFingerprint,
+  readTenantFiles,
   type HostConfig,
   type HostFacts,
+  type RejectedTenant,
   type TenantConfig,
   type TenantDefaults,
 } from "../config/index.ts";
@@ -14,7 +16,9 @@ import type { Logger } from "../log/index.ts";
 import { detectPoolSupport, PoolManager, type PoolSupport } from "../pool/index.ts";
 import { readStats } from "../service-host/index.ts";
 import { SupervisorEmitter } from "./events.ts";
+import { OperationLock } from "./operation-lock.ts";
 import { tenantPaths } from "./paths.ts";
+import { planReload } from "./reload-plan.ts";
 import type { ServiceStatus, TenantStatus } from "./status.ts";
 import { TenantRunner, UnknownServiceError } from "./tenant.ts";
 
@@ -31,6 +35,8 @@ export interface ReloadSummary {
   stopped: string[];
   restarted: string[];
   unchanged: string[];
+  /** Tenants whose file was refused and that keep running the version they had. */
+  kept: string[];
   rejected: { file: string; tenant?: string; errors: string[] }[];
 }
 
@@ -46,6 +52,8 @@ export class Supervisor {
   private rejected: Rejected[] = [];
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private stopping: Promise<void> | null = null;
+  /** Start, reload and start-tenant run alone; stop-tenant and fault one at a time per tenant; shutdown closes it. */
+  private readonly lock = new OperationLock();
 
   constructor(
     readonly host: HostConfig,
@@ -58,26 +66,35 @@ export class Supervisor {
   }
 
   /** Starts every valid tenant in name order and the watchdog. Invalid tenants are reported and skipped. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.lock.exclusive(() => this.boot());
+  }
+
+  private async boot(): Promise<void> {
     // Traversable but not listable: tenants running as their own users reach their own (0700) directories inside.
     mkdirSync(this.host.stateDir, { recursive: true, mode: 0o711 });
     chmodSync(this.host.stateDir, 0o711);
     const support = this.pools.support;
     if (support.kind === "unavailable") this.events.emit("pool:unavailable", { reason: support.reason });
-    const { accepted, rejected } = this.load();
-    this.rejected = rejected;
+    const plan = planReload([], readTenantFiles(this.host, this.defaults), this.facts);
+    this.rejected = this.report(plan.rejected);
     this.watchdog = setInterval(() => {
       const now = performance.now();
       for (const runner of this.tenants.values()) runner.watch(now);
     }, this.host.heartbeatMs);
-    for (const tenant of accepted) await this.startTenantConfig(tenant);
+    for (const tenant of plan.start) await this.startTenantConfig(tenant);
   }
 
-  private load(): { accepted: TenantConfig[]; rejected: Rejected[] } {
-    const { accepted, rejected } = loadTenants(this.host, this.defaults, this.facts);
+  /** Emits tenant:rejected for each refused file and returns them as status shows them. */
+  private report(rejected: RejectedTenant[]): Rejected[] {
     const reported = rejected.map((r) => ({ file: r.file, name: r.name, errors: r.issues.map((i) => i.message) }));
     for (const r of reported) this.events.emit("tenant:rejected", { tenant: r.name, file: r.file, errors: r.errors });
-    return { accepted, rejected: reported };
+    return reported;
+  }
+
+  /** The tenants this supervisor holds, at the version each runs (or last ran): they keep their resources. */
+  private held(): TenantConfig[] {
+    return [...this.tenants.values()].map((r) => r.config);
   }
 
   private async startTenantConfig(config: TenantConfig): Promise<void> {
@@ -104,59 +121,76 @@ export class Supervisor {
     return runner;
   }
 
-  /** Re-reads the tenant files: starts new tenants, stops removed ones, restarts changed ones; an invalid file keeps the running version. */
-  async reload(): Promise<ReloadSummary> {
-    const { accepted, rejected } = this.load();
-    const summary: ReloadSummary = { started: [], stopped: [], restarted: [], unchanged: [], rejected: rejected.map((r) => ({ file: r.file, tenant: r.name, errors: r.errors })) };
-    const stillDefined = new Set([...accepted.map((t) => t.name), ...rejected.flatMap((r) => (r.name ? [r.name] : []))]);
-    for (const name of [...this.startOrder].reverse()) {
-      if (stillDefined.has(name)) continue;
-      await this.stopTenantRunner(name);
-      summary.stopped.push(name);
-    }
-    for (const config of accepted) {
-      const current = this.tenants.get(config.name);
-      if (!current) {
-        await this.startTenantConfig(config);
-        summary.started.push(config.name);
-      } else if (tenantFingerprint(current.config) !== tenantFingerprint(config)) {
+  /**
+   * Re-reads the tenant files (see planReload): stops tenants whose file is gone, restarts changed ones, starts new
+   * ones. A running tenant keeps its resources against every newcomer, and a file refused for any reason keeps its
+   * tenant's running version. Runs alone: never beside another reload, start-tenant, stop-tenant or fault.
+   */
+  reload(): Promise<ReloadSummary> {
+    return this.lock.exclusive(async () => {
+      const plan = planReload(this.held(), readTenantFiles(this.host, this.defaults), this.facts);
+      const rejected = this.report(plan.rejected);
+      const stopped = [...this.startOrder].reverse().filter((name) => plan.stop.includes(name));
+      for (const name of stopped) await this.stopTenantRunner(name);
+      for (const config of plan.restart) {
         await this.stopTenantRunner(config.name);
         await this.startTenantConfig(config);
-        summary.restarted.push(config.name);
-      } else {
-        summary.unchanged.push(config.name);
       }
-    }
-    this.rejected = rejected;
-    return summary;
+      for (const config of plan.start) await this.startTenantConfig(config);
+      this.rejected = rejected;
+      return {
+        started: plan.start.map((t) => t.name),
+        stopped,
+        restarted: plan.restart.map((t) => t.name),
+        unchanged: plan.unchanged,
+        kept: plan.kept,
+        rejected: rejected.map((r) => ({ file: r.file, tenant: r.name, errors: r.errors })),
+      };
+    });
   }
 
-  /** Starts a stopped or failed tenant again, from its current file. */
-  async startTenant(name: string): Promise<TenantStatus> {
-    const existing = this.tenants.get(name);
-    if (existing && (existing.state === "running" || existing.state === "starting")) {
-      throw new ControlError("EBUSY", `tenant ${name} is already ${existing.state}`);
-    }
-    const { accepted, rejected } = this.load();
-    const config = accepted.find((t) => t.name === name);
-    if (!config) {
-      const why = rejected.find((r) => r.name === name);
-      throw new ControlError(why ? "EINVAL" : "ENOENT", why ? `tenant ${name} has an invalid config: ${why.errors.join("; ")}` : `no tenant file defines "${name}" in ${this.host.tenantsDir}`);
-    }
-    if (existing) await this.stopTenantRunner(name);
-    await this.startTenantConfig(config);
-    return this.tenantStatus(this.tenants.get(name)!);
+  /**
+   * Starts a stopped or failed tenant again, from its current file, which must fit beside every other tenant held.
+   * EBUSY when it runs, EINVAL when its file is invalid or in conflict, ENOENT when no file defines it.
+   */
+  startTenant(name: string): Promise<TenantStatus> {
+    return this.lock.exclusive(async () => {
+      const existing = this.tenants.get(name);
+      if (existing && (existing.state === "running" || existing.state === "starting")) {
+        throw new ControlError("EBUSY", `tenant ${name} is already ${existing.state}`);
+      }
+      const file = existing?.config.file ?? join(this.host.tenantsDir, `${name}.toml`);
+      const files = readTenantFiles(this.host, this.defaults);
+      const others = this.held().filter((t) => t.name !== name);
+      const { accepted, rejected } = admitTenants(files.loaded.filter((t) => t.file === file), files.rejected.filter((r) => r.file === file), this.facts, others);
+      const reported = this.report(rejected);
+      this.rejected = [...this.rejected.filter((r) => r.file !== file), ...reported];
+      const config = accepted[0];
+      if (!config) {
+        const why = reported[0];
+        throw new ControlError(why ? "EINVAL" : "ENOENT", why ? `tenant ${name} has an invalid config: ${why.errors.join("; ")}` : `no tenant file defines "${name}" in ${this.host.tenantsDir}`);
+      }
+      if (existing) await this.stopTenantRunner(name);
+      await this.startTenantConfig(config);
+      return this.tenantStatus(this.tenants.get(name)!);
+    });
   }
 
-  /** Stops one tenant (it stays listed as stopped until reload or start-tenant). */
-  async stopTenant(name: string): Promise<TenantStatus> {
-    const runner = this.runner(name);
-    await runner.stop();
-    return this.tenantStatus(runner);
+  /** Stops one tenant (it stays listed as stopped, and keeps its resources, until reload or start-tenant). */
+  stopTenant(name: string): Promise<TenantStatus> {
+    return this.lock.keyed(name, async () => {
+      const runner = this.runner(name);
+      await runner.stop();
+      return this.tenantStatus(runner);
+    });
   }
 
   /** Carries out one fault order against exactly one service process of one tenant. */
-  async fault(order: FaultRequest): Promise<{ tenant: string; service: string; pid: number | null; fault: string }> {
+  fault(order: FaultRequest): Promise<{ tenant: string; service: string; pid: number | null; fault: string }> {
+    return this.lock.keyed(order.tenant, async () => this.injectFault(order));
+  }
+
+  private injectFault(order: FaultRequest): { tenant: string; service: string; pid: number | null; fault: string } {
     const runner = this.runner(order.tenant);
     let unit;
     try {
@@ -241,8 +275,9 @@ export class Supervisor {
   status(): TenantStatus[] {
     const known: TenantStatus[] = [...this.tenants.values()].map((r) => this.tenantStatus(r));
     for (const r of this.rejected) {
-      if (r.name && this.tenants.has(r.name)) {
-        known.find((t) => t.name === r.name)!.errors.push(...r.errors.map((e) => `not reloaded: ${e}`));
+      const holder = known.find((t) => t.file === r.file);
+      if (holder) {
+        holder.errors.push(...r.errors.map((e) => `not reloaded: ${e}`));
         continue;
       }
       known.push({ name: r.name ?? r.file, state: "invalid", cpus: [], memoryBytes: 0, memoryUsageBytes: null, pool: "-", file: r.file, services: [], errors: r.errors, stats: {} });
@@ -260,15 +295,25 @@ export class Supervisor {
       case "stop-tenant": return this.stopTenant(request.tenant);
       case "ping": return this.ping(request.tenant, request.service);
       case "shutdown":
-        // Answer first; the caller of the supervisor decides how to exit once shutdown() resolves.
+        // Refuse what comes after now; answer first; the caller of the supervisor decides how to exit once shutdown() resolves.
+        void this.closeLock();
         setTimeout(() => void this.shutdown(), 0);
         return { stopping: [...this.startOrder].reverse() };
     }
   }
 
-  /** Stops every tenant in reverse start order, then removes the pools. Idempotent; resolves when everything is gone. */
+  /** Refuses every control operation not yet started (ESHUTDOWN); resolves once the running ones are done. */
+  private closeLock(): Promise<void> {
+    return this.lock.close(() => new ControlError("ESHUTDOWN", "the supervisor is shutting down"));
+  }
+
+  /**
+   * Lets the running control operation finish and refuses the others (ESHUTDOWN), then stops every tenant in reverse
+   * start order and removes the pools. Idempotent; resolves when everything is gone.
+   */
   shutdown(): Promise<void> {
     this.stopping ??= (async () => {
+      await this.closeLock();
       if (this.watchdog) clearInterval(this.watchdog);
       for (const name of [...this.startOrder].reverse()) await this.stopTenantRunner(name);
       await this.pools.removeAll();

@@ -1,6 +1,6 @@
 /** The CLI's offline commands (check, schema, help), run as a real process. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,6 +30,19 @@ describe("danaus check", () => {
     expect(stderr).toContain("beta.toml");
     expect(stderr).toContain("memory");
     expect(stderr).toContain("12 parsecs");
+  });
+  test("a tenant file with --host is checked against the host's other tenants, even one whose name sorts after it", async () => {
+    const host = join(dir, "conflict", "host.toml");
+    mkdirSync(join(dir, "conflict", "tenants"), { recursive: true });
+    writeFileSync(host, 'stateDir = "state"\ntenantsDir = "tenants"\n');
+    writeFileSync(join(dir, "conflict", "tenants", "b.toml"), 'name = "b"\ncpus = [0]\n[backend]\nkind = "local"\nroot = "b"\n');
+    const file = join(dir, "conflict", "tenants", "ab.toml");
+    writeFileSync(file, 'name = "ab"\ncpus = [0]\n[backend]\nkind = "local"\nroot = "b"\n');
+    expect((await cli("check", file)).code).toBe(0);
+    const { code, stderr } = await cli("check", file, "--host", host);
+    expect(code).toBe(1);
+    expect(stderr).toContain("ab.toml: cpus: expected cores not used by tenant b (b.toml), found 0");
+    expect(stderr).toContain("ab.toml: backend.root: expected a backend root not equal to or nested with");
   });
   test("the demo host config and its tenants are valid", async () => {
     expect((await cli("check", resolve(import.meta.dir, "../../../config/demo/host.toml"))).code).toBe(0);

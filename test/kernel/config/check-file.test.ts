@@ -62,4 +62,49 @@ describe("checkFile", () => {
     const file = tmp.write("x.toml", "= 1\n");
     expect(expectIssue(checkFile(file), file, "", "syntax error").line).toBe(1);
   });
+
+  describe("a tenant file checked against its host's other tenants", () => {
+    function hostWithB(): string {
+      tmp.write("tenants/b.toml", tenantToml("b", '[[mounts]]\npath = "/mnt/b"\nsource = ""\n', "[1]"));
+      return tmp.write("host.toml", 'stateDir = "s"\ntenantsDir = "tenants"\n');
+    }
+
+    test("a newcomer that sorts first and takes b's cores and backend root is reported, in the tenants directory or outside it", () => {
+      const host = hostWithB();
+      const ab = 'name = "ab"\ncpus = [1]\nbackend = { kind = "local", root = "data/b" }\n';
+      for (const file of [tmp.write("tenants/ab.toml", ab), tmp.write("elsewhere/ab.toml", ab)]) {
+        const issues = checkFile(file, { host, facts });
+        expect(issues.map((i) => i.path)).toEqual(["cpus", "backend.root"]);
+        for (const issue of issues) expect(issue.message).toContain("tenant b");
+      }
+    });
+
+    test("every check across tenants: cores the host lacks, memory, mount points, uid", () => {
+      const host = hostWithB();
+      tmp.write("tenants/c.toml", tenantToml("c", "uid = 3000", "[0]"));
+      const four: HostFacts = { cpus: [0, 1, 2, 3], memoryBytes: 8 * 1024 ** 3 };
+      const check = (name: string, extra: string, cpus: string) => checkFile(tmp.write(`new/${name}.toml`, tenantToml(name, extra, cpus)), { host, facts: four }).map((i) => i.path);
+      expect(check("d", "", "[7]")).toEqual(["cpus"]);
+      expect(check("d", 'memory = "9GiB"', "[0]")).toEqual(["memory", "cpus"]);
+      expect(check("d", '[[mounts]]\npath = "/mnt/b/inner"\nsource = ""', "[2]")).toEqual(["mounts[0].path"]);
+      expect(check("d", "uid = 3000", "[3]")).toEqual(["uid"]);
+      expect(check("d", "", "[3]")).toEqual([]);
+    });
+
+    test("a new version of a tenant is checked against the others, not against its old self", () => {
+      const host = hostWithB();
+      expect(checkFile(tmp.write("tenants/b.toml", tenantToml("b", 'memory = "2GiB"', "[1]")), { host, facts })).toEqual([]);
+      expect(checkFile(tmp.write("next/b.toml", tenantToml("b", "", "[1]")), { host, facts })).toEqual([]);
+    });
+
+    test("a host whose tenants directory cannot be listed is reported", () => {
+      const host = tmp.write("host.toml", 'stateDir = "s"\ntenantsDir = "nowhere"\n');
+      expectIssue(checkFile(tmp.write("alpha.toml", tenantToml("alpha")), { host, facts }), host, "tenantsDir", "does not exist");
+    });
+
+    test("without a host the file is checked alone", () => {
+      hostWithB();
+      expect(checkFile(tmp.write("tenants/ab.toml", 'name = "ab"\ncpus = [1]\nbackend = { kind = "local", root = "data/b" }\n'), { facts })).toEqual([]);
+    });
+  });
 });

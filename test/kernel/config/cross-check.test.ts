@@ -138,4 +138,30 @@ describe("crossCheck", () => {
     expect(b).toEqual(a);
     expect(names(a.rejected.map((x) => x.tenant))).toEqual(["beta"]);
   });
+
+  test("a running tenant keeps its cores, backend root, mount points and uid against a newcomer that sorts before it", () => {
+    const b = tenant("b", { cpus: [1], uid: 2002, mounts: [{ path: "/mnt/b", source: "", legacy: false }] });
+    const ab = tenant("ab", { cpus: [1], uid: 2002, backend: { kind: "local", root: "b" }, mounts: [{ path: "/mnt/b", source: "", legacy: false }] });
+    const r = crossCheck([ab], facts, [b]);
+    expect(r.accepted).toEqual([]);
+    expect(r.rejected.map((x) => x.tenant.name)).toEqual(["ab"]);
+    expect(r.rejected[0]!.issues.map((i) => i.path)).toEqual(["uid", "cpus", "backend.root", "mounts[0].path"]);
+    for (const issue of r.rejected[0]!.issues) expect(issue.message).toContain("tenant b (b.toml)");
+  });
+
+  test("a new version of a running tenant replaces its claim, is checked first, and newcomers meet it", () => {
+    const running = [tenant("alpha", { cpus: [0] }), tenant("beta", { cpus: [1] })];
+    // beta moves to core 2; aaa (a newcomer sorting first) wants core 2 too, and gamma takes core 1 that beta leaves.
+    const r = crossCheck([tenant("aaa", { cpus: [2] }), tenant("beta", { cpus: [2] }), tenant("gamma", { cpus: [1] })], facts, running);
+    expect(names(r.accepted)).toEqual(["beta", "gamma"]);
+    expect(names(r.rejected.map((x) => x.tenant))).toEqual(["aaa"]);
+    expect(r.rejected[0]!.issues[0]!.message).toContain("tenant beta");
+  });
+
+  test("memory left is counted over the running tenants", () => {
+    const running = [tenant("zeta", { memory: 6 * GiB })];
+    const r = crossCheck([tenant("alpha", { cpus: [1], memory: 4 * GiB })], facts, running);
+    expectIssue(r.rejected[0]!.issues, "alpha.toml", "memory", "4GiB");
+    expect(r.rejected[0]!.issues[0]!.expected).toContain("2GiB of the host's 8GiB left by tenants zeta");
+  });
 });
