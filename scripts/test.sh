@@ -29,7 +29,8 @@ trap cleanup EXIT
 echo "== typecheck"
 bun run typecheck
 echo "== tests"
-bun test "$@"
+# A hang guard per test, not a time limit on anything measured: a busy 2-core machine stretches every test.
+bun test --timeout 60000 "$@"
 echo "== leftovers"
 left=$( { find /sys/fs/cgroup -maxdepth 3 -type d -name 'danaus.*' 2>/dev/null; find /dev/shm -maxdepth 1 -name 'danaus.*' 2>/dev/null; grep -E ' fuse(\.|blk)? |fuse\.ceph-fuse|fuse\.unionfs|fuse\.danaus' /proc/mounts | grep -E 'danaus|ceph-fuse|unionfs' ; } || true)
 if [ -n "$left" ]; then
