@@ -158,10 +158,11 @@ describe.skipIf(!root)("after a fault, both front ends serve again by themselves
 
   test("fault slow on fuse-legacy delays its FUSE requests by the latency", async () => {
     const latencyMs = 800;
+    writeFileSync(join(A, "slow-probe"), "stat me");
     await h.ok({ cmd: "fault", kind: "slow", tenant: "alpha", service: "fuse-legacy", latencyMs, durationMs: 3000 });
     // With every timeout 0, a stat is a LOOKUP and a GETATTR the server must answer: each waits at least the latency.
     const start = performance.now();
-    statSync(join(A, "used-once"));
+    statSync(join(A, "slow-probe"));
     expect(performance.now() - start).toBeGreaterThanOrEqual(latencyMs);
   });
 });
