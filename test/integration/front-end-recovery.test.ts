@@ -7,7 +7,7 @@
  * legacy mounts with many serving threads all get request buffers.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mountsAt } from "../../kernel/sys/mounts.ts";
@@ -17,7 +17,9 @@ import { FsError } from "../../services/ipc-router/protocol/index.ts";
 import { DanausClient } from "../../shims/ts/index.ts";
 import { Harness, LAST_CPU, SPLIT_TOPOLOGY, waitFor } from "./harness.ts";
 
-setDefaultTimeout(120_000);
+setDefaultTimeout(240_000);
+/** Bound of every wait: generous, for a loaded 2-core machine (the waits end at the event, not at the bound). */
+const WAIT_MS = 90_000;
 const root = process.getuid?.() === 0 && existsSync("/dev/fuse");
 if (!root) {
   if (process.env.CI === "true") throw new Error("front-end-recovery.test.ts needs root and /dev/fuse, and CI has both");
@@ -55,6 +57,20 @@ const readOrNull = (path: string): string | null => {
   }
 };
 
+/**
+ * Writes `text` to `path` and fsyncs it: the tenant's cache writes back asynchronously, so only a synced file is
+ * sure to outlive a kill of the data-path process.
+ */
+function writeDurably(path: string, text: string): void {
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The errno code a call fails with, or "no error". */
 const failure = (call: () => unknown): string => {
   try {
@@ -77,6 +93,20 @@ async function legacyStats(name: string): Promise<Record<string, number>> {
   return (await h.tenant(name)).stats?.["fuse-legacy"]?.stats ?? {};
 }
 
+/**
+ * Starts `harness` and waits until `names` run: their start-up (four processes each, up to 64 serving Workers) may take
+ * longer than Harness.start's own wait on a loaded 2-core machine. Throws with the supervisor's last log lines.
+ */
+async function startRunning(harness: Harness, names: string[]): Promise<void> {
+  await harness.start([]);
+  await waitFor(`${names.join(", ")} running`, async () => {
+    const tenants = await harness.status();
+    return names.every((name) => tenants.find((t) => t.name === name)?.state === "running");
+  }, WAIT_MS).catch((error: Error) => {
+    throw new Error(`${error.message}\n${harness.logs.slice(-20).join("\n")}`);
+  });
+}
+
 beforeAll(async () => {
   if (!root) return;
   mkdirSync(A);
@@ -92,10 +122,10 @@ beforeAll(async () => {
       beta: tenant("beta", LAST_CPU, "512MiB", fuse, [legacy(DEAD), legacy(MISSING), legacy(FILE)], SPLIT_TOPOLOGY),
     },
   });
-  await h.start(["alpha", "beta"]);
-  await waitFor("alpha's legacy mount", () => mountsAt(A).at(-1)?.startsWith("fuse"), 30_000);
+  await startRunning(h, ["alpha", "beta"]);
+  await waitFor("alpha's legacy mount", () => mountsAt(A).at(-1)?.startsWith("fuse"), WAIT_MS);
   client = connect("alpha");
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   client?.disconnect();
@@ -116,15 +146,15 @@ describe.skipIf(!root)("after a fault, both front ends serve again by themselves
     ["beta", "ipc-router", DEAD],
   ])("%s, kill of %s: the legacy mount and the client serve again, fuse-legacy not restarted", async (name, service, mount) => {
     const user = name === "alpha" ? client : connect(name);
-    writeFileSync(join(mount, `before-${service}`), `written before ${service} died`);
+    writeDurably(join(mount, `before-${service}`), `written before ${service} died`);
     const before = await h.pids(name);
     await h.ok({ cmd: "fault", kind: "kill", tenant: name, service });
     await waitFor(`a new ${service}`, async () => {
       const pid = (await h.pids(name))[service];
       return pid !== null && pid !== before[service];
-    });
+    }, WAIT_MS);
     // The kernel path: the same mount, no remount by anyone.
-    expect(await waitFor("the legacy mount serving again", () => readOrNull(join(mount, `before-${service}`)))).toBe(`written before ${service} died`);
+    expect(await waitFor("the legacy mount serving again", () => readOrNull(join(mount, `before-${service}`)), WAIT_MS)).toBe(`written before ${service} died`);
     writeFileSync(join(mount, `after-${service}`), "new files work");
     expect(readFileSync(join(mount, `after-${service}`), "utf8")).toBe("new files work");
     // The user-level path: its next call after ENOTCONN reconnects.
@@ -135,7 +165,7 @@ describe.skipIf(!root)("after a fault, both front ends serve again by themselves
         if (error instanceof FsError && error.code === "ENOTCONN") return null;
         throw error;
       }
-    });
+    }, WAIT_MS);
     expect(size).toBe("new files work".length);
     if (user !== client) user.disconnect();
     expect((await h.pids(name))["fuse-legacy"]).toBe(before["fuse-legacy"]);
@@ -149,8 +179,8 @@ describe.skipIf(!root)("after a fault, both front ends serve again by themselves
     await waitFor("a new fuse-legacy", async () => {
       const pid = (await h.pids("alpha"))["fuse-legacy"];
       return pid !== null && pid !== before ? pid : null;
-    });
-    expect(await waitFor("the legacy mount serving again", () => readOrNull(join(A, "used-once")))).toBe("used before the kill");
+    }, WAIT_MS);
+    expect(await waitFor("the legacy mount serving again", () => readOrNull(join(A, "used-once")), WAIT_MS)).toBe("used before the kill");
     // One FUSE mount, not one stacked over the dead one.
     expect(mountsAt(A).filter((type) => type.startsWith("fuse"))).toHaveLength(1);
     expect((await h.tenant("alpha")).state).toBe("running");
@@ -159,7 +189,9 @@ describe.skipIf(!root)("after a fault, both front ends serve again by themselves
   test("fault slow on fuse-legacy delays its FUSE requests by the latency", async () => {
     const latencyMs = 800;
     writeFileSync(join(A, "slow-probe"), "stat me");
-    await h.ok({ cmd: "fault", kind: "slow", tenant: "alpha", service: "fuse-legacy", latencyMs, durationMs: 3000 });
+    await h.ok({ cmd: "fault", kind: "slow", tenant: "alpha", service: "fuse-legacy", latencyMs, durationMs: 5000 });
+    // A ping is answered after the fault order before it was carried out (one channel, in order).
+    await h.ok({ cmd: "ping", tenant: "alpha", service: "fuse-legacy" });
     // With every timeout 0, a stat is a LOOKUP and a GETATTR the server must answer: each waits at least the latency.
     const start = performance.now();
     statSync(join(A, "slow-probe"));
@@ -182,7 +214,7 @@ describe.skipIf(!root)("mount points in any state", () => {
     const stats = await waitFor("beta's legacy status", async () => {
       const published = await legacyStats("beta");
       return published.mountsServed === 2 ? published : null;
-    });
+    }, WAIT_MS);
     expect(stats.mountsUnserved).toBe(1);
     const entry = Object.entries(stats).find(([key]) => key.startsWith(`${FILE} unserved`));
     expect(entry?.[0]).toContain("in the way");
@@ -193,7 +225,7 @@ describe.skipIf(!root)("mount points in any state", () => {
     const stats = await waitFor("alpha's legacy status", async () => {
       const published = await legacyStats("alpha");
       return published.mountsUnserved === 1 ? published : null;
-    });
+    }, WAIT_MS);
     const entry = Object.entries(stats).find(([key]) => key.startsWith(`${UNSERVED} unserved`));
     expect(entry?.[0]).toContain("does not serve");
     expect(failure(() => writeFileSync(join(UNSERVED, "lost"), "x"))).toBe("EPERM");
@@ -205,13 +237,13 @@ describe.skipIf(!root)("a stopped tenant's mount point", () => {
   test("refuses writes (root's too), nothing lands in the bare directory, no mount is left; start-tenant serves it again", async () => {
     writeFileSync(join(A, "kept"), "in the tenant's storage");
     await h.ok({ cmd: "stop-tenant", tenant: "alpha" });
-    await waitFor("alpha stopped", async () => (await h.tenant("alpha")).state === "stopped");
+    await waitFor("alpha stopped", async () => (await h.tenant("alpha")).state === "stopped", WAIT_MS);
     expect(mountsAt(A)).toEqual([]);
     expect(failure(() => writeFileSync(join(A, "stray"), "would land on the host"))).toBe("EPERM");
     expect(failure(() => mkdirSync(join(A, "stray-dir")))).toBe("EPERM");
     expect(readdirSync(A)).toEqual([]);
     await h.ok({ cmd: "start-tenant", tenant: "alpha" });
-    expect(await waitFor("alpha's mount back", () => readOrNull(join(A, "kept")))).toBe("in the tenant's storage");
+    expect(await waitFor("alpha's mount back", () => readOrNull(join(A, "kept")), WAIT_MS)).toBe("in the tenant's storage");
     expect(existsSync(join(A, "stray"))).toBe(false);
   });
 
@@ -228,9 +260,9 @@ describe.skipIf(!root)("request buffers sized from the configuration", () => {
     POINTS.push(...points);
     const many = new Harness({ tenants: { gamma: tenant("gamma", 0, "4GiB", "threads = 16", points.map((path) => legacy(path))) } });
     try {
-      await many.start(["gamma"]);
+      await startRunning(many, ["gamma"]);
       for (const path of points) {
-        await waitFor(`the legacy mount ${path}`, () => mountsAt(path).at(-1)?.startsWith("fuse"), 60_000);
+        await waitFor(`the legacy mount ${path}`, () => mountsAt(path).at(-1)?.startsWith("fuse"), WAIT_MS);
         writeFileSync(join(path, "f"), path);
         expect(readFileSync(join(path, "f"), "utf8")).toBe(path);
       }
