@@ -6,8 +6,8 @@
 import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ptr } from "bun:ffi";
-import { errno, MOUNT, syscall, umount2 } from "../../kernel/sys/libc.ts";
-import { mountsAt } from "../../kernel/sys/mounts.ts";
+import { errno, syscall } from "../../kernel/sys/libc.ts";
+import { DetachError, detachFuseMounts, mountsAt } from "../../kernel/sys/mounts.ts";
 import { ERRNO, errnoName } from "../ipc-router/protocol/index.ts";
 
 /**
@@ -40,19 +40,6 @@ const FS_IOC_GETFLAGS = 0x80086601;
 const FS_IOC_SETFLAGS = 0x40086602;
 const FS_IMMUTABLE_FL = 0x10;
 
-/** Detaches every FUSE mount on top of `path` (lazily: a dead server's mount can hang a plain unmount). Returns how many. */
-export function detachFuseMounts(path: string): number {
-  let detached = 0;
-  while (mountsAt(path).at(-1)?.startsWith("fuse")) {
-    if (umount2(Buffer.from(`${path}\0`), MOUNT.MNT_DETACH) !== 0) {
-      const code = errno();
-      throw new MountPointError(path, code, `cannot detach the FUSE mount left there: ${errnoName(code) ?? `errno ${code}`}`);
-    }
-    detached++;
-  }
-  return detached;
-}
-
 /**
  * Sets or clears the immutable flag of directory `path`. Returns false when its filesystem has no such flag
  * (ENOTTY, EOPNOTSUPP); throws {@link MountPointError} on any other failure.
@@ -83,7 +70,13 @@ function unsupported(path: string, code: number): false {
  * the way — it is left as it is —, or the errno of a step that failed.
  */
 export function prepareMountPoint(path: string): PreparedMountPoint {
-  const detached = detachFuseMounts(path);
+  let detached: number;
+  try {
+    detached = detachFuseMounts(path);
+  } catch (error) {
+    if (!(error instanceof DetachError)) throw error;
+    throw new MountPointError(path, error.errno, `cannot detach the FUSE mount left there: ${errnoName(error.errno) ?? `errno ${error.errno}`}`);
+  }
   let stat;
   try {
     stat = lstatSync(path, { throwIfNoEntry: false });

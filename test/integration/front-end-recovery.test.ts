@@ -247,6 +247,18 @@ describe.skipIf(!root)("a stopped tenant's mount point", () => {
     expect(existsSync(join(A, "stray"))).toBe(false);
   });
 
+  test("a tenant whose fuse-legacy crash-loops fails without leaving a dead mount; its mount point refuses writes", async () => {
+    writeFileSync(join(MISSING, "before-the-crashes"), "x");
+    await h.ok({ cmd: "fault", kind: "crash-loop", tenant: "beta", service: "fuse-legacy", times: 20 });
+    await waitFor("beta failed", async () => (await h.tenant("beta")).state === "failed", WAIT_MS);
+    // The state turns failed first; the processes are stopped and the dead mounts detached after.
+    await waitFor("the dead mounts detached", () => [DEAD, MISSING].every((path) => mountsAt(path).length === 0), WAIT_MS);
+    for (const path of [DEAD, MISSING]) {
+      expect(failure(() => writeFileSync(join(path, "stray"), "would land on the host"))).toBe("EPERM");
+    }
+    expect(readdirSync(DEAD)).toEqual([]);
+  });
+
   test("shutdown leaves no mount at any mount point", async () => {
     client.disconnect();
     await h.stop();
