@@ -186,6 +186,17 @@ describe.skipIf(!root)("after a fault, both front ends serve again by themselves
     expect((await h.tenant("alpha")).state).toBe("running");
   });
 
+  test("hang of fuse-legacy: the supervisor restarts it and the legacy mount serves again", async () => {
+    writeFileSync(join(A, "before-hang"), "written before the hang");
+    const before = (await h.pids("alpha"))["fuse-legacy"];
+    await h.ok({ cmd: "fault", kind: "hang", tenant: "alpha", service: "fuse-legacy" });
+    await waitFor("a new fuse-legacy", async () => {
+      const pid = (await h.pids("alpha"))["fuse-legacy"];
+      return pid !== null && pid !== before ? pid : null;
+    }, WAIT_MS);
+    expect(await waitFor("the legacy mount serving again", () => readOrNull(join(A, "before-hang")), WAIT_MS)).toBe("written before the hang");
+  });
+
   test("fault slow on fuse-legacy delays its FUSE requests by the latency", async () => {
     const latencyMs = 800;
     writeFileSync(join(A, "slow-probe"), "stat me");
