@@ -117,6 +117,8 @@ beforeAll(async () => {
   // Expired at once: the kernel asks fuse-legacy for the root's attributes on every access (defect 2's condition).
   const fuse = "attrTimeoutMs = 0\nentryTimeoutMs = 0\nnegativeTimeoutMs = 0\nthreads = 1";
   h = new Harness({
+    // Longer than the 1 s default: on a loaded machine a heartbeat pause must not pass for a hang (the hang test waits).
+    hungAfterMs: 5000,
     tenants: {
       alpha: tenant("alpha", 0, "512MiB", fuse, [legacy(A), legacy(UNSERVED, `upper = "u/upper"\nlowers = ["images/never-imported"]`)]),
       beta: tenant("beta", LAST_CPU, "512MiB", fuse, [legacy(DEAD), legacy(MISSING), legacy(FILE)], SPLIT_TOPOLOGY),
@@ -281,17 +283,23 @@ describe.skipIf(!root)("request buffers sized from the configuration", () => {
   test("four legacy mounts of 16 serving threads each (68 request buffers) are all served", async () => {
     const points = [0, 1, 2, 3].map((i) => join(base, `gamma-${i}`));
     POINTS.push(...points);
-    const many = new Harness({ tenants: { gamma: tenant("gamma", 0, "4GiB", "threads = 16", points.map((path) => legacy(path))) } });
+    // 64 serving Workers start on the tenant's one core: heartbeats may pause longer than the harness's 1 s default.
+    const many = new Harness({ hungAfterMs: 30_000, tenants: { gamma: tenant("gamma", 0, "4GiB", "threads = 16", points.map((path) => legacy(path))) } });
     try {
       await startRunning(many, ["gamma"]);
       for (const path of points) {
-        await waitFor(`the legacy mount ${path}`, () => mountsAt(path).at(-1)?.startsWith("fuse"), WAIT_MS);
-        writeFileSync(join(path, "f"), path);
+        await waitFor(`the legacy mount ${path} serving`, () => {
+          writeFileSync(join(path, "f"), path);
+          return true;
+        }, WAIT_MS);
         expect(readFileSync(join(path, "f"), "utf8")).toBe(path);
+        expect(mountsAt(path).at(-1)).toBe("fuse.danaus.gamma");
       }
       const stats = (await many.tenant("gamma")).stats?.["fuse-legacy"]?.stats ?? {};
       expect(stats.mountsServed).toBe(4);
       expect(stats.mountsUnserved).toBe(0);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${many.logs.filter((line) => !line.includes('"level":"info"')).slice(-15).join("\n")}`);
     } finally {
       await many.stop();
     }
