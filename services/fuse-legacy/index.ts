@@ -146,7 +146,7 @@ export const fuseLegacyService: ServiceDefinition = {
         route.close();
         served.delete(path);
       }
-      for (const [path, point] of points) ctx.log.info("legacy mount point released", { mount: path, left: releaseMountPoint(path, point) });
+      for (const [path, point] of points) ctx.log.info("legacy mount point released", { mount: path, outcome: releaseMountPoint(path, point) });
     };
     try {
       for (const mount of ctx.tenant.mounts.filter((m) => m.legacy)) await serve(mount.path);
