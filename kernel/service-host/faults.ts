@@ -9,6 +9,8 @@ import { CRASH_EXIT_CODE, OOM_UNENFORCED_EXIT_CODE, type ToService } from "./mes
 export class FaultState {
   private readonly words: Int32Array;
   private clearTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Never notified: {@link delay} waits on it for the latency. */
+  private readonly sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(readonly shared: SharedArrayBuffer = new SharedArrayBuffer(4)) {
     this.words = new Int32Array(shared);
@@ -22,6 +24,15 @@ export class FaultState {
   /** Extra latency (ms) to add to the request being served now: non-zero only while a `slow` fault lasts. */
   latencyMs(): number {
     return Atomics.load(this.words, 0);
+  }
+
+  /**
+   * Waits out the current `slow` latency on this thread, blocking it: for threads that serve requests synchronously
+   * (the FUSE serving Workers), where a timer would never run. Returns at once when no `slow` fault lasts.
+   */
+  delay(): void {
+    const ms = this.latencyMs();
+    if (ms > 0) Atomics.wait(this.sleepCell, 0, 0, ms);
   }
 
   /** Makes every request `latencyMs` slower for `durationMs` (call on the thread whose event loop runs timers). */

@@ -6,6 +6,7 @@ import { PLACEMENT_FAILED_EXIT, type Pool, type PoolManager } from "../pool/inde
 import type { SupervisorEmitter } from "./events.ts";
 import { affectedUnits, backoffMs, classifyExit, decide, describeExit, recordRestart } from "./restart-policy.ts";
 import { handOverToTenantUser, userLauncher } from "./tenant-user.ts";
+import { detachFuseMounts } from "../sys/mounts.ts";
 import { prepareTenantRuntime, removeTenantRuntime, type TenantPaths } from "./paths.ts";
 import { ServiceUnit, type UnitExit, type UnitTiming } from "./unit.ts";
 
@@ -187,6 +188,7 @@ export class TenantRunner {
 
   private async releaseResources(): Promise<void> {
     this.heartbeat = null;
+    this.detachLegacyMounts();
     removeTenantRuntime(this.paths);
     try {
       await this.pool?.remove();
@@ -194,6 +196,21 @@ export class TenantRunner {
       this.log.error("could not remove the tenant's pool", { error });
     }
     this.pool = null;
+  }
+
+  /**
+   * Detaches the FUSE mounts a killed fuse-legacy left dead (ENOTCONN) at the tenant's legacy mount points, so a
+   * stopped or failed tenant leaves no mount behind (fuse-legacy unmounts its own when it stops normally).
+   */
+  private detachLegacyMounts(): void {
+    for (const mount of this.config.mounts.filter((m) => m.legacy)) {
+      try {
+        const detached = detachFuseMounts(mount.path);
+        if (detached > 0) this.log.warn("detached the dead FUSE mount fuse-legacy left", { mount: mount.path, detached });
+      } catch (error) {
+        this.log.error("could not detach a dead FUSE mount", { mount: mount.path, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
   }
 
   /** Stops every process in reverse start order (SIGTERM, shutdownMs, SIGKILL), then removes the pool and heartbeat file. */

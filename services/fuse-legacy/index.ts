@@ -1,11 +1,11 @@
 /** @module fuse-legacy — the kernel path (paper §3.2): a FUSE server per mount that needs exec, mmap or unmodified binaries. */
-import { existsSync, mkdirSync, rmdirSync } from "node:fs";
 import type { ServiceContext, ServiceDefinition } from "../../kernel/service-host/index.ts";
-import { MOUNT, umount2 } from "../../kernel/sys/libc.ts";
-import { isMountPoint } from "../../kernel/sys/mounts.ts";
 import { localDataPath, routerSocketPath } from "../ipc-router/index.ts";
-import { registerServingThreads } from "./client-opener.ts";
-import { FuseServer, type FileSystemOpener } from "./server/index.ts";
+import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
+import { ServingRegistration, type RegistrationEvents } from "./client-opener.ts";
+import { MountPointError, prepareMountPoint, releaseMountPoint, type PreparedMountPoint } from "./mount-point.ts";
+import { MountStatus } from "./mount-status.ts";
+import { FuseMountError, FuseServer, type FileSystemOpener } from "./server/index.ts";
 import type { StorageSpec } from "./storage-opener.ts";
 
 export { FuseServer } from "./server/index.ts";
@@ -27,60 +27,76 @@ interface Route {
 
 /**
  * The way to the data path for `mountPath`: straight from the tenant storage when the ipc-router runs in this process
- * (the tenant's topology groups them), else one registration with the tenant service whose thread grants go to the
- * serving Workers. Throws when the tenant service does not serve the mount.
+ * (the tenant's topology groups them), else a registration with the tenant service whose thread grants go to the
+ * serving Workers, renewed by itself after the service restarts (`events` hears how that goes). Throws when the
+ * tenant service does not serve the mount (FsError ENOENT), has no request buffer left (EAGAIN) or does not answer.
  */
-async function routeTo(ctx: ServiceContext, mountPath: string): Promise<Route> {
+async function routeTo(ctx: ServiceContext, mountPath: string, events: RegistrationEvents): Promise<Route> {
   const local = localDataPath();
   if (local !== undefined) {
     const mount = local.mounts.find((m) => m.path === mountPath);
-    if (mount === undefined) throw new Error(`the tenant service does not serve ${mountPath} (served: ${local.mounts.map((m) => m.path).join(", ") || "none"})`);
+    if (mount === undefined) {
+      const error = new FsError(ERRNO.ENOENT, "mount", mountPath);
+      error.message = `ENOENT: the tenant service does not serve ${mountPath} (served: ${local.mounts.map((m) => m.path).join(", ") || "none"})`;
+      throw error;
+    }
     const spec: StorageSpec = { storage: local.storage, branches: mount.branches };
     return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close: () => undefined };
   }
-  const registration = await registerServingThreads(routerSocketPath(ctx.runtime.runDir), mountPath, ctx.tenant.fuse.threads, CONNECT_TIMEOUT_MS);
+  const registration = await ServingRegistration.open(routerSocketPath(ctx.runtime.runDir), mountPath, ctx.tenant.fuse.threads, CONNECT_TIMEOUT_MS, events);
   return { opener: { module: CLIENT_OPENER, spec: registration.spec }, via: "ring", close: () => registration.close() };
 }
 
-/** Detaches a mount a dead server left (ENOTCONN), so a new one can mount there. */
-function detachStale(ctx: ServiceContext, path: string): void {
-  if (!isMountPoint(path)) return;
-  umount2(Buffer.from(`${path}\0`), MOUNT.MNT_DETACH);
-  ctx.log.warn("detached a stale mount left by a previous FUSE server", { mount: path });
+/** The errno a failure to serve a mount is reported with. */
+function errnoOf(error: unknown): number {
+  if (error instanceof FsError || error instanceof MountPointError || error instanceof FuseMountError) return error.errno;
+  return ERRNO.EIO;
 }
 
 /**
  * The fuse-legacy service: for every mount with `legacy = true`, a FUSE mount at the mount point, served by
  * `[fuse] threads` Workers that forward each kernel request into the tenant's data path, so both paths share one cache
- * and one view. In its own process (the default topology) the Workers go through the shared-memory client, and a
- * serving Worker that dies makes the process exit for the supervisor to restart it. Grouped with the ipc-router
- * (`topology`), they call the tenant storage directly, one crossing fewer, and a mount whose Workers die is mounted
- * again in place without touching the data path. A mount a killed predecessor left (ENOTCONN) is detached lazily
- * before mounting again; a mount the tenant service does not serve is logged and skipped. Mounting needs root (a
- * tenant with its own `uid` cannot have legacy mounts). Page-cache use follows the tenant's `[fuse]`.
+ * and one view. In its own process (the default topology) the Workers go through the shared-memory client, whose
+ * registration renews itself when the tenant service restarts (new opens work again; handles of the old service answer
+ * ESTALE), and a serving Worker that dies makes the process exit for the supervisor to restart it. Grouped with the
+ * ipc-router (`topology`), they call the tenant storage directly, one crossing fewer, and a mount whose Workers die is
+ * mounted again in place without touching the data path. Before mounting, a mount point is made ready whatever its
+ * state (a dead or stale FUSE mount is detached, a missing directory created) and sealed immutable, so that whenever it
+ * is not served it refuses writes rather than taking them into the host's filesystem (see mount-point.ts). A mount
+ * that cannot be served is logged, skipped and reported in `danaus status` (see mount-status.ts). Mounting needs root
+ * (a tenant with its own `uid` cannot have legacy mounts). Page-cache use follows the tenant's `[fuse]`; a `slow`
+ * fault delays every FUSE request.
  */
 export const fuseLegacyService: ServiceDefinition = {
   name: "fuse-legacy",
   async start(ctx) {
     const served = new Map<string, { server: FuseServer; route: Route }>();
-    /** Mount points this process created: removed again (when empty) once unmounted. */
-    const created: string[] = [];
+    const points = new Map<string, PreparedMountPoint>();
+    const status = new MountStatus(ctx.runtime.runDir, ctx.log);
     let stopping = false;
-    const removeCreated = (path: string) => {
-      try {
-        rmdirSync(path);
-      } catch {
-        // Not empty, or still mounted: leave it.
-      }
+
+    const unserved = (path: string, error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      status.markUnserved(path, errnoOf(error), message);
+      ctx.log.error("legacy mount not served", { mount: path, error: message });
     };
 
-    /** Mounts and serves `path`; false (logged) when it cannot be served. */
+    /** Mounts and serves `path`; false (logged and reported) when it cannot be served. */
     const serve = async (path: string): Promise<boolean> => {
-      detachStale(ctx, path);
       let route: Route | undefined;
       let server: FuseServer;
       try {
-        route = await routeTo(ctx, path);
+        const point = prepareMountPoint(path);
+        points.set(path, point);
+        if (point.detached > 0) ctx.log.warn("detached a mount left by a previous FUSE server", { mount: path, detached: point.detached });
+        if (!point.sealed) ctx.log.warn("mount point cannot be sealed (its filesystem has no immutable flag): while not served it takes writes", { mount: path });
+        route = await routeTo(ctx, path, {
+          served: () => {
+            status.markServed(path);
+            ctx.log.info("legacy mount served again by the restarted tenant service", { mount: path });
+          },
+          unserved: (problem) => unserved(path, problem),
+        });
         server = await FuseServer.start({
           mountPoint: path,
           opener: route.opener,
@@ -89,18 +105,20 @@ export const fuseLegacyService: ServiceDefinition = {
           attrTimeoutMs: ctx.tenant.fuse.attrTimeoutMs,
           entryTimeoutMs: ctx.tenant.fuse.entryTimeoutMs,
           negativeTimeoutMs: ctx.tenant.fuse.negativeTimeoutMs,
+          faults: ctx.faults.shared,
           logger: ctx.log,
           name: `danaus.${ctx.tenant.name}`,
           startTimeoutMs: CONNECT_TIMEOUT_MS + 5000,
         });
       } catch (error) {
-        // One mount the tenant service does not serve (or cannot be mounted) must not take the others down.
+        // One mount that cannot be served must not take the others down; its point stays sealed.
         route?.close();
-        ctx.log.error("legacy mount not served", { mount: path, error: error instanceof Error ? error.message : String(error) });
+        unserved(path, error);
         return false;
       }
       const via = route.via;
       served.set(path, { server, route });
+      status.markServed(path);
       ctx.log.info("legacy mount served through FUSE", { mount: path, via, directIo: ctx.tenant.fuse.directIo, threads: ctx.tenant.fuse.threads, mountedBy: server.mountedBy });
       void server.stopped.then(async (reason) => {
         if (stopping) return;
@@ -128,24 +146,14 @@ export const fuseLegacyService: ServiceDefinition = {
         route.close();
         served.delete(path);
       }
+      for (const [path, point] of points) ctx.log.info("legacy mount point released", { mount: path, outcome: releaseMountPoint(path, point) });
     };
     try {
-      for (const mount of ctx.tenant.mounts.filter((m) => m.legacy)) {
-        if (!existsSync(mount.path)) {
-          mkdirSync(mount.path, { recursive: true });
-          created.push(mount.path);
-        }
-        if (!(await serve(mount.path)) && created.includes(mount.path)) removeCreated(mount.path);
-      }
+      for (const mount of ctx.tenant.mounts.filter((m) => m.legacy)) await serve(mount.path);
     } catch (error) {
       await stopAll();
       throw error;
     }
-    return {
-      async stop() {
-        await stopAll();
-        for (const path of created) removeCreated(path);
-      },
-    };
+    return { stop: stopAll };
   },
 };

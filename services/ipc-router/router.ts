@@ -56,6 +56,17 @@ export const DEFAULT_LIMITS: RouterLimits = {
   maxHeldThreadsPerQueue: 16,
 };
 
+/**
+ * The limits of `tenant`'s router: the defaults, plus one request buffer per serving thread and one per registration
+ * for every legacy mount fuse-legacy reaches through the ring (its own process), so however many legacy mounts a
+ * tenant has, they never run out of buffers nor take those of its other clients.
+ */
+export function limitsFor(tenant: ServiceContext["tenant"]): RouterLimits {
+  const inProcess = tenant.topology.some((group) => group.includes("fuse-legacy") && group.includes("ipc-router"));
+  const legacy = inProcess ? 0 : tenant.mounts.filter((m) => m.legacy).length;
+  return { ...DEFAULT_LIMITS, bufferCount: DEFAULT_LIMITS.bufferCount + legacy * (tenant.fuse.threads + 1) };
+}
+
 const STATS_INTERVAL_MS = 1000;
 const THREAD_ENTRY = new URL("./service-thread-main.ts", import.meta.url).href;
 
@@ -125,7 +136,7 @@ export class IpcRouter {
   }
 
   /** Creates the region, starts one pinned service thread per queue and the registration socket. */
-  static async start(ctx: ServiceContext, limits: RouterLimits = DEFAULT_LIMITS): Promise<IpcRouter> {
+  static async start(ctx: ServiceContext, limits: RouterLimits = limitsFor(ctx.tenant)): Promise<IpcRouter> {
     const storage = await TenantStorage.open(ctx.tenant, `danaus.${ctx.runtime.instance}.${ctx.tenant.name}.data-path`, (message) =>
       ctx.log.error("cache write-back failed", { error: message }),
     );

@@ -142,6 +142,15 @@ export class Connection implements Transport {
   }
 
   /**
+   * Looks now whether the service is still running (without a call: for a registration that makes none itself);
+   * when it is gone, the connection is dead from here on. Returns {@link alive}.
+   */
+  probe(): boolean {
+    if (!this.dead && (this.service === null || this.service.exited())) this.markDead();
+    return !this.dead;
+  }
+
+  /**
    * One request: the payload is already in this thread's buffer at [0, length). Returns the reply (result ≥ 0 or
    * -errno). Throws FsError ENOTCONN when the service dies or goes away before answering.
    */
@@ -177,10 +186,7 @@ export class Connection implements Transport {
   }
 
   private checkAlive(syscall: string): void {
-    if (this.service === null || this.service.exited()) {
-      this.markDead();
-      throw notConnected(syscall);
-    }
+    if (!this.probe()) throw notConnected(syscall);
   }
 
   private markDead(): void {

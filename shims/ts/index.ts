@@ -4,7 +4,7 @@
  */
 export { DanausClient, resolveSocket, type ConnectOptions } from "./client.ts";
 export { RingFileSystem } from "./ring-fs.ts";
-export { Connection, type ThreadGrant } from "./connection.ts";
+export { Connection, notConnected, type ThreadGrant } from "./connection.ts";
 export { StreamTransport } from "./stream-transport.ts";
 export type { Transport } from "./transport.ts";
 export { FsError, type Dirent, type Stat, type Statfs, type Timespec } from "../../services/ipc-router/protocol/index.ts";

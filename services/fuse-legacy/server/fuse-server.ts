@@ -33,6 +33,8 @@ export interface FuseServerOptions extends FuseSessionOptions {
   readonly defaultPermissions?: boolean;
   /** Hears handler bugs (answered EIO) and serving-loop failures. */
   readonly logger?: FuseLogger;
+  /** A FaultState's buffer (the service's injected faults): each request first waits out the `slow` latency. */
+  readonly faults?: SharedArrayBuffer;
   /** How long to wait for the Worker to load and for the kernel's INIT, in ms. Default 10 000. */
   readonly startTimeoutMs?: number;
   /** mount(2), or fusermount3, or "auto" (default): mount(2), and fusermount3 when it is not permitted (not root). */
@@ -133,6 +135,7 @@ export class FuseServer {
           kind: "start",
           index,
           nodes,
+          ...(options.faults === undefined ? {} : { faults: options.faults }),
           opener: options.opener,
           options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs },
         } satisfies ToServingWorker),

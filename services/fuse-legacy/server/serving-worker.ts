@@ -5,6 +5,7 @@
  * fd; the kernel hands each request to one of them. The loop ends when the read fails with ENODEV (the mount is gone).
  */
 import { readSync, writeSync } from "node:fs";
+import { FaultState } from "../../../kernel/service-host/index.ts";
 import type { FileSystem } from "../../ipc-router/protocol/index.ts";
 import { NodeTable } from "./node-table.ts";
 import { REQUEST_BUFFER_SIZE } from "./options.ts";
@@ -18,6 +19,7 @@ const codeOf = (error: unknown): string | undefined => (error as { code?: string
 
 let session: FuseSession | undefined;
 let deviceFd = -1;
+let faults: FaultState | undefined;
 
 function serve(): string {
   const active = session;
@@ -35,6 +37,7 @@ function serve(): string {
       return `read failed: ${String(error)}`;
     }
     if (length === 0) return "end of device";
+    faults?.delay();
     const replyLength = active.handle(request, length);
     if (replyLength > 0) {
       try {
@@ -62,6 +65,7 @@ self.onmessage = async (event: MessageEvent<ToServingWorker>) => {
         error: (msg: string, fields?: object) => post({ kind: "log", level: "error", msg, ...(fields ? { fields } : {}) }),
       };
       session = new FuseSession(fs, message.options, logger, new NodeTable(message.nodes));
+      if (message.faults !== undefined) faults = FaultState.attach(message.faults);
       post({ kind: "ready" });
     } catch (error) {
       post({ kind: "error", message: error instanceof Error ? error.message : String(error) });

@@ -25,6 +25,8 @@ export type ToServingWorker =
       readonly options: FuseSessionOptions;
       /** The mount's node table (NodeTable.allocate), shared by its serving Workers. */
       readonly nodes: SharedArrayBuffer;
+      /** A FaultState's buffer: each request first waits out the injected `slow` latency. */
+      readonly faults?: SharedArrayBuffer;
     }
   /** `fd`: the mounted /dev/fuse fd (it exists only once mounted: fusermount3 opens it). */
   | { readonly kind: "serve"; readonly fd: number; readonly minor: number; readonly flags: number };
