@@ -71,6 +71,10 @@ export class RenewingFileSystem implements FileSystem {
   open(path: string, flags: number, mode: number): number {
     return this.onPath("open", (fs) => this.generation * HANDLE_SPAN + fs.open(path, flags, mode));
   }
+  /** -1: the ring client under it already carries a FIFO's bytes (the kernel serves FIFOs on a FUSE mount anyway). */
+  fifoNode(fd: number): number {
+    return this.onHandle(fd, "open", (fs, h) => fs.fifoNode(h));
+  }
   close(fd: number): void {
     // A handle of a service that is gone has nothing left to release.
     if (Math.floor(fd / HANDLE_SPAN) !== this.board.generation) return;
