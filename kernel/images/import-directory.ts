@@ -2,10 +2,10 @@
  * @module import-directory — a root file system directory on this host written as one layer: directories, files,
  * symlinks, modes, owners (as root), times; files hard-linked to each other inside the tree stay hard links; an
  * overlayfs whiteout (a 0:0 character device, as in an overlayfs upper directory) becomes an OCI `.wh.<name>` file.
+ * Names and symlink targets are read and written as their exact bytes (byte strings, see names.ts of the protocol).
  */
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
-import { join } from "node:path";
-import { FsError } from "../../services/ipc-router/protocol/index.ts";
+import { bytesToName, escapeName, FsError, nameFromText, nameToBytes } from "../../services/ipc-router/protocol/index.ts";
 import { ImageError } from "./image-error.ts";
 import type { EntryMeta, LayerWriter } from "./layer-writer.ts";
 
@@ -39,16 +39,21 @@ export function writeDirectoryLayer(writer: LayerWriter, source: string): Direct
   const linked = new Map<string, string>();
   const buffer = new Uint8Array(CHUNK);
 
+  const base = nameFromText(source);
   const visit = (path: string, stat: BigIntStats): void => {
-    const host = path === "" ? source : join(source, path);
+    const host = nameToBytes(path === "" ? base : `${base}/${path}`);
     const m = meta(stat);
     const record = (type: string) => hasher.update(`${type} ${path} ${m.mode.toString(8)} ${m.uid}:${m.gid} ${m.mtime.sec}.${m.mtime.nsec}\0`);
     if (stat.isDirectory()) {
       record("dir");
       writer.directory(path, m);
-      for (const name of readdirSync(host).sort()) visit(path === "" ? name : `${path}/${name}`, lstatSync(join(host, name), { bigint: true }));
+      const names = readdirSync(host, { encoding: "buffer" }).map((name) => bytesToName(name)).sort();
+      for (const name of names) {
+        const child = path === "" ? name : `${path}/${name}`;
+        visit(child, lstatSync(nameToBytes(`${base}/${child}`), { bigint: true }));
+      }
     } else if (stat.isSymbolicLink()) {
-      const target = readlinkSync(host);
+      const target = bytesToName(readlinkSync(host, { encoding: "buffer" }));
       record("symlink");
       hasher.update(`${target}\0`);
       writer.symlink(path, target, m);
@@ -82,7 +87,7 @@ export function writeDirectoryLayer(writer: LayerWriter, source: string): Direct
       record("whiteout");
       writer.file(whiteout, m, () => {});
     } else {
-      skipped.push(`${path} (${kind(stat)})`);
+      skipped.push(`${escapeName(path)} (${kind(stat)})`);
     }
   };
 
@@ -96,8 +101,11 @@ export function writeDirectoryLayer(writer: LayerWriter, source: string): Direct
   try {
     visit("", root);
   } catch (error) {
-    if (error instanceof FsError) throw new ImageError("io", `${source}: the backend refused ${error.path ?? "a write"}: ${error.message}`, { cause: error });
-    if (error instanceof Error && "code" in error && "path" in error) throw new ImageError("io", `${source}: cannot read ${String(error.path)}: ${error.message}`, { cause: error });
+    if (error instanceof FsError) throw new ImageError("io", `${source}: the backend refused ${escapeName(error.path ?? "a write")}: ${error.message}`, { cause: error });
+    if (error instanceof Error && "code" in error && "path" in error) {
+      const where = Buffer.isBuffer(error.path) ? escapeName(bytesToName(error.path)) : String(error.path);
+      throw new ImageError("io", `${source}: cannot read ${where}: ${error.message}`, { cause: error });
+    }
     throw error;
   }
   writer.finish();

@@ -1,6 +1,11 @@
 /** @module pax — PAX extended header records (`<length> <key>=<value>\n`), as POSIX.1-2001 tar writes them. */
+import { bytesToName } from "../../services/ipc-router/protocol/index.ts";
 
-const decoder = new TextDecoder();
+/**
+ * Records are decoded as byte strings (names.ts of the protocol): `path` and `linkpath` keep their exact bytes whether
+ * the writer used UTF-8 or `hdrcharset=BINARY`; keys and numbers are ASCII either way.
+ */
+const decoder = { decode: (bytes: Uint8Array) => bytesToName(bytes) };
 
 /**
  * Parses the data of a PAX extended header ("x" or "g" entry) into its key/value pairs.

@@ -1,4 +1,5 @@
 /** @module tar-header — one 512-byte tar header block decoded: ustar fields, octal or GNU base-256 numbers, the checksum. */
+import { bytesToName } from "../../services/ipc-router/protocol/index.ts";
 
 /** The size of a tar block; headers and data are padded to it. */
 export const TAR_BLOCK = 512;
@@ -22,7 +23,8 @@ export interface RawTarHeader {
   readonly devminor: number;
 }
 
-const decoder = new TextDecoder();
+/** Names in a tar header are bytes: decoded as a byte string (names.ts of the protocol), exact whatever the charset. */
+const decoder = { decode: (bytes: Uint8Array) => bytesToName(bytes) };
 
 /** True when the 512 bytes at `offset` are all zero (an end-of-archive block). */
 export function isZeroBlock(bytes: Uint8Array, offset: number): boolean {

@@ -3,6 +3,7 @@
  * names ("L", "K"), PAX extended headers ("x" for the next entry, "g" for all that follow: path, linkpath, size,
  * uid, gid, mtime). Archive-level records are applied here; callers see only the real entries.
  */
+import { bytesToName } from "../../services/ipc-router/protocol/index.ts";
 import { parsePaxRecords } from "./pax.ts";
 import { decodeHeader, isZeroBlock, TAR_BLOCK } from "./tar-header.ts";
 import { TarError } from "./tar-error.ts";
@@ -30,7 +31,8 @@ export interface TarEntry {
 }
 
 const TYPES: Record<string, TarEntryType> = { "0": "file", "\0": "file", "7": "file", "1": "hardlink", "2": "symlink", "3": "char", "4": "block", "5": "dir", "6": "fifo" };
-const decoder = new TextDecoder();
+/** GNU long names and link names are bytes: decoded as byte strings (names.ts of the protocol). */
+const decoder = { decode: (bytes: Uint8Array) => bytesToName(bytes) };
 
 function nulTerminated(data: Uint8Array): string {
   const end = data.indexOf(0);

@@ -158,9 +158,10 @@ const HANDLERS: Record<Operation["name"], Handler> = {
   }),
   symlink: onPath(2, (fs, [target, path]) => (fs.symlink(target!, path!), 0)),
   readlink: onPath(1, (fs, [path], _request, window) => {
-    const target = new TextEncoder().encode(fs.readlink(path!));
+    const target = fs.readlink(path!);
     if (target.length > window.length) return -ERRNO.ENAMETOOLONG;
-    window.set(target, 0);
+    // A byte string (names.ts): one char per byte.
+    for (let i = 0; i < target.length; i++) window[i] = target.charCodeAt(i);
     replyLength = target.length;
     return target.length;
   }),

@@ -7,7 +7,18 @@ import { constants } from "node:fs";
 import { join } from "node:path";
 import { loadHost } from "../../kernel/config/index.ts";
 import { routerSocketPath } from "../../services/ipc-router/index.ts";
-import { ERRNO, FsError, type Dirent, type Stat, type Statfs, type Timespec } from "../../services/ipc-router/protocol/index.ts";
+import {
+  bytesToName,
+  ERRNO,
+  FsError,
+  nameFromText,
+  nameToBytes,
+  textFromName,
+  type Dirent,
+  type Stat,
+  type Statfs,
+  type Timespec,
+} from "../../services/ipc-router/protocol/index.ts";
 import { Connection } from "./connection.ts";
 import { findMount, normalizePath } from "./paths.ts";
 import { RingFileSystem } from "./ring-fs.ts";
@@ -21,6 +32,39 @@ export interface ConnectOptions {
   config?: string;
   /** Working directory for relative paths (default process.cwd()). */
   cwd?: string;
+}
+
+/** A path as the client takes it, node's way: a string is UTF-8 text, a Buffer or Uint8Array its exact bytes. */
+export type PathLike = string | Uint8Array;
+
+/** How names come back from readdir and readlink: decoded as UTF-8 (default) or as their exact bytes. */
+export interface NameOptions {
+  readonly encoding?: "utf8" | "buffer";
+}
+
+/** A directory entry as the client returns it, its name text or bytes. */
+export type ClientDirent<N extends string | Buffer> = Omit<Dirent, "name"> & { readonly name: N };
+
+/** The byte string (see names.ts) of a client path. */
+function toName(path: PathLike): string {
+  return typeof path === "string" ? nameFromText(path) : bytesToName(path);
+}
+
+/** A byte string as the caller asked for it. */
+function fromName(name: string, options: NameOptions): string | Buffer {
+  return options.encoding === "buffer" ? nameToBytes(name) : textFromName(name);
+}
+
+const mountsByConnection = new WeakMap<Connection, { path: string; id: number; kind: string }[]>();
+
+/** The connection's mount table with the mount points as byte strings (configs hold them as text). */
+function byteMounts(connection: Connection): { path: string; id: number; kind: string }[] {
+  let mounts = mountsByConnection.get(connection);
+  if (mounts === undefined) {
+    mounts = connection.mounts.map((m) => ({ ...m, path: nameFromText(m.path) }));
+    mountsByConnection.set(connection, mounts);
+  }
+  return mounts;
 }
 
 /** First private descriptor: far above the kernel's, so the two never collide. */
@@ -59,7 +103,7 @@ export class DanausClient {
   private cwd: string;
 
   private constructor(private readonly socket: string, cwd: string) {
-    this.cwd = normalizePath("/", cwd);
+    this.cwd = normalizePath("/", nameFromText(cwd));
   }
 
   /** Connects to the tenant's service (registers this thread and maps the region). Throws FsError ENOTCONN when it is not running. */
@@ -82,24 +126,26 @@ export class DanausClient {
   }
 
   /** Changes the directory relative paths start from (client-side only: it must be a directory on a mount). */
-  chdir(path: string): void {
-    const target = normalizePath(this.cwd, path);
-    const stat = this.stat(target);
-    if ((stat.st_mode & constants.S_IFMT) !== constants.S_IFDIR) throw new FsError(ERRNO.ENOTDIR, "chdir", path);
+  chdir(path: PathLike): void {
+    const target = normalizePath(this.cwd, toName(path));
+    // A byte string: hand it on as bytes, not as text to encode again.
+    const stat = this.stat(nameToBytes(target));
+    if ((stat.st_mode & constants.S_IFMT) !== constants.S_IFDIR) throw new FsError(ERRNO.ENOTDIR, "chdir", target);
     this.cwd = target;
   }
 
-  /** The client-side working directory. */
+  /** The client-side working directory (as text; bytes that are not UTF-8 show as U+FFFD). */
   getcwd(): string {
-    return this.cwd;
+    return textFromName(this.cwd);
   }
 
   /** The filesystem of the mount holding `path` and the path inside it; ENOENT for a path outside every mount. */
-  private resolve(path: string, syscall: string): { fs: RingFileSystem; inner: string; connection: Connection; mount: number } {
-    if (typeof path !== "string" || path.length === 0) throw new FsError(ERRNO.ENOENT, syscall, String(path));
+  private resolve(given: PathLike, syscall: string): { fs: RingFileSystem; inner: string; connection: Connection; mount: number } {
+    if ((typeof given !== "string" && !(given instanceof Uint8Array)) || given.length === 0) throw new FsError(ERRNO.ENOENT, syscall, String(given));
+    const path = toName(given);
     if (path.includes("\0")) throw new FsError(ERRNO.EINVAL, syscall, path);
     const connection = this.live();
-    const found = findMount(connection.mounts, normalizePath(this.cwd, path));
+    const found = findMount(byteMounts(connection), normalizePath(this.cwd, path));
     if (found === null) {
       const error = new FsError(ERRNO.ENOENT, syscall, path);
       error.message = `ENOENT: ${syscall} '${path}': not under any danaus mount of this tenant (mounts: ${connection.mounts.map((m) => m.path).join(", ") || "none"})`;
@@ -109,10 +155,10 @@ export class DanausClient {
   }
 
   /** Two paths that must be on one mount (rename, link): EXDEV otherwise. */
-  private resolvePair(a: string, b: string, syscall: string) {
+  private resolvePair(a: PathLike, b: PathLike, syscall: string) {
     const first = this.resolve(a, syscall);
     const second = this.resolve(b, syscall);
-    if (first.mount !== second.mount) throw new FsError(ERRNO.EXDEV, syscall, b);
+    if (first.mount !== second.mount) throw new FsError(ERRNO.EXDEV, syscall, toName(b));
     return { fs: first.fs, from: first.inner, to: second.inner };
   }
 
@@ -125,12 +171,12 @@ export class DanausClient {
   }
 
   /** open(2): returns a private descriptor. */
-  open(path: string, flags = O_RDONLY, mode = 0o666): number {
+  open(path: PathLike, flags = O_RDONLY, mode = 0o666): number {
     const { fs, inner, connection } = this.resolve(path, "open");
     const handle = fs.open(inner, flags, mode);
     const fd = this.nextFd++;
     // A FIFO has no position either: like an O_APPEND file, it is read and written where the kernel says.
-    this.files.set(fd, { connection, fs, handle, position: 0, append: (flags & O_APPEND) !== 0 || fs.isFifo(handle), path });
+    this.files.set(fd, { connection, fs, handle, position: 0, append: (flags & O_APPEND) !== 0 || fs.isFifo(handle), path: toName(path) });
     return fd;
   }
 
@@ -194,11 +240,11 @@ export class DanausClient {
     const file = this.file(fd, "fstat");
     return file.fs.fstat(file.handle);
   }
-  stat(path: string): Stat {
+  stat(path: PathLike): Stat {
     const { fs, inner } = this.resolve(path, "stat");
     return fs.stat(inner);
   }
-  lstat(path: string): Stat {
+  lstat(path: PathLike): Stat {
     const { fs, inner } = this.resolve(path, "lstat");
     return fs.lstat(inner);
   }
@@ -206,7 +252,7 @@ export class DanausClient {
     const file = this.file(fd, "ftruncate");
     file.fs.ftruncate(file.handle, length);
   }
-  truncate(path: string, length = 0): void {
+  truncate(path: PathLike, length = 0): void {
     const { fs, inner } = this.resolve(path, "truncate");
     fs.truncate(inner, length);
   }
@@ -218,7 +264,7 @@ export class DanausClient {
     const file = this.file(fd, "fdatasync");
     file.fs.fdatasync(file.handle);
   }
-  mkdir(path: string, mode = 0o777): void {
+  mkdir(path: PathLike, mode = 0o777): void {
     const { fs, inner } = this.resolve(path, "mkdir");
     fs.mkdir(inner, mode);
   }
@@ -226,77 +272,88 @@ export class DanausClient {
    * mknod(2) without devices: a FIFO (`S_IFIFO | perms`), a socket (`S_IFSOCK | perms`) or an empty regular file.
    * EPERM for character and block devices, EEXIST, ENOENT, ENOTDIR.
    */
-  mknod(path: string, mode: number): void {
+  mknod(path: PathLike, mode: number): void {
     const { fs, inner } = this.resolve(path, "mknod");
     fs.mknod(inner, mode);
   }
-  rmdir(path: string): void {
+  rmdir(path: PathLike): void {
     const { fs, inner } = this.resolve(path, "rmdir");
     fs.rmdir(inner);
   }
-  unlink(path: string): void {
+  unlink(path: PathLike): void {
     const { fs, inner } = this.resolve(path, "unlink");
     fs.unlink(inner);
   }
   /** rename(2) / renameat2 flags (RENAME_NOREPLACE 1). EXDEV across mounts. */
-  rename(from: string, to: string, flags = 0): void {
+  rename(from: PathLike, to: PathLike, flags = 0): void {
     const pair = this.resolvePair(from, to, "rename");
     pair.fs.rename(pair.from, pair.to, flags);
   }
-  /** Every entry of a directory (without "." and ".."), read in batches. */
-  readdir(path: string): Dirent[] {
+  /**
+   * Every entry of a directory (without "." and ".."), read in batches. Names are decoded as UTF-8 (node's default:
+   * bytes that are not UTF-8 become U+FFFD), or kept as their exact bytes with `{ encoding: "buffer" }`.
+   */
+  readdir(path: PathLike, options?: { encoding?: "utf8" }): Dirent[];
+  readdir(path: PathLike, options: { encoding: "buffer" }): ClientDirent<Buffer>[];
+  readdir(path: PathLike, options: NameOptions = {}): ClientDirent<string | Buffer>[] {
     const fd = this.open(path, O_RDONLY | O_DIRECTORY);
     try {
       const file = this.file(fd, "readdir");
-      const entries: Dirent[] = [];
+      const entries: ClientDirent<string | Buffer>[] = [];
       for (let cookie = 0; ; ) {
         const batch = file.fs.readdir(file.handle, cookie);
         if (batch.length === 0) return entries;
-        entries.push(...batch);
+        for (const entry of batch) entries.push({ ...entry, name: fromName(entry.name, options) });
         cookie = batch[batch.length - 1]!.next;
       }
     } finally {
       this.close(fd);
     }
   }
-  /** A batch of entries of an open directory after `cookie` (0 = start); empty at the end. */
-  readdirBatch(fd: number, cookie: number): Dirent[] {
+  /** A batch of entries of an open directory after `cookie` (0 = start); empty at the end. Names as {@link readdir}. */
+  readdirBatch(fd: number, cookie: number, options?: { encoding?: "utf8" }): Dirent[];
+  readdirBatch(fd: number, cookie: number, options: { encoding: "buffer" }): ClientDirent<Buffer>[];
+  readdirBatch(fd: number, cookie: number, options: NameOptions = {}): ClientDirent<string | Buffer>[] {
     const file = this.file(fd, "readdir");
-    return file.fs.readdir(file.handle, cookie);
+    return file.fs.readdir(file.handle, cookie).map((entry) => ({ ...entry, name: fromName(entry.name, options) }));
   }
-  symlink(target: string, path: string): void {
+  /** symlink(2): `path` holds `target` verbatim (a string target is stored as its UTF-8 bytes, a Buffer as is). */
+  symlink(target: PathLike, path: PathLike): void {
     const { fs, inner } = this.resolve(path, "symlink");
-    fs.symlink(target, inner);
+    fs.symlink(toName(target), inner);
   }
-  readlink(path: string): string {
+  /** readlink(2): the stored target, decoded as UTF-8 (node's default), or its exact bytes with `{ encoding: "buffer" }`. */
+  readlink(path: PathLike, options?: { encoding?: "utf8" }): string;
+  readlink(path: PathLike, options: { encoding: "buffer" }): Buffer;
+  readlink(path: PathLike, options: NameOptions = {}): string | Buffer {
     const { fs, inner } = this.resolve(path, "readlink");
-    return fs.readlink(inner);
+    return fromName(fs.readlink(inner), options);
   }
-  link(existing: string, path: string): void {
+  link(existing: PathLike, path: PathLike): void {
     const pair = this.resolvePair(existing, path, "link");
     pair.fs.link(pair.from, pair.to);
   }
-  chmod(path: string, mode: number): void {
+  chmod(path: PathLike, mode: number): void {
     const { fs, inner } = this.resolve(path, "chmod");
     fs.chmod(inner, mode);
   }
-  chown(path: string, uid: number, gid: number): void {
+  chown(path: PathLike, uid: number, gid: number): void {
     const { fs, inner } = this.resolve(path, "chown");
     fs.chown(inner, uid, gid, 0);
   }
-  lchown(path: string, uid: number, gid: number): void {
+  lchown(path: PathLike, uid: number, gid: number): void {
     const { fs, inner } = this.resolve(path, "lchown");
     fs.chown(inner, uid, gid, 0x100);
   }
-  utimens(path: string, atime: Timespec, mtime: Timespec, flags = 0): void {
+  utimens(path: PathLike, atime: Timespec, mtime: Timespec, flags = 0): void {
     const { fs, inner } = this.resolve(path, "utimens");
     fs.utimens(inner, atime, mtime, flags);
   }
-  access(path: string, mode = constants.F_OK): void {
+  access(path: PathLike, mode = constants.F_OK): void {
     const { fs, inner } = this.resolve(path, "access");
     fs.access(inner, mode);
   }
-  statfs(path: string): Statfs {
+  statfs(path: PathLike): Statfs {
     const { fs, inner } = this.resolve(path, "statfs");
     return fs.statfs(inner);
   }

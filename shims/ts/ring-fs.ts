@@ -4,6 +4,7 @@
  * larger than the request buffer are split here.
  */
 import {
+  bytesToName,
   decodeDirents,
   decodeStat,
   decodeStatfs,
@@ -214,7 +215,7 @@ export class RingFileSystem implements FileSystem {
 
   readlink(path: string): string {
     const { result } = this.onPath("readlink", [], path);
-    return new TextDecoder().decode(this.connection.buffer.slice(0, result));
+    return bytesToName(this.connection.buffer.slice(0, result));
   }
 
   link(existing: string, path: string): void {

@@ -7,6 +7,7 @@ import { attributeCases } from "./cases/attributes.ts";
 import { directoryCases } from "./cases/directories.ts";
 import { ioCases } from "./cases/io.ts";
 import { linkCases } from "./cases/links.ts";
+import { nameCases } from "./cases/names.ts";
 import { nodeCases } from "./cases/nodes.ts";
 import { openCases } from "./cases/open.ts";
 import { pathCases } from "./cases/paths.ts";
@@ -37,5 +38,6 @@ export function runConformance(name: string, options: ConformanceOptions): void 
     linkCases(suite);
     attributeCases(suite);
     pathCases(suite);
+    nameCases(suite);
   });
 }

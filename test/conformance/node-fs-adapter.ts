@@ -10,7 +10,10 @@ import {
   DT,
   ERRNO,
   errnoNumber,
+  bytesToName,
   FsError,
+  nameFromText,
+  nameToBytes,
   mknodType,
   UTIME_NOW,
   UTIME_OMIT,
@@ -66,7 +69,8 @@ function toStat(st: BigIntStats): Stat {
   };
 }
 
-function direntType(entry: nodeFs.Dirent): number {
+/** The `DT_*` type of what `entry` (a Dirent or lstat result) describes. */
+function direntType(entry: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): number {
   if (entry.isFile()) return DT.REG;
   if (entry.isDirectory()) return DT.DIR;
   if (entry.isSymbolicLink()) return DT.LNK;
@@ -96,8 +100,9 @@ export class NodeFsAdapter implements FileSystem {
   /** Serves the existing directory `root`. */
   constructor(readonly root: string) {}
 
-  private at(path: string): string {
-    return `${this.root}/${path}`;
+  /** The host path of byte-string `path` (names.ts), as exact bytes for node:fs. */
+  private at(path: string): Buffer {
+    return nameToBytes(`${nameFromText(this.root)}/${path}`);
   }
 
   private handle(fd: number, syscall: string): { position: number; append: boolean; stream: boolean } {
@@ -218,7 +223,7 @@ export class NodeFsAdapter implements FileSystem {
   /** mknodat(2) of a FIFO, socket or empty file; devices: EPERM (see `mknodType`). */
   mknod(path: string, mode: number): void {
     const type = mknodType(mode, path);
-    const cpath = Buffer.from(`${this.at(path)}\0`);
+    const cpath = Buffer.concat([this.at(path), Buffer.from([0])]);
     if (fileCalls.mknodat(AT.FDCWD, cpath, type | (mode & 0o7777), 0) < 0) throw new FsError(errno(), "mknod", path);
   }
 
@@ -245,24 +250,23 @@ export class NodeFsAdapter implements FileSystem {
     return guard("readdir", undefined, () => {
       nodeFs.fstatSync(fd);
       const dir = `/proc/self/fd/${fd}`;
-      const entries = nodeFs.readdirSync(dir, { withFileTypes: true });
-      return entries.slice(cookie, cookie + BATCH).map((entry, i) => ({
-        ino: Number(nodeFs.lstatSync(`${dir}/${entry.name}`, { bigint: true }).ino),
-        next: cookie + i + 1,
-        type: direntType(entry),
-        name: entry.name,
-      }));
+      // Names as their exact bytes; each entry's type and inode from its lstat.
+      const names = nodeFs.readdirSync(dir, { encoding: "buffer" });
+      return names.slice(cookie, cookie + BATCH).map((name, i) => {
+        const st = nodeFs.lstatSync(Buffer.concat([Buffer.from(`${dir}/`), name]), { bigint: true });
+        return { ino: Number(st.ino), next: cookie + i + 1, type: direntType(st), name: bytesToName(name) };
+      });
     });
   }
 
   /** symlink(2). */
   symlink(target: string, path: string): void {
-    guard("symlink", path, () => nodeFs.symlinkSync(target, this.at(path)));
+    guard("symlink", path, () => nodeFs.symlinkSync(nameToBytes(target), this.at(path)));
   }
 
   /** readlink(2). */
   readlink(path: string): string {
-    return guard("readlink", path, () => nodeFs.readlinkSync(this.at(path), "utf8"));
+    return guard("readlink", path, () => bytesToName(nodeFs.readlinkSync(this.at(path), { encoding: "buffer" })));
   }
 
   /** link(2). */

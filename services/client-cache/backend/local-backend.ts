@@ -296,7 +296,7 @@ export class LocalBackend implements FileSystem {
     const length = withParent(this.rootFd, split, "readlink", path, (dirFd, name) =>
       check(fileCalls.readlinkat(dirFd, name, linkTarget, linkTarget.length), "readlink", path),
     );
-    return linkTarget.toString("utf8", 0, length);
+    return linkTarget.toString("latin1", 0, length); // a byte string (names.ts)
   }
 
   /** link(2): `path` becomes another name of `existing` (a symlink is linked itself). EEXIST, EPERM (directories), ENOENT, EXDEV. */

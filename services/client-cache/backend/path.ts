@@ -1,16 +1,17 @@
 /** @module path — a FileSystem path as the local backend hands it to the kernel: NUL-terminated, and split into parent and final name. */
-import { ERRNO, FsError } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, isByteString, nameToBytes } from "../../ipc-router/protocol/index.ts";
 
 /** An empty C string, for the `AT_EMPTY_PATH` calls on an fd. */
 export const EMPTY_PATH = Buffer.from("\0");
 
 /**
- * `text` as a NUL-terminated Buffer for the kernel. A string holding a NUL byte could never reach the kernel intact
- * (it would be cut short), so it is refused with EINVAL.
+ * Byte string `name` (see names.ts) as a NUL-terminated Buffer for the kernel, byte for byte. A string holding a NUL
+ * could never reach the kernel intact (it would be cut short), and one that is not a byte string has no exact bytes:
+ * both are refused with EINVAL.
  */
-export function cString(text: string, syscall: string, path: string = text): Buffer {
-  if (text.includes("\0")) throw new FsError(ERRNO.EINVAL, syscall, path);
-  return Buffer.from(text + "\0");
+export function cString(name: string, syscall: string, path: string = name): Buffer {
+  if (name.includes("\0") || !isByteString(name)) throw new FsError(ERRNO.EINVAL, syscall, path);
+  return nameToBytes(name + "\0");
 }
 
 /** A whole FileSystem path for openat2 relative to the root fd: "" (the root itself) becomes "/". */

@@ -72,7 +72,7 @@ function decode(length: number): Dirent[] {
         ino: view.getUint32(at + DIRENT.offsets.d_ino + 4, true) * TWO_32 + view.getUint32(at + DIRENT.offsets.d_ino, true),
         next: readOffset(at + DIRENT.offsets.d_off),
         type: scratch[at + DIRENT.offsets.d_type]!,
-        name: scratch.toString("utf8", nameStart, nameEnd),
+        name: scratch.toString("latin1", nameStart, nameEnd), // a byte string (names.ts)
       });
     }
     at += reclen;

@@ -2,6 +2,7 @@
  * @module message — framing of FUSE messages: the request header and the NUL-terminated names after a request's
  * fixed struct, and the reply header (`fuse_out_header`) in front of a reply body.
  */
+import { bytesToName } from "../../ipc-router/protocol/names.ts";
 import { fuse_in_header, fuse_out_header } from "./structs.ts";
 
 /** A decoded request header. */
@@ -11,8 +12,6 @@ export type FuseInHeader = ReturnType<typeof fuse_in_header.read>;
 export const IN_HEADER_SIZE = fuse_in_header.size;
 /** Size of `fuse_out_header`; a reply body starts here. */
 export const OUT_HEADER_SIZE = fuse_out_header.size;
-
-const decoder = new TextDecoder();
 
 /** Decode the request header at the start of `view`. */
 export function decodeInHeader(view: DataView): FuseInHeader {
@@ -39,7 +38,7 @@ export function decodeNames(bytes: Uint8Array, start: number, end: number, count
   for (let i = 0; i < count; i++) {
     const nul = bytes.indexOf(0, at);
     if (nul < 0 || nul >= end) return undefined;
-    names.push(decoder.decode(bytes.subarray(at, nul)));
+    names.push(bytesToName(bytes, at, nul)); // a byte string (names.ts of the ipc-router protocol)
     at = nul + 1;
   }
   return names;

@@ -11,7 +11,7 @@
  * A node that was unlinked, or replaced by a rename, keeps its id but has no path ({@link NodeTable.path} answers
  * undefined: ESTALE); it goes away at its last FORGET.
  */
-import { ERRNO, FsError } from "../../ipc-router/protocol/index.ts";
+import { bytesToName, ERRNO, FsError, nameToBytes } from "../../ipc-router/protocol/index.ts";
 import { FUSE_ROOT_ID } from "../protocol/index.ts";
 
 /** Nodes a mount's table holds by default (the kernel's dentry cache rarely holds more for one mount). */
@@ -50,8 +50,9 @@ const ROOT_SLOT = FUSE_ROOT_ID;
 /** Index cell values: 0 empty, TOMBSTONE deleted, else slot + 1. */
 const TOMBSTONE = -1;
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** Names are byte strings (see names.ts in the protocol): stored and compared byte for byte. */
+const encoder = { encode: nameToBytes };
+const decoder = { decode: (bytes: Uint8Array) => bytesToName(bytes) };
 
 /** Joins a directory path and one name ("/" + "a" → "/a"). */
 export function childPath(parent: string, name: string): string {

@@ -6,7 +6,7 @@
  * answered ENOSYS.
  */
 import {
-  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, O, RENAME_EXCHANGE, S_IFDIR, S_IFMT, S_IFREG, S_ISGID,
+  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, nameToBytes, O, RENAME_EXCHANGE, S_IFDIR, S_IFMT, S_IFREG, S_ISGID,
   type Stat, UTIME_NOW, UTIME_OMIT,
 } from "../../ipc-router/protocol/index.ts";
 import {
@@ -78,7 +78,8 @@ type Handler = (request: Request) => number;
 const OPEN_FLAGS_PASSED = 0x3 | 0x400 | 0x800 | 0x1000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x100000;
 const NAME_MAX_DEFAULT = 255;
 
-const encoder = new TextEncoder();
+/** Names and symlink targets are byte strings (see names.ts in the protocol): one byte per char. */
+const encoder = { encode: nameToBytes };
 
 function fail(errno: number, syscall: string, path?: string): never {
   throw new FsError(errno, syscall, path);

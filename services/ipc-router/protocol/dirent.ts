@@ -1,6 +1,7 @@
 /** @module dirent — the readdir reply payload: packed `danaus_dirent` records, the same bytes as Linux `linux_dirent64`. */
 import { defineStruct } from "./struct.ts";
 import { ERRNO } from "./errno.ts";
+import { bytesToName } from "./names.ts";
 
 /**
  * Fixed part of one directory entry record; the NUL-terminated name follows at offset 19 and the
@@ -28,10 +29,7 @@ export interface Dirent {
   readonly name: string;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Length of the record holding a name of `nameBytes` UTF-8 bytes. */
+/** Length of the record holding a name of `nameBytes` bytes. */
 export function direntRecordLength(nameBytes: number): number {
   return (DIRENT_NAME_OFFSET + nameBytes + 1 + 7) & ~7;
 }
@@ -51,12 +49,13 @@ export function encodeDirents(
   let at = offset;
   let count = 0;
   for (const entry of entries) {
-    const name = encoder.encode(entry.name);
+    // Names are byte strings (names.ts): one char per byte.
+    const name = entry.name;
     const reclen = direntRecordLength(name.length);
     if (at + reclen > offset + capacity) break;
     bytes.fill(0, at, at + reclen);
     DIRENT.write(view, at, { d_ino: entry.ino, d_off: entry.next, d_reclen: reclen, d_type: entry.type });
-    bytes.set(name, at + DIRENT_NAME_OFFSET);
+    for (let i = 0, to = at + DIRENT_NAME_OFFSET; i < name.length; i++) bytes[to + i] = name.charCodeAt(i);
     at += reclen;
     count++;
   }
@@ -81,7 +80,7 @@ export function decodeDirents(bytes: Uint8Array, offset: number, length: number)
     const name = bytes.subarray(at + DIRENT_NAME_OFFSET, at + reclen);
     const nul = name.indexOf(0);
     if (nul <= 0) return ERRNO.EINVAL;
-    out.push({ ino: record.d_ino, next: record.d_off, type: record.d_type, name: decoder.decode(name.subarray(0, nul)) });
+    out.push({ ino: record.d_ino, next: record.d_off, type: record.d_type, name: bytesToName(name, 0, nul) });
     at += reclen;
   }
   return out;

@@ -5,6 +5,7 @@
  */
 import type { Dirent } from "./dirent.ts";
 import { ERRNO, errnoName } from "./errno.ts";
+import { escapeName } from "./names.ts";
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK } from "./linux.ts";
 import type { Stat } from "./stat.ts";
 import type { Statfs } from "./statfs.ts";
@@ -26,9 +27,10 @@ export class FsError extends Error {
   /** The errno name ("ENOENT"), like Node's `code`. */
   readonly code: string;
 
+  /** @param path the path as given (a byte string inside danaus); the message shows it escaped (see escapeName). */
   constructor(readonly errno: number, readonly syscall: string, readonly path?: string) {
     const code = errnoName(errno) ?? `E${errno}`;
-    super(`${code}: ${syscall}${path === undefined ? "" : ` '${path}'`}`);
+    super(`${code}: ${syscall}${path === undefined ? "" : ` '${escapeName(path)}'`}`);
     this.code = code;
   }
 }

@@ -5,6 +5,7 @@ export * from "./errno.ts";
 export * from "./entry.ts";
 export * from "./operations.ts";
 export * from "./payload.ts";
+export * from "./names.ts";
 export * from "./stat.ts";
 export * from "./statfs.ts";
 export * from "./dirent.ts";

@@ -1,28 +1,24 @@
 /** @module payload — path payloads in a request window: NUL-terminated strings, encoded and validated. */
 import { ERRNO } from "./errno.ts";
+import { bytesToName, isByteString } from "./names.ts";
 
 /** Longest path including its NUL, as Linux PATH_MAX. */
 export const PATH_MAX = 4096;
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /**
- * Write `paths` as NUL-terminated UTF-8 strings into `bytes[offset, offset + capacity)`.
+ * Write `paths` (byte strings, see names.ts) as NUL-terminated byte strings into `bytes[offset, offset + capacity)`.
  * Returns the bytes written, or a negative errno: -ENAMETOOLONG when a path is longer than PATH_MAX or the window is
- * too small, -EINVAL when a path is empty or contains a NUL.
+ * too small, -EINVAL when a path is empty, contains a NUL or is not a byte string.
  */
 export function encodePaths(bytes: Uint8Array, offset: number, capacity: number, paths: readonly string[]): number {
   let at = offset;
   const end = Math.min(offset + capacity, bytes.length);
   for (const path of paths) {
-    if (path.length === 0 || path.includes("\0")) return -ERRNO.EINVAL;
-    if (at >= end) return -ERRNO.ENAMETOOLONG;
-    const { read, written } = encoder.encodeInto(path, bytes.subarray(at, end - 1));
-    if (read !== path.length) return -ERRNO.ENAMETOOLONG;
-    if (written + 1 > PATH_MAX) return -ERRNO.ENAMETOOLONG;
-    bytes[at + written] = 0;
-    at += written + 1;
+    if (path.length === 0 || path.includes("\0") || !isByteString(path)) return -ERRNO.EINVAL;
+    if (path.length + 1 > PATH_MAX || at + path.length + 1 > end) return -ERRNO.ENAMETOOLONG;
+    for (let i = 0; i < path.length; i++) bytes[at + i] = path.charCodeAt(i);
+    bytes[at + path.length] = 0;
+    at += path.length + 1;
   }
   return at - offset;
 }
@@ -44,7 +40,7 @@ export function decodePaths(bytes: Uint8Array, offset: number, length: number, c
     if (nul < 0) return window.length - at >= PATH_MAX ? ERRNO.ENAMETOOLONG : ERRNO.EINVAL;
     if (nul === at) return ERRNO.EINVAL;
     if (nul - at + 1 > PATH_MAX) return ERRNO.ENAMETOOLONG;
-    out.push(decoder.decode(window.subarray(at, nul)));
+    out.push(bytesToName(window, at, nul));
     at = nul + 1;
   }
   return out;

@@ -2,7 +2,7 @@
 import { Buffer } from "node:buffer";
 import { constants } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Timespec } from "../../../services/ipc-router/protocol/index.ts";
+import { bytesToName, nameFromText, nameToBytes, textFromName, type Timespec } from "../../../services/ipc-router/protocol/index.ts";
 import { InvalidArgumentError } from "./errors.ts";
 
 /** A path as Node accepts it: a string, a Buffer/Uint8Array of UTF-8 bytes, or a `file:` URL. */
@@ -42,15 +42,30 @@ const FLAG_STRINGS: Readonly<Record<string, number>> = {
   "sa+": O_APPEND | O_CREAT | O_RDWR | O_SYNC,
 };
 
-/** The path string of a {@link PathLike}; ERR_INVALID_ARG_TYPE for anything else, ERR_INVALID_URL_SCHEME-like for non-file URLs. */
-export function toPath(path: unknown, name = "path"): string {
-  if (typeof path === "string") return path;
-  if (path instanceof Uint8Array) return Buffer.from(path.buffer, path.byteOffset, path.byteLength).toString("utf8");
+/**
+ * The byte string (see names.ts) of a {@link PathLike}, node's way: a string or file URL is UTF-8 text, a Buffer or
+ * Uint8Array its exact bytes. ERR_INVALID_ARG_TYPE for anything else, ERR_INVALID_ARG_VALUE for non-file URLs.
+ */
+export function toName(path: unknown, name = "path"): string {
+  if (typeof path === "string") return nameFromText(path);
+  if (path instanceof Uint8Array) return bytesToName(path);
   if (path instanceof URL) {
     if (path.protocol !== "file:") throw new InvalidArgumentError("ERR_INVALID_ARG_VALUE", `The "${name}" URL must be of scheme file; received ${path.href}`);
-    return fileURLToPath(path);
+    return nameFromText(fileURLToPath(path));
   }
   throw new InvalidArgumentError("ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type string or an instance of Buffer or URL. Received ${describe(path)}`);
+}
+
+/** Byte string `name` in `encoding`: a Buffer of its bytes for null ("buffer"), node's decoding for a string encoding. */
+export function nameAs(name: string, encoding: BufferEncoding | null): string | Buffer {
+  if (encoding === null) return nameToBytes(name);
+  if (encoding === "utf8" || encoding === "utf-8") return textFromName(name);
+  return nameToBytes(name).toString(encoding);
+}
+
+/** The exact bytes of a {@link PathLike} (see {@link toName}), as the client takes them. */
+export function toPath(path: unknown, name = "path"): Buffer {
+  return nameToBytes(toName(path, name));
 }
 
 /** Linux open flags for a Node flag string or number; `fallback` when absent. ERR_INVALID_ARG_VALUE for an unknown string. */

@@ -1,7 +1,7 @@
 /** @module copy-file — `copyFile(src, dest, mode)`: a byte copy through the client, with Node's COPYFILE_* flags. */
 import { constants } from "node:fs";
 import type { DanausClient } from "../client.ts";
-import { ERRNO, FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError, bytesToName } from "../../../services/ipc-router/protocol/index.ts";
 import { writeAll } from "./io.ts";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, S_IFMT, S_IFDIR, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE } = constants;
@@ -13,12 +13,12 @@ const COPY_CHUNK = 4 * 1024 * 1024;
  * libuv does. ENOENT, EISDIR for a directory, EEXIST with COPYFILE_EXCL, EOPNOTSUPP with COPYFILE_FICLONE_FORCE
  * (the service cannot clone); COPYFILE_FICLONE falls back to copying. Copying a file onto itself does nothing.
  */
-export function copyFile(client: DanausClient, src: string, dest: string, mode: number): void {
-  if ((mode & COPYFILE_FICLONE_FORCE) !== 0) throw new FsError(ERRNO.EOPNOTSUPP, "copyfile", src);
+export function copyFile(client: DanausClient, src: Uint8Array, dest: Uint8Array, mode: number): void {
+  if ((mode & COPYFILE_FICLONE_FORCE) !== 0) throw new FsError(ERRNO.EOPNOTSUPP, "copyfile", bytesToName(src));
   const from = client.open(src, O_RDONLY, 0);
   try {
     const source = client.fstat(from);
-    if ((source.st_mode & S_IFMT) === S_IFDIR) throw new FsError(ERRNO.EISDIR, "copyfile", src);
+    if ((source.st_mode & S_IFMT) === S_IFDIR) throw new FsError(ERRNO.EISDIR, "copyfile", bytesToName(src));
     const to = client.open(dest, O_WRONLY | O_CREAT | ((mode & COPYFILE_EXCL) !== 0 ? O_EXCL : 0), source.st_mode & 0o7777);
     try {
       const target = client.fstat(to);

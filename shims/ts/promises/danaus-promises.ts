@@ -1,12 +1,12 @@
 /** @module danaus-promises — the `node:fs/promises`-shaped facade over one DanausClient. */
-import { AT_SYMLINK_NOFOLLOW } from "../../../services/ipc-router/protocol/index.ts";
+import { AT_SYMLINK_NOFOLLOW, bytesToName, nameFromText, nameToBytes, textFromName } from "../../../services/ipc-router/protocol/index.ts";
 import { Buffer } from "node:buffer";
 import { constants as fsConstants } from "node:fs";
 import { posix } from "node:path";
 import type { DanausClient } from "../client.ts";
-import { encodingOf, toFlags, toInteger, toMode, toPath, toSeconds, toTimespec, type Mode, type OpenMode, type PathLike, type TimeLike } from "./arguments.ts";
+import { encodingOf, nameAs, toFlags, toInteger, toMode, toName, toPath, toSeconds, toTimespec, type Mode, type OpenMode, type PathLike, type TimeLike } from "./arguments.ts";
 import { copyFile } from "./copy-file.ts";
-import type { Dirent } from "./dirent.ts";
+import { Dirent } from "./dirent.ts";
 import { InvalidArgumentError, IsDirectoryError, hasCode, throwIfAborted } from "./errors.ts";
 import { FileHandle } from "./file-handle.ts";
 import { readToEnd, writeData, type WriteData } from "./io.ts";
@@ -76,7 +76,7 @@ export class DanausPromises {
 
   /** `path` as an absolute path, relative ones resolved against the client's working directory. */
   private absolute(path: PathLike): string {
-    return posix.resolve(this.client.getcwd(), toPath(path));
+    return posix.resolve(nameFromText(this.client.getcwd()), toName(path));
   }
 
   /** Opens a file with Node flags ("r" by default; "w", "a+", "wx"... or O_* bits). ENOENT, EEXIST, EISDIR, ENOTDIR. */
@@ -140,10 +140,14 @@ export class DanausPromises {
   /** Names, or Dirent objects with `withFileTypes`. */
   readdir(path: PathLike, options?: ReaddirOptions | BufferEncoding | null): Promise<string[] | Dirent[]>;
   async readdir(path: PathLike, options?: ReaddirOptions | BufferEncoding | null): Promise<string[] | Dirent[]> {
-    if (encodingOf(options, "utf8") === null) throw new InvalidArgumentError("ERR_INVALID_ARG_VALUE", "readdir: Buffer names (encoding 'buffer') are not supported by the danaus facade; use a string encoding");
+    const encoding = encodingOf(options, "utf8");
     const recursive = field<boolean>(options, "recursive") === true;
-    const where = toPath(path);
-    return field<boolean>(options, "withFileTypes") ? listDirents(this.client, where, recursive) : listNames(this.client, where, recursive);
+    const where = toName(path);
+    const show = (name: string): string | Buffer => nameAs(name, encoding);
+    if (field<boolean>(options, "withFileTypes")) {
+      return listDirents(this.client, where, recursive).map((d) => new Dirent(show(d.name), textFromName(d.parentPath), d.type)) as Dirent[];
+    }
+    return listNames(this.client, where, recursive).map(show) as string[];
   }
 
   /** stat(2), following symlinks. ENOENT, ENOTDIR, ELOOP. */
@@ -180,7 +184,10 @@ export class DanausPromises {
   async mkdir(path: PathLike, options?: MakeDirectoryOptions): Promise<string | undefined> {
     const object = options !== null && typeof options === "object";
     const mode = toMode(object ? options.mode : options, 0o777);
-    if (object && options.recursive) return makeTree(this.client, this.absolute(path), mode);
+    if (object && options.recursive) {
+      const first = makeTree(this.client, this.absolute(path), mode);
+      return first === undefined ? undefined : textFromName(first);
+    }
     this.client.mkdir(toPath(path), mode);
     return undefined;
   }
@@ -225,12 +232,12 @@ export class DanausPromises {
       }
       return;
     }
-    if (!options?.recursive) throw new IsDirectoryError(target);
+    if (!options?.recursive) throw new IsDirectoryError(textFromName(toName(path)));
     const retries = toInteger(options.maxRetries ?? 0, "options.maxRetries", 0);
     const delay = toInteger(options.retryDelay ?? 100, "options.retryDelay", 0);
     for (let attempt = 1; ; attempt++) {
       try {
-        removeTree(this.client, target);
+        removeTree(this.client, toName(path));
         return;
       } catch (error) {
         if (attempt > retries || !hasCode(error, ...RETRY_CODES)) throw error;
@@ -261,9 +268,7 @@ export class DanausPromises {
 
   /** The target stored in a symlink. EINVAL (not a symlink), ENOENT. */
   async readlink(path: PathLike, options?: { encoding?: BufferEncoding | null } | BufferEncoding | null): Promise<string> {
-    const encoding = encodingOf(options, "utf8");
-    const target = this.client.readlink(toPath(path));
-    return encoding === null || encoding === "utf8" || encoding === "utf-8" ? target : Buffer.from(target, "utf8").toString(encoding);
+    return nameAs(bytesToName(this.client.readlink(toPath(path), { encoding: "buffer" })), encodingOf(options, "utf8")) as string;
   }
 
   /** A new name for an existing file (hard link). EEXIST, ENOENT, EPERM (directories), EXDEV across mounts. */

@@ -9,7 +9,7 @@ export class Dirent {
    * @param type the entry's `DT_*` type (never DT_UNKNOWN: readdir resolves those with lstat)
    */
   constructor(
-    readonly name: string,
+    readonly name: string | Buffer,
     readonly parentPath: string,
     private readonly type: number,
   ) {}

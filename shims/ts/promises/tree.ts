@@ -1,8 +1,11 @@
-/** @module tree — whole-tree operations: `mkdir -p` (recursive mkdir) and `rm -r` (recursive rm), with Node's results and errors. */
+/**
+ * @module tree — whole-tree operations: `mkdir -p` (recursive mkdir) and `rm -r` (recursive rm), with Node's results and
+ * errors. Paths are byte strings (names.ts), so names that are not UTF-8 are reached and removed like any other.
+ */
 import { constants } from "node:fs";
 import { posix } from "node:path";
 import type { DanausClient } from "../client.ts";
-import { DT } from "../../../services/ipc-router/protocol/index.ts";
+import { bytesToName, DT, nameToBytes } from "../../../services/ipc-router/protocol/index.ts";
 import { hasCode } from "./errors.ts";
 
 /**
@@ -11,7 +14,7 @@ import { hasCode } from "./errors.ts";
  */
 export function makeTree(client: DanausClient, path: string, mode: number): string | undefined {
   try {
-    client.mkdir(path, mode);
+    client.mkdir(nameToBytes(path), mode);
     return path;
   } catch (error) {
     if (hasCode(error, "EEXIST")) {
@@ -23,7 +26,7 @@ export function makeTree(client: DanausClient, path: string, mode: number): stri
     if (parent === path) throw error;
     const first = makeTree(client, parent, mode);
     try {
-      client.mkdir(path, mode);
+      client.mkdir(nameToBytes(path), mode);
     } catch (again) {
       // Created by someone else meanwhile: fine as long as it is a directory.
       if (!hasCode(again, "EEXIST") || !isDirectory(client, path)) throw again;
@@ -34,7 +37,7 @@ export function makeTree(client: DanausClient, path: string, mode: number): stri
 
 function isDirectory(client: DanausClient, path: string): boolean {
   try {
-    return (client.stat(path).st_mode & constants.S_IFMT) === constants.S_IFDIR;
+    return (client.stat(nameToBytes(path)).st_mode & constants.S_IFMT) === constants.S_IFDIR;
   } catch {
     return false;
   }
@@ -47,24 +50,24 @@ function isDirectory(client: DanausClient, path: string): boolean {
 export function removeTree(client: DanausClient, path: string): void {
   let entries;
   try {
-    entries = client.readdir(path);
+    entries = client.readdir(nameToBytes(path), { encoding: "buffer" });
   } catch (error) {
     if (hasCode(error, "ENOENT")) return;
     throw error;
   }
   for (const entry of entries) {
-    const child = posix.join(path, entry.name);
+    const child = posix.join(path, bytesToName(entry.name));
     let type = entry.type;
     try {
-      if (type === DT.UNKNOWN) type = (client.lstat(child).st_mode >>> 12) & 0o17;
+      if (type === DT.UNKNOWN) type = (client.lstat(nameToBytes(child)).st_mode >>> 12) & 0o17;
       if (type === DT.DIR) removeTree(client, child);
-      else client.unlink(child);
+      else client.unlink(nameToBytes(child));
     } catch (error) {
       if (!hasCode(error, "ENOENT")) throw error;
     }
   }
   try {
-    client.rmdir(path);
+    client.rmdir(nameToBytes(path));
   } catch (error) {
     if (!hasCode(error, "ENOENT")) throw error;
   }

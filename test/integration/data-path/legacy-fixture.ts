@@ -1,10 +1,29 @@
 /** @module test/integration/data-path/legacy-fixture — what the kernel-path integration tests share: start, stop, and the two-path checks. */
 import { expect } from "bun:test";
-import { constants, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
 import { Harness, waitFor } from "../harness.ts";
+
+/**
+ * Whether the kernel-path tests of `file` can run (root and /dev/fuse). Without them the file says why and skips;
+ * under CI=true, which has both, their absence is an error.
+ */
+export function fuseTestsRun(file: string): boolean {
+  const ok = process.getuid?.() === 0 && existsSync("/dev/fuse");
+  if (!ok) {
+    if (process.env.CI === "true") throw new Error(`${file} needs root and /dev/fuse, and CI has both`);
+    process.stderr.write(`SKIP ${file}: FUSE mounts need root and /dev/fuse\n`);
+  }
+  return ok;
+}
+
+/** Tenant alpha's file: core 0, 384 MiB, the local backend, one direct legacy mount of `data` at `mount`. */
+export function directLegacyTenant(mount: string): string {
+  return [`name = "alpha"`, `cpus = [0]`, `memory = "384MiB"`, `shareCpus = true`, `[backend]`, `kind = "local"`, `root = "backends/alpha"`,
+    `[[mounts]]`, `path = "${mount}"`, `source = "data"`, `legacy = true`].join("\n");
+}
 
 /** A running supervisor with tenant alpha's legacy mount up, and a shared-memory client of alpha. */
 export interface LegacySetup {

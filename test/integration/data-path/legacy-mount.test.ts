@@ -8,23 +8,17 @@ import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "../harness.ts";
-import { expectCrossPathVisible, expectScriptRuns, startLegacy, stopLegacy, type LegacySetup } from "./legacy-fixture.ts";
+import { directLegacyTenant, expectCrossPathVisible, expectScriptRuns, fuseTestsRun, startLegacy, stopLegacy, type LegacySetup } from "./legacy-fixture.ts";
 
 setDefaultTimeout(60_000);
-const root = process.getuid?.() === 0 && existsSync("/dev/fuse");
-if (!root) {
-  if (process.env.CI === "true") throw new Error("legacy-mount.test.ts needs root and /dev/fuse, and CI has both");
-  process.stderr.write("SKIP legacy-mount.test.ts: FUSE mounts need root and /dev/fuse\n");
-}
+const root = fuseTestsRun("legacy-mount.test.ts");
 const base = mkdtempSync(join(tmpdir(), "danaus-legacy-"));
 const MOUNT = join(base, "mnt");
 let setup: Partial<LegacySetup> = {};
 
 beforeAll(async () => {
   if (!root) return;
-  const tenant = [`name = "alpha"`, `cpus = [0]`, `memory = "384MiB"`, `shareCpus = true`, `[backend]`, `kind = "local"`, `root = "backends/alpha"`,
-    `[[mounts]]`, `path = "${MOUNT}"`, `source = "data"`, `legacy = true`].join("\n");
-  setup = await startLegacy(tenant, MOUNT);
+  setup = await startLegacy(directLegacyTenant(MOUNT), MOUNT);
 }, 60_000);
 afterAll(() => stopLegacy(setup, MOUNT, base), 60_000);
 

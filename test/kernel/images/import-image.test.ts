@@ -1,6 +1,6 @@
 /** Tests of `importImage` on a local backend: a directory and layered tars land as layers identical to their source, with a manifest; overwrites are refused. */
 import { afterAll, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findTenant, ImageError, importImage, ManifestSchema, readTar, type ImageErrorKind } from "../../../kernel/images/index.ts";
 import { describeTree, makeSourceTree, makeTestHost, systemTar } from "./fixture.ts";
@@ -124,4 +124,39 @@ describe("an overlayfs upper directory", () => {
     expect(existsSync(join(images, "ovl", "layer0", "removed"))).toBe(false);
     expect(manifest.layers[0]!.skipped).toEqual([]);
   });
+});
+
+describe("names that are not UTF-8", () => {
+  const bytesSrc = join(host.dir, "bytes-src");
+  const at = (root: string, name: string) => Buffer.concat([Buffer.from(`${root}/`), Buffer.from(name, "latin1")]);
+  const longName = "\xfe".repeat(150);
+  mkdirSync(bytesSrc);
+  writeFileSync(at(bytesSrc, "c-\xff"), "first");
+  writeFileSync(at(bytesSrc, "c-\xfe"), "second");
+  mkdirSync(at(bytesSrc, "d-\x80"));
+  writeFileSync(at(bytesSrc, `d-\x80/${longName}`), "long");
+  symlinkSync(Buffer.from("tgt-\xff\xfe", "latin1"), at(bytesSrc, "link"));
+
+  /** The layer holds exactly those names, contents and link target (read back with Buffer paths). */
+  function expectExactLayer(layer: string): void {
+    const names = readdirSync(Buffer.from(layer), { encoding: "buffer" }).map((n) => n.toString("latin1")).sort();
+    expect(names).toEqual(["c-\xfe", "c-\xff", "d-\x80", "link"]);
+    expect(readFileSync(at(layer, "c-\xff"), "utf8")).toBe("first");
+    expect(readFileSync(at(layer, "c-\xfe"), "utf8")).toBe("second");
+    expect(readFileSync(at(layer, `d-\x80/${longName}`), "utf8")).toBe("long");
+    expect(readlinkSync(at(layer, "link"), { encoding: "buffer" }).toString("latin1")).toBe("tgt-\xff\xfe");
+  }
+
+  test("a directory import keeps every byte", async () => {
+    await importImage(host.ref(), "bytes", [bytesSrc]);
+    expectExactLayer(join(images, "bytes", "layer0"));
+  });
+  for (const format of ["gnu", "posix"] as const) {
+    test(`a ${format} tar (long names, PAX binary) keeps every byte`, async () => {
+      const file = join(host.dir, `bytes-${format}.tar`);
+      systemTar(bytesSrc, `--format=${format}`, "-cf", file, ".");
+      await importImage(host.ref(), "bytes", [file]);
+      expectExactLayer(join(images, "bytes", "layer0"));
+    });
+  }
 });

@@ -1,6 +1,6 @@
 /** Tests of the tar reader against archives made by the system tar: GNU and PAX long names, links, whiteouts, gzip, damage. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readTar, tarBytes, TarError, type TarEntry } from "../../../kernel/images/index.ts";
@@ -105,4 +105,29 @@ describe("a damaged archive", () => {
     damaged[512 + at + 1] = "9".charCodeAt(0);
     expect(() => read(damaged)).toThrow(/malformed PAX record/);
   });
+});
+
+describe("names that are not UTF-8 keep their bytes (names are byte strings, see names.ts)", () => {
+  const bytesSrc = join(dir, "bytes-src");
+  mkdirSync(bytesSrc);
+  const at = (name: string) => Buffer.concat([Buffer.from(`${bytesSrc}/`), Buffer.from(name, "latin1")]);
+  const longName = "\xfe".repeat(150);
+  writeFileSync(at("c-\xff"), "first");
+  writeFileSync(at("c-\xfe"), "second");
+  mkdirSync(at("d-\x80"));
+  writeFileSync(at(`d-\x80/${longName}`), "long");
+  symlinkSync(Buffer.from("tgt-\xff\xfe", "latin1"), at("link"));
+
+  for (const format of ["gnu", "posix", "ustar"] as const) {
+    test(`${format}: every name and link target exactly${format === "ustar" ? " (the long name is refused by ustar itself, so left out)" : ""}`, () => {
+      const file = `bytes-${format}.tar`;
+      // ustar cannot hold the 150-byte name: that directory is left out of its archive.
+      systemTar(bytesSrc, `--format=${format}`, ...(format === "ustar" ? ["--exclude=./d-*"] : []), "-cf", join(dir, file), ".");
+      const all = entries(file);
+      expect(new TextDecoder().decode(all.get("c-\xff")!.data)).toBe("first");
+      expect(new TextDecoder().decode(all.get("c-\xfe")!.data)).toBe("second");
+      expect(all.get("link")!.linkname).toBe("tgt-\xff\xfe");
+      if (format !== "ustar") expect(new TextDecoder().decode(all.get(`d-\x80/${longName}`)!.data)).toBe("long");
+    });
+  }
 });

@@ -60,7 +60,7 @@ describe.skipIf(conf === null)("the data path on Ceph", () => {
   });
 
   describe("union mounts on Ceph through the shared-memory client", () => {
-    const MOUNTS = 110;
+    const MOUNTS = 128;
     let router: TestRouter;
     let client: DanausClient;
     let next = 1;

@@ -13,7 +13,9 @@
  * - no special files (mknod is not among the generated operations), no RENAME_EXCHANGE (the union answers EINVAL);
  * - st_ino, st_dev, directory sizes and directory link counts are not compared, nor readdir cookies;
  * - every handle is closed within its step (a read-only handle held across a copy-up differs).
- * Steps also use trailing slashes now and then, and compare file link counts.
+ * Steps also use trailing slashes now and then, and compare file link counts. Two of the names are bytes that are not
+ * UTF-8 (paths are byte strings, see names.ts; the kernel side passes them to node:fs as Buffers), so whiteouts, renames
+ * and copy-ups of such names are compared too.
  */
 import { afterAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -21,14 +23,14 @@ import * as nodeFs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import { FsError, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { bytesToName, FsError, nameFromText, nameToBytes, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
 import { listNames } from "../../conformance/harness.ts";
 import { mulberry32, type Random } from "./random.ts";
 
 const SEED = Number(process.env.DANAUS_UNION_SEED ?? 20261125);
 const STEPS = Number(process.env.DANAUS_UNION_STEPS ?? 5000);
-const NAMES = ["a", "b", "c", "d", "e"];
+const NAMES = ["a", "b", "c", "\xff", "e\xfe"];
 const { O_CREAT, O_WRONLY, O_RDONLY, O_TRUNC, O_APPEND, O_EXCL, O_DIRECTORY, S_IFMT, S_IFDIR, S_IFLNK, S_IFREG } = nodeFs.constants;
 
 /** One side of the comparison: every operation answers a printable outcome or throws its errno name. */
@@ -62,7 +64,7 @@ function describeMode(mode: number, size: number, nlink: number): string {
 
 /** The kernel side: node:fs on the overlay mount. */
 function kernelSide(mount: string): Side {
-  const at = (path: string) => join(mount, path);
+  const at = (path: string) => nameToBytes(`${nameFromText(mount)}/${path}`);
   return {
     create(path, flags, mode, data) {
       const fd = nodeFs.openSync(at(path), flags, mode);
@@ -92,10 +94,10 @@ function kernelSide(mount: string): Side {
     mkdir: (path, mode) => (nodeFs.mkdirSync(at(path), mode), "ok"),
     rmdir: (path) => (nodeFs.rmdirSync(at(path)), "ok"),
     rename: (from, to) => (nodeFs.renameSync(at(from), at(to)), "ok"),
-    symlink: (target, path) => (nodeFs.symlinkSync(target, at(path)), "ok"),
+    symlink: (target, path) => (nodeFs.symlinkSync(nameToBytes(target), at(path)), "ok"),
     link: (from, to) => (nodeFs.linkSync(at(from), at(to)), "ok"),
     chmod: (path, mode) => (nodeFs.chmodSync(at(path), mode), "ok"),
-    readdir: (path) => `ok ${nodeFs.readdirSync(at(path)).sort().join(",")}`,
+    readdir: (path) => `ok ${nodeFs.readdirSync(at(path), { encoding: "buffer" }).map((name) => bytesToName(name)).sort().join(",")}`,
     stat(path) {
       const st = nodeFs.statSync(at(path));
       return `ok ${describeMode(st.mode, st.size, st.nlink)}`;
@@ -104,7 +106,7 @@ function kernelSide(mount: string): Side {
       const st = nodeFs.lstatSync(at(path));
       return `ok ${describeMode(st.mode, st.size, st.nlink)}`;
     },
-    readlink: (path) => `ok ${nodeFs.readlinkSync(at(path))}`,
+    readlink: (path) => `ok ${bytesToName(nodeFs.readlinkSync(at(path), { encoding: "buffer" }))}`,
   };
 }
 
@@ -197,12 +199,12 @@ function randomData(random: Random): Uint8Array {
 function buildLower(root: string, random: Random): void {
   nodeFs.mkdirSync(root, { recursive: true });
   for (let i = 0; i < 60; i++) {
-    const path = join(root, randomPath(random));
+    const path = nameToBytes(`${nameFromText(root)}/${randomPath(random)}`);
     const kind = random.int(10);
     try {
       if (kind < 4) nodeFs.mkdirSync(path, { recursive: true, mode: random.pick([0o755, 0o700, 0o775]) });
       else if (kind < 9) nodeFs.writeFileSync(path, randomData(random), { mode: random.pick([0o644, 0o600, 0o755]) });
-      else nodeFs.symlinkSync(random.pick(NAMES), path);
+      else nodeFs.symlinkSync(nameToBytes(random.pick(NAMES)), path);
     } catch {
       // A file or symlink on the way: that entry is just not made.
     }
@@ -306,7 +308,11 @@ function differential(lowerCount: number): void {
   for (const name of lowerNames) {
     const source = join(dir, "src", name);
     buildLower(source, random);
-    for (const copy of ["k", "u"]) nodeFs.cpSync(source, join(dir, copy, name), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    // cp -a copies names byte for byte (node's cpSync would read them as UTF-8 text).
+    for (const copy of ["k", "u"]) {
+      nodeFs.mkdirSync(join(dir, copy), { recursive: true });
+      expect(spawnSync("cp", ["-a", source, join(dir, copy, name)]).status).toBe(0);
+    }
   }
   const why = mountOverlay(lowerNames.map((name) => join(dir, "k", name)), join(dir, "k", "upper"), join(dir, "k", "work"), join(dir, "k", "merged"));
   if (why !== null) {

@@ -56,10 +56,11 @@ describe("times", () => {
 });
 
 describe("paths and encodings", () => {
-  test("strings, Buffers and file URLs", () => {
-    expect(toPath("/mnt/x")).toBe("/mnt/x");
-    expect(toPath(Buffer.from("/mnt/é"))).toBe("/mnt/é");
-    expect(toPath(new URL("file:///mnt/a%20b"))).toBe("/mnt/a b");
+  test("strings (UTF-8 text), Buffers (exact bytes) and file URLs", () => {
+    expect(toPath("/mnt/x")).toEqual(Buffer.from("/mnt/x"));
+    expect(toPath("/mnt/é")).toEqual(Buffer.from([0x2f, 0x6d, 0x6e, 0x74, 0x2f, 0xc3, 0xa9]));
+    expect(toPath(Buffer.from([0x2f, 0xff, 0xfe]))).toEqual(Buffer.from([0x2f, 0xff, 0xfe]));
+    expect(toPath(new URL("file:///mnt/a%20b"))).toEqual(Buffer.from("/mnt/a b"));
     expect(() => toPath(new URL("http://example.com/"))).toThrow(TypeError);
     expect(() => toPath(42)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
   });

@@ -5,6 +5,7 @@
 import {
   ERRNO,
   FsError,
+  isByteString,
   mknodType,
   UTIME_NOW,
   UTIME_OMIT,
@@ -386,9 +387,9 @@ export class CephBackend implements FileSystem {
   /** symlink(2): `path` holds `target` verbatim (never resolved here). EEXIST, ENOENT, ENOTDIR, ENAMETOOLONG, EINVAL (NUL). */
   symlink(target: string, path: string): void {
     this.call("symlink", () => {
-      if (target.includes("\0")) throw new FsError(ERRNO.EINVAL, "symlink", path);
+      if (target.includes("\0") || !isByteString(target)) throw new FsError(ERRNO.EINVAL, "symlink", path);
       if (target === "") throw new FsError(ERRNO.ENOENT, "symlink", path);
-      if (Buffer.byteLength(target) >= PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, "symlink", path);
+      if (target.length >= PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, "symlink", path);
       this.onParent(path, "symlink", (at) => {
         if (at.kind !== "name") throw new FsError(ERRNO.EEXIST, "symlink", path);
         const made = this.lib.ceph_ll_symlink(this.mount, at.parent.inode, cName(at.name), cName(target), inodeOut, statx, 0, 0, this.perms);

@@ -75,7 +75,7 @@ function decode(length: number): Dirent[] {
       ino: Number(view.getBigUint64(at + DIRENT64.offsets.d_ino, true)),
       next: offsetToCookie(view.getBigInt64(at + DIRENT64.offsets.d_off, true)),
       type: scratch[at + DIRENT64.offsets.d_type]!,
-      name: scratch.toString("utf8", nameStart, nameEnd),
+      name: scratch.toString("latin1", nameStart, nameEnd), // a byte string (names.ts)
     });
   }
   return entries;

@@ -19,7 +19,7 @@
  * 5. Every Inode reference a lookup takes is put exactly once: the walk puts what it does not return, the caller
  *    puts what it gets (see {@link Walker.put}). The sub-root itself is borrowed from the backend and never put here.
  */
-import { ERRNO, FsError } from "../../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, isByteString, nameToBytes } from "../../../ipc-router/protocol/index.ts";
 import { CEPH_STATX, CEPH_STATX_MASK } from "./structs.ts";
 import { address, type Address, type CephFsCalls } from "./libcephfs.ts";
 import { isDirectory, isSymlink, MAX_SYMLINKS, NAME_MAX, PATH_MAX, S } from "./linux.ts";
@@ -60,7 +60,6 @@ const statx = new Uint8Array(CEPH_STATX.size);
 const statxView = new DataView(statx.buffer);
 const MODE_OFFSET = CEPH_STATX.offsets.stx_mode;
 const linkBuffer = Buffer.alloc(PATH_MAX);
-const encoder = new TextEncoder();
 
 /** A path split into components, with the checks Linux makes before any lookup. */
 interface ParsedPath {
@@ -69,15 +68,16 @@ interface ParsedPath {
 }
 
 function parse(path: string, syscall: string): ParsedPath {
-  if (path.includes("\0")) throw new FsError(ERRNO.EINVAL, syscall, path);
-  if (path.length >= PATH_MAX / 3 && encoder.encode(path).length >= PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
+  if (path.includes("\0") || !isByteString(path)) throw new FsError(ERRNO.EINVAL, syscall, path);
+  // A byte string (names.ts): its length is its byte count.
+  if (path.length >= PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
   const components = path.split("/").filter((part) => part !== "");
   return { components, trailingSlash: components.length > 0 && path.endsWith("/") };
 }
 
-/** True when `name` is longer than NAME_MAX bytes in UTF-8. */
+/** True when byte string `name` is longer than NAME_MAX bytes. */
 function tooLong(name: string): boolean {
-  return name.length > NAME_MAX / 3 && encoder.encode(name).length > NAME_MAX;
+  return name.length > NAME_MAX;
 }
 
 /** Resolves paths under one sub-root (see the confinement rule above). One per backend; used by one thread. */
@@ -165,7 +165,7 @@ export class Walker {
   readTarget(held: Held, syscall: string, path: string): string {
     const length = this.lib.ceph_ll_readlink(this.mount, held.inode, linkBuffer, linkBuffer.length, this.perms);
     if (length < 0) throw new FsError(-length, syscall, path);
-    return linkBuffer.toString("utf8", 0, length);
+    return linkBuffer.toString("latin1", 0, length); // a byte string (names.ts)
   }
 
   /**
@@ -217,7 +217,7 @@ export class Walker {
 
 const DOT = Buffer.from(".\0");
 
-/** A component as a C string (callers have excluded NUL bytes). */
+/** A component or target (a byte string, names.ts) as a C string, byte for byte (callers have excluded NUL bytes). */
 export function cName(name: string): Buffer {
-  return Buffer.from(name + "\0");
+  return nameToBytes(name + "\0");
 }

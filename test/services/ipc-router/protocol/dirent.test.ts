@@ -52,10 +52,15 @@ describe("danaus_dirent", () => {
     expect(decodeDirents(bytes, 8, 24)).toEqual([entries[0]!]);
   });
 
-  test("round-trips UTF-8 names", () => {
-    const many = [{ ino: 9, next: 1, type: DT.LNK, name: "héllo-ü-名前" }];
+  test("round-trips names byte for byte (byte strings: UTF-8 text and bytes that are not UTF-8)", () => {
+    const many = [
+      { ino: 9, next: 1, type: DT.LNK, name: Buffer.from("héllo-ü-名前").toString("latin1") },
+      { ino: 10, next: 2, type: DT.REG, name: "c-\xff\xfe\x80" },
+    ];
     const bytes = new Uint8Array(128);
-    const { length } = encodeDirents(many, bytes, 0, 128);
+    const { count, length } = encodeDirents(many, bytes, 0, 128);
+    expect(count).toBe(2);
+    expect(bytes.subarray(DIRENT_NAME_OFFSET, DIRENT_NAME_OFFSET + 4)).toEqual(new Uint8Array([0x68, 0xc3, 0xa9, 0x6c]));
     expect(decodeDirents(bytes, 0, length)).toEqual(many);
   });
 

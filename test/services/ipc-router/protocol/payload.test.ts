@@ -12,10 +12,13 @@ describe("path payloads", () => {
     expect(decodePaths(bytes, 2, 14, 1)).toEqual(["a/b"]);
   });
 
-  test("UTF-8 round trip", () => {
+  test("byte strings round-trip byte for byte; a string that is not one is refused", () => {
     const bytes = new Uint8Array(64);
-    const n = encodePaths(bytes, 0, 64, ["dir/ファイル"]);
-    expect(decodePaths(bytes, 0, n, 1)).toEqual(["dir/ファイル"]);
+    const utf8 = Buffer.from("dir/ファイル").toString("latin1");
+    const n = encodePaths(bytes, 0, 64, [utf8, "c-\xff\xfe"]);
+    expect(Buffer.from(bytes.subarray(0, n))).toEqual(Buffer.concat([Buffer.from("dir/ファイル\0"), Buffer.from([0x63, 0x2d, 0xff, 0xfe, 0])]));
+    expect(decodePaths(bytes, 0, n, 2)).toEqual([utf8, "c-\xff\xfe"]);
+    expect(encodePaths(bytes, 0, 64, ["dir/ファイル"])).toBe(-ERRNO.EINVAL);
   });
 
   test("encoding errors", () => {
