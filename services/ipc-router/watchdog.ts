@@ -4,7 +4,7 @@
  * held request (operation, path or descriptor, age, client) for the log and `danaus status`.
  */
 import type { ActiveRequest, ActivityTable } from "./activity.ts";
-import { OP_FLAG, operationByOpcode, PATH_MAX, readRequest } from "./protocol/index.ts";
+import { bytesToName, escapeName, OP_FLAG, operationByOpcode, PATH_MAX, readRequest } from "./protocol/index.ts";
 import type { Region } from "./ring/index.ts";
 
 /** A request in service for longer than the bound, as the watchdog reports it. */
@@ -34,13 +34,6 @@ export function needsThread(threads: number, held: number, cap: number): boolean
   return threads - held < 1 && threads < cap;
 }
 
-/** Name bytes as an operator can tell them apart: printable ASCII as is, every other byte as `\xNN`. */
-export function escapeName(bytes: Uint8Array): string {
-  let out = "";
-  for (const byte of bytes) out += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`;
-  return out;
-}
-
 /**
  * The operation and its path (from the request window, as it is now: its client may have rewritten it) or descriptor.
  * Reads only inside the region; anything implausible is shown as such.
@@ -56,5 +49,5 @@ function describe(region: Region, request: ActiveRequest): string {
   if (descriptor.buffer >= params.bufferCount || descriptor.offset > params.bufferSize) return operation.name;
   const window = region.buffer(descriptor.buffer).subarray(descriptor.offset, Math.min(params.bufferSize, descriptor.offset + descriptor.length));
   const nul = window.subarray(0, PATH_MAX).indexOf(0);
-  return `${operation.name} '${escapeName(window.subarray(0, nul < 0 ? Math.min(window.length, 64) : nul))}'`;
+  return `${operation.name} '${escapeName(bytesToName(window, 0, nul < 0 ? Math.min(window.length, 64) : nul))}'`;
 }
