@@ -74,12 +74,21 @@ describe("faults in beta leave alpha alone", () => {
 
   test("slow: every request of that service is slower for the duration, others are not affected", async () => {
     const before = await h.pids("beta");
-    await h.ok({ cmd: "fault", kind: "slow", tenant: "beta", service: "union", latencyMs: 300, durationMs: 2000 });
-    const slow = (await h.ok({ cmd: "ping", tenant: "beta", service: "union" })) as { rttMs: number };
+    await h.ok({ cmd: "fault", kind: "slow", tenant: "beta", service: "ipc-router", latencyMs: 300, durationMs: 2000 });
+    const slow = (await h.ok({ cmd: "ping", tenant: "beta", service: "ipc-router" })) as { rttMs: number };
     expect(slow.rttMs).toBeGreaterThanOrEqual(300);
     await expectAlphaUndisturbed(h, alphaPids);
     expect(await h.pids("beta")).toEqual(before);
-    await waitFor("slow fault over", async () => ((await h.ok({ cmd: "ping", tenant: "beta", service: "union" })) as { rttMs: number }).rttMs < 300);
+    await waitFor("slow fault over", async () => ((await h.ok({ cmd: "ping", tenant: "beta", service: "ipc-router" })) as { rttMs: number }).rttMs < 300);
+  });
+
+  test("slow on a process that serves no requests (union on its own, in the split topology) is refused with the reason", async () => {
+    const reply = await h.ctl({ cmd: "fault", kind: "slow", tenant: "beta", service: "union", latencyMs: 300, durationMs: 2000 });
+    expect(reply.ok).toBe(false);
+    if (!reply.ok) {
+      expect(reply.error.code).toBe("EINVAL");
+      expect(reply.error.message).toContain("serves none in this topology");
+    }
   });
 
   test("oom: allocating past the pool's memory limit kills that process only", async () => {
