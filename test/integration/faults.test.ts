@@ -39,7 +39,7 @@ async function betaUnionRecovered(h: Harness, oldPid: number | null) {
 describe("faults in beta leave alpha alone", () => {
   const h = new Harness({
     heartbeatMs: HEARTBEAT_MS,
-    hungAfterMs: 1500,
+    hungAfterMs: 5000,
     restart: "intensity = 30\nperiodMs = 60000\nbackoffBaseMs = 50\nbackoffCapMs = 400\nshutdownMs = 1500",
   });
   let alphaPids: Record<string, number | null>;

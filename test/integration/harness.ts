@@ -38,7 +38,7 @@ export function tenantToml(name: string, cpu: number, extra = "", top = SPLIT_TO
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` every 50 ms until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -86,7 +86,7 @@ export class Harness {
     mkdirSync(join(this.dir, "tenants"));
     writeFileSync(
       this.hostFile,
-      `instance = "${this.instance}"\nstateDir = "state"\ntenantsDir = "tenants"\nheartbeatMs = ${this.heartbeatMs}\nhungAfterMs = ${options.hungAfterMs ?? 1000}\n` +
+      `instance = "${this.instance}"\nstateDir = "state"\ntenantsDir = "tenants"\nheartbeatMs = ${this.heartbeatMs}\nhungAfterMs = ${options.hungAfterMs ?? 5000}\n` +
         `[defaults.restart]\n${options.restart ?? "intensity = 5\nperiodMs = 30000\nbackoffBaseMs = 50\nbackoffCapMs = 400\nshutdownMs = 1500"}\n`,
     );
     const tenants = options.tenants ?? { alpha: tenantToml("alpha", 0), beta: tenantToml("beta", LAST_CPU) };

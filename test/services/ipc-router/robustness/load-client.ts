@@ -1,7 +1,8 @@
 /**
  * A load client process for the back-pressure and service-thread tests: connects, says {ready}, and on "go" makes
  * `requests` ring requests on its own file (a pwrite of a 64-byte record, then a pread of it, alternately; 0 = until
- * the stop file appears, at least one pair), checking every result and every byte. Prints one report line and exits.
+ * the stop file appears, at least one pair), checking every result and every byte, on `<mount>/load-<id>` (mount
+ * default /m0). Prints one report line and exits.
  */
 import { existsSync } from "node:fs";
 import { constants } from "node:fs";
@@ -20,10 +21,10 @@ export interface LoadReport {
 }
 
 const RECORD = 64;
-const { socket, id, requests, stopFile } = JSON.parse(process.argv[2]!) as { socket: string; id: number; requests: number; stopFile?: string };
+const { socket, id, requests, stopFile, mount = "/m0" } = JSON.parse(process.argv[2]!) as { socket: string; id: number; requests: number; stopFile?: string; mount?: string };
 await dieWithParent();
 const client = DanausClient.connect({ socket });
-const path = `/m0/load-${id}`;
+const path = `${mount}/load-${id}`;
 const fd = client.open(path, constants.O_CREAT | constants.O_RDWR | constants.O_TRUNC, 0o600);
 say({ ready: id });
 
