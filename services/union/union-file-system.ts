@@ -34,12 +34,9 @@ import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
 import { BranchStack, isDir, isRegular, isSymlink, type Node, type Resolved } from "./layer.ts";
 import { childPath, isWithin, splitComponents } from "./path.ts";
-import { batchAfter, listHandle, mergedEntries, orderEntries } from "./readdir.ts";
+import { handleBatch, hasEntries, mergedBatch } from "./readdir.ts";
 import { DirTable, type UnionShared } from "./shared.ts";
 import { isReserved, OPAQUE_MARKER, whiteoutName } from "./whiteout.ts";
-
-/** Ordered listings kept per thread for continuing readdir without re-merging. */
-const LISTING_CACHE = 64;
 
 /** The branches of one union: the rw upper and the ro lowers, top first. */
 export interface UnionBranches {
@@ -56,7 +53,6 @@ export interface UnionBranches {
 export class UnionFileSystem implements FileSystem {
   private readonly stack: BranchStack;
   private readonly dirs: DirTable;
-  private readonly listings = new Map<number, Dirent[]>();
 
   constructor(branches: UnionBranches, shared: UnionShared) {
     if (branches.lowers.length + 1 > MAX_BRANCHES) throw new RangeError(`a union stacks at most ${MAX_BRANCHES} branches`);
@@ -114,7 +110,6 @@ export class UnionFileSystem implements FileSystem {
     if (decoded.kind === "file") return this.fileBranch(decoded.branch, "close").close(decoded.handle);
     const slot = this.dirs.remove(decoded.slot, decoded.generation);
     if (slot === null) throw new FsError(ERRNO.EBADF, "close");
-    this.listings.delete(fd);
     this.stack.branch(slot.branch).close(slot.handle);
   }
 
@@ -217,7 +212,7 @@ export class UnionFileSystem implements FileSystem {
     const node = this.existing(found, "rmdir", path);
     const parent = this.parentOf(found, "rmdir", path);
     if (!isDir(node.stat)) throw new FsError(ERRNO.ENOTDIR, "rmdir", path);
-    if (mergedEntries(this.stack, node).length > 0) throw new FsError(ERRNO.ENOTEMPTY, "rmdir", path);
+    if (hasEntries(this.stack, node)) throw new FsError(ERRNO.ENOTEMPTY, "rmdir", path);
     const hidesLower = this.stack.lowerHas(parent, found.name).node !== null;
     if (node.branch === 0) {
       this.clearUpperDir(node.path);
@@ -280,7 +275,7 @@ export class UnionFileSystem implements FileSystem {
     }
     // overlayfs order: EXDEV for a directory with a lower part comes before the target's emptiness.
     if (sourceIsDir && (node.branch !== 0 || node.layers.length > 1)) throw new FsError(ERRNO.EXDEV, "rename", from);
-    if (existing !== null && isDir(existing.stat) && mergedEntries(this.stack, existing).length > 0) {
+    if (existing !== null && isDir(existing.stat) && hasEntries(this.stack, existing)) {
       throw new FsError(ERRNO.ENOTEMPTY, "rename", to);
     }
     const sourceHidesLower = node.branch !== 0 || this.stack.lowerHas(srcParent, source.name).node !== null;
@@ -308,14 +303,7 @@ export class UnionFileSystem implements FileSystem {
     if (!Number.isInteger(cookie) || cookie < 0) throw new FsError(ERRNO.EINVAL, "readdir");
     const slot = this.dirs.get(decoded.slot, decoded.generation);
     if (slot === null) throw new FsError(ERRNO.EBADF, "readdir");
-    let listing = cookie === 0 ? undefined : this.listings.get(fd);
-    if (listing === undefined) {
-      listing = orderEntries(this.currentEntries(slot.branch, slot.handle, slot.path));
-      this.listings.delete(fd);
-      if (this.listings.size >= LISTING_CACHE) this.listings.delete(this.listings.keys().next().value!);
-      this.listings.set(fd, listing);
-    }
-    return batchAfter(listing, cookie);
+    return this.batchOf(slot.branch, slot.handle, slot.path, cookie);
   }
 
   /**
@@ -454,8 +442,11 @@ export class UnionFileSystem implements FileSystem {
     }
   }
 
-  /** The visible entries behind an open directory: merged from its path, or its own branch's when it moved. */
-  private currentEntries(branch: number, handle: number, path: string): Dirent[] {
+  /**
+   * The batch after `cookie` of an open directory: merged from its path while its branch directory is still one of
+   * that path's layers, else its own branch's (it moved). Nothing of it is kept between calls (see `readdir.ts`).
+   */
+  private batchOf(branch: number, handle: number, path: string, cookie: number): Dirent[] {
     const fs = this.stack.branch(branch);
     const own = fs.fstat(handle);
     let node: Node | null = null;
@@ -464,10 +455,12 @@ export class UnionFileSystem implements FileSystem {
     } catch (error) {
       if (!(error instanceof FsError)) throw error;
     }
-    if (node !== null && node.branch === branch && node.stat.st_ino === own.st_ino && node.stat.st_dev === own.st_dev) {
-      return mergedEntries(this.stack, node);
+    if (node !== null && node.layers.includes(branch)) {
+      // Still one of the merged directory's layers (a copy-up of the directory after the open adds an upper layer).
+      const there = branch === node.branch ? node.stat : fs.lstat(node.path);
+      if (there.st_ino === own.st_ino && there.st_dev === own.st_dev) return mergedBatch(this.stack, node, cookie);
     }
-    return listHandle(fs, handle);
+    return handleBatch(fs, handle, cookie);
   }
 
   /** The union file handle of branch handle `handle`; closes it and answers EMFILE when it does not fit. */

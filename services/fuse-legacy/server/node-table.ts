@@ -52,6 +52,15 @@ const TOMBSTONE = -1;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Scratch for the (at most two) names of one call, encoded in place: an `encode` per call leaves garbage only a full collection frees. */
+const nameScratch = [new Uint8Array(4 * NAME_BYTES), new Uint8Array(4 * NAME_BYTES)] as const;
+
+/** `name`'s UTF-8 bytes in scratch buffer `which` (valid until the next call with it); a name too long for the scratch comes back with its length past NAME_MAX. */
+function nameBytes(name: string, which: 0 | 1 = 0): Uint8Array {
+  const scratch = nameScratch[which];
+  const { read, written } = encoder.encodeInto(name, scratch);
+  return read === name.length ? scratch.subarray(0, written) : scratch;
+}
 
 /** Joins a directory path and one name ("/" + "a" → "/a"). */
 export function childPath(parent: string, name: string): string {
@@ -136,7 +145,7 @@ export class NodeTable {
     return this.locked(() => {
       const parentSlot = this.slotOf(parent);
       if (parentSlot < 0) return undefined;
-      const slot = this.find(parentSlot, encoder.encode(name));
+      const slot = this.find(parentSlot, nameBytes(name));
       return slot >= 0 && this.words[this.at(slot) + STATE] === KNOWN ? this.idOf(slot) : undefined;
     });
   }
@@ -146,7 +155,7 @@ export class NodeTable {
    * Throws FsError ESTALE when `parent` is unknown, ENAMETOOLONG for a name over 255 bytes, ENFILE when the table is full.
    */
   remember(parent: number, name: string): number {
-    const bytes = encoder.encode(name);
+    const bytes = nameBytes(name);
     if (bytes.length >= NAME_BYTES) throw new FsError(ERRNO.ENAMETOOLONG, "lookup", name);
     return this.locked(() => {
       const parentSlot = this.slotOf(parent);
@@ -197,7 +206,7 @@ export class NodeTable {
   removed(parent: number, name: string): void {
     this.locked(() => {
       const parentSlot = this.slotOf(parent);
-      if (parentSlot >= 0) this.detachName(parentSlot, encoder.encode(name));
+      if (parentSlot >= 0) this.detachName(parentSlot, nameBytes(name));
     });
   }
 
@@ -207,8 +216,8 @@ export class NodeTable {
       const from = this.slotOf(parent);
       const to = this.slotOf(newParent);
       if (from < 0 || to < 0) return;
-      const fromName = encoder.encode(name);
-      const toName = encoder.encode(newName);
+      const fromName = nameBytes(name, 0);
+      const toName = nameBytes(newName, 1);
       const moving = this.find(from, fromName);
       if (moving >= 0 && from === to && this.sameName(moving, toName)) return;
       this.detachName(to, toName);
@@ -225,8 +234,8 @@ export class NodeTable {
       const a = this.slotOf(parent);
       const b = this.slotOf(newParent);
       if (a < 0 || b < 0) return;
-      const aName = encoder.encode(name);
-      const bName = encoder.encode(newName);
+      const aName = nameBytes(name, 0);
+      const bName = nameBytes(newName, 1);
       const first = this.find(a, aName);
       const second = this.find(b, bName);
       if (first >= 0) this.detach(first);

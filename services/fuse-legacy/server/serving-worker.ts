@@ -48,7 +48,7 @@ function serve(): string {
       }
     }
     if (active.destroyed) return "destroyed";
-    gc.served();
+    gc.served(active.work);
   }
 }
 

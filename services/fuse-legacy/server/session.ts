@@ -79,6 +79,8 @@ const OPEN_FLAGS_PASSED = 0x3 | 0x400 | 0x800 | 0x1000 | 0x8000 | 0x10000 | 0x20
 const NAME_MAX_DEFAULT = 255;
 
 const encoder = new TextEncoder();
+/** A name's UTF-8 bytes, encoded in place: an `encode` per entry leaves garbage only a full collection frees. */
+const nameScratch = new Uint8Array(4 * 256);
 
 function fail(errno: number, syscall: string, path?: string): never {
   throw new FsError(errno, syscall, path);
@@ -103,6 +105,8 @@ export class FuseSession {
   initFlags = 0;
   /** True once DESTROY arrived. */
   destroyed = false;
+  /** How many FileSystem calls the last request made, about (READDIRPLUS: one per entry); paces garbage collection. */
+  work = 1;
   /** The reply buffer; a reply is `reply.subarray(0, length)` after {@link handle}. */
   readonly reply: Uint8Array;
   private readonly replyView: DataView;
@@ -132,6 +136,7 @@ export class FuseSession {
     if (length < IN_HEADER_SIZE) return 0;
     const view = new DataView(bytes.buffer, bytes.byteOffset, length);
     const header = decodeInHeader(view);
+    this.work = 1;
     const spec = fuseOpcode(header.opcode);
     const handler = this.handlers.get(header.opcode);
     let bodyLength = 0;
@@ -516,10 +521,17 @@ export class FuseSession {
     let at = start;
     let cookie = args.offset;
     for (;;) {
-      const batch = this.fs.readdir(args.fh, cookie);
+      // Ask for about what the reply holds: a bigger batch would be decoded only to be dropped.
+      const batch = this.fs.readdir(args.fh, cookie, end - at);
       if (batch.length === 0) break;
       for (const entry of batch) {
-        const name = encoder.encode(entry.name);
+        const { read, written } = encoder.encodeInto(entry.name, nameScratch);
+        if (read !== entry.name.length) {
+          // Longer than NAME_MAX can be: no FileSystem lists one; skip it rather than send a cut name.
+          cookie = entry.next;
+          continue;
+        }
+        const name = nameScratch.subarray(0, written);
         if (at + head + fuseDirentSize(name.length) > end) return at - start;
         if (plus !== undefined) {
           this.reply.fill(0, at, at + head);
@@ -532,6 +544,7 @@ export class FuseSession {
             }
           }
         }
+        this.work++;
         at += head;
         at += encodeFuseDirent(this.reply, this.replyView, at, end, { ino: entry.ino, off: entry.next, type: entry.type, name });
         cookie = entry.next;
