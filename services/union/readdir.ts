@@ -103,26 +103,34 @@ function streamHandle(fs: FileSystem, fd: number, each: (entry: Dirent) => void)
   }
 }
 
+/** One batch of a listing. */
+export interface Batch {
+  /** Up to about the window's size of visible entries, in cookie order; empty at the end. */
+  readonly entries: Dirent[];
+  /** True when nothing follows these entries (the next batch would be empty). */
+  readonly last: boolean;
+}
+
 /**
- * Up to `size` visible entries of a directory after `cookie`, in cookie order, never splitting equal cookies; empty at
- * the end. `fill` offers the names to the window (it may be called again with a later start when every name of a full
- * window was hidden).
+ * Up to `size` visible entries of a directory after `cookie`, in cookie order, never splitting equal cookies. `fill`
+ * offers the names to the window (it may be called again with a later start when every name of a full window was
+ * hidden).
  */
-function windowAfter(cookie: number, size: number, fill: (window: Window) => void): Dirent[] {
+function windowAfter(cookie: number, size: number, fill: (window: Window) => void): Batch {
   for (let after = cookie; ; ) {
     const window = new Window(after, size);
     fill(window);
     const entries = window.entries();
-    if (entries.length > 0 || !window.truncated) return entries;
+    if (entries.length > 0 || !window.truncated) return { entries, last: !window.truncated };
     after = window.limit;
   }
 }
 
 /**
  * The batch of merged directory `dir` after `cookie`: at most about `size` (default {@link BATCH}) visible entries,
- * cookie-ordered; empty at the end. The first branch holding a name wins; whiteouts and `.wh.` names are skipped.
+ * cookie-ordered. The first branch holding a name wins; whiteouts and `.wh.` names are skipped.
  */
-export function mergedBatch(stack: BranchStack, dir: Node, cookie: number, size = BATCH): Dirent[] {
+export function mergedBatch(stack: BranchStack, dir: Node, cookie: number, size = BATCH): Batch {
   return windowAfter(cookie, size, (window) => {
     dir.layers.forEach((b, layer) => {
       const fs = stack.branch(b);
@@ -145,14 +153,14 @@ export function mergedBatch(stack: BranchStack, dir: Node, cookie: number, size 
 
 /** Whether merged directory `dir` shows any entry (rmdir and rename over a directory need it empty). */
 export function hasEntries(stack: BranchStack, dir: Node): boolean {
-  return mergedBatch(stack, dir, 0, 64).length > 0;
+  return mergedBatch(stack, dir, 0, 64).entries.length > 0;
 }
 
 /**
  * The batch after `cookie` of branch directory `fd` alone (a directory that moved away from its union path), with the
  * same hash cookies; whiteouts and `.wh.` names skipped.
  */
-export function handleBatch(fs: FileSystem, fd: number, cookie: number, size = BATCH): Dirent[] {
+export function handleBatch(fs: FileSystem, fd: number, cookie: number, size = BATCH): Batch {
   return windowAfter(cookie, size, (window) =>
     streamHandle(fs, fd, (entry) => {
       if (!isReserved(entry.name)) window.offer({ cookie: nameCookie(entry.name), name: entry.name, layer: 0, entry });

@@ -34,9 +34,12 @@ import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
 import { BranchStack, isDir, isRegular, isSymlink, type Node, type Resolved } from "./layer.ts";
 import { childPath, isWithin, splitComponents } from "./path.ts";
-import { handleBatch, hasEntries, mergedBatch } from "./readdir.ts";
+import { type Batch, handleBatch, hasEntries, mergedBatch } from "./readdir.ts";
 import { DirTable, type UnionShared } from "./shared.ts";
 import { isReserved, OPAQUE_MARKER, whiteoutName } from "./whiteout.ts";
+
+/** Streams whose end this thread remembers (see `ends`). */
+const ENDS_KEPT = 256;
 
 /** The branches of one union: the rw upper and the ro lowers, top first. */
 export interface UnionBranches {
@@ -53,6 +56,8 @@ export interface UnionBranches {
 export class UnionFileSystem implements FileSystem {
   private readonly stack: BranchStack;
   private readonly dirs: DirTable;
+  /** Directory handle → the cookie its listing ends at, for the streams this thread served last (two numbers each). */
+  private readonly ends = new Map<number, number>();
 
   constructor(branches: UnionBranches, shared: UnionShared) {
     if (branches.lowers.length + 1 > MAX_BRANCHES) throw new RangeError(`a union stacks at most ${MAX_BRANCHES} branches`);
@@ -110,6 +115,7 @@ export class UnionFileSystem implements FileSystem {
     if (decoded.kind === "file") return this.fileBranch(decoded.branch, "close").close(decoded.handle);
     const slot = this.dirs.remove(decoded.slot, decoded.generation);
     if (slot === null) throw new FsError(ERRNO.EBADF, "close");
+    this.ends.delete(fd);
     this.stack.branch(slot.branch).close(slot.handle);
   }
 
@@ -303,7 +309,15 @@ export class UnionFileSystem implements FileSystem {
     if (!Number.isInteger(cookie) || cookie < 0) throw new FsError(ERRNO.EINVAL, "readdir");
     const slot = this.dirs.get(decoded.slot, decoded.generation);
     if (slot === null) throw new FsError(ERRNO.EBADF, "readdir");
-    return this.batchOf(slot.branch, slot.handle, slot.path, cookie);
+    // The pass that found a batch to be the last one spares the pass that would only find nothing after it.
+    if (cookie !== 0 && this.ends.get(fd) === cookie) return [];
+    const batch = this.batchOf(slot.branch, slot.handle, slot.path, cookie);
+    this.ends.delete(fd);
+    if (batch.last && batch.entries.length > 0) {
+      if (this.ends.size >= ENDS_KEPT) this.ends.delete(this.ends.keys().next().value!);
+      this.ends.set(fd, batch.entries[batch.entries.length - 1]!.next);
+    }
+    return batch.entries;
   }
 
   /**
@@ -446,7 +460,7 @@ export class UnionFileSystem implements FileSystem {
    * The batch after `cookie` of an open directory: merged from its path while its branch directory is still one of
    * that path's layers, else its own branch's (it moved). Nothing of it is kept between calls (see `readdir.ts`).
    */
-  private batchOf(branch: number, handle: number, path: string, cookie: number): Dirent[] {
+  private batchOf(branch: number, handle: number, path: string, cookie: number): Batch {
     const fs = this.stack.branch(branch);
     const own = fs.fstat(handle);
     let node: Node | null = null;
