@@ -7,7 +7,7 @@
  * not the backing stores of `TextEncoder.encode` / `Buffer.from` results (5 s of encodes: 45 MB kept after eden
  * collections, 7 MB after full ones); `Bun.gc(true)` frees those and costs ~7 ms. So: a quick collection every
  * {@link DEFAULT_GC_EVERY} requests, and a full one whenever the process's RSS has grown {@link FULL_GC_GROWTH} bytes
- * over its mark (read every {@link RSS_CHECK_EVERY} requests, ~10 µs a read), and once when the loop goes idle.
+ * over its mark (read every {@link RSS_CHECK_EVERY} requests, ~10 µs a read), and when the loop goes idle above it.
  */
 
 /** Requests between two quick collections by default (~1 MiB of per-request garbage at ~1 KiB each). */
@@ -16,6 +16,8 @@ export const DEFAULT_GC_EVERY = 1024;
 export const FULL_GC_GROWTH = 16 * 1024 * 1024;
 /** Requests between two reads of the RSS. */
 const RSS_CHECK_EVERY = 256;
+/** RSS growth over the mark that an idle loop gives back with a full collection (less is not worth ~7 ms). */
+const IDLE_GROWTH = 4 * 1024 * 1024;
 
 /** Counts served requests and collects the thread's garbage as described in the module comment. */
 export class GcPacer {
@@ -50,9 +52,14 @@ export class GcPacer {
     }
   }
 
-  /** The loop found nothing to do: after any request since the last idle collection, a full one, so idle RSS returns. */
+  /**
+   * The loop found nothing to do: after requests since the last idle check, a full collection if the RSS grew
+   * {@link IDLE_GROWTH} over its mark, so idle RSS returns near where it was (a trickle of requests costs no more).
+   */
   idle(): void {
-    if (this.sinceIdle > 0) this.full();
+    if (this.sinceIdle === 0) return;
+    this.sinceIdle = 0;
+    if (process.memoryUsage.rss() > this.mark + IDLE_GROWTH) this.full();
   }
 
   private full(): void {
