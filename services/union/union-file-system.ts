@@ -38,8 +38,28 @@ import { type Batch, handleBatch, hasEntries, mergedBatch } from "./readdir.ts";
 import { DirTable, type UnionShared } from "./shared.ts";
 import { isReserved, OPAQUE_MARKER, whiteoutName } from "./whiteout.ts";
 
-/** Streams whose end this thread remembers (see `ends`). */
-const ENDS_KEPT = 256;
+/** Streams whose last window a thread keeps (see `windows`): at most this many × ~256 entries per thread. */
+const WINDOWS_KEPT = 64;
+
+/** The last window a thread listed for a stream: every visible entry after `after` up to its last, in cookie order. */
+interface KeptWindow {
+  readonly after: number;
+  readonly entries: readonly Dirent[];
+  /** Nothing follows the entries. */
+  readonly last: boolean;
+}
+
+/** The entries of a cookie-ordered window after `cookie`. */
+function entriesAfter(entries: readonly Dirent[], cookie: number): Dirent[] {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (entries[mid]!.next <= cookie) low = mid + 1;
+    else high = mid;
+  }
+  return entries.slice(low);
+}
 
 /** The branches of one union: the rw upper and the ro lowers, top first. */
 export interface UnionBranches {
@@ -56,8 +76,12 @@ export interface UnionBranches {
 export class UnionFileSystem implements FileSystem {
   private readonly stack: BranchStack;
   private readonly dirs: DirTable;
-  /** Directory handle → the cookie its listing ends at, for the streams this thread served last (two numbers each). */
-  private readonly ends = new Map<number, number>();
+  /**
+   * Directory handle → the window this thread listed last for it, for the {@link WINDOWS_KEPT} streams it served
+   * last: a read from a cookie inside it (the rest of a batch the caller could not take, or a seek back within it)
+   * needs no pass over the layers. Bounded whatever the number of streams.
+   */
+  private readonly windows = new Map<number, KeptWindow>();
 
   constructor(branches: UnionBranches, shared: UnionShared) {
     if (branches.lowers.length + 1 > MAX_BRANCHES) throw new RangeError(`a union stacks at most ${MAX_BRANCHES} branches`);
@@ -115,7 +139,7 @@ export class UnionFileSystem implements FileSystem {
     if (decoded.kind === "file") return this.fileBranch(decoded.branch, "close").close(decoded.handle);
     const slot = this.dirs.remove(decoded.slot, decoded.generation);
     if (slot === null) throw new FsError(ERRNO.EBADF, "close");
-    this.ends.delete(fd);
+    this.windows.delete(fd);
     this.stack.branch(slot.branch).close(slot.handle);
   }
 
@@ -309,14 +333,15 @@ export class UnionFileSystem implements FileSystem {
     if (!Number.isInteger(cookie) || cookie < 0) throw new FsError(ERRNO.EINVAL, "readdir");
     const slot = this.dirs.get(decoded.slot, decoded.generation);
     if (slot === null) throw new FsError(ERRNO.EBADF, "readdir");
-    // The pass that found a batch to be the last one spares the pass that would only find nothing after it.
-    if (cookie !== 0 && this.ends.get(fd) === cookie) return [];
-    const batch = this.batchOf(slot.branch, slot.handle, slot.path, cookie);
-    this.ends.delete(fd);
-    if (batch.last && batch.entries.length > 0) {
-      if (this.ends.size >= ENDS_KEPT) this.ends.delete(this.ends.keys().next().value!);
-      this.ends.set(fd, batch.entries[batch.entries.length - 1]!.next);
+    const kept = cookie === 0 ? undefined : this.windows.get(fd);
+    if (kept !== undefined && cookie >= kept.after) {
+      const rest = entriesAfter(kept.entries, cookie);
+      if (rest.length > 0 || kept.last) return rest;
     }
+    const batch = this.batchOf(slot.branch, slot.handle, slot.path, cookie);
+    this.windows.delete(fd);
+    if (this.windows.size >= WINDOWS_KEPT) this.windows.delete(this.windows.keys().next().value!);
+    this.windows.set(fd, { after: cookie, entries: batch.entries, last: batch.last });
     return batch.entries;
   }
 
