@@ -16,6 +16,8 @@ export const BUILT_IN = {
   writeback: "async",
   /** `fuse.threads` defaults to one serving Worker per tenant core (see resolve-tenant). */
   fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000 },
+  /** Directory streams one client may hold open at once (as a process's default RLIMIT_NOFILE). */
+  maxDirStreams: 1024,
   restart: {
     strategy: "one_for_one",
     intensity: 5,

@@ -63,6 +63,7 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
       negativeTimeoutMs: parsed.fuse?.negativeTimeoutMs ?? defaults.fuse?.negativeTimeoutMs ?? BUILT_IN.fuse.negativeTimeoutMs,
       threads: parsed.fuse?.threads ?? defaults.fuse?.threads ?? defaultFuseThreads(new Set(parsed.cpus).size, topology),
     },
+    maxDirStreams: parsed.maxDirStreams ?? defaults.maxDirStreams ?? BUILT_IN.maxDirStreams,
     topology,
     restart: {
       strategy: parsed.restart?.strategy ?? defaults.restart?.strategy ?? BUILT_IN.restart.strategy,

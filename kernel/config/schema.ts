@@ -177,6 +177,7 @@ const tenantFields = {
     ),
   ),
   fuse: v.optional(FuseSchema),
+  maxDirStreams: v.optional(v.pipe(v.number("a stream count from 1 to 65536"), v.integer("a stream count from 1 to 65536"), v.minValue(1, "a stream count from 1 to 65536"), v.maxValue(65536, "a stream count from 1 to 65536"), v.description("Most directory streams one client (a process of the tenant; one per legacy mount for the kernel path) may hold open at once; past it, opendir answers EMFILE. Default 1024."))),
   topology: v.optional(v.pipe(TopologySchema, v.description("Which services share a process; default: client-cache, union and ipc-router in one process, fuse-legacy in another."))),
   restart: v.optional(RestartSchema),
 };
@@ -197,6 +198,7 @@ export const TenantDefaultsSchema = v.strictObject({
   memory: tenantFields.memory,
   cache: tenantFields.cache,
   fuse: tenantFields.fuse,
+  maxDirStreams: tenantFields.maxDirStreams,
   topology: tenantFields.topology,
   restart: tenantFields.restart,
 });

@@ -46,6 +46,8 @@ export interface TenantConfig {
   cache: CacheConfig;
   mounts: MountConfig[];
   fuse: { directIo: boolean; attrTimeoutMs: number; entryTimeoutMs: number; negativeTimeoutMs: number; threads: number };
+  /** Most directory streams one client may hold open at once (EMFILE past it). */
+  maxDirStreams: number;
   /** Process groups in start order; each group is one process running those services. */
   topology: ServiceName[][];
   restart: RestartConfig;

@@ -21,6 +21,7 @@ import {
   type RequestDescriptor,
 } from "./protocol/index.ts";
 import type { FileTable } from "./file-table.ts";
+import { O } from "./protocol/linux.ts";
 
 /** What a service thread needs to serve requests. */
 export interface DispatchContext {
@@ -62,14 +63,14 @@ function onPath(count: number, body: (fs: FileSystem, paths: string[], request: 
 }
 
 /** Runs `body` on the open file args[0] of the requesting client (EBADF when it is not one of its files). */
-function onFile(body: (fs: FileSystem, handle: number, request: RequestDescriptor, window: Uint8Array) => number): Handler {
+function onFile(body: (fs: FileSystem, handle: number, request: RequestDescriptor, window: Uint8Array, ctx: DispatchContext) => number): Handler {
   return (ctx, request, window) => {
     const file = ctx.files.acquire(request.args[0]!, request.client);
     if (file === null) return -ERRNO.EBADF;
     try {
       const fs = ctx.mounts[file.mount];
       if (fs === undefined) return -ERRNO.EBADF;
-      return body(fs, file.handle, request, window);
+      return body(fs, file.handle, request, window, ctx);
     } finally {
       ctx.files.release(file);
     }
@@ -103,7 +104,7 @@ const HANDLERS: Record<Operation["name"], Handler> = {
       fs.close(handle);
       throw error;
     }
-    const fd = ctx.files.insert(request.client, mount, handle);
+    const fd = ctx.files.insert(request.client, mount, handle, (flags & O.DIRECTORY) !== 0);
     if (fd < 0) {
       fs.close(handle);
       return -ERRNO.EMFILE;
@@ -149,9 +150,11 @@ const HANDLERS: Record<Operation["name"], Handler> = {
   rmdir: onPath(1, (fs, [path]) => (fs.rmdir(path!), 0)),
   unlink: onPath(1, (fs, [path]) => (fs.unlink(path!), 0)),
   rename: onPath(2, (fs, [from, to], request) => (fs.rename(from!, to!, request.args[1]!), 0)),
-  readdir: onFile((fs, handle, request, window) => {
+  readdir: onFile((fs, handle, request, window, ctx) => {
     if (window.length < DIRENT_NAME_OFFSET + 264) return -ERRNO.EINVAL;
-    const entries = fs.readdir(handle, request.args[1]!);
+    // A descriptor opened without O_DIRECTORY becomes a directory stream, counted against the limit, when it is read as one.
+    if (!ctx.files.markDirStream(request.args[0]!, request.client)) return -ERRNO.EMFILE;
+    const entries = fs.readdir(handle, request.args[1]!, window.length);
     const { count, length } = encodeDirents(entries, window, 0, window.length);
     replyLength = length;
     return count;

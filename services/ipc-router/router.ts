@@ -152,7 +152,7 @@ export class IpcRouter {
       bufferSize: limits.bufferSize,
     });
     const epoch = region.claimService(process.pid);
-    const router = new IpcRouter(ctx, limits, region, storage, served, FileTable.allocate(limits.maxOpenFiles), new SharedArrayBuffer(limits.bufferCount * 4), epoch);
+    const router = new IpcRouter(ctx, limits, region, storage, served, FileTable.allocate(limits.maxOpenFiles, ctx.tenant.maxDirStreams), new SharedArrayBuffer(limits.bufferCount * 4), epoch);
     await Promise.all(ctx.tenant.cpus.map((_, q) => router.startThread(q, false)));
     router.registry.listen(router.socketPath);
     router.stream.listen(streamSocketPath(ctx.runtime.runDir));

@@ -8,6 +8,7 @@ import { attachMount, type StorageShared } from "../client-cache/index.ts";
 import { ActivityTable } from "./activity.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
+import { GcPacer } from "./gc-pacer.ts";
 import type { ServedMount } from "./mount-table.ts";
 import { ERRNO, operationByOpcode, type FileSystem } from "./protocol/index.ts";
 import { Region, RequestQueue } from "./ring/index.ts";
@@ -73,9 +74,12 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
 
   let idleSince = performance.now();
   let lastBusy = 0;
+  // This loop never returns to the event loop, so nothing else would collect each request's garbage (gc-pacer.ts).
+  const gc = new GcPacer();
   while (Atomics.load(control, CONTROL.stop) === 0) {
     const taken = queue.take({ timeoutMs: TAKE_SLICE_MS });
     if (taken === null) {
+      gc.idle();
       if (init.retireAfterMs !== null && performance.now() - idleSince > init.retireAfterMs) break;
       continue;
     }
@@ -101,6 +105,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
       }
     }
     activity.end(init.activitySlot);
+    gc.served();
     const pending = queue.pending();
     if (pending >= init.busyThreshold && idleSince - lastBusy > 50) {
       lastBusy = idleSince;

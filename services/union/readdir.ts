@@ -3,6 +3,11 @@
  * wins, names whited out by a higher layer and all `.wh.` names are skipped. Entries are ordered by a 52-bit hash
  * of their name and an entry's cookie is that hash (≥ 1), so a listing continued from a cookie — in any thread, after
  * any change to the directory — never repeats or skips an entry present throughout (ext4's hash-order trick).
+ *
+ * A directory stream keeps no listing: each batch streams every layer's entries again (by the branches' own bounded
+ * batches) through a {@link Window} that keeps only the next few hundred names after the cookie. So an open stream
+ * costs nothing but its slot and its branch handle, whatever the directory's size and however many streams are open;
+ * the price is one pass over the layers per batch (a directory of N names is listed in N/256 passes).
  */
 import { type Dirent, type FileSystem, O } from "../ipc-router/protocol/index.ts";
 import type { BranchStack, Node } from "./layer.ts";
@@ -24,76 +29,141 @@ export function nameCookie(name: string): number {
   return cookie === 0 ? 1 : cookie;
 }
 
-/** Every entry of one branch directory, by batches of its own readdir. */
-function listBranch(fs: FileSystem, path: string): Dirent[] {
-  const fd = fs.open(path, O.DIRECTORY, 0);
-  try {
-    const out: Dirent[] = [];
-    for (let cookie = 0; ; ) {
-      const batch = fs.readdir(fd, cookie);
-      if (batch.length === 0) return out;
-      out.push(...batch);
-      cookie = batch[batch.length - 1]!.next;
+/**
+ * A name met while streaming the layers: a visible entry, or (entry null) a name that a layer whites out, which hides
+ * the name in the layers below.
+ */
+interface Candidate {
+  readonly cookie: number;
+  readonly name: string;
+  readonly layer: number;
+  readonly entry: Dirent | null;
+}
+
+/**
+ * The candidates with the smallest cookies after `after`, about `size` of them (ties at the boundary are all kept, so
+ * equal cookies never straddle two batches). Layers are offered top first: a name already held from a higher layer
+ * hides the same name below; a name pushed out of the window has a cookie past the window's limit, and so has the same
+ * name in any lower layer. Memory is at most 2 × `size` candidates, whatever the directory holds.
+ */
+class Window {
+  private items: Candidate[] = [];
+  private readonly byName = new Map<string, Candidate>();
+  /** Cookies above this cannot enter any more (the window is full below it). */
+  limit = Infinity;
+
+  constructor(private readonly after: number, private readonly size: number) {}
+
+  offer(candidate: Candidate): void {
+    if (candidate.cookie <= this.after || candidate.cookie > this.limit) return;
+    const held = this.byName.get(candidate.name);
+    if (held !== undefined) {
+      // In one layer, a real entry wins over a whiteout of the same name (a whiteout hides the layers below only).
+      if (held.layer !== candidate.layer || held.entry !== null || candidate.entry === null) return;
+      this.items[this.items.indexOf(held)] = candidate;
+      this.byName.set(candidate.name, candidate);
+      return;
     }
-  } finally {
-    fs.close(fd);
+    this.items.push(candidate);
+    this.byName.set(candidate.name, candidate);
+    if (this.items.length >= 2 * this.size) this.trim();
+  }
+
+  /** The visible entries held, ordered by cookie (then name), each with its cookie as `next`. */
+  entries(): Dirent[] {
+    this.trim();
+    const out: Dirent[] = [];
+    for (const { entry, cookie } of this.items) if (entry !== null) out.push({ ino: entry.ino, type: entry.type, name: entry.name, next: cookie });
+    return out;
+  }
+
+  /** Whether names past the window were dropped (the directory continues after {@link limit}). */
+  get truncated(): boolean {
+    return this.limit !== Infinity;
+  }
+
+  private trim(): void {
+    this.items.sort((x, y) => x.cookie - y.cookie || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    let end = Math.min(this.size, this.items.length);
+    while (end < this.items.length && this.items[end]!.cookie === this.items[end - 1]!.cookie) end++;
+    if (end === this.items.length) return;
+    for (let i = end; i < this.items.length; i++) this.byName.delete(this.items[i]!.name);
+    this.items.length = end;
+    this.limit = this.items[end - 1]!.cookie;
   }
 }
 
-/** The visible entries of branch directory `fd` alone, read from its handle (whiteouts and `.wh.` names skipped). */
-export function listHandle(fs: FileSystem, fd: number): Dirent[] {
-  const out: Dirent[] = [];
+/** Calls `each` for every entry of open directory `fd` of `fs`, by the branch's own batches (nothing is kept). */
+function streamHandle(fs: FileSystem, fd: number, each: (entry: Dirent) => void): void {
   for (let cookie = 0; ; ) {
     const batch = fs.readdir(fd, cookie);
-    if (batch.length === 0) return out;
-    for (const entry of batch) if (!isReserved(entry.name)) out.push(entry);
+    if (batch.length === 0) return;
+    for (const entry of batch) each(entry);
     cookie = batch[batch.length - 1]!.next;
   }
 }
 
-/** The visible entries of directory `dir`, unordered, `next` unset. */
-export function mergedEntries(stack: BranchStack, dir: Node): Dirent[] {
-  const seen = new Set<string>();
-  const hidden = new Set<string>();
-  const out: Dirent[] = [];
-  for (const b of dir.layers) {
-    const whiteouts: string[] = [];
-    for (const entry of listBranch(stack.branch(b), dir.path)) {
-      if (isReserved(entry.name)) {
-        const name = hiddenBy(entry.name);
-        if (name !== null) whiteouts.push(name);
-        continue;
-      }
-      if (seen.has(entry.name) || hidden.has(entry.name)) continue;
-      seen.add(entry.name);
-      out.push(entry);
-    }
-    // A whiteout hides names of the layers below its own only.
-    for (const name of whiteouts) hidden.add(name);
-  }
-  return out;
-}
-
-/** `entries` with hash cookies, sorted by them. */
-export function orderEntries(entries: readonly Dirent[]): Dirent[] {
-  return entries
-    .map((entry) => ({ ino: entry.ino, type: entry.type, name: entry.name, next: nameCookie(entry.name) }))
-    .sort((x, y) => x.next - y.next || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+/** One batch of a listing. */
+export interface Batch {
+  /** Up to about the window's size of visible entries, in cookie order; empty at the end. */
+  readonly entries: Dirent[];
+  /** True when nothing follows these entries (the next batch would be empty). */
+  readonly last: boolean;
 }
 
 /**
- * The batch of an ordered listing after `cookie`: up to {@link BATCH} entries, never splitting entries of equal
- * cookie across batches (so a hash collision cannot lose one); empty at the end.
+ * Up to `size` visible entries of a directory after `cookie`, in cookie order, never splitting equal cookies. `fill`
+ * offers the names to the window (it may be called again with a later start when every name of a full window was
+ * hidden).
  */
-export function batchAfter(ordered: readonly Dirent[], cookie: number): Dirent[] {
-  let low = 0;
-  let high = ordered.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (ordered[mid]!.next <= cookie) low = mid + 1;
-    else high = mid;
+function windowAfter(cookie: number, size: number, fill: (window: Window) => void): Batch {
+  for (let after = cookie; ; ) {
+    const window = new Window(after, size);
+    fill(window);
+    const entries = window.entries();
+    if (entries.length > 0 || !window.truncated) return { entries, last: !window.truncated };
+    after = window.limit;
   }
-  let end = Math.min(ordered.length, low + BATCH);
-  while (end < ordered.length && ordered[end]!.next === ordered[end - 1]!.next) end++;
-  return ordered.slice(low, end);
+}
+
+/**
+ * The batch of merged directory `dir` after `cookie`: at most about `size` (default {@link BATCH}) visible entries,
+ * cookie-ordered. The first branch holding a name wins; whiteouts and `.wh.` names are skipped.
+ */
+export function mergedBatch(stack: BranchStack, dir: Node, cookie: number, size = BATCH): Batch {
+  return windowAfter(cookie, size, (window) => {
+    dir.layers.forEach((b, layer) => {
+      const fs = stack.branch(b);
+      const fd = fs.open(dir.path, O.DIRECTORY, 0);
+      try {
+        streamHandle(fs, fd, (entry) => {
+          if (!isReserved(entry.name)) {
+            window.offer({ cookie: nameCookie(entry.name), name: entry.name, layer, entry });
+            return;
+          }
+          const hidden = hiddenBy(entry.name);
+          if (hidden !== null) window.offer({ cookie: nameCookie(hidden), name: hidden, layer, entry: null });
+        });
+      } finally {
+        fs.close(fd);
+      }
+    });
+  });
+}
+
+/** Whether merged directory `dir` shows any entry (rmdir and rename over a directory need it empty). */
+export function hasEntries(stack: BranchStack, dir: Node): boolean {
+  return mergedBatch(stack, dir, 0, 64).entries.length > 0;
+}
+
+/**
+ * The batch after `cookie` of branch directory `fd` alone (a directory that moved away from its union path), with the
+ * same hash cookies; whiteouts and `.wh.` names skipped.
+ */
+export function handleBatch(fs: FileSystem, fd: number, cookie: number, size = BATCH): Batch {
+  return windowAfter(cookie, size, (window) =>
+    streamHandle(fs, fd, (entry) => {
+      if (!isReserved(entry.name)) window.offer({ cookie: nameCookie(entry.name), name: entry.name, layer: 0, entry });
+    }),
+  );
 }

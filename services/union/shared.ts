@@ -2,6 +2,7 @@
  * @module shared — the state every thread's UnionFileSystem over the same branches shares: the table of open
  * directory handles (slot state, the branch handle behind it, the directory's union path) in SharedArrayBuffers.
  */
+import { bytesToName, nameToBytes } from "../ipc-router/protocol/index.ts";
 import { GENERATION_MASK } from "./handle.ts";
 
 /** Words per directory slot: state (generation << 2 | state), branch index, branch handle, path length in bytes. */
@@ -49,8 +50,9 @@ export interface DirSlot {
   readonly path: string;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** Paths are byte strings (names.ts of the protocol): one byte per char in a slot. */
+const encoder = { encode: nameToBytes };
+const decoder = { decode: (bytes: Uint8Array) => bytesToName(bytes) };
 
 /** A thread's view of the shared directory table. */
 export class DirTable {

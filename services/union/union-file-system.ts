@@ -34,12 +34,32 @@ import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
 import { BranchStack, isDir, isRegular, isSymlink, type Node, type Resolved } from "./layer.ts";
 import { childPath, isWithin, splitComponents } from "./path.ts";
-import { batchAfter, listHandle, mergedEntries, orderEntries } from "./readdir.ts";
+import { type Batch, handleBatch, hasEntries, mergedBatch } from "./readdir.ts";
 import { DirTable, type UnionShared } from "./shared.ts";
 import { isReserved, OPAQUE_MARKER, whiteoutName } from "./whiteout.ts";
 
-/** Ordered listings kept per thread for continuing readdir without re-merging. */
-const LISTING_CACHE = 64;
+/** Streams whose last window a thread keeps (see `windows`): at most this many × ~256 entries per thread. */
+const WINDOWS_KEPT = 64;
+
+/** The last window a thread listed for a stream: every visible entry after `after` up to its last, in cookie order. */
+interface KeptWindow {
+  readonly after: number;
+  readonly entries: readonly Dirent[];
+  /** Nothing follows the entries. */
+  readonly last: boolean;
+}
+
+/** The entries of a cookie-ordered window after `cookie`. */
+function entriesAfter(entries: readonly Dirent[], cookie: number): Dirent[] {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (entries[mid]!.next <= cookie) low = mid + 1;
+    else high = mid;
+  }
+  return entries.slice(low);
+}
 
 /** The branches of one union: the rw upper and the ro lowers, top first. */
 export interface UnionBranches {
@@ -56,7 +76,12 @@ export interface UnionBranches {
 export class UnionFileSystem implements FileSystem {
   private readonly stack: BranchStack;
   private readonly dirs: DirTable;
-  private readonly listings = new Map<number, Dirent[]>();
+  /**
+   * Directory handle → the window this thread listed last for it, for the {@link WINDOWS_KEPT} streams it served
+   * last: a read from a cookie inside it (the rest of a batch the caller could not take, or a seek back within it)
+   * needs no pass over the layers. Bounded whatever the number of streams.
+   */
+  private readonly windows = new Map<number, KeptWindow>();
 
   constructor(branches: UnionBranches, shared: UnionShared) {
     if (branches.lowers.length + 1 > MAX_BRANCHES) throw new RangeError(`a union stacks at most ${MAX_BRANCHES} branches`);
@@ -121,7 +146,7 @@ export class UnionFileSystem implements FileSystem {
     if (decoded.kind === "file") return this.fileBranch(decoded.branch, "close").close(decoded.handle);
     const slot = this.dirs.remove(decoded.slot, decoded.generation);
     if (slot === null) throw new FsError(ERRNO.EBADF, "close");
-    this.listings.delete(fd);
+    this.windows.delete(fd);
     this.stack.branch(slot.branch).close(slot.handle);
   }
 
@@ -224,7 +249,7 @@ export class UnionFileSystem implements FileSystem {
     const node = this.existing(found, "rmdir", path);
     const parent = this.parentOf(found, "rmdir", path);
     if (!isDir(node.stat)) throw new FsError(ERRNO.ENOTDIR, "rmdir", path);
-    if (mergedEntries(this.stack, node).length > 0) throw new FsError(ERRNO.ENOTEMPTY, "rmdir", path);
+    if (hasEntries(this.stack, node)) throw new FsError(ERRNO.ENOTEMPTY, "rmdir", path);
     const hidesLower = this.stack.lowerHas(parent, found.name).node !== null;
     if (node.branch === 0) {
       this.clearUpperDir(node.path);
@@ -287,7 +312,7 @@ export class UnionFileSystem implements FileSystem {
     }
     // overlayfs order: EXDEV for a directory with a lower part comes before the target's emptiness.
     if (sourceIsDir && (node.branch !== 0 || node.layers.length > 1)) throw new FsError(ERRNO.EXDEV, "rename", from);
-    if (existing !== null && isDir(existing.stat) && mergedEntries(this.stack, existing).length > 0) {
+    if (existing !== null && isDir(existing.stat) && hasEntries(this.stack, existing)) {
       throw new FsError(ERRNO.ENOTEMPTY, "rename", to);
     }
     const sourceHidesLower = node.branch !== 0 || this.stack.lowerHas(srcParent, source.name).node !== null;
@@ -315,14 +340,16 @@ export class UnionFileSystem implements FileSystem {
     if (!Number.isInteger(cookie) || cookie < 0) throw new FsError(ERRNO.EINVAL, "readdir");
     const slot = this.dirs.get(decoded.slot, decoded.generation);
     if (slot === null) throw new FsError(ERRNO.EBADF, "readdir");
-    let listing = cookie === 0 ? undefined : this.listings.get(fd);
-    if (listing === undefined) {
-      listing = orderEntries(this.currentEntries(slot.branch, slot.handle, slot.path));
-      this.listings.delete(fd);
-      if (this.listings.size >= LISTING_CACHE) this.listings.delete(this.listings.keys().next().value!);
-      this.listings.set(fd, listing);
+    const kept = cookie === 0 ? undefined : this.windows.get(fd);
+    if (kept !== undefined && cookie >= kept.after) {
+      const rest = entriesAfter(kept.entries, cookie);
+      if (rest.length > 0 || kept.last) return rest;
     }
-    return batchAfter(listing, cookie);
+    const batch = this.batchOf(slot.branch, slot.handle, slot.path, cookie);
+    this.windows.delete(fd);
+    if (this.windows.size >= WINDOWS_KEPT) this.windows.delete(this.windows.keys().next().value!);
+    this.windows.set(fd, { after: cookie, entries: batch.entries, last: batch.last });
+    return batch.entries;
   }
 
   /**
@@ -461,8 +488,11 @@ export class UnionFileSystem implements FileSystem {
     }
   }
 
-  /** The visible entries behind an open directory: merged from its path, or its own branch's when it moved. */
-  private currentEntries(branch: number, handle: number, path: string): Dirent[] {
+  /**
+   * The batch after `cookie` of an open directory: merged from its path while its branch directory is still one of
+   * that path's layers, else its own branch's (it moved). Nothing of it is kept between calls (see `readdir.ts`).
+   */
+  private batchOf(branch: number, handle: number, path: string, cookie: number): Batch {
     const fs = this.stack.branch(branch);
     const own = fs.fstat(handle);
     let node: Node | null = null;
@@ -471,10 +501,12 @@ export class UnionFileSystem implements FileSystem {
     } catch (error) {
       if (!(error instanceof FsError)) throw error;
     }
-    if (node !== null && node.branch === branch && node.stat.st_ino === own.st_ino && node.stat.st_dev === own.st_dev) {
-      return mergedEntries(this.stack, node);
+    if (node !== null && node.layers.includes(branch)) {
+      // Still one of the merged directory's layers (a copy-up of the directory after the open adds an upper layer).
+      const there = branch === node.branch ? node.stat : fs.lstat(node.path);
+      if (there.st_ino === own.st_ino && there.st_dev === own.st_dev) return mergedBatch(this.stack, node, cookie);
     }
-    return listHandle(fs, handle);
+    return handleBatch(fs, handle, cookie);
   }
 
   /** The union file handle of branch handle `handle`; closes it and answers EMFILE when it does not fit. */

@@ -24,6 +24,11 @@ import type { Transport } from "./transport.ts";
 
 type OpName = keyof typeof OPCODE;
 
+/** Bytes of encoded entries one readdir asks for by default: a few hundred names, never the whole request buffer. */
+export const READDIR_WINDOW = 32 * 1024;
+/** The smallest readdir window: one entry of a 255-byte name fits with room to spare (the service needs 288 bytes). */
+const READDIR_MIN_WINDOW = 4096;
+
 /**
  * A FileSystem for mount `mount` of the service behind `connection` (any transport). Handles are service descriptors.
  * A FIFO's handle reads and writes the kernel pipe the service named (see kernel-fifo.ts), in this thread's instance.
@@ -201,8 +206,13 @@ export class RingFileSystem implements FileSystem {
     this.onPath("rename", [flags], from, to);
   }
 
-  readdir(fd: number, cookie: number): Dirent[] {
-    const { replyLength } = this.call("readdir", [fd, cookie], this.connection.bufferSize);
+  /**
+   * One batch of at most `maxBytes` of encoded entries (default {@link READDIR_WINDOW}, at least one entry of the
+   * longest name): the service encodes no more than the window, so a stream never decodes a whole 1 MiB buffer.
+   */
+  readdir(fd: number, cookie: number, maxBytes = READDIR_WINDOW): Dirent[] {
+    const window = Math.min(this.connection.bufferSize, Math.max(READDIR_MIN_WINDOW, maxBytes));
+    const { replyLength } = this.call("readdir", [fd, cookie], window);
     // Decode a private copy: the buffer is shared memory another process of the tenant could rewrite mid-decode.
     const entries = decodeDirents(this.connection.buffer.slice(0, replyLength), 0, replyLength);
     if (typeof entries === "number") throw new FsError(entries, "readdir");

@@ -271,11 +271,11 @@ export class LocalBackend implements FileSystem {
   }
 
   /**
-   * One batch of entries of the open directory `fd` after `cookie` (see `readdir.ts`); empty at the end.
-   * EBADF, ENOTDIR, EINVAL (bad cookie).
+   * One batch of entries of the open directory `fd` after `cookie` (see `readdir.ts`), of about `maxBytes` (at most
+   * 64 KiB of records); empty at the end. EBADF, ENOTDIR, EINVAL (bad cookie).
    */
-  readdir(fd: number, cookie: number): Dirent[] {
-    return readDirectoryBatch(fd, cookie);
+  readdir(fd: number, cookie: number, maxBytes?: number): Dirent[] {
+    return readDirectoryBatch(fd, cookie, maxBytes);
   }
 
   /** symlink(2): `path` holds `target` verbatim (never resolved here). EEXIST, ENOENT, ENOTDIR, ENAMETOOLONG. */

@@ -6,6 +6,8 @@ import { check } from "./resolve.ts";
 
 /** One getdents64 call fills at most this much; the kernel packs as many whole records as fit. */
 const BATCH_BYTES = 64 * 1024;
+/** The least a batch asks for: a record of a 255-byte name (280 bytes) always fits. */
+const MIN_BATCH_BYTES = 4096;
 const scratch = Buffer.alloc(BATCH_BYTES);
 const view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 
@@ -38,19 +40,21 @@ function readOffset(at: number): number {
 }
 
 /**
- * The entries of the open directory `fd` after `cookie` (0 = from the start) that one getdents64 call returns,
+ * The entries of the open directory `fd` after `cookie` (0 = from the start) that one getdents64 call of about
+ * `maxBytes` (4–64 KiB) returns,
  * without "." and ".."; empty at the end. Each entry's `next` is its d_off. When `cookie` is the directory's current
  * position (the `next` of the last entry of the previous batch) the fd is not re-seeked, so sequential listing is
  * exact whatever the offsets look like. Throws FsError: EBADF (closed or O_PATH handle), ENOTDIR (not a directory),
  * EINVAL (negative or fractional cookie), ENOENT (directory removed).
  */
-export function readDirectoryBatch(fd: number, cookie: number): Dirent[] {
+export function readDirectoryBatch(fd: number, cookie: number, maxBytes = BATCH_BYTES): Dirent[] {
+  const bytes = Math.min(BATCH_BYTES, Math.max(MIN_BATCH_BYTES, Math.floor(maxBytes) || BATCH_BYTES));
   if (!Number.isInteger(cookie) || cookie < 0) throw new FsError(ERRNO.EINVAL, "readdir");
   const position = fileCalls.lseek64(fd, 0, SEEK.CUR);
   check(position, "readdir");
   if (offsetToCookie(position) !== cookie) check(fileCalls.lseek64(fd, BigInt(cookie), SEEK.SET), "readdir");
   for (;;) {
-    const length = check(fileCalls.getdents64(fd, scratch, BATCH_BYTES), "readdir");
+    const length = check(fileCalls.getdents64(fd, scratch, bytes), "readdir");
     if (length === 0) return [];
     const entries = decode(length);
     // A batch of only "." and ".." is not the end; take the next one.

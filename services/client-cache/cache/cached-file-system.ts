@@ -349,8 +349,8 @@ export class CachedFileSystem implements FileSystem {
   }
 
   /** readdir: the backend's (directories are not cached). */
-  readdir(fd: number, cookie: number): Dirent[] {
-    return this.inner.readdir(fd, cookie);
+  readdir(fd: number, cookie: number, maxBytes?: number): Dirent[] {
+    return this.inner.readdir(fd, cookie, maxBytes);
   }
 
   /** symlink(2). */

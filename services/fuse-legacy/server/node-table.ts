@@ -11,7 +11,7 @@
  * A node that was unlinked, or replaced by a rename, keeps its id but has no path ({@link NodeTable.path} answers
  * undefined: ESTALE); it goes away at its last FORGET.
  */
-import { bytesToName, ERRNO, FsError, nameToBytes } from "../../ipc-router/protocol/index.ts";
+import { bytesToName, ERRNO, FsError, writeName } from "../../ipc-router/protocol/index.ts";
 import { FUSE_ROOT_ID } from "../protocol/index.ts";
 
 /** Nodes a mount's table holds by default (the kernel's dentry cache rarely holds more for one mount). */
@@ -51,8 +51,16 @@ const ROOT_SLOT = FUSE_ROOT_ID;
 const TOMBSTONE = -1;
 
 /** Names are byte strings (see names.ts in the protocol): stored and compared byte for byte. */
-const encoder = { encode: nameToBytes };
 const decoder = { decode: (bytes: Uint8Array) => bytesToName(bytes) };
+/** Scratch for the (at most two) names of one call, written in place: an `encode` per call leaves garbage only a full collection frees. */
+const nameScratch = [new Uint8Array(4 * NAME_BYTES), new Uint8Array(4 * NAME_BYTES)] as const;
+
+/** `name`'s bytes in scratch buffer `which` (valid until the next call with it); a name too long for the scratch comes back with its length past NAME_MAX. */
+function nameBytes(name: string, which: 0 | 1 = 0): Uint8Array {
+  const scratch = nameScratch[which];
+  const written = writeName(name, scratch);
+  return written < 0 ? scratch : scratch.subarray(0, written);
+}
 
 /** Joins a directory path and one name ("/" + "a" → "/a"). */
 export function childPath(parent: string, name: string): string {
@@ -137,7 +145,7 @@ export class NodeTable {
     return this.locked(() => {
       const parentSlot = this.slotOf(parent);
       if (parentSlot < 0) return undefined;
-      const slot = this.find(parentSlot, encoder.encode(name));
+      const slot = this.find(parentSlot, nameBytes(name));
       return slot >= 0 && this.words[this.at(slot) + STATE] === KNOWN ? this.idOf(slot) : undefined;
     });
   }
@@ -147,7 +155,7 @@ export class NodeTable {
    * Throws FsError ESTALE when `parent` is unknown, ENAMETOOLONG for a name over 255 bytes, ENFILE when the table is full.
    */
   remember(parent: number, name: string): number {
-    const bytes = encoder.encode(name);
+    const bytes = nameBytes(name);
     if (bytes.length >= NAME_BYTES) throw new FsError(ERRNO.ENAMETOOLONG, "lookup", name);
     return this.locked(() => {
       const parentSlot = this.slotOf(parent);
@@ -198,7 +206,7 @@ export class NodeTable {
   removed(parent: number, name: string): void {
     this.locked(() => {
       const parentSlot = this.slotOf(parent);
-      if (parentSlot >= 0) this.detachName(parentSlot, encoder.encode(name));
+      if (parentSlot >= 0) this.detachName(parentSlot, nameBytes(name));
     });
   }
 
@@ -208,8 +216,8 @@ export class NodeTable {
       const from = this.slotOf(parent);
       const to = this.slotOf(newParent);
       if (from < 0 || to < 0) return;
-      const fromName = encoder.encode(name);
-      const toName = encoder.encode(newName);
+      const fromName = nameBytes(name, 0);
+      const toName = nameBytes(newName, 1);
       const moving = this.find(from, fromName);
       if (moving >= 0 && from === to && this.sameName(moving, toName)) return;
       this.detachName(to, toName);
@@ -226,8 +234,8 @@ export class NodeTable {
       const a = this.slotOf(parent);
       const b = this.slotOf(newParent);
       if (a < 0 || b < 0) return;
-      const aName = encoder.encode(name);
-      const bName = encoder.encode(newName);
+      const aName = nameBytes(name, 0);
+      const bName = nameBytes(newName, 1);
       const first = this.find(a, aName);
       const second = this.find(b, bName);
       if (first >= 0) this.detach(first);

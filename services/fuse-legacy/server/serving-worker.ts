@@ -6,6 +6,7 @@
  */
 import { readSync, writeSync } from "node:fs";
 import { FaultState } from "../../../kernel/service-host/index.ts";
+import { GcPacer } from "../../ipc-router/gc-pacer.ts";
 import type { FileSystem } from "../../ipc-router/protocol/index.ts";
 import { NodeTable } from "./node-table.ts";
 import { REQUEST_BUFFER_SIZE } from "./options.ts";
@@ -25,6 +26,8 @@ function serve(): string {
   const active = session;
   if (active === undefined) return "not started";
   const request = new Uint8Array(REQUEST_BUFFER_SIZE);
+  // The loop blocks in readSync and never returns to the event loop: collect each request's garbage here (gc-pacer.ts).
+  const gc = new GcPacer();
   for (;;) {
     let length: number;
     try {
@@ -48,6 +51,7 @@ function serve(): string {
       }
     }
     if (active.destroyed) return "destroyed";
+    gc.served(active.work);
   }
 }
 

@@ -6,7 +6,7 @@
  * answered ENOSYS.
  */
 import {
-  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, nameToBytes, O, RENAME_EXCHANGE, S_IFDIR, S_IFMT, S_IFREG, S_ISGID,
+  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, nameToBytes, O, writeName, RENAME_EXCHANGE, S_IFDIR, S_IFMT, S_IFREG, S_ISGID,
   type Stat, UTIME_NOW, UTIME_OMIT,
 } from "../../ipc-router/protocol/index.ts";
 import {
@@ -80,6 +80,8 @@ const NAME_MAX_DEFAULT = 255;
 
 /** Names and symlink targets are byte strings (see names.ts in the protocol): one byte per char. */
 const encoder = { encode: nameToBytes };
+/** A name's bytes, written in place: an `encode` per entry leaves garbage only a full collection frees. */
+const nameScratch = new Uint8Array(4 * 256);
 
 function fail(errno: number, syscall: string, path?: string): never {
   throw new FsError(errno, syscall, path);
@@ -104,6 +106,8 @@ export class FuseSession {
   initFlags = 0;
   /** True once DESTROY arrived. */
   destroyed = false;
+  /** How many FileSystem calls the last request made, about (READDIRPLUS: one per entry); paces garbage collection. */
+  work = 1;
   /** The reply buffer; a reply is `reply.subarray(0, length)` after {@link handle}. */
   readonly reply: Uint8Array;
   private readonly replyView: DataView;
@@ -133,6 +137,7 @@ export class FuseSession {
     if (length < IN_HEADER_SIZE) return 0;
     const view = new DataView(bytes.buffer, bytes.byteOffset, length);
     const header = decodeInHeader(view);
+    this.work = 1;
     const spec = fuseOpcode(header.opcode);
     const handler = this.handlers.get(header.opcode);
     let bodyLength = 0;
@@ -517,10 +522,17 @@ export class FuseSession {
     let at = start;
     let cookie = args.offset;
     for (;;) {
-      const batch = this.fs.readdir(args.fh, cookie);
+      // Ask for about what the reply holds: a bigger batch would be decoded only to be dropped.
+      const batch = this.fs.readdir(args.fh, cookie, end - at);
       if (batch.length === 0) break;
       for (const entry of batch) {
-        const name = encoder.encode(entry.name);
+        const written = writeName(entry.name, nameScratch);
+        if (written < 0) {
+          // Longer than NAME_MAX can be: no FileSystem lists one; skip it rather than send a cut name.
+          cookie = entry.next;
+          continue;
+        }
+        const name = nameScratch.subarray(0, written);
         if (at + head + fuseDirentSize(name.length) > end) return at - start;
         if (plus !== undefined) {
           this.reply.fill(0, at, at + head);
@@ -533,6 +545,7 @@ export class FuseSession {
             }
           }
         }
+        this.work++;
         at += head;
         at += encodeFuseDirent(this.reply, this.replyView, at, end, { ino: entry.ino, off: entry.next, type: entry.type, name });
         cookie = entry.next;

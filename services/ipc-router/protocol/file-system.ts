@@ -108,9 +108,10 @@ export interface FileSystem {
   rename(from: string, to: string, flags: number): void;
   /**
    * One batch of entries of an open directory, starting after `cookie` (0 = from the start), without "." and "..";
-   * an empty batch means the end. Each entry's `next` continues the listing after it.
+   * an empty batch means the end. Each entry's `next` continues the listing after it. `maxBytes` hints how much the
+   * caller can take (about the bytes of encoded entries); a batch may be shorter, and an implementation may ignore it.
    */
-  readdir(fd: number, cookie: number): Dirent[];
+  readdir(fd: number, cookie: number, maxBytes?: number): Dirent[];
   /** Creates `path` as a symlink holding `target` verbatim. EEXIST. */
   symlink(target: string, path: string): void;
   /** The target stored in a symlink. EINVAL if not a symlink. */

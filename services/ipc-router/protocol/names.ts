@@ -22,6 +22,20 @@ export function nameToBytes(name: string): Buffer {
   return Buffer.from(name, "latin1");
 }
 
+/**
+ * Writes byte string `name` into `into` at `at`, without allocating; returns the bytes written, or -1 when it does
+ * not fit (or holds a char above 0xFF, which has no byte).
+ */
+export function writeName(name: string, into: Uint8Array, at = 0): number {
+  if (at + name.length > into.length) return -1;
+  for (let i = 0; i < name.length; i++) {
+    const unit = name.charCodeAt(i);
+    if (unit > 0xff) return -1;
+    into[at + i] = unit;
+  }
+  return name.length;
+}
+
 /** The byte string of `bytes[start, end)`, exactly. */
 export function bytesToName(bytes: Uint8Array, start = 0, end = bytes.length): string {
   const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -14,6 +14,9 @@ describe("resolveTenant: built-in defaults", () => {
 
   test("memory, cpus and sharing", () => {
     expect(t.memoryBytes).toBe(GiB);
+    expect(t.maxDirStreams).toBe(1024);
+    expect(resolveTenant(base(), file, host, { maxDirStreams: 64 }).maxDirStreams).toBe(64);
+    expect(resolveTenant(base({ maxDirStreams: 32 }), file, host, { maxDirStreams: 64 }).maxDirStreams).toBe(32);
     expect(t.cpus).toEqual([1, 2, 3]);
     expect(t.shareCpus).toBe(false);
     expect(t.file).toBe(file);

@@ -23,6 +23,14 @@ describe("validate", () => {
     expect(issue.expected).toBe("a path inside the backend root");
   });
 
+  test("maxDirStreams is a whole number from 1 to 65536", () => {
+    const tenant = (maxDirStreams: unknown) => ({ name: "alpha", cpus: [0], backend: { kind: "local", root: "r" }, maxDirStreams });
+    expect(validate(TenantFileSchema, tenant(64), "a.toml").maxDirStreams).toBe(64);
+    for (const bad of [0, 1.5, 65537, "many"]) {
+      expect(expectIssue(issuesOf(() => validate(TenantFileSchema, tenant(bad), "a.toml")), "a.toml", "maxDirStreams", JSON.stringify(bad)).expected).toBe("a stream count from 1 to 65536");
+    }
+  });
+
   test("one issue per field even when several checks of its pipe fail", () => {
     const issues = issuesOf(() => validate(TenantFileSchema, { name: "alpha", cpus: [0], backend: { kind: "local", root: "r" }, restart: { periodMs: 0.5 } }, "a.toml"));
     expect(issues).toHaveLength(1);

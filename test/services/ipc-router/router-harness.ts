@@ -45,6 +45,8 @@ export interface TestRouterOptions {
   name?: string;
   /** Confine every thread of the router process to the tenant's cpus, as its pool's cpuset would (taskset). */
   pinProcess?: boolean;
+  /** Directory streams per client (default 1024). */
+  maxDirStreams?: number;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
       ...unions.map((u, i) => ({ path: `/u${i}`, kind: "union" as const, upper: u.upper, lowers: [...u.lowers], legacy: false })),
     ],
     fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2 },
+    maxDirStreams: options.maxDirStreams ?? 1024,
     topology: [["client-cache", "union", "ipc-router"]],
     restart: { strategy: "one_for_one", intensity: 5, periodMs: 30000, backoffBaseMs: 100, backoffCapMs: 5000, shutdownMs: 3000, services: { "client-cache": "permanent", union: "permanent", "ipc-router": "permanent", "fuse-legacy": "permanent" } },
   };

@@ -373,14 +373,14 @@ export class CephBackend implements FileSystem {
   }
 
   /**
-   * One batch of entries of the open directory `fd` after `cookie` (see `readdir.ts`); empty at the end.
-   * EBADF, ENOTDIR (a file handle), EINVAL (bad cookie).
+   * One batch of entries of the open directory `fd` after `cookie` (see `readdir.ts`), of about `maxBytes` (at most
+   * 64 KiB of records); empty at the end. EBADF, ENOTDIR (a file handle), EINVAL (bad cookie).
    */
-  readdir(fd: number, cookie: number): Dirent[] {
+  readdir(fd: number, cookie: number, maxBytes?: number): Dirent[] {
     return this.withHandle(fd, "readdir", () => {
       if (this.table.kind(fd) !== HandleKind.DIRECTORY) throw new FsError(ERRNO.ENOTDIR, "readdir");
       const dirp = this.table.object(fd);
-      return this.table.withCursor(fd, () => readDirectoryBatch(this.lib, this.mount, dirp, cookie));
+      return this.table.withCursor(fd, () => readDirectoryBatch(this.lib, this.mount, dirp, cookie, maxBytes));
     });
   }
 

@@ -36,6 +36,8 @@ export function cookieToOffset(cookie: number): bigint {
 
 /** ceph_getdents fills at most this much per call (234 whole `struct dirent` records). */
 const BATCH_BYTES = 64 * 1024;
+/** The least a batch asks for (a few whole records). */
+const MIN_BATCH_BYTES = 4096;
 const scratch = Buffer.alloc(BATCH_BYTES);
 const view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);
 const RECORD = DIRENT64.size;
@@ -43,16 +45,18 @@ const NAME_OFFSET = DIRENT64.offsets.d_name;
 const NAME_END = NAME_OFFSET + 256;
 
 /**
- * The entries of the open directory `dirp` after `cookie` (0 = from the start) that one ceph_getdents call returns,
+ * The entries of the open directory `dirp` after `cookie` (0 = from the start) that one ceph_getdents call of about
+ * `maxBytes` (4–64 KiB) returns,
  * without "." and ".."; empty at the end. Each entry's `next` is the cookie of the offset after it. The directory is
  * re-positioned only when its current offset differs from the cookie's, so sequential listing never seeks. The
  * caller must hold the handle's cursor lock. Throws FsError: EINVAL (bad cookie), ENOENT (directory removed), EIO.
  */
-export function readDirectoryBatch(lib: CephFsCalls, mount: Address, dirp: Address, cookie: number): Dirent[] {
+export function readDirectoryBatch(lib: CephFsCalls, mount: Address, dirp: Address, cookie: number, maxBytes = BATCH_BYTES): Dirent[] {
+  const bytes = Math.min(BATCH_BYTES, Math.max(MIN_BATCH_BYTES, Math.floor(maxBytes) || BATCH_BYTES));
   const offset = cookieToOffset(cookie);
   if (lib.ceph_telldir(mount, dirp) !== offset) lib.ceph_seekdir(mount, dirp, offset);
   for (;;) {
-    const length = lib.ceph_getdents(mount, dirp, scratch, BATCH_BYTES);
+    const length = lib.ceph_getdents(mount, dirp, scratch, bytes);
     if (length < 0) throw new FsError(-length, "readdir");
     if (length === 0) return [];
     const entries = decode(length);
