@@ -1,6 +1,6 @@
 /**
  * A bounded soak: tenant alpha serves fio's verifying 4 KiB random read/write through its FUSE mount (the kernel
- * path) and a verifying client loop (the user-level path) for `DANAUS_SOAK_MS` (default 75 s). Neither sees an error
+ * path) and a verifying client loop (the user-level path) for `DANAUS_SOAK_MS` (default 90 s). Neither sees an error
  * or a wrong byte, no service restarts, and after warm-up (the first third) every service process's RSS stays within
  * the bound in rss.ts: the cache size plus the documented allowance.
  */
@@ -17,7 +17,7 @@ import { startPatiently } from "./load/two-tenants.ts";
 import { RSS_ALLOWANCE_BYTES, rssBoundBytes, RssSampler, slopeMbPerMinute } from "./load/rss.ts";
 import { VerifyLoop } from "./load/verify-loops.ts";
 
-const SOAK_MS = Number(process.env.DANAUS_SOAK_MS ?? 75_000);
+const SOAK_MS = Number(process.env.DANAUS_SOAK_MS ?? 90_000);
 const WARM_UP_MS = SOAK_MS / 3;
 const MiB = 1024 * 1024;
 const CACHE_BYTES = 32 * MiB;
