@@ -32,7 +32,7 @@ export function fioVerifyArgv(o: FioVerifyOptions): string[] {
   return [
     "taskset", "-c", String(o.cpu), "fio", `--directory=${o.dir}`, `--name=${o.name ?? "fio-verify"}`, `--filename=${o.name ?? "fio-verify"}`,
     "--rw=randrw", "--rwmixread=50", "--bs=4k", `--size=${o.fileBytes}`, "--ioengine=psync",
-    "--verify=crc32c", "--verify_backlog=64", "--verify_fatal=1",
+    "--verify=crc32c", "--verify_backlog=64", "--verify_fatal=1", "--verify_state_save=0",
     "--time_based", `--runtime=${o.seconds}`, `--rate_iops=${o.iopsEach},${o.iopsEach}`, "--output-format=json",
   ];
 }
