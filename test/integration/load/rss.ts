@@ -8,12 +8,11 @@ import type { Harness } from "../harness.ts";
 const MiB = 1024 * 1024;
 
 /**
- * What a service process may hold on top of its tenant's cache, after warm-up: the Bun runtime (74 MiB at start here,
- * about 80 MiB in README "Benchmarks"), its serving Workers, the touched pages of the shared-memory region and the
- * request buffers. Measured after 25 s of the soak's load: 121 MiB for the data-path process (32 MiB cache, 12 MiB of
- * files), 85 MiB for fuse-legacy. README "Benchmarks" (bench soak) states this figure; change both together.
+ * What a service process may hold on top of its tenant's cached data, after warm-up: README "Memory bounds" — a
+ * baseline (a Bun process with its Workers, 65–80 MiB here) plus 48 MiB for tables, buffers and garbage between
+ * collections. The README states this figure; change both together.
  */
-export const RSS_ALLOWANCE_BYTES = 128 * MiB;
+export const RSS_ALLOWANCE_BYTES = (80 + 48) * MiB;
 
 /** The most a service process of a tenant with a `cacheBytes` cache may hold after warm-up. */
 export function rssBoundBytes(cacheBytes: number): number {
