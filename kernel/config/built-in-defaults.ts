@@ -18,6 +18,8 @@ export const BUILT_IN = {
   fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000 },
   /** Directory streams one client may hold open at once (as a process's default RLIMIT_NOFILE). */
   maxDirStreams: 1024,
+  /** A request in service this long counts as held (see the router's watchdog). */
+  heldRequestMs: 1000,
   restart: {
     strategy: "one_for_one",
     intensity: 5,

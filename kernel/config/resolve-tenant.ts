@@ -64,6 +64,7 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
       threads: parsed.fuse?.threads ?? defaults.fuse?.threads ?? defaultFuseThreads(new Set(parsed.cpus).size, topology),
     },
     maxDirStreams: parsed.maxDirStreams ?? defaults.maxDirStreams ?? BUILT_IN.maxDirStreams,
+    heldRequestMs: parsed.heldRequestMs ?? defaults.heldRequestMs ?? BUILT_IN.heldRequestMs,
     topology,
     restart: {
       strategy: parsed.restart?.strategy ?? defaults.restart?.strategy ?? BUILT_IN.restart.strategy,

@@ -178,6 +178,7 @@ const tenantFields = {
   ),
   fuse: v.optional(FuseSchema),
   maxDirStreams: v.optional(v.pipe(v.number("a stream count from 1 to 65536"), v.integer("a stream count from 1 to 65536"), v.minValue(1, "a stream count from 1 to 65536"), v.maxValue(65536, "a stream count from 1 to 65536"), v.description("Most directory streams one client (a process of the tenant; one per legacy mount for the kernel path) may hold open at once; past it, opendir answers EMFILE. Default 1024."))),
+  heldRequestMs: v.optional(v.pipe(v.number("milliseconds from 100 to 600000"), v.integer("milliseconds from 100 to 600000"), v.minValue(100, "milliseconds from 100 to 600000"), v.maxValue(600_000, "milliseconds from 100 to 600000"), v.description("A request in service this long holds its service thread (a backend that stopped answering): the router lists it in status and, when every thread of its queue is held, adds one. Default 1000."))),
   topology: v.optional(v.pipe(TopologySchema, v.description("Which services share a process; default: client-cache, union and ipc-router in one process, fuse-legacy in another."))),
   restart: v.optional(RestartSchema),
 };
@@ -199,6 +200,7 @@ export const TenantDefaultsSchema = v.strictObject({
   cache: tenantFields.cache,
   fuse: tenantFields.fuse,
   maxDirStreams: tenantFields.maxDirStreams,
+  heldRequestMs: tenantFields.heldRequestMs,
   topology: tenantFields.topology,
   restart: tenantFields.restart,
 });

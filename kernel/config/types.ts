@@ -48,6 +48,8 @@ export interface TenantConfig {
   fuse: { directIo: boolean; attrTimeoutMs: number; entryTimeoutMs: number; negativeTimeoutMs: number; threads: number };
   /** Most directory streams one client may hold open at once (EMFILE past it). */
   maxDirStreams: number;
+  /** A request in service this long holds its thread: listed in status, and another thread is added if all are held. */
+  heldRequestMs: number;
   /** Process groups in start order; each group is one process running those services. */
   topology: ServiceName[][];
   restart: RestartConfig;

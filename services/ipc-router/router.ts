@@ -64,7 +64,7 @@ export const DEFAULT_LIMITS: RouterLimits = {
 export function limitsFor(tenant: ServiceContext["tenant"]): RouterLimits {
   const inProcess = tenant.topology.some((group) => group.includes("fuse-legacy") && group.includes("ipc-router"));
   const legacy = inProcess ? 0 : tenant.mounts.filter((m) => m.legacy).length;
-  return { ...DEFAULT_LIMITS, bufferCount: DEFAULT_LIMITS.bufferCount + legacy * (tenant.fuse.threads + 1) };
+  return { ...DEFAULT_LIMITS, bufferCount: DEFAULT_LIMITS.bufferCount + legacy * (tenant.fuse.threads + 1), heldAfterMs: tenant.heldRequestMs };
 }
 
 const STATS_INTERVAL_MS = 1000;

@@ -7,7 +7,7 @@ describe("jsonSchemas", () => {
   const props = (s: Record<string, unknown>) => s.properties as Record<string, Record<string, unknown>>;
 
   test("the tenant schema lists every tenant field and forbids others", () => {
-    expect(Object.keys(props(tenant))).toEqual(["name", "cpus", "shareCpus", "uid", "gid", "memory", "backend", "cache", "mounts", "fuse", "maxDirStreams", "topology", "restart"]);
+    expect(Object.keys(props(tenant))).toEqual(["name", "cpus", "shareCpus", "uid", "gid", "memory", "backend", "cache", "mounts", "fuse", "maxDirStreams", "heldRequestMs", "topology", "restart"]);
     expect(tenant.required).toEqual(["name", "cpus", "backend"]);
     expect(tenant.additionalProperties).toBe(false);
     expect(tenant.$id).toBe("urn:danaus:config:tenant");
@@ -17,7 +17,7 @@ describe("jsonSchemas", () => {
 
   test("the host schema lists the host fields and the defaults table", () => {
     expect(Object.keys(props(host))).toEqual(["instance", "stateDir", "tenantsDir", "controlSocket", "heartbeatMs", "hungAfterMs", "startTimeoutMs", "defaults"]);
-    expect(Object.keys(props(host).defaults!.properties as object)).toEqual(["shareCpus", "memory", "cache", "fuse", "maxDirStreams", "topology", "restart"]);
+    expect(Object.keys(props(host).defaults!.properties as object)).toEqual(["shareCpus", "memory", "cache", "fuse", "maxDirStreams", "heldRequestMs", "topology", "restart"]);
     expect(host.$id).toBe("urn:danaus:config:host");
     expect(typeof host.title).toBe("string");
   });

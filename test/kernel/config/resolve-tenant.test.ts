@@ -17,6 +17,8 @@ describe("resolveTenant: built-in defaults", () => {
     expect(t.maxDirStreams).toBe(1024);
     expect(resolveTenant(base(), file, host, { maxDirStreams: 64 }).maxDirStreams).toBe(64);
     expect(resolveTenant(base({ maxDirStreams: 32 }), file, host, { maxDirStreams: 64 }).maxDirStreams).toBe(32);
+    expect(t.heldRequestMs).toBe(1000);
+    expect(resolveTenant(base({ heldRequestMs: 300 }), file, host, { heldRequestMs: 500 }).heldRequestMs).toBe(300);
     expect(t.cpus).toEqual([1, 2, 3]);
     expect(t.shareCpus).toBe(false);
     expect(t.file).toBe(file);

@@ -23,11 +23,14 @@ describe("validate", () => {
     expect(issue.expected).toBe("a path inside the backend root");
   });
 
-  test("maxDirStreams is a whole number from 1 to 65536", () => {
-    const tenant = (maxDirStreams: unknown) => ({ name: "alpha", cpus: [0], backend: { kind: "local", root: "r" }, maxDirStreams });
-    expect(validate(TenantFileSchema, tenant(64), "a.toml").maxDirStreams).toBe(64);
-    for (const bad of [0, 1.5, 65537, "many"]) {
-      expect(expectIssue(issuesOf(() => validate(TenantFileSchema, tenant(bad), "a.toml")), "a.toml", "maxDirStreams", JSON.stringify(bad)).expected).toBe("a stream count from 1 to 65536");
+  test.each([
+    ["maxDirStreams", 64, [0, 1.5, 65537, "many"], "a stream count from 1 to 65536"],
+    ["heldRequestMs", 250, [99, 1.5, 600_001, "long"], "milliseconds from 100 to 600000"],
+  ] as const)("%s is a whole number in its range", (field, good, bads, expected) => {
+    const tenant = (value: unknown) => ({ name: "alpha", cpus: [0], backend: { kind: "local", root: "r" }, [field]: value });
+    expect(validate(TenantFileSchema, tenant(good), "a.toml")[field]).toBe(good);
+    for (const bad of bads) {
+      expect(expectIssue(issuesOf(() => validate(TenantFileSchema, tenant(bad), "a.toml")), "a.toml", field, JSON.stringify(bad)).expected).toBe(expected);
     }
   });
 

@@ -79,6 +79,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
     ],
     fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2 },
     maxDirStreams: options.maxDirStreams ?? 1024,
+    heldRequestMs: 1000,
     topology: [["client-cache", "union", "ipc-router"]],
     restart: { strategy: "one_for_one", intensity: 5, periodMs: 30000, backoffBaseMs: 100, backoffCapMs: 5000, shutdownMs: 3000, services: { "client-cache": "permanent", union: "permanent", "ipc-router": "permanent", "fuse-legacy": "permanent" } },
   };
