@@ -43,6 +43,12 @@ export const FUSE_INIT_FLAG = {
   FUSE_INIT_RESERVED: 2 ** 31,
 } as const;
 
+/** INIT flags of `flags2` (bits 32..63, sent when both sides set FUSE_INIT_EXT), as bits of `flags2`. */
+export const FUSE_INIT_FLAG2 = {
+  /** Bit 36 (Linux 6.6, first named FUSE_DIRECT_IO_RELAX): shared mmap of files opened with FOPEN_DIRECT_IO. */
+  FUSE_DIRECT_IO_ALLOW_MMAP: 1 << (36 - 32),
+} as const;
+
 /** `fuse_open_out.open_flags`. */
 export const FOPEN = {
   FOPEN_DIRECT_IO: 1 << 0,

@@ -5,11 +5,11 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FuseServer } from "../../../services/fuse-legacy/server/index.ts";
-import { mountTestsSkipped, serveLocalBackend } from "./fixtures/mount-support.ts";
+import { mountTestsSkipped, serveLocalBackend, stopAndRemove } from "./fixtures/mount-support.ts";
 
 const skipped = mountTestsSkipped("fifo.test.ts");
 const base = mkdtempSync(join(tmpdir(), "danaus-fuse-fifo-"));
@@ -24,14 +24,7 @@ async function blockedInOpen(pid: number): Promise<void> {
   }
 }
 
-afterAll(async () => {
-  try {
-    await server?.stop();
-  } finally {
-    if (readFileSync("/proc/mounts", "utf8").includes(` ${mountPoint} `)) spawnSync("umount", ["-l", mountPoint]);
-    rmSync(base, { recursive: true, force: true });
-  }
-});
+afterAll(() => stopAndRemove(server, mountPoint, base));
 
 test.skipIf(skipped !== undefined)("a reader blocked on a FIFO of the mount holds no serving Worker; a later writer releases it", async () => {
   mkdirSync(mountPoint);

@@ -42,7 +42,7 @@ function run(session: FuseSession, bytes: Uint8Array) {
   return { header: fuse_out_header.read(view, 0), view, length };
 }
 
-const initBody = (major: number, minor: number, flags: number) => [...u32(major), ...u32(minor), ...u32(131072), ...u32(flags), ...u32(0), ...new Array<number>(44).fill(0)];
+const initBody = (major: number, minor: number, flags: number, flags2 = 0) => [...u32(major), ...u32(minor), ...u32(131072), ...u32(flags), ...u32(flags2), ...new Array<number>(44).fill(0)];
 
 describe("FuseSession", () => {
   const backend = new LocalBackend(root);
@@ -58,6 +58,17 @@ describe("FuseSession", () => {
     expect(init.max_write).toBe(1 << 20);
     expect(init.max_pages).toBe(256);
     expect(session.minor).toBe(31);
+  });
+
+  test("INIT: FUSE_DIRECT_IO_ALLOW_MMAP is taken through FUSE_INIT_EXT when offered, and only then", () => {
+    const offered = run(new FuseSession(backend), request(FUSE_OP.INIT, 1, 0, initBody(7, 45, 0xffffffff, 0xffffffff)))!;
+    const init = fuse_init_out.read(offered.view, 16);
+    expect(init.flags & (1 << 30)).not.toBe(0);
+    expect(init.flags2).toBe(1 << 4);
+    // Without FUSE_INIT_EXT from the kernel, flags2 means nothing: none taken.
+    const plain = fuse_init_out.read(run(new FuseSession(backend), request(FUSE_OP.INIT, 2, 0, initBody(7, 45, 0x3fffffff, 0xffffffff)))!.view, 16);
+    expect(plain.flags & (1 << 30)).toBe(0);
+    expect(plain.flags2).toBe(0);
   });
 
   test("INIT: a kernel older than 7.12 is refused EPROTO; a newer major gets our major only", () => {
