@@ -78,7 +78,8 @@ export function appendedTenant(ref: TenantRef, fragment: string): { text: string
   }
   const facts = hostFacts();
   const others = loadTenants(ref.host, ref.defaults, facts).accepted.filter((t) => t.name !== ref.tenant.name);
-  const issuesWith = (t: TenantConfig) => crossCheck([...others, t], facts).rejected.find((r) => r.tenant.name === t.name)?.issues ?? [];
+  // The other tenants hold their resources whatever the names' order: the new file is checked against them as incumbents.
+  const issuesWith = (t: TenantConfig) => crossCheck([t], facts, others).rejected.find((r) => r.tenant.name === t.name)?.issues ?? [];
   const before = new Set(issuesWith(ref.tenant).map((i) => i.message));
   const added = issuesWith(tenant).filter((i) => !before.has(i.message));
   if (added.length > 0) throw new ImageError("invalid", `the clones would conflict with other tenants:\n${issueLines(added)}`);

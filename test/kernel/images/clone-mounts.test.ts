@@ -1,6 +1,6 @@
 /** Tests of `danaus clone` and its library: the appended [[mounts]] load with the config loader, numbering continues, bad results are refused. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadHost, loadTenantFile } from "../../../kernel/config/index.ts";
 import { appendedTenant, cloneMounts, importImage, mountsToml, type ImageManifest } from "../../../kernel/images/index.ts";
@@ -41,6 +41,16 @@ describe("cloneMounts", () => {
   test("a fragment that would nest a clone in another mount is refused with the loader's words", () => {
     const mounts = cloneMounts(manifest, 1, [], "/mnt/danaus/t1/data");
     expect(() => appendedTenant(host.ref(), mountsToml("base", mounts))).toThrow(/would make .*t1\.toml invalid:\n.*mounts\[1\]\.path: expected a mount point not equal to or nested/);
+  });
+  test("a clone into another tenant's mount is refused although the cloning tenant's name sorts first", () => {
+    const other = join(host.dir, "tenants", "t2.toml");
+    writeFileSync(other, 'name = "t2"\ncpus = [1]\nmemory = "256MiB"\n\n[backend]\nkind = "local"\nroot = "t2"\n\n[[mounts]]\npath = "/mnt/shared-by-t2"\nsource = "data"\n');
+    try {
+      const mounts = cloneMounts(manifest, 1, [], "/mnt/shared-by-t2");
+      expect(() => appendedTenant(host.ref(), mountsToml("base", mounts))).toThrow(/t2/);
+    } finally {
+      rmSync(other);
+    }
   });
 });
 
