@@ -15,7 +15,7 @@ export const BUILT_IN = {
   expireMs: 5000,
   writeback: "async",
   /** `fuse.threads` defaults to one serving Worker per tenant core (see resolve-tenant). */
-  fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000 },
+  fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, maxNodes: 131072 },
   /** Directory streams one client may hold open at once (as a process's default RLIMIT_NOFILE). */
   maxDirStreams: 1024,
   /** A request in service this long counts as held (see the router's watchdog). */

@@ -62,6 +62,7 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
       entryTimeoutMs: parsed.fuse?.entryTimeoutMs ?? defaults.fuse?.entryTimeoutMs ?? BUILT_IN.fuse.entryTimeoutMs,
       negativeTimeoutMs: parsed.fuse?.negativeTimeoutMs ?? defaults.fuse?.negativeTimeoutMs ?? BUILT_IN.fuse.negativeTimeoutMs,
       threads: parsed.fuse?.threads ?? defaults.fuse?.threads ?? defaultFuseThreads(new Set(parsed.cpus).size, topology),
+      maxNodes: parsed.fuse?.maxNodes ?? defaults.fuse?.maxNodes ?? BUILT_IN.fuse.maxNodes,
     },
     maxDirStreams: parsed.maxDirStreams ?? defaults.maxDirStreams ?? BUILT_IN.maxDirStreams,
     heldRequestMs: parsed.heldRequestMs ?? defaults.heldRequestMs ?? BUILT_IN.heldRequestMs,

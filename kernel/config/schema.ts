@@ -113,6 +113,11 @@ export const FuseSchema = v.strictObject({
   entryTimeoutMs: v.optional(millis(0)),
   negativeTimeoutMs: v.optional(millis(0)),
   threads: v.optional(v.pipe(v.number("a thread count from 1 to 16"), v.integer("a thread count from 1 to 16"), v.minValue(1, "a thread count from 1 to 16"), v.maxValue(16, "a thread count from 1 to 16"))),
+  maxNodes: v.optional(v.pipe(
+    v.number("a power of two from 1024 to 4194304"),
+    v.check((n) => Number.isInteger(n) && n >= 1024 && n <= 4194304 && (n & (n - 1)) === 0, "a power of two from 1024 to 4194304"),
+    v.description("Nodes the kernel may hold at once per legacy mount (the node table, ~330 bytes each); past it, LOOKUP answers ENFILE. Default 131072."),
+  )),
 });
 
 const RestartType = v.picklist(["permanent", "transient", "temporary"], '"permanent", "transient" or "temporary"');

@@ -45,7 +45,8 @@ export interface TenantConfig {
   backend: BackendConfig;
   cache: CacheConfig;
   mounts: MountConfig[];
-  fuse: { directIo: boolean; attrTimeoutMs: number; entryTimeoutMs: number; negativeTimeoutMs: number; threads: number };
+  /** The kernel path's page-cache use, serving Workers per mount and node-table size per mount. */
+  fuse: { directIo: boolean; attrTimeoutMs: number; entryTimeoutMs: number; negativeTimeoutMs: number; threads: number; maxNodes: number };
   /** Most directory streams one client may hold open at once (EMFILE past it). */
   maxDirStreams: number;
   /** A request in service this long holds its thread: listed in status, and another thread is added if all are held. */

@@ -105,6 +105,7 @@ export const fuseLegacyService: ServiceDefinition = {
           attrTimeoutMs: ctx.tenant.fuse.attrTimeoutMs,
           entryTimeoutMs: ctx.tenant.fuse.entryTimeoutMs,
           negativeTimeoutMs: ctx.tenant.fuse.negativeTimeoutMs,
+          maxNodes: ctx.tenant.fuse.maxNodes,
           faults: ctx.faults.shared,
           logger: ctx.log,
           name: `danaus.${ctx.tenant.name}`,

@@ -18,6 +18,8 @@ describe("resolveTenant: built-in defaults", () => {
     expect(resolveTenant(base(), file, host, { maxDirStreams: 64 }).maxDirStreams).toBe(64);
     expect(resolveTenant(base({ maxDirStreams: 32 }), file, host, { maxDirStreams: 64 }).maxDirStreams).toBe(32);
     expect(t.heldRequestMs).toBe(1000);
+    expect(t.fuse.maxNodes).toBe(131072);
+    expect(resolveTenant(base({ fuse: { maxNodes: 4096 } }), file, host, {}).fuse.maxNodes).toBe(4096);
     expect(resolveTenant(base({ heldRequestMs: 300 }), file, host, { heldRequestMs: 500 }).heldRequestMs).toBe(300);
     expect(t.cpus).toEqual([1, 2, 3]);
     expect(t.shareCpus).toBe(false);
@@ -40,7 +42,7 @@ describe("resolveTenant: built-in defaults", () => {
     expect(t.mounts).toEqual([{ path: "/mnt/danaus/alpha", kind: "direct", source: "", legacy: false }]);
     // threads: two serving Workers per tenant core (cpus 1, 2, 3) with fuse-legacy in its own process, one per core
     // when it shares the data-path process.
-    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 6 });
+    expect(t.fuse).toEqual({ directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 6, maxNodes: 131072 });
     expect(resolveTenant(base({ cpus: [5] }), file, host, {}).fuse.threads).toBe(2);
     const grouped = base({ cpus: [5], topology: [["client-cache", "union", "ipc-router", "fuse-legacy"]], mounts: [{ path: "/mnt/g", source: "", legacy: true }] });
     expect(resolveTenant(grouped, file, host, {}).fuse.threads).toBe(1);
@@ -98,7 +100,7 @@ describe("resolveTenant: host [defaults]", () => {
       defaults,
     );
     expect(t.cache).toEqual({ sizeBytes: GiB, maxDirtyBytes: GiB / 2, blockSizeBytes: 128 * 1024, writebackMs: 1000, expireMs: 9000, writeback: "sync" });
-    expect(t.fuse).toEqual({ directIo: false, attrTimeoutMs: 5, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 3 });
+    expect(t.fuse).toEqual({ directIo: false, attrTimeoutMs: 5, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 3, maxNodes: 131072 });
     expect(t.restart.intensity).toBe(1);
     expect(t.restart.backoffCapMs).toBe(800);
     expect(t.restart.periodMs).toBe(30000);

@@ -26,9 +26,13 @@ describe("validate", () => {
   test.each([
     ["maxDirStreams", 64, [0, 1.5, 65537, "many"], "a stream count from 1 to 65536"],
     ["heldRequestMs", 250, [99, 1.5, 600_001, "long"], "milliseconds from 100 to 600000"],
+    ["fuse.maxNodes", 4096, [1000, 512, 8_388_608, "many"], "a power of two from 1024 to 4194304"],
   ] as const)("%s is a whole number in its range", (field, good, bads, expected) => {
-    const tenant = (value: unknown) => ({ name: "alpha", cpus: [0], backend: { kind: "local", root: "r" }, [field]: value });
-    expect(validate(TenantFileSchema, tenant(good), "a.toml")[field]).toBe(good);
+    // A dotted field is a key of a table ("fuse.maxNodes" is maxNodes in [fuse]).
+    const [table, key] = field.includes(".") ? field.split(".") as [string, string] : [undefined, field];
+    const tenant = (value: unknown) => ({ name: "alpha", cpus: [0], backend: { kind: "local", root: "r" }, ...(table ? { [table]: { [key]: value } } : { [key]: value }) });
+    const parsed = validate(TenantFileSchema, tenant(good), "a.toml") as Record<string, unknown>;
+    expect(table ? (parsed[table] as Record<string, unknown>)[key] : parsed[key]).toBe(good);
     for (const bad of bads) {
       expect(expectIssue(issuesOf(() => validate(TenantFileSchema, tenant(bad), "a.toml")), "a.toml", field, JSON.stringify(bad)).expected).toBe(expected);
     }

@@ -77,7 +77,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
       ...Array.from({ length: mountCount }, (_, i) => ({ path: `/m${i}`, kind: "direct" as const, source: `m${i}`, legacy: false })),
       ...unions.map((u, i) => ({ path: `/u${i}`, kind: "union" as const, upper: u.upper, lowers: [...u.lowers], legacy: false })),
     ],
-    fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2 },
+    fuse: { directIo: true, attrTimeoutMs: 1000, entryTimeoutMs: 1000, negativeTimeoutMs: 1000, threads: 2, maxNodes: 131072 },
     maxDirStreams: options.maxDirStreams ?? 1024,
     heldRequestMs: 1000,
     topology: [["client-cache", "union", "ipc-router"]],
