@@ -118,17 +118,20 @@ describe("a running tenant keeps what it has on reload", () => {
     h.writeTenant("b", tenant("b", LAST_CPU));
     expect(await h.ok({ cmd: "reload" })).toMatchObject({ unchanged: ["alpha", "b"], rejected: [] });
   });
-  test("a clone whose mounts land inside another running tenant's mount is refused by the reload, and clone says so", async () => {
+  test("a clone whose mounts land inside another running tenant's mount is refused before anything is written, and clone says why", async () => {
     mkdirSync(join(h.dir, "image", "etc"), { recursive: true });
     writeFileSync(join(h.dir, "image", "etc", "motd"), "hello\n");
     const imported = await h.cli("image", "import", "alpha", "base", join(h.dir, "image"));
     expect(imported.code).toBe(0);
     const before = await h.pids("alpha");
-    // alpha sorts before b: checked in name order among the files alone, the new alpha would win.
+    // alpha sorts before b: checked in name order among the files alone, the new alpha would win. Checked against b
+    // as a tenant that holds its mounts, the clone is refused by clone's own check, and alpha's file stays as it was.
+    const file = readFileSync(join(h.dir, "tenants", "alpha.toml"), "utf8");
     const cloned = await h.cli("clone", "alpha", "base", "1", "--prefix", "/mnt/test/b/clones");
     expect(cloned.code).toBe(1);
-    expect(cloned.stderr).toContain('tenant "alpha" keeps running without the new mounts');
+    expect(cloned.stderr).toContain("the clones would conflict with other tenants");
     expect(cloned.stderr).toContain("mounts[1].path: expected a mount point not equal to or nested with /mnt/test/b of tenant b");
+    expect(readFileSync(join(h.dir, "tenants", "alpha.toml"), "utf8")).toBe(file);
     expect(await h.pids("alpha")).toEqual(before);
     expect((await h.tenant("b")).state).toBe("running");
     h.writeTenant("alpha", tenant("alpha", 0));
