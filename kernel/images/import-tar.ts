@@ -2,7 +2,7 @@
  * @module import-tar — one OCI layer tar (plain or gzip) written as one layer. Whiteouts (`.wh.<name>`) and opaque
  * markers (`.wh..wh..opq`) are kept as the empty files they are in the tar; the union interprets them.
  */
-import { FsError } from "../../services/ipc-router/protocol/index.ts";
+import { escapeName, FsError } from "../../services/ipc-router/protocol/index.ts";
 import { tarBytes } from "./decompress.ts";
 import { layerPath } from "./entry-path.ts";
 import { ImageError } from "./image-error.ts";
@@ -21,7 +21,7 @@ export interface TarLayerResult {
 }
 
 function where(label: string, entry: TarEntry): string {
-  return `${label}: entry ${JSON.stringify(entry.path)} at byte ${entry.offset}`;
+  return `${label}: entry "${escapeName(entry.path)}" at byte ${entry.offset}`;
 }
 
 /**
@@ -58,13 +58,13 @@ export function writeTarLayer(writer: LayerWriter, file: Uint8Array<ArrayBuffer>
             break;
           case "hardlink": {
             const target = layerPath(entry.linkname);
-            if (target === null || target === "") throw new ImageError("invalid", `${where(label, entry)}: hard link target ${JSON.stringify(entry.linkname)} is outside the layer`);
-            if (!writer.has(target)) throw new ImageError("invalid", `${where(label, entry)}: hard link to ${JSON.stringify(entry.linkname)}, which no earlier entry of this layer created`);
+            if (target === null || target === "") throw new ImageError("invalid", `${where(label, entry)}: hard link target "${escapeName(entry.linkname)}" is outside the layer`);
+            if (!writer.has(target)) throw new ImageError("invalid", `${where(label, entry)}: hard link to "${escapeName(entry.linkname)}", which no earlier entry of this layer created`);
             writer.hardlink(path, target);
             break;
           }
           default:
-            skipped.push(`${path} (${entry.type})`);
+            skipped.push(`${escapeName(path)} (${entry.type})`);
         }
       } catch (error) {
         if (error instanceof FsError) throw new ImageError("io", `${where(label, entry)}: the backend refused it: ${error.message}`, { cause: error });

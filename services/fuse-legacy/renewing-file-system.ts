@@ -71,7 +71,7 @@ export class RenewingFileSystem implements FileSystem {
   open(path: string, flags: number, mode: number): number {
     return this.onPath("open", (fs) => this.generation * HANDLE_SPAN + fs.open(path, flags, mode));
   }
-  /** -1: the ring client under it already carries a FIFO's bytes (the kernel serves FIFOs on a FUSE mount anyway). */
+  /** The ring client's answer (-1: it carries a FIFO's bytes itself; the kernel serves FIFOs on a FUSE mount anyway). */
   fifoNode(fd: number): number {
     return this.onHandle(fd, "open", (fs, h) => fs.fifoNode(h));
   }
@@ -107,8 +107,8 @@ export class RenewingFileSystem implements FileSystem {
   fdatasync(fd: number): void {
     this.onHandle(fd, "fdatasync", (fs, h) => fs.fdatasync(h));
   }
-  readdir(fd: number, cookie: number): Dirent[] {
-    return this.onHandle(fd, "readdir", (fs, h) => fs.readdir(h, cookie));
+  readdir(fd: number, cookie: number, maxBytes?: number): Dirent[] {
+    return this.onHandle(fd, "readdir", (fs, h) => fs.readdir(h, cookie, maxBytes));
   }
   stat(path: string): Stat {
     return this.onPath("stat", (fs) => fs.stat(path));

@@ -4,23 +4,15 @@
  * in one such byte are two files (the reproduction of the report: `c-\xff` and `c-\xfe` once became one file), and the
  * TypeScript client returns the exact bytes with `{ encoding: "buffer" }`.
  */
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { directLegacyTenant, fuseTestsRun, startLegacy, stopLegacy, type LegacySetup } from "./legacy-fixture.ts";
+import { useLegacyTenant } from "./legacy-fixture.ts";
 
 setDefaultTimeout(60_000);
-const root = fuseTestsRun("byte-names.test.ts");
-const base = mkdtempSync(join(tmpdir(), "danaus-bytes-"));
-const MOUNT = join(base, "mnt");
-let setup: Partial<LegacySetup> = {};
-
-beforeAll(async () => {
-  if (!root) return;
-  setup = await startLegacy(directLegacyTenant(MOUNT), MOUNT);
-}, 60_000);
-afterAll(() => stopLegacy(setup, MOUNT, base), 60_000);
+const legacy = useLegacyTenant("byte-names.test.ts", "danaus-bytes-");
+const root = legacy.run;
+const MOUNT = legacy.mount;
 
 /** Runs a python3 program with the mount path as argv[1]; returns its stdout. */
 function python(program: string): string {
@@ -40,7 +32,7 @@ print(sorted(n.hex() for n in os.listdir(m) if n.startswith(b"c-")))
 `);
   expect(out).toBe("first second\n['632dfe', '632dff']\n");
   // The backend holds exactly those bytes.
-  const backend = join(setup.h!.dir, "state/backends/alpha/data");
+  const backend = join(legacy.setup.h!.dir, "state/backends/alpha/data");
   const names = readdirSync(Buffer.from(backend), { encoding: "buffer" }).map((n) => n.toString("hex")).filter((n) => n.startsWith("632d")).sort();
   expect(names).toEqual(["632dfe", "632dff"]);
   expect(readFileSync(Buffer.concat([Buffer.from(`${backend}/c-`), Buffer.from([0xff])]), "utf8")).toBe("first");
@@ -64,7 +56,7 @@ except OSError as e:
 });
 
 test.skipIf(!root)("the TypeScript client: Buffer paths and { encoding: 'buffer' } give the exact bytes; strings are UTF-8", () => {
-  const client = setup.client!;
+  const client = legacy.setup.client!;
   python(`
 import os, sys
 m = os.fsencode(sys.argv[1])

@@ -1,6 +1,8 @@
 /** @module test/integration/data-path/legacy-fixture — what the kernel-path integration tests share: start, stop, and the two-path checks. */
 import { expect } from "bun:test";
-import { constants, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll } from "bun:test";
+import { constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
@@ -67,4 +69,29 @@ export function expectScriptRuns(mount: string): void {
   const run = Bun.spawnSync([join(mount, "hello.sh")], { stdout: "pipe" });
   expect(run.exitCode).toBe(0);
   expect(run.stdout.toString()).toBe("hello from hello.sh\n");
+}
+
+/** What {@link useLegacyTenant} gives a test file. */
+export interface LegacyTenantFile {
+  /** Whether its tests run (root and /dev/fuse; see {@link fuseTestsRun}). */
+  readonly run: boolean;
+  /** Where alpha's legacy mount is. */
+  readonly mount: string;
+  /** The running setup (after the file's beforeAll). */
+  readonly setup: Partial<LegacySetup>;
+}
+
+/**
+ * Registers the hooks a kernel-path test file needs: before all, a supervisor with tenant alpha (its file from
+ * `tenant(mount)`, by default one direct legacy mount) and a client; after all, everything stopped and removed.
+ */
+export function useLegacyTenant(file: string, prefix: string, tenant: (mount: string) => string = directLegacyTenant): LegacyTenantFile {
+  const run = fuseTestsRun(file);
+  const base = mkdtempSync(join(tmpdir(), prefix));
+  const used = { run, mount: join(base, "mnt"), setup: {} as Partial<LegacySetup> };
+  beforeAll(async () => {
+    if (run) used.setup = await startLegacy(tenant(used.mount), used.mount);
+  }, 60_000);
+  afterAll(() => stopLegacy(used.setup, used.mount, base), 60_000);
+  return used;
 }

@@ -3,32 +3,24 @@
  * which forwards into the same tenant service as the shared-memory client — a write on either path is read at once
  * on the other — and after fuse-legacy is killed the mount comes back and the next open works.
  */
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { closeSync, constants, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../harness.ts";
-import { directLegacyTenant, expectCrossPathVisible, expectScriptRuns, fuseTestsRun, startLegacy, stopLegacy, type LegacySetup } from "./legacy-fixture.ts";
+import { expectCrossPathVisible, expectScriptRuns, useLegacyTenant } from "./legacy-fixture.ts";
 
 setDefaultTimeout(60_000);
-const root = fuseTestsRun("legacy-mount.test.ts");
-const base = mkdtempSync(join(tmpdir(), "danaus-legacy-"));
-const MOUNT = join(base, "mnt");
-let setup: Partial<LegacySetup> = {};
+const legacy = useLegacyTenant("legacy-mount.test.ts", "danaus-legacy-");
+const root = legacy.run;
+const MOUNT = legacy.mount;
 
-beforeAll(async () => {
-  if (!root) return;
-  setup = await startLegacy(directLegacyTenant(MOUNT), MOUNT);
-}, 60_000);
-afterAll(() => stopLegacy(setup, MOUNT, base), 60_000);
-
-test.skipIf(!root)("a write on either path is read at once on the other", () => expectCrossPathVisible(MOUNT, setup.client!));
+test.skipIf(!root)("a write on either path is read at once on the other", () => expectCrossPathVisible(MOUNT, legacy.setup.client!));
 
 test.skipIf(!root)("a script stored in the mount is exec'd by the kernel", () => expectScriptRuns(MOUNT));
 
 test.skipIf(!root)("after fuse-legacy is killed mid-read, the reader gets ENOTCONN (or ECONNABORTED), the mount comes back and the next open works", async () => {
-  const h = setup.h!;
-  const client = setup.client!;
+  const h = legacy.setup.h!;
+  const client = legacy.setup.client!;
   const big = new Uint8Array(4 << 20).map((_, i) => (i * 2654435761) >>> 24);
   writeFileSync(join(MOUNT, "big"), big);
   // A reader in the middle of the file when fuse-legacy dies.

@@ -3,27 +3,19 @@
  * than that while the kernel still holds them (long entry timeouts) gets ENFILE past the table, and the names the
  * table holds keep being served; the default table would hold them all.
  */
-import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { constants, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { constants } from "node:fs";
 import { join } from "node:path";
-import { directLegacyTenant, fuseTestsRun, startLegacy, stopLegacy, type LegacySetup } from "./legacy-fixture.ts";
+import { directLegacyTenant, useLegacyTenant } from "./legacy-fixture.ts";
 
 setDefaultTimeout(120_000);
-const root = fuseTestsRun("node-table-size.test.ts");
-const base = mkdtempSync(join(tmpdir(), "danaus-nodes-"));
-const MOUNT = join(base, "mnt");
+const legacy = useLegacyTenant("node-table-size.test.ts", "danaus-nodes-", (mount) => `${directLegacyTenant(mount)}\n[fuse]\nmaxNodes = 1024\nentryTimeoutMs = 600000\nattrTimeoutMs = 600000`);
+const root = legacy.run;
+const MOUNT = legacy.mount;
 const FILES = 1500;
-let setup: Partial<LegacySetup> = {};
-
-beforeAll(async () => {
-  if (!root) return;
-  setup = await startLegacy(`${directLegacyTenant(MOUNT)}\n[fuse]\nmaxNodes = 1024\nentryTimeoutMs = 600000\nattrTimeoutMs = 600000`, MOUNT);
-}, 60_000);
-afterAll(() => stopLegacy(setup, MOUNT, base), 60_000);
 
 test.skipIf(!root)("a 1024-node table answers ENFILE for lookups past it, and still serves the names it holds", () => {
-  const client = setup.client!;
+  const client = legacy.setup.client!;
   // Created through the client, so the kernel holds none of them yet.
   for (let i = 0; i < FILES; i++) client.close(client.open(`${MOUNT}/f${i}`, constants.O_CREAT | constants.O_WRONLY, 0o644));
   const run = Bun.spawnSync(["python3", "-c", `
