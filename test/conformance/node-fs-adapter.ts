@@ -105,6 +105,10 @@ export class NodeFsAdapter implements FileSystem {
     return nameToBytes(`${nameFromText(this.root)}/${path}`);
   }
 
+  /**
+   * The state of a handle this adapter opened and has not closed; EBADF otherwise, without asking the kernel: once
+   * closed, the number may already belong to a file another thread of this process opened (the FUSE server's, say).
+   */
   private handle(fd: number, syscall: string): { position: number; append: boolean; stream: boolean } {
     const state = this.positions.get(fd);
     if (state === undefined) throw new FsError(ERRNO.EBADF, syscall);
@@ -127,25 +131,28 @@ export class NodeFsAdapter implements FileSystem {
 
   /** close(2). */
   close(fd: number): void {
+    this.handle(fd, "close");
     guard("close", undefined, () => nodeFs.closeSync(fd));
     this.positions.delete(fd);
   }
 
   /** pread(2). */
   pread(fd: number, into: Uint8Array, offset: number): number {
+    this.handle(fd, "pread");
     if (offset < 0) throw new FsError(ERRNO.EINVAL, "pread");
     return guard("pread", undefined, () => nodeFs.readSync(fd, into, 0, into.length, offset));
   }
 
   /** pwrite(2) (the kernel appends for O_APPEND handles). */
   pwrite(fd: number, data: Uint8Array, offset: number): number {
+    this.handle(fd, "pwrite");
     if (offset < 0) throw new FsError(ERRNO.EINVAL, "pwrite");
     return guard("pwrite", undefined, () => nodeFs.writeSync(fd, data, 0, data.length, offset));
   }
 
   /** read at the tracked position. */
   read(fd: number, into: Uint8Array): number {
-    const state = this.positions.get(fd) ?? { position: 0, append: false, stream: false };
+    const state = this.handle(fd, "read");
     const count = guard("read", undefined, () => nodeFs.readSync(fd, into, 0, into.length, state.stream ? null : state.position));
     state.position += count;
     return count;
@@ -153,7 +160,7 @@ export class NodeFsAdapter implements FileSystem {
 
   /** write at the tracked position, or appended. */
   write(fd: number, data: Uint8Array): number {
-    const state = this.positions.get(fd) ?? { position: 0, append: false, stream: false };
+    const state = this.handle(fd, "write");
     if (state.stream) return guard("write", undefined, () => nodeFs.writeSync(fd, data, 0, data.length, null));
     if (state.append) {
       const count = guard("write", undefined, () => nodeFs.writeSync(fd, data, 0, data.length, null));
@@ -180,6 +187,7 @@ export class NodeFsAdapter implements FileSystem {
 
   /** fstat(2). */
   fstat(fd: number): Stat {
+    this.handle(fd, "fstat");
     return guard("fstat", undefined, () => toStat(nodeFs.fstatSync(fd, { bigint: true })));
   }
 
@@ -195,6 +203,7 @@ export class NodeFsAdapter implements FileSystem {
 
   /** ftruncate(2). */
   ftruncate(fd: number, length: number): void {
+    this.handle(fd, "ftruncate");
     if (length < 0) throw new FsError(ERRNO.EINVAL, "ftruncate");
     guard("ftruncate", undefined, () => nodeFs.ftruncateSync(fd, length));
   }
@@ -207,11 +216,13 @@ export class NodeFsAdapter implements FileSystem {
 
   /** fsync(2). */
   fsync(fd: number): void {
+    this.handle(fd, "fsync");
     guard("fsync", undefined, () => nodeFs.fsyncSync(fd));
   }
 
   /** fdatasync(2). */
   fdatasync(fd: number): void {
+    this.handle(fd, "fdatasync");
     guard("fdatasync", undefined, () => nodeFs.fdatasyncSync(fd));
   }
 
@@ -247,8 +258,8 @@ export class NodeFsAdapter implements FileSystem {
 
   /** Up to 128 entries from index `cookie` of readdirSync on the handle's /proc/self/fd link. */
   readdir(fd: number, cookie: number): Dirent[] {
+    this.handle(fd, "readdir");
     return guard("readdir", undefined, () => {
-      nodeFs.fstatSync(fd);
       const dir = `/proc/self/fd/${fd}`;
       // Names as their exact bytes; each entry's type and inode from its lstat.
       const names = nodeFs.readdirSync(dir, { encoding: "buffer" });
