@@ -65,6 +65,10 @@ export async function runServiceProcess(fallback: ServiceName, load: (name: Serv
   const tenant = JSON.parse(requireEnv(ENV.tenantConfig)) as TenantConfig;
   const names = (process.env[ENV.services] ?? fallback).split(",") as ServiceName[];
   const log = rootLogger.child({ tenant: tenant.name, service: names.join("+") });
+  // Nodes the services create get exactly the mode their caller asked for: the kernel (FUSE without DONT_MASK) or
+  // the client library has already applied the calling program's umask, so a second one here would be wrong. Every
+  // other file these processes create (region, sockets, stats, mount points) is given an explicit mode.
+  process.umask(0);
 
   // Die with the supervisor even when our event loop is blocked (a hung service never sees the IPC disconnect).
   if (!setParentDeathSignal(SIGKILL, supervisorPid)) {

@@ -139,7 +139,7 @@ function openBackendClient(tenant: TenantConfig, sessionName: string): { backend
 
 /**
  * Creates every direct mount's source and every union mount's upper that is missing: parents 0700, the directory
- * itself 0755 (less the umask), because it is the root directory of the mount (a container's `/`, which the
+ * itself 0755, because it is the root directory of the mount (a container's `/`, which the
  * container's non-root users must be able to search). The tenant's backend root (0700) keeps other tenants out.
  */
 function prepareMountDirectories(root: FileSystem, tenant: TenantConfig): void {

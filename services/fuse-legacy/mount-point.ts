@@ -86,7 +86,8 @@ export function prepareMountPoint(path: string): PreparedMountPoint {
   }
   let created = false;
   if (stat === undefined) {
-    mkdirSync(path, { recursive: true });
+    // Explicit modes: service processes run with umask 0.
+    mkdirSync(path, { recursive: true, mode: 0o755 });
     writeFileSync(join(path, CREATED_MARKER), MARKER_TEXT, { mode: 0o444 });
     created = true;
   } else if (!stat.isDirectory()) {

@@ -122,8 +122,8 @@ export class RenewingFileSystem implements FileSystem {
   mkdir(path: string, mode: number): void {
     this.onPath("mkdir", (fs) => fs.mkdir(path, mode));
   }
-  mknod(path: string, mode: number): void {
-    this.onPath("mknod", (fs) => fs.mknod(path, mode));
+  mknod(path: string, mode: number, rdev: number): void {
+    this.onPath("mknod", (fs) => fs.mknod(path, mode, rdev));
   }
   rmdir(path: string): void {
     this.onPath("rmdir", (fs) => fs.rmdir(path));

@@ -12,7 +12,7 @@
 import {
   AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, O, RENAME_NOREPLACE, type Stat,
 } from "../ipc-router/protocol/index.ts";
-import { isDir, isFifoOrSocket, isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
+import { isDir, isNodeOnly, isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
 import { childPath } from "./path.ts";
 import { META_PREFIX } from "./whiteout.ts";
 
@@ -113,9 +113,9 @@ export function parentOf(path: string): string {
 
 /**
  * Copies the lower file or symlink `node` into the upper at the same path (see the module comment); `data` false
- * copies no content (open with O_TRUNC). A directory is copied up as {@link copyUpDirectory}, a FIFO or socket by
- * mknod; devices answer EOPNOTSUPP (the FileSystem interface makes none). Returns at once when `node` is already in
- * the upper.
+ * copies no content (open with O_TRUNC). A directory is copied up as {@link copyUpDirectory}; a FIFO, socket or device
+ * by mknod, a device with its number (EPERM when the upper may not make devices). Returns at once when `node` is
+ * already in the upper.
  */
 export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
   if (node.branch === 0) return;
@@ -141,8 +141,8 @@ export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
       throw error;
     }
     upper.close(out);
-  } else if (isFifoOrSocket(node.stat)) {
-    upper.mknod(temp, (node.stat.st_mode & ~0o7777) | 0o600);
+  } else if (isNodeOnly(node.stat)) {
+    upper.mknod(temp, (node.stat.st_mode & ~0o7777) | 0o600, node.stat.st_rdev);
   } else {
     throw new FsError(ERRNO.EOPNOTSUPP, "copy-up", node.path);
   }

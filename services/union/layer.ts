@@ -7,7 +7,7 @@
  * canonical path of directories that exist in that branch; each branch still confines it again.
  */
 import {
-  ERRNO, type FileSystem, FsError, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type Stat,
+  ERRNO, type FileSystem, FsError, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, type Stat,
 } from "../ipc-router/protocol/index.ts";
 import { childPath, splitComponents } from "./path.ts";
 import { OPAQUE_MARKER, refuseReserved, whiteoutName } from "./whiteout.ts";
@@ -28,10 +28,10 @@ export function isRegular(stat: Stat): boolean {
   return (stat.st_mode & S_IFMT) === S_IFREG;
 }
 
-/** Whether a stat names a FIFO or a socket: a node without data, which mknod makes. */
-export function isFifoOrSocket(stat: Stat): boolean {
+/** Whether a stat names a FIFO, a socket or a device: a node without data in the branch, which mknod makes. */
+export function isNodeOnly(stat: Stat): boolean {
   const type = stat.st_mode & S_IFMT;
-  return type === S_IFIFO || type === S_IFSOCK;
+  return type === S_IFIFO || type === S_IFSOCK || type === S_IFCHR || type === S_IFBLK;
 }
 
 /** One visible object of the union. */

@@ -10,8 +10,8 @@
  * - st_ino and st_dev are the owning branch's: they change when a file is copied up; directories report the topmost
  *   branch's stat (overlayfs would keep a lower inode number with xino).
  * - Absolute symlink targets resolve at the union root (overlayfs, reached from the host, resolves them at "/").
- * - Devices of a lower cannot be copied up (EOPNOTSUPP): the FileSystem interface makes no device nodes. FIFOs and
- *   sockets are copied up with mknod.
+ * - (Not a departure) FIFOs, sockets and devices are copied up with mknod, a device keeping its number; copying up a
+ *   device needs an upper that may make one (EPERM otherwise, as overlayfs's copy-up without CAP_MKNOD).
  * - rename honours RENAME_NOREPLACE; RENAME_EXCHANGE answers EINVAL.
  * - Directory handles do not follow a rename of their directory for the lower layers: once the directory moved, a
  *   listing shows the upper directory's own entries only.
@@ -27,7 +27,7 @@
  * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off).
  */
 import {
-  AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodType, O, readWholeDirectory,
+  AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodNode, O, readWholeDirectory,
   RENAME_NOREPLACE, type Stat, type Statfs, type Timespec,
 } from "../ipc-router/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
@@ -353,17 +353,17 @@ export class UnionFileSystem implements FileSystem {
   }
 
   /**
-   * mknod(2) of a FIFO, socket or empty regular file in the upper, over a whiteout as a new file is. EPERM (devices),
-   * EINVAL (other types, `.wh.`), EEXIST, ENOENT, ENOTDIR.
+   * mknod(2) of a FIFO, socket, empty regular file or device numbered `rdev` in the upper, over a whiteout as a new
+   * file is. EPERM (a device the upper may not make, S_IFDIR), EINVAL (other types, `.wh.`), EEXIST, ENOENT, ENOTDIR.
    */
-  mknod(path: string, mode: number): void {
-    mknodType(mode, path);
+  mknod(path: string, mode: number, rdev: number): void {
+    mknodNode(mode, rdev, path);
     const found = this.stack.resolve(path, false, "mknod", true);
     if (found.node !== null || found.parent === null) throw new FsError(ERRNO.EEXIST, "mknod", path);
     if (found.trailingSlash) throw new FsError(ERRNO.ENOENT, "mknod", path);
     const parent = found.parent;
     copyUpDirectory(this.stack, parent.path);
-    this.stack.upper.mknod(childPath(parent.path, found.name), mode);
+    this.stack.upper.mknod(childPath(parent.path, found.name), mode, rdev);
     this.dropWhiteout(found, parent);
   }
 

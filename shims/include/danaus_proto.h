@@ -14,7 +14,7 @@
 #define DANAUS_STATIC_ASSERT(cond, what) _Static_assert(cond, what)
 #endif
 
-#define DANAUS_PROTOCOL_VERSION 3
+#define DANAUS_PROTOCOL_VERSION 4
 #define DANAUS_REGION_MAGIC 0x53554e44u
 #define DANAUS_ARG_COUNT 6
 #define DANAUS_HEADER_SLOT 256
@@ -86,7 +86,7 @@ enum danaus_opcode {
   DANAUS_OP_UTIMENS = 40,               /* set access and modification times; nsec UTIME_NOW / UTIME_OMIT; flags AT_SYMLINK_NOFOLLOW */
   DANAUS_OP_ACCESS = 41,                /* check access (F_OK 0, R_OK 4, W_OK 2, X_OK 1) */
   DANAUS_OP_STATFS = 42,                /* filesystem statistics */
-  DANAUS_OP_MKNOD = 43,                 /* create a FIFO (S_IFIFO), socket (S_IFSOCK) or empty regular file (S_IFREG or type 0); devices: EPERM */
+  DANAUS_OP_MKNOD = 43,                 /* create a FIFO (S_IFIFO), socket (S_IFSOCK), empty regular file (S_IFREG or type 0) or device (S_IFCHR, S_IFBLK: number rdev, protocol 4) */
 };
 
 /* Index in args[] of each named argument. */
@@ -142,6 +142,7 @@ enum danaus_opcode {
 #define DANAUS_STATFS_ARG_MOUNT 0
 #define DANAUS_MKNOD_ARG_MOUNT 0
 #define DANAUS_MKNOD_ARG_MODE 1
+#define DANAUS_MKNOD_ARG_RDEV 2
 
 /* X(name, opcode, flags, request payload, reply payload, argument count) for every operation. */
 #define DANAUS_OPERATIONS(X) \
@@ -173,7 +174,7 @@ enum danaus_opcode {
   X(utimens, 40, 6u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 6) \
   X(access, 41, 2u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 2) \
   X(statfs, 42, 2u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_STATFS, 1) \
-  X(mknod, 43, 6u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 2)
+  X(mknod, 43, 6u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 3)
 
 /* region header at offset 0 */
 struct danaus_region_header {

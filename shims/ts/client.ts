@@ -13,6 +13,7 @@ import {
   FsError,
   nameFromText,
   nameToBytes,
+  O,
   textFromName,
   type Dirent,
   type Stat,
@@ -22,6 +23,7 @@ import {
 import { Connection } from "./connection.ts";
 import { findMount, normalizePath } from "./paths.ts";
 import { RingFileSystem } from "./ring-fs.ts";
+import { maskedMode } from "./umask.ts";
 
 /** How to find the tenant's service. */
 export interface ConnectOptions {
@@ -170,10 +172,11 @@ export class DanausClient {
     return file;
   }
 
-  /** open(2): returns a private descriptor. */
+  /** open(2): returns a private descriptor. A file it creates gets `mode` less this process's umask, as open(2). */
   open(path: PathLike, flags = O_RDONLY, mode = 0o666): number {
     const { fs, inner, connection } = this.resolve(path, "open");
-    const handle = fs.open(inner, flags, mode);
+    const creates = (flags & O.CREAT) !== 0 || (flags & O.TMPFILE) === O.TMPFILE;
+    const handle = fs.open(inner, flags, creates ? maskedMode(mode) : mode);
     const fd = this.nextFd++;
     // A FIFO has no position either: like an O_APPEND file, it is read and written where the kernel says.
     this.files.set(fd, { connection, fs, handle, position: 0, append: (flags & O_APPEND) !== 0 || fs.isFifo(handle), path: toName(path) });
@@ -264,17 +267,20 @@ export class DanausClient {
     const file = this.file(fd, "fdatasync");
     file.fs.fdatasync(file.handle);
   }
+  /** mkdir(2): `mode` less this process's umask, as mkdir(2). */
   mkdir(path: PathLike, mode = 0o777): void {
     const { fs, inner } = this.resolve(path, "mkdir");
-    fs.mkdir(inner, mode);
+    fs.mkdir(inner, maskedMode(mode));
   }
   /**
-   * mknod(2) without devices: a FIFO (`S_IFIFO | perms`), a socket (`S_IFSOCK | perms`) or an empty regular file.
-   * EPERM for character and block devices, EEXIST, ENOENT, ENOTDIR.
+   * mknod(2): a FIFO (`S_IFIFO | perms`), a socket (`S_IFSOCK | perms`), an empty regular file, or a character or
+   * block device (`S_IFCHR` / `S_IFBLK`, with `rdev` as makedev(3) gives it), with the permission bits less this
+   * process's umask. A device needs a service allowed to make one (EPERM otherwise, as mknod(2) without
+   * CAP_MKNOD); it can be listed and stat'ed but never opened (EACCES: every mount is `nodev`). EEXIST, ENOENT, ENOTDIR.
    */
-  mknod(path: PathLike, mode: number): void {
+  mknod(path: PathLike, mode: number, rdev = 0): void {
     const { fs, inner } = this.resolve(path, "mknod");
-    fs.mknod(inner, mode);
+    fs.mknod(inner, maskedMode(mode), rdev);
   }
   rmdir(path: PathLike): void {
     const { fs, inner } = this.resolve(path, "rmdir");

@@ -190,8 +190,8 @@ export class RingFileSystem implements FileSystem {
     this.onPath("mkdir", [mode], path);
   }
 
-  mknod(path: string, mode: number): void {
-    this.onPath("mknod", [mode], path);
+  mknod(path: string, mode: number, rdev: number): void {
+    this.onPath("mknod", [mode, rdev], path);
   }
 
   rmdir(path: string): void {

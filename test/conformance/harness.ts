@@ -11,8 +11,8 @@ export interface ConformanceInstance {
 
 /**
  * What an implementation supports beyond the POSIX core. Every capability defaults to true except `renameFlags`
- * (RENAME_NOREPLACE / RENAME_EXCHANGE) and `fifoIo`; an implementation without one passes `false` and its cases are
- * skipped.
+ * (RENAME_NOREPLACE / RENAME_EXCHANGE), `fifoIo` and `devices` (root only); an implementation without one passes
+ * `false` and its cases are skipped (or, for `devices`, expect EPERM).
  */
 export interface ConformanceCapabilities {
   /** rename() honours RENAME_NOREPLACE and RENAME_EXCHANGE. Default false. */
@@ -30,6 +30,11 @@ export interface ConformanceCapabilities {
    * mount). Default false: libcephfs stores FIFOs but cannot open them as pipes.
    */
   readonly fifoIo?: boolean;
+  /**
+   * mknod makes character and block devices. Default: when the tests run as root (CAP_MKNOD); false expects EPERM,
+   * as mknod(2) answers a caller without the privilege.
+   */
+  readonly devices?: boolean;
 }
 
 /** How {@link runConformance} reaches the implementation under test. */
@@ -55,6 +60,7 @@ export function makeSuite(options: ConformanceOptions): Suite {
     largeFiles: true,
     symlinks: true,
     fifoIo: false,
+    devices: process.getuid?.() === 0,
     ...options.capabilities,
   };
   return {

@@ -14,7 +14,7 @@ import {
   FsError,
   nameFromText,
   nameToBytes,
-  mknodType,
+  mknodNode,
   UTIME_NOW,
   UTIME_OMIT,
   type Dirent,
@@ -38,6 +38,16 @@ function guard<T>(syscall: string, path: string | undefined, call: () => T): T {
     const errno = typeof code === "string" ? errnoNumber(code) : undefined;
     if (errno === undefined) throw error;
     throw new FsError(errno, syscall, path);
+  }
+}
+
+/** Whether `path` names a device (following symlinks); false when it cannot be looked at (the open says why). */
+function isDevice(path: Buffer): boolean {
+  try {
+    const st = nodeFs.statSync(path, { throwIfNoEntry: false });
+    return st !== undefined && (st.isCharacterDevice() || st.isBlockDevice());
+  } catch {
+    return false;
   }
 }
 
@@ -89,8 +99,8 @@ function isRoot(path: string): boolean {
 /**
  * `node:fs` as a FileSystem rooted at `root`. Positions are kept here (node:fs has no lseek): read/write use pread/
  * pwrite at the tracked position; O_APPEND writes let the kernel append and move the position to the new end; a FIFO,
- * socket or device has no position (read(2)/write(2)). mknod goes to libc's mknodat after the interface's type check
- * (devices: EPERM, although root could make them here).
+ * socket has no position (read(2)/write(2)). A device is never opened (EACCES, as on a `nodev` mount, which every
+ * danaus mount is; on one the kernel refuses it first). mknod goes to libc's mknodat after the interface's check.
  * readdir lists `/proc/self/fd/<fd>` with readdirSync in batches of 128, the cookie being an index. rename refuses
  * flags with EINVAL. The root answers rmdir and rename with EBUSY.
  */
@@ -115,11 +125,12 @@ export class NodeFsAdapter implements FileSystem {
     return state;
   }
 
-  /** open(2) through openSync. */
+  /** open(2) through openSync; a device answers EACCES before it is opened. */
   open(path: string, flags: number, mode: number): number {
+    if (isDevice(this.at(path))) throw new FsError(ERRNO.EACCES, "open", path);
     const fd = guard("open", path, () => nodeFs.openSync(this.at(path), flags, mode));
     const st = nodeFs.fstatSync(fd);
-    const stream = st.isFIFO() || st.isSocket() || st.isCharacterDevice();
+    const stream = st.isFIFO() || st.isSocket();
     this.positions.set(fd, { position: 0, append: (flags & nodeFs.constants.O_APPEND) !== 0, stream });
     return fd;
   }
@@ -231,11 +242,11 @@ export class NodeFsAdapter implements FileSystem {
     guard("mkdir", path, () => nodeFs.mkdirSync(this.at(path), mode));
   }
 
-  /** mknodat(2) of a FIFO, socket or empty file; devices: EPERM (see `mknodType`). */
-  mknod(path: string, mode: number): void {
-    const type = mknodType(mode, path);
+  /** mknodat(2) of a FIFO, socket, empty file or device (see `mknodNode`): the host kernel decides who may. */
+  mknod(path: string, mode: number, rdev: number): void {
+    const node = mknodNode(mode, rdev, path);
     const cpath = Buffer.concat([this.at(path), Buffer.from([0])]);
-    if (fileCalls.mknodat(AT.FDCWD, cpath, type | (mode & 0o7777), 0) < 0) throw new FsError(errno(), "mknod", path);
+    if (fileCalls.mknodat(AT.FDCWD, cpath, node.type | (mode & 0o7777), node.rdev) < 0) throw new FsError(errno(), "mknod", path);
   }
 
   /** rmdir(2); EBUSY for the root. */

@@ -6,7 +6,7 @@ import {
   decodeStatfs,
   ERRNO,
   FsError,
-  mknodType,
+  mknodNode,
   STAT,
   STATFS,
   writeInt64,
@@ -226,21 +226,27 @@ export class LocalBackend implements FileSystem {
     check(fileCalls.fdatasync(fd), "fdatasync");
   }
 
-  /** mkdir(2) (mode filtered by the process umask). EEXIST (also for "/", "." and ".."), ENOENT, ENOTDIR. */
+  /**
+   * mkdir(2). The mode is filtered by the process umask, which in a service process is 0 (the caller's umask was
+   * applied before the request). EEXIST (also for "/", "." and ".."), ENOENT, ENOTDIR.
+   */
   mkdir(path: string, mode: number): void {
     const split = splitPath(path);
     withParent(this.rootFd, split, "mkdir", path, (dirFd, name) => check(fileCalls.mkdirat(dirFd, name, mode & 0o7777), "mkdir", path));
   }
 
   /**
-   * mknodat(2) of a FIFO, socket or empty regular file (mode filtered by the process umask); devices are refused
-   * before anything is looked up (see `mknodType`). EPERM (devices), EINVAL (other types), EEXIST (also for "/", "."
-   * and ".."), ENOENT, ENOTDIR.
+   * mknodat(2) of a FIFO, socket, empty regular file or device numbered `rdev` (mode filtered by the process umask, as
+   * mkdir). The host kernel decides whether this process may make a device: EPERM without CAP_MKNOD (a tenant service
+   * running as its own user). EINVAL (other types, see `mknodNode`), EPERM (S_IFDIR), EEXIST (also for "/", "." and
+   * ".."), ENOENT, ENOTDIR.
    */
-  mknod(path: string, mode: number): void {
-    const type = mknodType(mode, path);
+  mknod(path: string, mode: number, rdev: number): void {
+    const node = mknodNode(mode, rdev, path);
     const split = splitPath(path);
-    withParent(this.rootFd, split, "mknod", path, (dirFd, name) => check(fileCalls.mknodat(dirFd, name, type | (mode & 0o7777), 0), "mknod", path));
+    withParent(this.rootFd, split, "mknod", path, (dirFd, name) =>
+      check(fileCalls.mknodat(dirFd, name, node.type | (mode & 0o7777), node.rdev), "mknod", path),
+    );
   }
 
   /** rmdir(2). ENOTEMPTY (also ".."), ENOTDIR, ENOENT, EINVAL ("."), EBUSY (the root). */

@@ -321,9 +321,9 @@ export class CachedFileSystem implements FileSystem {
     this.mutate(() => this.inner.mkdir(path, mode));
   }
 
-  /** mknod(2) of a FIFO, socket or empty file: the backend's. */
-  mknod(path: string, mode: number): void {
-    this.mutate(() => this.inner.mknod(path, mode));
+  /** mknod(2) of a FIFO, socket, empty file or device: the backend's. */
+  mknod(path: string, mode: number, rdev: number): void {
+    this.mutate(() => this.inner.mknod(path, mode, rdev));
   }
 
   /** rmdir(2). */

@@ -339,10 +339,10 @@ export class FuseSession {
       const [name = ""] = this.names(request, B + fuse_mknod_in.size, 1, "mknod");
       const path = this.childOf(request.header.nodeid, name, "mknod");
       const type = args.mode & S_IFMT;
-      // A regular file through open, as CREATE does; FIFOs and sockets through mknod, which answers EPERM for devices
-      // (none on shared tenant storage) and EINVAL for other types. The kernel serves a FIFO's data itself.
+      // A regular file through open, as CREATE does; FIFOs, sockets and devices through mknod. The kernel checked
+      // CAP_MKNOD before sending a device, serves a FIFO's data itself and never opens a device here (`nodev`).
       if (type === S_IFREG || type === 0) fs.close(fs.open(path, O.CREAT | O.EXCL | O.WRONLY, args.mode & 0o7777));
-      else fs.mknod(path, type | (args.mode & 0o7777));
+      else fs.mknod(path, type | (args.mode & 0o7777), args.rdev);
       return this.createdReply(request.header, name, path);
     });
     on("MKDIR", (request) => {

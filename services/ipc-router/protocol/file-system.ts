@@ -35,17 +35,31 @@ export class FsError extends Error {
   }
 }
 
+/** The largest device number {@link FileSystem.mknod} takes: Linux's dev_t has a 12-bit major and a 20-bit minor. */
+export const MAX_RDEV = 0xffffffff;
+
+/** What a {@link FileSystem.mknod} creates: the file type and the device number it stores (0 unless a device). */
+export interface MknodNode {
+  readonly type: number;
+  readonly rdev: number;
+}
+
 /**
- * The file type a {@link FileSystem.mknod} of `mode` creates: S_IFIFO, S_IFSOCK or S_IFREG (also for type 0, as
- * mknod(2)). Throws FsError EPERM for S_IFCHR and S_IFBLK (no device nodes on shared tenant storage: a tenant could
- * otherwise hand a device to every host mounting it), EPERM for S_IFDIR and EINVAL for any other type (symlinks,
- * unknown bits), as Linux answers those. Every implementation checks this first, so all answer alike.
+ * What a {@link FileSystem.mknod} of `mode` and `rdev` creates: S_IFIFO, S_IFSOCK, S_IFREG (also for type 0, as
+ * mknod(2)), or a device, S_IFCHR or S_IFBLK, numbered `rdev` (makedev(3)'s encoding; ignored for the other types).
+ * Throws FsError EPERM for S_IFDIR, EINVAL for any other type (symlinks, unknown bits) or a device number that is not
+ * one, as Linux answers those. Every implementation checks this first, so all answer alike; whether the caller may
+ * make a device (CAP_MKNOD) is the storage's check (the host kernel's, the MDS's), or the kernel's before a FUSE request.
  */
-export function mknodType(mode: number, path: string): number {
+export function mknodNode(mode: number, rdev: number, path: string): MknodNode {
   const type = mode & S_IFMT;
-  if (type === 0 || type === S_IFREG) return S_IFREG;
-  if (type === S_IFIFO || type === S_IFSOCK) return type;
-  throw new FsError(type === S_IFCHR || type === S_IFBLK || type === S_IFDIR ? ERRNO.EPERM : ERRNO.EINVAL, "mknod", path);
+  if (type === 0 || type === S_IFREG) return { type: S_IFREG, rdev: 0 };
+  if (type === S_IFIFO || type === S_IFSOCK) return { type, rdev: 0 };
+  if (type === S_IFCHR || type === S_IFBLK) {
+    if (!Number.isInteger(rdev) || rdev < 0 || rdev > MAX_RDEV) throw new FsError(ERRNO.EINVAL, "mknod", path);
+    return { type, rdev };
+  }
+  throw new FsError(type === S_IFDIR ? ERRNO.EPERM : ERRNO.EINVAL, "mknod", path);
 }
 
 /**
@@ -54,7 +68,8 @@ export function mknodType(mode: number, path: string): number {
  */
 export interface FileSystem {
   /**
-   * open(2): returns a handle. EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW), EACCES... Never waits for
+   * open(2): returns a handle; O_CREAT makes the file with exactly `mode`'s 07777 bits (no umask: see {@link mknod}).
+   * EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW), EACCES... Never waits for
    * another process: a FIFO is opened as a node only (see {@link fifoNode}), a socket answers ENXIO as open(2) does,
    * and a device node EACCES (every danaus mount is `nodev`).
    */
@@ -91,15 +106,18 @@ export interface FileSystem {
   fsync(fd: number): void;
   /** Flushes the data of an open file. */
   fdatasync(fd: number): void;
-  /** mkdir(2). EEXIST, ENOENT, ENOTDIR. */
+  /** mkdir(2) with the permission and sticky bits of `mode` (no umask: see {@link mknod}). EEXIST, ENOENT, ENOTDIR. */
   mkdir(path: string, mode: number): void;
   /**
-   * mknod(2) without devices: creates `path` as a FIFO (`S_IFIFO`), a socket (`S_IFSOCK`) or, for `S_IFREG` or type
-   * 0, an empty regular file, with the permission bits of `mode` less the umask (as mkdir). Device nodes on shared
-   * tenant storage are refused: `S_IFCHR` and `S_IFBLK` answer EPERM (see {@link mknodType}); so does `S_IFDIR`, and
-   * any other type EINVAL, as in Linux. EEXIST, ENOENT, ENOTDIR.
+   * mknod(2): creates `path` as a FIFO (`S_IFIFO`), a socket (`S_IFSOCK`), a character or block device (`S_IFCHR`,
+   * `S_IFBLK`) numbered `rdev` (makedev(3)'s encoding, ignored for other types) or, for `S_IFREG` or type 0, an empty
+   * regular file, with the permission bits of `mode` (the caller's umask is its front end's to apply, not the
+   * filesystem's). A device is made only when the storage lets the service make one (EPERM otherwise, as mknod(2)
+   * without CAP_MKNOD: a tenant service running as its own user makes none); it is stored, listed and stat'ed with its
+   * number, but never opened (see {@link open}). `S_IFDIR` answers EPERM, any other type EINVAL, as in Linux (see
+   * {@link mknodNode}). EEXIST, ENOENT, ENOTDIR.
    */
-  mknod(path: string, mode: number): void;
+  mknod(path: string, mode: number, rdev: number): void;
   /** rmdir(2). ENOTEMPTY, ENOTDIR, EBUSY (the root). */
   rmdir(path: string): void;
   /** unlink(2). EISDIR, ENOENT. */

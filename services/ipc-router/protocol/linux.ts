@@ -42,6 +42,19 @@ export const S_IFSOCK = 0o140000;
 export const S_IFCHR = 0o020000;
 /** `st_mode` type of a block device. */
 export const S_IFBLK = 0o060000;
+/**
+ * makedev(3): the device number of `major`:`minor` (a major below 2^12, a minor below 2^20, as Linux's dev_t) in
+ * glibc's encoding, which is also what stat(2) reports and mknod(2) takes.
+ */
+export function makedev(major: number, minor: number): number {
+  return (((major & 0xfff) << 8) | (minor & 0xff) | ((minor & 0xfff00) << 12)) >>> 0;
+}
+
+/** Whether `mode` is a character or block device's. */
+export function isDeviceMode(mode: number): boolean {
+  const type = mode & S_IFMT;
+  return type === S_IFCHR || type === S_IFBLK;
+}
 /** Set-group-ID bit of `st_mode` (on a directory: new entries take its group). */
 export const S_ISGID = 0o2000;
 

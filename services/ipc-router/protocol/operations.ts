@@ -3,7 +3,7 @@ import { ARG_COUNT } from "./entry.ts";
 import { ERRNO } from "./errno.ts";
 
 /** Version of the wire protocol; bump on any change to the tables in this folder. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Operation flags (a bitmask, also emitted into the C header as `DANAUS_OPF_*`). */
 export const OP_FLAG = {
@@ -122,8 +122,8 @@ export const OPERATIONS = [
     doc: "check access (F_OK 0, R_OK 4, W_OK 2, X_OK 1)" },
   { opcode: 42, name: "statfs", args: ["mount"], request: "path", reply: { result: "status", payload: "statfs" }, flags: PATH, since: 1,
     doc: "filesystem statistics" },
-  { opcode: 43, name: "mknod", args: ["mount", "mode"], request: "path", reply: none, flags: PATH | MUTATES, since: 2,
-    doc: "create a FIFO (S_IFIFO), socket (S_IFSOCK) or empty regular file (S_IFREG or type 0); devices: EPERM" },
+  { opcode: 43, name: "mknod", args: ["mount", "mode", "rdev"], request: "path", reply: none, flags: PATH | MUTATES, since: 2,
+    doc: "create a FIFO (S_IFIFO), socket (S_IFSOCK), empty regular file (S_IFREG or type 0) or device (S_IFCHR, S_IFBLK: number rdev, protocol 4)" },
 ] as const satisfies readonly OperationSpec[];
 
 /** A declared operation. */

@@ -9,6 +9,7 @@ import * as nodeFs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FuseServer } from "../../../services/fuse-legacy/server/index.ts";
+import { makedev } from "../../../services/ipc-router/protocol/index.ts";
 import { runConformance } from "../../conformance/index.ts";
 import { NodeFsAdapter } from "../../conformance/node-fs-adapter.ts";
 import { LOCAL_OPENER_MODULE, mountTestsSkipped, recordingLogger } from "./fixtures/mount-support.ts";
@@ -184,7 +185,7 @@ if (skipped === undefined) {
     });
   });
 
-  describe("FIFOs and sockets on the mount (mknod)", () => {
+  describe("FIFOs, sockets and devices on the mount (mknod)", () => {
     test("mkfifo on the mount: a writer process and a reader process pass bytes through it", async () => {
       const [dir, real] = freshDir();
       const fifo = join(dir, "pipe");
@@ -231,14 +232,31 @@ if (skipped === undefined) {
       expect(nodeFs.readdirSync(real)).toEqual([]);
     });
 
-    test("character and block devices: EPERM, nothing created", () => {
+    test("devices: root makes them with their number, nobody reaches them through the mount, a user gets EPERM", () => {
       const [dir, real] = freshDir();
-      for (const type of ["c", "b"]) {
-        const made = spawnSync("mknod", [join(dir, `dev-${type}`), type, "1", "3"], { encoding: "utf8" });
-        expect(made.status).not.toBe(0);
-        expect(made.stderr).toContain("Operation not permitted");
+      nodeFs.chmodSync(base, 0o755);
+      nodeFs.chmodSync(dir, 0o777);
+      for (const [type, major, minor] of [["c", 1, 5], ["b", 259, 0x12345]] as const) {
+        const made = spawnSync("mknod", ["-m", "0666", join(dir, `dev-${type}`), type, String(major), String(minor)], { encoding: "utf8" });
+        expect(made.stderr).toBe("");
+        expect(made.status).toBe(0);
+        const st = nodeFs.lstatSync(join(dir, `dev-${type}`));
+        expect(type === "c" ? st.isCharacterDevice() : st.isBlockDevice()).toBe(true);
+        expect(st.rdev).toBe(makedev(major, minor));
+        expect(nodeFs.lstatSync(join(real, `dev-${type}`)).rdev).toBe(makedev(major, minor));
+        // The mount is nodev: the kernel refuses the open before the server hears of it.
+        const read = spawnSync("head", ["-c", "4", join(dir, `dev-${type}`)], { encoding: "utf8" });
+        expect(read.status).not.toBe(0);
+        expect(read.stderr).toContain("Permission denied");
       }
-      expect(nodeFs.readdirSync(real)).toEqual([]);
+      expect(nodeFs.readdirSync(dir, { withFileTypes: true }).map((e) => [e.name, e.isCharacterDevice(), e.isBlockDevice()]).sort())
+        .toEqual([["dev-b", false, true], ["dev-c", true, false]]);
+      // The same /dev/zero outside the mount is the device itself.
+      expect(spawnSync("head", ["-c", "4", join(real, "dev-c")]).stdout).toEqual(Buffer.alloc(4));
+      const asNobody = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "mknod", join(dir, "user-c"), "c", "1", "5"], { encoding: "utf8" });
+      expect(asNobody.status).not.toBe(0);
+      expect(asNobody.stderr).toContain("Operation not permitted");
+      expect(nodeFs.readdirSync(real).sort()).toEqual(["dev-b", "dev-c"]);
     });
   });
 

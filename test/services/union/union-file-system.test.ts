@@ -6,14 +6,14 @@ import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import type { FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { makedev, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
 import { createUnionShared, UnionFileSystem, type UnionShared } from "../../../services/union/index.ts";
 import {
   bytes, expectErrno, listNames, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
 } from "../../conformance/harness.ts";
 import type { UnionWorkerReply, UnionWorkerRequest } from "./union-worker.ts";
 
-const { S_IFIFO, S_IFSOCK, S_IFCHR } = constants;
+const { S_IFIFO, S_IFSOCK, S_IFDIR } = constants;
 
 interface Setup {
   base: string;
@@ -102,13 +102,13 @@ describe("lookup and whiteouts", () => {
     });
     fs.unlink("f");
     expect(upperNames()).toEqual([".wh.f"]);
-    fs.mknod("f", S_IFIFO | 0o600);
+    fs.mknod("f", S_IFIFO | 0o600, 0);
     expect(lstatSync(join(setup.upper, "f")).isFIFO()).toBe(true);
     expect(upperNames()).toEqual(["f"]);
     expect(listNames(fs, "")).toEqual(["f", "g"]);
-    expectErrno("EEXIST", () => fs.mknod("g", S_IFSOCK | 0o600));
-    expectErrno("EINVAL", () => fs.mknod(".wh.g", S_IFIFO | 0o600));
-    expectErrno("EPERM", () => fs.mknod("c", S_IFCHR | 0o600));
+    expectErrno("EEXIST", () => fs.mknod("g", S_IFSOCK | 0o600, 0));
+    expectErrno("EINVAL", () => fs.mknod(".wh.g", S_IFIFO | 0o600, 0));
+    expectErrno("EPERM", () => fs.mknod("c", S_IFDIR | 0o700, 0));
     expect(upperNames()).toEqual(["f"]);
   });
 
@@ -257,7 +257,7 @@ describe("copy-up", () => {
     expect(readFileSync(join(setup.lowers[0]!, "u"), "utf8")).toBe("0123456789");
   });
 
-  test("a lower FIFO is copied up by mknod (chmod, utimens); a lower device answers EOPNOTSUPP", () => {
+  test("a lower FIFO is copied up by mknod (chmod, utimens); as root, a lower device with its number", () => {
     const root = process.getuid?.() === 0;
     const fs = build((a) => {
       mkdirSync(join(a, "d"));
@@ -273,8 +273,14 @@ describe("copy-up", () => {
     expect(lstatSync(join(setup.lowers[0]!, "d", "p")).mode & 0o7777).toBe(0o640);
     expect(upperNames("d")).toEqual(["p"]);
     if (root) {
-      expectErrno("EOPNOTSUPP", () => fs.chmod("null", 0o600));
-      expect(upperNames()).toEqual(["d"]);
+      fs.chmod("null", 0o600);
+      const device = lstatSync(join(setup.upper, "null"));
+      expect(device.isCharacterDevice()).toBe(true);
+      expect(device.rdev).toBe(makedev(1, 3));
+      expect(device.mode & 0o7777).toBe(0o600);
+      expect(upperNames()).toEqual(["d", "null"]);
+      // The copy is a name, never the device: opening it through the union is refused.
+      expectErrno("EACCES", () => fs.open("null", O_RDONLY, 0));
     }
   });
 

@@ -6,7 +6,8 @@ import {
   ERRNO,
   FsError,
   isByteString,
-  mknodType,
+  isDeviceMode,
+  mknodNode,
   UTIME_NOW,
   UTIME_OMIT,
   writeInt64,
@@ -21,7 +22,7 @@ import { HandleKind, HandleTable } from "./handle-table.ts";
 import { address, libcephfs, type Address, type CephFsCalls } from "./libcephfs.ts";
 import { ACCESS, AT_SYMLINK_NOFOLLOW, CEPH_OPEN_FLAGS, isDirectory, isSymlink, O, PATH_MAX, S, SEEK } from "./linux.ts";
 import type { CephShared } from "./mount.ts";
-import { mayAccess, processCredentials, type Credentials } from "./permission.ts";
+import { mayAccess, mayMakeDevice, processCredentials, type Credentials } from "./permission.ts";
 import { readDirectoryBatch } from "./readdir.ts";
 import { CEPH_SETATTR, CEPH_STATX, CEPH_STATX_MASK, STATVFS } from "./structs.ts";
 import { MAX_IO_BYTES, transferInPieces } from "./transfer.ts";
@@ -34,7 +35,10 @@ export interface CephBackendOptions {
    * {@link MAX_IO_BYTES}, 1 GiB; at most 2^31 - 1).
    */
   readonly ioChunkBytes?: number;
-  /** The umask applied to the mode of created files and directories (default: the process's umask). */
+  /**
+   * A umask applied to the mode of created nodes (default 0: none). The caller's umask is its front end's to apply
+   * (the kernel before a FUSE request, the client library before a ring request), so a service applies none.
+   */
   readonly umask?: number;
 }
 
@@ -99,7 +103,7 @@ export class CephBackend implements FileSystem {
     const chunk = options.ioChunkBytes ?? MAX_IO_BYTES;
     if (!Number.isInteger(chunk) || chunk < 1 || chunk > MAX_CHUNK) throw new RangeError(`ioChunkBytes ${chunk} must be in [1, 2^31 - 1]`);
     this.chunk = chunk;
-    this.umask = options.umask ?? process.umask();
+    this.umask = options.umask ?? 0;
     this.credentials = processCredentials();
     this.lib = libcephfs();
     this.mount = shared.mount;
@@ -133,9 +137,9 @@ export class CephBackend implements FileSystem {
   }
 
   /**
-   * open(2) under the sub-root. O_CREAT creates with `mode` less the umask (through a dangling final symlink: its
-   * target); O_PATH is refused with EINVAL, O_TMPFILE with EOPNOTSUPP. EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP
-   * (O_NOFOLLOW on a symlink, symlink loops), EACCES, ENAMETOOLONG, EMFILE (handle table full).
+   * open(2) under the sub-root. O_CREAT creates with `mode` less the `umask` option (through a dangling final
+   * symlink: its target); O_PATH is refused with EINVAL, O_TMPFILE with EOPNOTSUPP. EEXIST, ENOENT, ENOTDIR, EISDIR,
+   * ELOOP (O_NOFOLLOW on a symlink, symlink loops), EACCES, ENAMETOOLONG, EMFILE (handle table full).
    */
   open(path: string, flags: number, mode: number): number {
     return this.call("open", () => {
@@ -290,12 +294,16 @@ export class CephBackend implements FileSystem {
     });
   }
 
-  /** mkdir(2) with `mode` less the umask. EEXIST (also for the root, "." and ".."), ENOENT, ENOTDIR, ENAMETOOLONG. */
+  /**
+   * mkdir(2) with the permission and sticky bits of `mode` (less the `umask` option; set-user-ID and set-group-ID are
+   * ignored, as Linux's mkdir does: a directory is set-group-ID when its parent is). EEXIST (also for the root, "."
+   * and ".."), ENOENT, ENOTDIR, ENAMETOOLONG.
+   */
   mkdir(path: string, mode: number): void {
     this.call("mkdir", () =>
       this.onParent(path, "mkdir", (at) => {
         if (at.kind !== "name") throw new FsError(ERRNO.EEXIST, "mkdir", path);
-        const created = this.lib.ceph_ll_mkdir(this.mount, at.parent.inode, cName(at.name), this.creationMode(mode), inodeOut, statx, 0, 0, this.perms);
+        const created = this.lib.ceph_ll_mkdir(this.mount, at.parent.inode, cName(at.name), this.creationMode(mode & 0o1777), inodeOut, statx, 0, 0, this.perms);
         check(created, "mkdir", path);
         this.lib.ceph_ll_put(this.mount, address(inodeOut[0]!));
       }),
@@ -303,17 +311,20 @@ export class CephBackend implements FileSystem {
   }
 
   /**
-   * mknod(2) of a FIFO, socket or empty regular file with `mode` less the umask (ceph_ll_mknod; the MDS stores the
-   * type, and a FIFO or socket is only a name to libcephfs: a host mounting the tree with the kernel client uses it).
-   * Devices are refused before anything is looked up (see `mknodType`). EPERM (devices), EINVAL (other types),
-   * EEXIST (also for the root, "." and ".."), ENOENT, ENOTDIR, ENAMETOOLONG.
+   * mknod(2) of a FIFO, socket, empty regular file or device numbered `rdev`, with `mode` less the `umask` option
+   * (ceph_ll_mknod; the MDS stores the type and number, and a FIFO, socket or device is only a name to libcephfs: a
+   * host mounting the tree with the kernel client uses it). Neither libcephfs nor the MDS asks for CAP_MKNOD, so this
+   * backend does, as Linux: a device from a service that is not root answers EPERM (see `mayMakeDevice`). EINVAL
+   * (other types, see `mknodNode`), EPERM (S_IFDIR), EEXIST (also for the root, "." and ".."), ENOENT, ENOTDIR,
+   * ENAMETOOLONG.
    */
-  mknod(path: string, mode: number): void {
+  mknod(path: string, mode: number, rdev: number): void {
     this.call("mknod", () => {
-      const type = mknodType(mode, path);
+      const node = mknodNode(mode, rdev, path);
       this.onParent(path, "mknod", (at) => {
         if (at.kind !== "name") throw new FsError(ERRNO.EEXIST, "mknod", path);
-        const made = this.lib.ceph_ll_mknod(this.mount, at.parent.inode, cName(at.name), type | this.creationMode(mode), 0, inodeOut, statx, 0, 0, this.perms);
+        if (isDeviceMode(node.type) && !mayMakeDevice(this.credentials, node.type, node.rdev)) throw new FsError(ERRNO.EPERM, "mknod", path);
+        const made = this.lib.ceph_ll_mknod(this.mount, at.parent.inode, cName(at.name), node.type | this.creationMode(mode), node.rdev, inodeOut, statx, 0, 0, this.perms);
         check(made, "mknod", path);
         this.lib.ceph_ll_put(this.mount, address(inodeOut[0]!));
       });
@@ -578,6 +589,8 @@ export class CephBackend implements FileSystem {
     try {
       if (flags & O.CREAT && flags & O.EXCL) throw new FsError(ERRNO.EEXIST, "open", path);
       if (isSymlink(held.type)) throw new FsError(ERRNO.ELOOP, "open", path);
+      // Every danaus mount is `nodev`: a device is a name here, never something to open.
+      if (isDeviceMode(held.type)) throw new FsError(ERRNO.EACCES, "open", path);
       const directory = isDirectory(held.type);
       if (directory && ((flags & O.ACCMODE) !== O.RDONLY || flags & (O.CREAT | O.TRUNC))) throw new FsError(ERRNO.EISDIR, "open", path);
       if (!directory && flags & O.DIRECTORY) throw new FsError(ERRNO.ENOTDIR, "open", path);
@@ -618,7 +631,7 @@ export class CephBackend implements FileSystem {
     }
   }
 
-  /** Permission bits of a created file or directory: `mode` less the umask. */
+  /** Permission bits of a created node: `mode` less the `umask` option. */
   private creationMode(mode: number): number {
     return mode & 0o7777 & ~this.umask;
   }

@@ -1,4 +1,5 @@
-/** @module permission — access(2)'s check of a file's mode bits against the service's credentials. */
+/** @module permission — access(2)'s check of a file's mode bits, and mknod(2)'s of a device, against the service's credentials. */
+import { S_IFCHR } from "../../../ipc-router/protocol/linux.ts";
 import { ACCESS, isDirectory } from "./linux.ts";
 
 /** Who asks: the uid, primary gid and supplementary groups of the process (the mount's default credentials). */
@@ -25,4 +26,12 @@ export function mayAccess(who: Credentials, mode: number, uid: number, gid: numb
   else if (who.gid === gid || who.groups.includes(gid)) bits = (mode >> 3) & 7;
   else bits = mode & 7;
   return (bits & want) === want;
+}
+
+/**
+ * Whether `who` may make a device node of `type` numbered `rdev`, as Linux's mknod(2) decides (the MDS does not): root
+ * (CAP_MKNOD) makes any; anybody makes the character device 0:0, which is an overlay whiteout.
+ */
+export function mayMakeDevice(who: Credentials, type: number, rdev: number): boolean {
+  return who.uid === 0 || (type === S_IFCHR && rdev === 0);
 }

@@ -151,8 +151,8 @@ export class CountingFs implements FileSystem {
   mkdir(path: string, mode: number): void {
     this.inner.mkdir(path, mode);
   }
-  mknod(path: string, mode: number): void {
-    this.inner.mknod(path, mode);
+  mknod(path: string, mode: number, rdev: number): void {
+    this.inner.mknod(path, mode, rdev);
   }
   rmdir(path: string): void {
     this.inner.rmdir(path);
