@@ -6,8 +6,8 @@
  * answered ENOSYS.
  */
 import {
-  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, nameToBytes, O, writeName, RENAME_EXCHANGE, S_IFDIR, S_IFMT, S_IFREG, S_ISGID,
-  type Stat, UTIME_NOW, UTIME_OMIT,
+  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, nameToBytes, O, writeName, RENAME_EXCHANGE, S_IFDIR, S_IFLNK,
+  S_IFMT, S_IFREG, S_ISGID, type Stat, UTIME_NOW, UTIME_OMIT,
 } from "../../ipc-router/protocol/index.ts";
 import {
   decodeInHeader,
@@ -224,8 +224,9 @@ export class FuseSession {
    * The entry of a node the request just created, first given to its creator. The FileSystem creates nodes as the
    * service's user; as with a kernel filesystem, the node goes to the calling process's uid, and to its gid unless the
    * directory is set-group-ID (then it keeps the directory's group, which the FileSystem already gave it). This costs
-   * a stat of the directory and a chown only when the caller is not the service's user. If the chown fails, the node
-   * is removed again and the request fails, so nobody gets a node owned by someone else.
+   * a stat of the directory and a chown only when the caller is not the service's user; a set-user-ID or set-group-ID
+   * bit that the chown cleared is set again (the caller made its own file with it). If either fails, the node is
+   * removed again and the request fails, so nobody gets a node owned by someone else.
    */
   private createdReply(creator: FuseInHeader, name: string, path: string, fh?: number): number {
     const parent = creator.nodeid;
@@ -236,6 +237,8 @@ export class FuseSession {
       if (st.st_uid !== creator.uid || (gid !== -1 && st.st_gid !== gid)) {
         try {
           this.fs.chown(path, creator.uid, gid, AT_SYMLINK_NOFOLLOW);
+          const created = st.st_mode & 0o7777;
+          if ((st.st_mode & S_IFMT) !== S_IFLNK && (stat().st_mode & 0o7777) !== created) this.fs.chmod(path, created);
         } catch (error) {
           if ((st.st_mode & S_IFMT) === S_IFDIR) this.fs.rmdir(path);
           else this.fs.unlink(path);
