@@ -1,6 +1,6 @@
 /** Tenants running as their own users: each tenant's region, sockets and files are closed to the other tenant's processes. */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, constants, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Harness, LAST_CPU, tenantToml } from "./harness.ts";
@@ -79,6 +79,28 @@ describe.if(canSwitchUser)("tenants with their own users", () => {
     expect(code).toBe(0);
     expect(out).toBe(String(ALPHA_UID));
     expect(statSync(join(h.dir, "state", "backends", "alpha", "data", "mine")).uid).toBe(ALPHA_UID);
+  });
+
+  test("alpha's service, running as alpha's user, makes no device (EPERM, as mknod(2) as that user); a FIFO it makes", async () => {
+    const probe = `
+      import { constants } from "node:fs";
+      import { DanausClient } from "${ROOT}/shims/ts/index.ts";
+      process.umask(0o027);
+      const c = DanausClient.connect({ socket: ${JSON.stringify(socket("alpha"))} });
+      const outcome = (f) => { try { f(); return "ok"; } catch (e) { return e.code; } };
+      console.log(JSON.stringify({
+        chr: outcome(() => c.mknod("/mnt/test/alpha/null", constants.S_IFCHR | 0o666, 259)),
+        blk: outcome(() => c.mknod("/mnt/test/alpha/disk", constants.S_IFBLK | 0o666, 0x700)),
+        fifo: outcome(() => c.mknod("/mnt/test/alpha/pipe", constants.S_IFIFO | 0o666)),
+      }));`;
+    const { code, out, err } = await runAs(ALPHA_UID, probe);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ chr: "EPERM", blk: "EPERM", fifo: "ok" });
+    const data = join(h.dir, "state", "backends", "alpha", "data");
+    expect(readdirSync(data).filter((name) => name !== "mine")).toEqual(["pipe"]);
+    // The client took its program's umask (027) off; the service, none.
+    expect(statSync(join(data, "pipe")).mode).toBe(constants.S_IFIFO | 0o640);
   });
 });
 
