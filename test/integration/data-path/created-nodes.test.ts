@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, constants, lstatSync, lutimesSync, mkdirSync, mkdtempSync, openSync, readdirSync } from "node:fs";
+import { chmodSync, constants, lstatSync, lutimesSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
@@ -223,6 +223,27 @@ function freshPair(mount: string, tag: string): [string, string] {
 describe.skipIf(!run)("modes of created nodes: a legacy mount gives what a host directory gives", () => {
   test("every mount's root directory is 0755, so users other than root may search it", () => {
     for (const target of TARGETS) expect([target.name, lstatSync(target.mount).mode & 0o7777]).toEqual([target.name, 0o755]);
+  });
+  test("the service processes run with umask 0, yet nothing else they made is writable by others", async () => {
+    const tenants = conf ? ["alpha", "beta"] : ["alpha"];
+    for (const tenant of tenants) {
+      for (const pid of Object.values(await h!.pids(tenant))) {
+        expect(/^Umask:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]).toBe("0000");
+      }
+    }
+    const made: string[] = [];
+    const walk = (path: string): void => {
+      made.push(path);
+      if (lstatSync(path).isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+    };
+    for (const tenant of tenants) {
+      walk(join(h!.dir, "state/run", tenant));
+      for (const name of readdirSync("/dev/shm")) if (name.startsWith(`danaus.${h!.instance}.${tenant}.`)) made.push(join("/dev/shm", name));
+    }
+    made.push(join(h!.dir, "state/backends/alpha"), join(h!.dir, "state/backends/alpha/containers/c1"));
+    expect(made.filter((path) => (lstatSync(path).mode & 0o022) !== 0)).toEqual([]);
+    expect(made.some((path) => path.endsWith("router.sock"))).toBe(true);
+    expect(made.some((path) => path.startsWith("/dev/shm/"))).toBe(true);
   });
   for (const target of TARGETS) {
     for (const umask of [0o000, 0o022, 0o077]) {
