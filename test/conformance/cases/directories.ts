@@ -14,6 +14,16 @@ export function directoryCases({ it }: Suite): void {
       expect(fileType(fs.stat("d/sub").st_mode)).toBe(S_IFDIR);
     });
 
+    it("keeps the sticky bit and ignores set-user-ID and set-group-ID, as Linux's mkdir; a set-group-ID parent's is inherited", (fs) => {
+      fs.mkdir("d", 0o7777);
+      const made = fs.lstat("d").st_mode;
+      expect(made & 0o7000).toBe(0o1000);
+      expect(made & 0o700).toBe(0o700);
+      fs.chmod("d", 0o2755);
+      fs.mkdir("d/sub", 0o755);
+      expect(fs.lstat("d/sub").st_mode & 0o7000).toBe(0o2000);
+    });
+
     it("an existing name (directory, file, the root): EEXIST", (fs) => {
       fs.mkdir("d", 0o755);
       writeFile(fs, "f", "");
