@@ -10,8 +10,6 @@
  * - st_ino and st_dev are the owning branch's: they change when a file is copied up; directories report the topmost
  *   branch's stat (overlayfs would keep a lower inode number with xino).
  * - Absolute symlink targets resolve at the union root (overlayfs, reached from the host, resolves them at "/").
- * - (Not a departure) FIFOs, sockets and devices are copied up with mknod, a device keeping its number; copying up a
- *   device needs an upper that may make one (EPERM otherwise, as overlayfs's copy-up without CAP_MKNOD).
  * - rename honours RENAME_NOREPLACE; RENAME_EXCHANGE answers EINVAL.
  * - Directory handles do not follow a rename of their directory for the lower layers: once the directory moved, a
  *   listing shows the upper directory's own entries only.
@@ -24,7 +22,9 @@
  * Crash safety: copy-up publishes a file only complete (see `copy-up.ts`); a whiteout is always created before the
  * upper name it replaces is removed or renamed away (while both exist the upper name wins), so no crash point shows
  * a lower object again that was deleted; a crash may leave unlisted `.wh..wh.` temp names, which rmdir removes.
- * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off).
+ * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off). FIFOs, sockets and devices
+ * are copied up with mknod, a device keeping its number, as overlayfs does; copying up a device needs an upper that
+ * may make one (EPERM otherwise, as overlayfs's copy-up without CAP_MKNOD).
  */
 import {
   AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodNode, O, readWholeDirectory,

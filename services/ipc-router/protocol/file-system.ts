@@ -48,8 +48,9 @@ export interface MknodNode {
  * What a {@link FileSystem.mknod} of `mode` and `rdev` creates: S_IFIFO, S_IFSOCK, S_IFREG (also for type 0, as
  * mknod(2)), or a device, S_IFCHR or S_IFBLK, numbered `rdev` (makedev(3)'s encoding; ignored for the other types).
  * Throws FsError EPERM for S_IFDIR, EINVAL for any other type (symlinks, unknown bits) or a device number that is not
- * one, as Linux answers those. Every implementation checks this first, so all answer alike; whether the caller may
- * make a device (CAP_MKNOD) is the storage's check (the host kernel's, the MDS's), or the kernel's before a FUSE request.
+ * one, as Linux answers those. Every implementation checks this first, so all answer alike. Whether the caller may
+ * make a device (CAP_MKNOD) is checked later: by the host kernel (the local backend), by the cephfs backend itself
+ * (libcephfs and the MDS do not), and by the kernel before a FUSE request.
  */
 export function mknodNode(mode: number, rdev: number, path: string): MknodNode {
   const type = mode & S_IFMT;
@@ -68,10 +69,10 @@ export function mknodNode(mode: number, rdev: number, path: string): MknodNode {
  */
 export interface FileSystem {
   /**
-   * open(2): returns a handle; O_CREAT makes the file with exactly `mode`'s 07777 bits (no umask: see {@link mknod}).
-   * EEXIST, ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW), EACCES... Never waits for
-   * another process: a FIFO is opened as a node only (see {@link fifoNode}), a socket answers ENXIO as open(2) does,
-   * and a device node EACCES (every danaus mount is `nodev`).
+   * open(2): returns a handle; O_CREAT makes the file with `mode`'s 07777 bits (no umask: see {@link mknod}). EEXIST,
+   * ENOENT, ENOTDIR, EISDIR, ELOOP (O_NOFOLLOW), EACCES... Never waits for another process: a FIFO is opened as a
+   * node only (see {@link fifoNode}), a socket answers ENXIO as open(2) does, and a device node EACCES (every danaus
+   * mount is `nodev`).
    */
   open(path: string, flags: number, mode: number): number;
   /**
@@ -111,8 +112,9 @@ export interface FileSystem {
   /**
    * mknod(2): creates `path` as a FIFO (`S_IFIFO`), a socket (`S_IFSOCK`), a character or block device (`S_IFCHR`,
    * `S_IFBLK`) numbered `rdev` (makedev(3)'s encoding, ignored for other types) or, for `S_IFREG` or type 0, an empty
-   * regular file, with the permission bits of `mode` (the caller's umask is its front end's to apply, not the
-   * filesystem's). A device is made only when the storage lets the service make one (EPERM otherwise, as mknod(2)
+   * regular file, with the permission bits of `mode`. A filesystem applies no umask of its own: the caller's is its
+   * front end's to apply (the kernel's, the client library's); the local backend's system calls take their process's,
+   * which in a service process is 0. A device is made only when the storage lets the service make one (EPERM otherwise, as mknod(2)
    * without CAP_MKNOD: a tenant service running as its own user makes none); it is stored, listed and stat'ed with its
    * number, but never opened (see {@link open}). `S_IFDIR` answers EPERM, any other type EINVAL, as in Linux (see
    * {@link mknodNode}). EEXIST, ENOENT, ENOTDIR.
