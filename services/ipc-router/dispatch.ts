@@ -13,6 +13,7 @@ import {
   FsError,
   decodePaths,
   lookupOperation,
+  DANAUS_PATH_MAX,
   PATH_MAX,
   STAT,
   STATFS,
@@ -45,9 +46,14 @@ type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8A
  * length pass and its copy pass writes past its output — in Bun, a crash of the whole router (a double fetch).
  */
 function paths(request: RequestDescriptor, window: Uint8Array, count: number): string[] | number {
-  // `count` strings of at most PATH_MAX bytes each, NUL included, fit in this much: decoding the rest changes nothing.
-  const copy = window.slice(0, Math.min(window.length, count * PATH_MAX));
-  const decoded = decodePaths(copy, 0, copy.length, count);
+  // `count` strings of at most DANAUS_PATH_MAX bytes each, NUL included, fit in `count * DANAUS_PATH_MAX`: decoding the
+  // rest changes nothing. Most paths are shorter than one syscall argument, so a copy of that much is tried first.
+  let decoded: string[] | number = ERRNO.EINVAL;
+  for (const bound of [PATH_MAX, DANAUS_PATH_MAX]) {
+    const copy = window.slice(0, Math.min(window.length, count * bound));
+    decoded = decodePaths(copy, 0, copy.length, count);
+    if (typeof decoded !== "number" || copy.length === window.length) break;
+  }
   return typeof decoded === "number" ? -decoded : decoded;
 }
 

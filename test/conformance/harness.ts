@@ -30,6 +30,11 @@ export interface ConformanceCapabilities {
    * mount). Default false: libcephfs stores FIFOs but cannot open them as pipes.
    */
   readonly fifoIo?: boolean;
+  /**
+   * Paths longer than one syscall argument (PATH_MAX), up to DANAUS_PATH_MAX: the FileSystem contract. Default true;
+   * false where every call is one kernel syscall on a whole path (node:fs), which answers ENAMETOOLONG instead.
+   */
+  readonly deepPaths?: boolean;
 }
 
 /** How {@link runConformance} reaches the implementation under test. */
@@ -55,6 +60,7 @@ export function makeSuite(options: ConformanceOptions): Suite {
     largeFiles: true,
     symlinks: true,
     fifoIo: false,
+    deepPaths: true,
     ...options.capabilities,
   };
   return {

@@ -16,13 +16,25 @@
  *    with AT_SYMLINK_NOFOLLOW. A final ".", ".." or "x/" that must be looked up goes through rule 2 instead,
  *    because the kernel would walk ".." or follow "x/" outside the scoped lookup.
  * The parent fd pins the directory: renaming it or swapping it for a symlink afterwards changes nothing for the call.
+ *
+ * Paths deeper than one syscall argument: the kernel refuses a path argument of PATH_MAX (4096) bytes or more, but
+ * a FileSystem path may be up to DANAUS_PATH_MAX bytes (fuse-legacy rebuilds it from the names the kernel sent one
+ * level at a time). Such a path is opened in pieces, each shorter than PATH_MAX and cut at a slash: the first under
+ * rule 1 from the root fd, every next one from the directory the previous piece reached, with RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS. The kernel keeps each next piece beneath its directory, itself beneath the root: a ".." or a
+ * symlink there that would climb above the directory its piece starts from (or an absolute symlink) is refused with
+ * EXDEV, answered here as ENAMETOOLONG (a kernel cannot take such a path in one argument either). Names, "." and
+ * symlinks that stay below resolve as the kernel resolves them. fuse-legacy never sends such a path (the kernel
+ * resolves ".." and symlinks itself and sends names), and the TS client folds ".." away before it sends one.
  */
 import { errno, fileCalls, openat2, RESOLVE } from "../../../kernel/sys/libc.ts";
-import { ERRNO, FsError } from "../../ipc-router/protocol/index.ts";
+import { DANAUS_PATH_MAX, ERRNO, FsError, PATH_MAX } from "../../ipc-router/protocol/index.ts";
 import { O } from "../../ipc-router/protocol/linux.ts";
 import { cPath, cString, type SplitPath } from "./path.ts";
 
 const SCOPE = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
+/** The scope of every piece after the first of a path longer than one syscall argument (see the module comment). */
+const PIECE_SCOPE = RESOLVE.BENEATH | RESOLVE.NO_MAGICLINKS;
 /** EAGAIN from a scoped lookup means some rename ran during a ".." step; a few retries always get through in practice. */
 const EAGAIN_RETRIES = 128;
 
@@ -37,9 +49,55 @@ export function check(result: number | bigint, syscall: string, path?: string): 
  * throws FsError with the kernel's errno (ENOENT, ENOTDIR, ELOOP, EEXIST, EISDIR, EACCES, ENAMETOOLONG, ...).
  */
 export function openInRoot(rootFd: number, path: string, flags: number, mode: number, syscall: string): number {
+  checkLength(path, syscall);
   const cpath = cPath(path, syscall);
+  if (cpath.length <= PATH_MAX) return openScoped(rootFd, cpath, flags, mode, SCOPE, syscall, path);
+  const pieces = pathPieces(path, syscall);
+  let dirFd = rootFd;
+  try {
+    for (let i = 0; i < pieces.length; i++) {
+      const last = i === pieces.length - 1;
+      const fd = openScoped(dirFd, cString(pieces[i]!, syscall, path), last ? flags : O.PATH | O.DIRECTORY, last ? mode : 0, i === 0 ? SCOPE : PIECE_SCOPE, syscall, path);
+      if (dirFd !== rootFd) closeQuietly(dirFd);
+      dirFd = fd;
+    }
+    return dirFd;
+  } catch (error) {
+    if (dirFd !== rootFd) closeQuietly(dirFd);
+    if (error instanceof FsError && error.errno === ERRNO.EXDEV) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
+    throw error;
+  }
+}
+
+/** ENAMETOOLONG for a path of DANAUS_PATH_MAX bytes or more (the FileSystem contract's bound). */
+function checkLength(path: string, syscall: string): void {
+  if (path.length >= DANAUS_PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
+}
+
+/**
+ * `path` (PATH_MAX bytes or longer) cut at slashes into pieces the kernel takes as one argument each (shorter than
+ * PATH_MAX): the first keeps its leading slash, the later ones lose theirs (they are relative to the previous piece's
+ * directory); an empty last piece (the path ended in slashes) becomes ".". ENAMETOOLONG when no slash leaves a piece
+ * short enough (a single name that long is too long anyway).
+ */
+export function pathPieces(path: string, syscall: string): string[] {
+  const pieces: string[] = [];
+  let start = 0;
+  while (path.length - start >= PATH_MAX) {
+    const cut = path.lastIndexOf("/", start + PATH_MAX - 1);
+    if (cut <= start) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
+    pieces.push(path.slice(start, cut));
+    start = cut + 1;
+    while (path.charCodeAt(start) === 0x2f) start++;
+  }
+  pieces.push(start === path.length ? "." : path.slice(start));
+  return pieces;
+}
+
+/** One openat2 of `cpath` below `dirFd` in `scope`, retried on EAGAIN (a rename raced a ".." step). */
+function openScoped(dirFd: number, cpath: Buffer, flags: number, mode: number, scope: number, syscall: string, path: string): number {
   for (let attempt = 0; ; attempt++) {
-    const fd = openat2(rootFd, cpath, flags | O.CLOEXEC, mode, SCOPE);
+    const fd = openat2(dirFd, cpath, flags | O.CLOEXEC, mode, scope);
     if (fd >= 0) return fd;
     const code = errno();
     if (code !== ERRNO.EAGAIN || attempt >= EAGAIN_RETRIES) throw new FsError(code, syscall, path);
@@ -57,6 +115,7 @@ export function closeQuietly(fd: number): void {
  * (ENOENT, ENOTDIR, ELOOP, EACCES) or from `body`.
  */
 export function withParent<T>(rootFd: number, split: SplitPath, syscall: string, path: string, body: (dirFd: number, name: Buffer) => T): T {
+  checkLength(path, syscall);
   const name = cString(split.name, syscall, path);
   if (split.parent === null) return body(rootFd, name);
   const dirFd = openInRoot(rootFd, split.parent, O.PATH | O.DIRECTORY, 0, syscall);
