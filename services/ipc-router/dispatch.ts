@@ -54,7 +54,9 @@ function paths(request: RequestDescriptor, window: Uint8Array, count: number): s
     decoded = decodePaths(copy, 0, copy.length, count);
     if (typeof decoded !== "number" || copy.length === window.length) break;
   }
-  return typeof decoded === "number" ? -decoded : decoded;
+  if (typeof decoded === "number") return -decoded;
+  for (const path of decoded) pathBytes += path.length;
+  return decoded;
 }
 
 /** Runs `body` on the filesystem instance of the request's mount (args[0]) with its path(s). */
@@ -91,6 +93,16 @@ function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2]): 
 
 /** The reply payload length of the last handled request (set by handlers that write one). */
 let replyLength = 0;
+/** Bytes of path the last handled request carried. */
+let pathBytes = 0;
+
+/**
+ * What the last {@link dispatch} weighs for the garbage-collection pacer (gc-pacer.ts): one request, plus one for
+ * every 4 KiB of path it carried (a path deeper than PATH_MAX leaves copies of itself behind).
+ */
+export function dispatchWeight(): number {
+  return 1 + (pathBytes >>> 12);
+}
 
 const HANDLERS: Record<Operation["name"], Handler> = {
   null: () => 0,
@@ -202,6 +214,7 @@ export interface Served {
  * requesting client (EINVAL otherwise), then runs the operation. Returns the result and reply length.
  */
 export function dispatch(ctx: DispatchContext, request: RequestDescriptor): Served {
+  pathBytes = 0;
   const operation = lookupOperation(request.opcode);
   if (typeof operation === "number") return { result: -operation, replyLength: 0 };
   if (ctx.bufferOwners[request.buffer] !== (request.client | 0) || request.client === 0) return { result: -ERRNO.EINVAL, replyLength: 0 };
