@@ -21,20 +21,30 @@
  * a FileSystem path may be up to DANAUS_PATH_MAX bytes (fuse-legacy rebuilds it from the names the kernel sent one
  * level at a time). Such a path is opened in pieces, each shorter than PATH_MAX and cut at a slash: the first under
  * rule 1 from the root fd, every next one from the directory the previous piece reached, with RESOLVE_BENEATH |
- * RESOLVE_NO_MAGICLINKS. The kernel keeps each next piece beneath its directory, itself beneath the root: a ".." or a
- * symlink there that would climb above the directory its piece starts from (or an absolute symlink) is refused with
- * EXDEV, answered here as ENAMETOOLONG (a kernel cannot take such a path in one argument either). Names, "." and
- * symlinks that stay below resolve as the kernel resolves them. fuse-legacy never sends such a path (the kernel
- * resolves ".." and symlinks itself and sends names), and the TS client folds ".." away before it sends one.
+ * RESOLVE_NO_MAGICLINKS. The kernel keeps each next piece beneath its directory, itself beneath the root. A ".." or a
+ * symlink in a later piece that climbs above the directory its piece starts from (or an absolute symlink) is refused
+ * there with EXDEV; the path is then walked one name at a time instead ({@link openWalking}): ".." drops the last
+ * directory the walk went through and symlinks are read and spliced in by the walk itself, so the kernel only ever
+ * gets plain names, each beneath a directory beneath the root. fuse-legacy never sends such a path (the kernel
+ * resolves ".." and symlinks itself and sends names); the TS client's deep relative paths can.
  */
 import { errno, fileCalls, openat2, RESOLVE } from "../../../kernel/sys/libc.ts";
-import { DANAUS_PATH_MAX, ERRNO, FsError, PATH_MAX } from "../../ipc-router/protocol/index.ts";
-import { O } from "../../ipc-router/protocol/linux.ts";
-import { cPath, cString, type SplitPath } from "./path.ts";
+import { DANAUS_PATH_MAX, ERRNO, FsError, PATH_MAX, STAT } from "../../ipc-router/protocol/index.ts";
+import { O, S_IFDIR, S_IFLNK, S_IFMT } from "../../ipc-router/protocol/linux.ts";
+import { cPath, cString, EMPTY_PATH, type SplitPath } from "./path.ts";
 
 const SCOPE = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;
 /** The scope of every piece after the first of a path longer than one syscall argument (see the module comment). */
 const PIECE_SCOPE = RESOLVE.BENEATH | RESOLVE.NO_MAGICLINKS;
+/** Most symlinks one lookup follows before failing with ELOOP (MAXSYMLINKS). */
+const MAX_SYMLINKS = 40;
+/** "." for the walk's final open of the directory it reached. */
+const DOT = Buffer.from(".\0");
+// Per-thread scratch space of the walk: every call is synchronous.
+const statBytes = new Uint8Array(STAT.size);
+const statView = new DataView(statBytes.buffer);
+/** PATH_MAX: no symlink target is longer. */
+const linkTarget = Buffer.alloc(PATH_MAX);
 /** EAGAIN from a scoped lookup means some rename ran during a ".." step; a few retries always get through in practice. */
 const EAGAIN_RETRIES = 128;
 
@@ -52,6 +62,25 @@ export function openInRoot(rootFd: number, path: string, flags: number, mode: nu
   checkLength(path, syscall);
   const cpath = cPath(path, syscall);
   if (cpath.length <= PATH_MAX) return openScoped(rootFd, cpath, flags, mode, SCOPE, syscall, path);
+  try {
+    return openPieces(rootFd, path, flags, mode, syscall);
+  } catch (error) {
+    if (!isExdev(error)) throw error;
+  }
+  try {
+    return openWalking(rootFd, path, flags, mode, syscall);
+  } catch (error) {
+    // Only a rename racing the walk makes a directory it went through climb: as if that name were gone.
+    throw isExdev(error) ? new FsError(ERRNO.ENOENT, syscall, path) : error;
+  }
+}
+
+function isExdev(error: unknown): boolean {
+  return error instanceof FsError && error.errno === ERRNO.EXDEV;
+}
+
+/** Opens `path` in the pieces of {@link pathPieces} (one piece for a short path); EXDEV when a later piece climbs. */
+function openPieces(rootFd: number, path: string, flags: number, mode: number, syscall: string): number {
   const pieces = pathPieces(path, syscall);
   let dirFd = rootFd;
   try {
@@ -64,9 +93,83 @@ export function openInRoot(rootFd: number, path: string, flags: number, mode: nu
     return dirFd;
   } catch (error) {
     if (dirFd !== rootFd) closeQuietly(dirFd);
-    if (error instanceof FsError && error.errno === ERRNO.EXDEV) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
     throw error;
   }
+}
+
+/**
+ * Opens `path` one name at a time from the root, for a long path whose pieces climb. The walk keeps the names of the
+ * directories it went through: ".." drops the last one and reopens what is left from the root (those are real
+ * directories, so their pieces never climb); a symlink met on the way, or last when `flags` follow it and its target
+ * climbs, is read and its target's names put in front of the rest (an absolute target starts again from the root),
+ * at most MAX_SYMLINKS of them (ELOOP). The kernel gets only plain names, each opened with RESOLVE_BENEATH below a
+ * directory that is itself below the root, so nothing leaves the root; ".." is the parent the walk came through,
+ * which is the kernel's ".." unless a directory on the way is renamed meanwhile.
+ */
+function openWalking(rootFd: number, path: string, flags: number, mode: number, syscall: string): number {
+  const queue = path.split("/").filter((part) => part !== "");
+  let trailingSlash = queue.length > 0 && path.endsWith("/");
+  const dirs: string[] = [];
+  let current = rootFd;
+  let links = 0;
+  const enter = (fd: number): void => {
+    if (current !== rootFd) closeQuietly(current);
+    current = fd;
+  };
+  const reopen = (): void => enter(dirs.length === 0 ? rootFd : openPieces(rootFd, dirs.join("/"), O.PATH | O.DIRECTORY, 0, syscall));
+  try {
+    for (;;) {
+      const name = queue.shift();
+      if (name === undefined) return openScoped(current, DOT, flags, mode, PIECE_SCOPE, syscall, path);
+      if (name === ".") continue;
+      if (name === "..") {
+        if (dirs.length > 0) {
+          dirs.pop();
+          reopen();
+        }
+        continue;
+      }
+      const last = queue.length === 0;
+      if (last) {
+        try {
+          return openScoped(current, cString(trailingSlash ? `${name}/` : name, syscall, path), flags, mode, PIECE_SCOPE, syscall, path);
+        } catch (error) {
+          // The final name is a symlink the open follows, and its target climbs: follow it here.
+          if (!isExdev(error)) throw error;
+        }
+      }
+      const fd = openScoped(current, cString(name, syscall, path), O.PATH | O.NOFOLLOW, 0, PIECE_SCOPE, syscall, path);
+      const type = typeOf(fd, syscall, path);
+      if (type === S_IFDIR && !last) {
+        enter(fd);
+        dirs.push(name);
+        continue;
+      }
+      let target: string;
+      try {
+        if (type !== S_IFLNK) throw new FsError(ERRNO.ENOTDIR, syscall, path);
+        if (++links > MAX_SYMLINKS) throw new FsError(ERRNO.ELOOP, syscall, path);
+        target = linkTarget.toString("latin1", 0, check(fileCalls.readlinkat(fd, EMPTY_PATH, linkTarget, linkTarget.length), syscall, path));
+      } finally {
+        closeQuietly(fd);
+      }
+      if (target === "") throw new FsError(ERRNO.ENOENT, syscall, path);
+      if (last && target.endsWith("/")) trailingSlash = true;
+      queue.unshift(...target.split("/").filter((part) => part !== ""));
+      if (target.startsWith("/")) {
+        dirs.length = 0;
+        reopen();
+      }
+    }
+  } finally {
+    if (current !== rootFd) closeQuietly(current);
+  }
+}
+
+/** The S_IFMT type of `fd` (fstat). */
+function typeOf(fd: number, syscall: string, path: string): number {
+  check(fileCalls.fstat(fd, statBytes), syscall, path);
+  return statView.getUint32(STAT.offsets.st_mode, true) & S_IFMT;
 }
 
 /** ENAMETOOLONG for a path of DANAUS_PATH_MAX bytes or more (the FileSystem contract's bound). */
