@@ -97,11 +97,13 @@ let replyLength = 0;
 let pathBytes = 0;
 
 /**
- * What the last {@link dispatch} weighs for the garbage-collection pacer (gc-pacer.ts): one request, plus one for
- * every 4 KiB of path it carried (a path deeper than PATH_MAX leaves copies of itself behind).
+ * What the last {@link dispatch} weighs for the garbage-collection pacer (gc-pacer.ts): one request, plus k(k + 1)
+ * for a path of k × 4 KiB. A path deeper than PATH_MAX leaves copies of itself behind, and a union looks it up one
+ * name at a time with the path so far, so its garbage grows with the square of its length (a 12 KB path: ~130 KB).
  */
 export function dispatchWeight(): number {
-  return 1 + (pathBytes >>> 12);
+  const k = pathBytes >>> 12;
+  return 1 + k * (k + 1);
 }
 
 const HANDLERS: Record<Operation["name"], Handler> = {
