@@ -29,7 +29,7 @@
  * resolves ".." and symlinks itself and sends names); the TS client's deep relative paths can.
  */
 import { errno, fileCalls, openat2, RESOLVE } from "../../../kernel/sys/libc.ts";
-import { DANAUS_PATH_MAX, ERRNO, FsError, PATH_MAX, STAT } from "../../ipc-router/protocol/index.ts";
+import { DANAUS_PATH_MAX, ERRNO, FsError, isByteString, PATH_MAX, STAT } from "../../ipc-router/protocol/index.ts";
 import { O, S_IFDIR, S_IFLNK, S_IFMT } from "../../ipc-router/protocol/linux.ts";
 import { cPath, cString, EMPTY_PATH, type SplitPath } from "./path.ts";
 
@@ -45,6 +45,8 @@ const statBytes = new Uint8Array(STAT.size);
 const statView = new DataView(statBytes.buffer);
 /** PATH_MAX: no symlink target is longer. */
 const linkTarget = Buffer.alloc(PATH_MAX);
+/** One piece of a long path, NUL included (see {@link pieceBytes}). */
+const pieceScratch = Buffer.alloc(PATH_MAX);
 /** EAGAIN from a scoped lookup means some rename ran during a ".." step; a few retries always get through in practice. */
 const EAGAIN_RETRIES = 128;
 
@@ -60,8 +62,8 @@ export function check(result: number | bigint, syscall: string, path?: string): 
  */
 export function openInRoot(rootFd: number, path: string, flags: number, mode: number, syscall: string): number {
   checkLength(path, syscall);
-  const cpath = cPath(path, syscall);
-  if (cpath.length <= PATH_MAX) return openScoped(rootFd, cpath, flags, mode, SCOPE, syscall, path);
+  if (path.length < PATH_MAX) return openScoped(rootFd, cPath(path, syscall), flags, mode, SCOPE, syscall, path);
+  if (path.includes("\0") || !isByteString(path)) throw new FsError(ERRNO.EINVAL, syscall, path);
   try {
     return openPieces(rootFd, path, flags, mode, syscall);
   } catch (error) {
@@ -79,6 +81,17 @@ function isExdev(error: unknown): boolean {
   return error instanceof FsError && error.errno === ERRNO.EXDEV;
 }
 
+/**
+ * `piece` (a checked byte string shorter than PATH_MAX) NUL-terminated in this thread's scratch, valid until the next
+ * call: a deep path is opened for every name a union looks up, and a Buffer per piece would be garbage that only a
+ * full collection frees.
+ */
+function pieceBytes(piece: string): Uint8Array {
+  const length = pieceScratch.write(piece, 0, "latin1");
+  pieceScratch[length] = 0;
+  return pieceScratch.subarray(0, length + 1);
+}
+
 /** Opens `path` in the pieces of {@link pathPieces} (one piece for a short path); EXDEV when a later piece climbs. */
 function openPieces(rootFd: number, path: string, flags: number, mode: number, syscall: string): number {
   const pieces = pathPieces(path, syscall);
@@ -86,7 +99,7 @@ function openPieces(rootFd: number, path: string, flags: number, mode: number, s
   try {
     for (let i = 0; i < pieces.length; i++) {
       const last = i === pieces.length - 1;
-      const fd = openScoped(dirFd, cString(pieces[i]!, syscall, path), last ? flags : O.PATH | O.DIRECTORY, last ? mode : 0, i === 0 ? SCOPE : PIECE_SCOPE, syscall, path);
+      const fd = openScoped(dirFd, pieceBytes(pieces[i]!), last ? flags : O.PATH | O.DIRECTORY, last ? mode : 0, i === 0 ? SCOPE : PIECE_SCOPE, syscall, path);
       if (dirFd !== rootFd) closeQuietly(dirFd);
       dirFd = fd;
     }
@@ -198,7 +211,7 @@ export function pathPieces(path: string, syscall: string): string[] {
 }
 
 /** One openat2 of `cpath` below `dirFd` in `scope`, retried on EAGAIN (a rename raced a ".." step). */
-function openScoped(dirFd: number, cpath: Buffer, flags: number, mode: number, scope: number, syscall: string, path: string): number {
+function openScoped(dirFd: number, cpath: Uint8Array, flags: number, mode: number, scope: number, syscall: string, path: string): number {
   for (let attempt = 0; ; attempt++) {
     const fd = openat2(dirFd, cpath, flags | O.CLOEXEC, mode, scope);
     if (fd >= 0) return fd;
