@@ -13,10 +13,9 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CephBackend, CephMount } from "../../../services/client-cache/backend/cephfs/index.ts";
 import { DANAUS_PATH_MAX } from "../../../services/ipc-router/protocol/index.ts";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
-import { removeTree } from "../../services/client-cache/backend/cephfs-tree.ts";
+import { removeCephTree } from "../../services/client-cache/backend/cephfs-tree.ts";
 import { Harness, LAST_CPU, waitFor } from "../harness.ts";
 import { fuseTestsRun } from "./legacy-fixture.ts";
 
@@ -152,14 +151,7 @@ afterAll(async () => {
   } finally {
     for (const mount of Object.values(MOUNTS)) if (isMountPoint(mount)) Bun.spawnSync(["umount", "-l", mount]);
     rmSync(base, { recursive: true, force: true });
-    if (conf && h !== undefined) {
-      const admin = CephMount.open({ conf, clientId: "admin" });
-      try {
-        removeTree(new CephBackend(admin.shared, ""), cephRoot);
-      } finally {
-        admin.close();
-      }
-    }
+    if (conf && h !== undefined) removeCephTree(conf, cephRoot);
   }
 }, 120_000);
 
