@@ -13,6 +13,7 @@ import {
   FsError,
   decodePaths,
   lookupOperation,
+  DANAUS_PATH_MAX,
   PATH_MAX,
   STAT,
   STATFS,
@@ -45,10 +46,17 @@ type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8A
  * length pass and its copy pass writes past its output — in Bun, a crash of the whole router (a double fetch).
  */
 function paths(request: RequestDescriptor, window: Uint8Array, count: number): string[] | number {
-  // `count` strings of at most PATH_MAX bytes each, NUL included, fit in this much: decoding the rest changes nothing.
-  const copy = window.slice(0, Math.min(window.length, count * PATH_MAX));
-  const decoded = decodePaths(copy, 0, copy.length, count);
-  return typeof decoded === "number" ? -decoded : decoded;
+  // `count` strings of at most DANAUS_PATH_MAX bytes each, NUL included, fit in `count * DANAUS_PATH_MAX`: decoding the
+  // rest changes nothing. Most paths are shorter than one syscall argument, so a copy of that much is tried first.
+  let decoded: string[] | number = ERRNO.EINVAL;
+  for (const bound of [PATH_MAX, DANAUS_PATH_MAX]) {
+    const copy = window.slice(0, Math.min(window.length, count * bound));
+    decoded = decodePaths(copy, 0, copy.length, count);
+    if (typeof decoded !== "number" || copy.length === window.length) break;
+  }
+  if (typeof decoded === "number") return -decoded;
+  for (const path of decoded) pathBytes += path.length;
+  return decoded;
 }
 
 /** Runs `body` on the filesystem instance of the request's mount (args[0]) with its path(s). */
@@ -85,6 +93,18 @@ function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2]): 
 
 /** The reply payload length of the last handled request (set by handlers that write one). */
 let replyLength = 0;
+/** Bytes of path the last handled request carried. */
+let pathBytes = 0;
+
+/**
+ * What the last {@link dispatch} weighs for the garbage-collection pacer (gc-pacer.ts): one request, plus k(k + 1)
+ * for a path of k × 4 KiB. A path deeper than PATH_MAX leaves copies of itself behind, and a union looks it up one
+ * name at a time with the path so far, so its garbage grows with the square of its length (a 12 KB path: ~130 KB).
+ */
+export function dispatchWeight(): number {
+  const k = pathBytes >>> 12;
+  return 1 + k * (k + 1);
+}
 
 const HANDLERS: Record<Operation["name"], Handler> = {
   null: () => 0,
@@ -196,6 +216,7 @@ export interface Served {
  * requesting client (EINVAL otherwise), then runs the operation. Returns the result and reply length.
  */
 export function dispatch(ctx: DispatchContext, request: RequestDescriptor): Served {
+  pathBytes = 0;
   const operation = lookupOperation(request.opcode);
   if (typeof operation === "number") return { result: -operation, replyLength: 0 };
   if (ctx.bufferOwners[request.buffer] !== (request.client | 0) || request.client === 0) return { result: -ERRNO.EINVAL, replyLength: 0 };

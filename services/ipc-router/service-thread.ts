@@ -6,7 +6,7 @@ import { FaultState } from "../../kernel/service-host/index.ts";
 import { pinThread } from "../../kernel/sys/libc.ts";
 import { attachMount, type StorageShared } from "../client-cache/index.ts";
 import { ActivityTable } from "./activity.ts";
-import { dispatch, type DispatchContext } from "./dispatch.ts";
+import { dispatch, dispatchWeight, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
 import { GcPacer } from "./gc-pacer.ts";
 import type { ServedMount } from "./mount-table.ts";
@@ -105,7 +105,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
       }
     }
     activity.end(init.activitySlot);
-    gc.served();
+    gc.served(dispatchWeight());
     const pending = queue.pending();
     if (pending >= init.busyThreshold && idleSince - lastBusy > 50) {
       lastBusy = idleSince;

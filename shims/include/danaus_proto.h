@@ -21,7 +21,9 @@
 #define DANAUS_QUEUE_SLOT 128
 #define DANAUS_ENTRY_SLOT 128
 #define DANAUS_BUFFER_ALIGN 4096
-#define DANAUS_PATH_MAX 4096
+/* Longest path (NUL included) a request carries; one syscall argument stays below DANAUS_ARG_PATH_MAX (PATH_MAX). */
+#define DANAUS_PATH_MAX 65536
+#define DANAUS_ARG_PATH_MAX 4096
 #define DANAUS_DIRENT_NAME_OFFSET 19
 #define DANAUS_FIRST_FILE_OPCODE 16
 

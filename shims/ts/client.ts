@@ -14,6 +14,7 @@ import {
   nameFromText,
   nameToBytes,
   O,
+  PATH_MAX,
   textFromName,
   type Dirent,
   type Stat,
@@ -130,8 +131,8 @@ export class DanausClient {
   /** Changes the directory relative paths start from (client-side only: it must be a directory on a mount). */
   chdir(path: PathLike): void {
     const target = normalizePath(this.cwd, toName(path));
-    // A byte string: hand it on as bytes, not as text to encode again.
-    const stat = this.stat(nameToBytes(target));
+    // The argument as given: joined to a deep cwd, `target` may be longer than one argument may be (PATH_MAX).
+    const stat = this.stat(path);
     if ((stat.st_mode & constants.S_IFMT) !== constants.S_IFDIR) throw new FsError(ERRNO.ENOTDIR, "chdir", target);
     this.cwd = target;
   }
@@ -146,6 +147,8 @@ export class DanausClient {
     if ((typeof given !== "string" && !(given instanceof Uint8Array)) || given.length === 0) throw new FsError(ERRNO.ENOENT, syscall, String(given));
     const path = toName(given);
     if (path.includes("\0")) throw new FsError(ERRNO.EINVAL, syscall, path);
+    // One argument is bounded as the kernel bounds it; joined to the cwd, the path inside the mount may be longer.
+    if (path.length >= PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
     const connection = this.live();
     const found = findMount(byteMounts(connection), normalizePath(this.cwd, path));
     if (found === null) {
@@ -326,7 +329,9 @@ export class DanausClient {
   /** symlink(2): `path` holds `target` verbatim (a string target is stored as its UTF-8 bytes, a Buffer as is). */
   symlink(target: PathLike, path: PathLike): void {
     const { fs, inner } = this.resolve(path, "symlink");
-    fs.symlink(toName(target), inner);
+    const bytes = toName(target);
+    if (bytes.length >= PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, "symlink", inner);
+    fs.symlink(bytes, inner);
   }
   /** readlink(2): the stored target, decoded as UTF-8 (node's default), or its exact bytes with `{ encoding: "buffer" }`. */
   readlink(path: PathLike, options?: { encoding?: "utf8" }): string;

@@ -35,6 +35,11 @@ export interface ConformanceCapabilities {
    * as mknod(2) answers a caller without the privilege.
    */
   readonly devices?: boolean;
+  /**
+   * Paths longer than one syscall argument (PATH_MAX), up to DANAUS_PATH_MAX: the FileSystem contract. Default true;
+   * false where every call is one kernel syscall on a whole path (node:fs), which answers ENAMETOOLONG instead.
+   */
+  readonly deepPaths?: boolean;
 }
 
 /** How {@link runConformance} reaches the implementation under test. */
@@ -61,6 +66,7 @@ export function makeSuite(options: ConformanceOptions): Suite {
     symlinks: true,
     fifoIo: false,
     devices: process.getuid?.() === 0,
+    deepPaths: true,
     ...options.capabilities,
   };
   return {

@@ -4,6 +4,7 @@
  */
 import { describe } from "bun:test";
 import { attributeCases } from "./cases/attributes.ts";
+import { deepPathCases } from "./cases/deep-paths.ts";
 import { directoryCases } from "./cases/directories.ts";
 import { ioCases } from "./cases/io.ts";
 import { linkCases } from "./cases/links.ts";
@@ -39,5 +40,6 @@ export function runConformance(name: string, options: ConformanceOptions): void 
     attributeCases(suite);
     pathCases(suite);
     nameCases(suite);
+    deepPathCases(suite);
   });
 }

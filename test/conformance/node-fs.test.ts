@@ -10,5 +10,5 @@ runConformance("node:fs on a temp directory", {
     const root = mkdtempSync(join(tmpdir(), "danaus-conformance-"));
     return { fs: new NodeFsAdapter(root), cleanup: () => rmSync(root, { recursive: true, force: true }) };
   },
-  capabilities: { renameFlags: false, fifoIo: true },
+  capabilities: { renameFlags: false, fifoIo: true, deepPaths: false },
 });

@@ -5,7 +5,7 @@
  * and (2) its lifetime (default 1 s, like FUSE's attr/entry timeouts) has not run out, which bounds how long a
  * change made by another host or process goes unseen.
  */
-import { ERRNO, FsError, type Stat } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, PATH_MAX, type Stat } from "../../ipc-router/protocol/index.ts";
 
 /** Which call an entry answers. */
 export type AttrKind = "stat" | "lstat";
@@ -52,10 +52,13 @@ export class AttributeCache {
     return { stat: { ...entry.stat! }, generation: entry.generation };
   }
 
-  /** Remembers an answer obtained by a backend call that began at `generation`. */
+  /** Remembers an answer obtained by a backend call that began at `generation` (not for a path of PATH_MAX bytes or more). */
   set(kind: AttrKind, path: string, generation: number, answer: Stat | FsError): void {
     if (this.lifetimeMs <= 0) return;
     if (answer instanceof FsError && !NEGATIVE.has(answer.errno)) return;
+    // A path longer than one syscall argument is rare, and keys that long would let the entries take 16 times the
+    // memory they are bounded to (maxEntries × PATH_MAX of keys): such answers are not kept.
+    if (path.length >= PATH_MAX) return;
     const key = kind === "stat" ? `s${path}` : `l${path}`;
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) {

@@ -162,12 +162,18 @@ export class FuseSession {
   }
 
   private pathOf(nodeid: number, syscall: string): string {
-    return this.nodes.path(nodeid) ?? fail(ERRNO.ESTALE, syscall);
+    return this.weighed(this.nodes.path(nodeid)) ?? fail(ERRNO.ESTALE, syscall);
+  }
+
+  /** `path`, counted in {@link work}: a deep path leaves garbage in proportion to its length (one request a 4 KiB). */
+  private weighed(path: string | undefined): string | undefined {
+    if (path !== undefined) this.work += path.length >>> 12;
+    return path;
   }
 
   /** lstat of a node by path, or fstat through one of its open handles once its name is gone (unlinked, open). */
   private statNode(nodeid: number, syscall: string): Stat {
-    const path = this.nodes.path(nodeid);
+    const path = this.weighed(this.nodes.path(nodeid));
     if (path !== undefined) return this.fs.lstat(path);
     const fh = this.nodes.openHandle(nodeid);
     if (fh === undefined) fail(ERRNO.ESTALE, syscall);

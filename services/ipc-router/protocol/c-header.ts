@@ -3,7 +3,7 @@ import { DIRENT, DIRENT_NAME_OFFSET } from "./dirent.ts";
 import { FIFO_NODE } from "./fifo-node.ts";
 import { ARG_COUNT, ENTRY, ENTRY_STATE } from "./entry.ts";
 import { FIRST_FILE_OPCODE, OP_FLAG, OPERATIONS, PROTOCOL_VERSION, type ReplyPayload, type RequestPayload } from "./operations.ts";
-import { PATH_MAX } from "./payload.ts";
+import { DANAUS_PATH_MAX, PATH_MAX } from "./payload.ts";
 import { BUFFER_ALIGN, QUEUE_HEADER, REGION_HEADER, REGION_MAGIC, REGION_STATUS, SLOT } from "./region-layout.ts";
 import { SCALAR_C_TYPE } from "./scalar.ts";
 import { STAT } from "./stat.ts";
@@ -77,7 +77,9 @@ export function renderCHeader(): string {
     `#define DANAUS_QUEUE_SLOT ${SLOT.queue}`,
     `#define DANAUS_ENTRY_SLOT ${SLOT.entry}`,
     `#define DANAUS_BUFFER_ALIGN ${BUFFER_ALIGN}`,
-    `#define DANAUS_PATH_MAX ${PATH_MAX}`,
+    "/* Longest path (NUL included) a request carries; one syscall argument stays below DANAUS_ARG_PATH_MAX (PATH_MAX). */",
+    `#define DANAUS_PATH_MAX ${DANAUS_PATH_MAX}`,
+    `#define DANAUS_ARG_PATH_MAX ${PATH_MAX}`,
     `#define DANAUS_DIRENT_NAME_OFFSET ${DIRENT_NAME_OFFSET}`,
     `#define DANAUS_FIRST_FILE_OPCODE ${FIRST_FILE_OPCODE}`,
     "",

@@ -12,7 +12,7 @@ import { testCephConf } from "../../ceph.ts";
 import { runConformance } from "../../conformance/index.ts";
 import { expectErrno, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, readFile, writeFile } from "../../conformance/harness.ts";
 import { startTestRouter, type TestRouter } from "../ipc-router/router-harness.ts";
-import { removeTree } from "./backend/cephfs-tree.ts";
+import { removeCephTree } from "./backend/cephfs-tree.ts";
 
 const conf = testCephConf("test/services/client-cache/ceph-data-path.test.ts");
 const BASE = `danaus-data-path-${process.pid}`;
@@ -28,14 +28,7 @@ function pattern(length: number, seed: number): Uint8Array {
 }
 
 describe.skipIf(conf === null)("the data path on Ceph", () => {
-  afterAll(() => {
-    const admin = CephMount.open({ conf: conf!, clientId: "admin" });
-    try {
-      removeTree(new CephBackend(admin.shared, ""), `/${BASE}`);
-    } finally {
-      admin.close();
-    }
-  }, 120_000);
+  afterAll(() => removeCephTree(conf!, `/${BASE}`), 120_000);
 
   describe("conformance through the shared-memory client", () => {
     const MOUNTS = 128;

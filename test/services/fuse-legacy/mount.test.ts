@@ -71,7 +71,7 @@ if (skipped === undefined) {
       const [dir] = freshDir();
       return { fs: new NodeFsAdapter(dir), cleanup: () => nodeFs.rmSync(dir, { recursive: true, force: true }) };
     },
-    capabilities: { renameFlags: false, fifoIo: true },
+    capabilities: { renameFlags: false, fifoIo: true, deepPaths: false },
   });
 
   describe("pjdfstest-style errno cases through the mount", () => {

@@ -94,6 +94,32 @@ describe("DanausClient", () => {
     client.chdir("/m0");
   });
 
+  test("one argument of PATH_MAX bytes or more: ENAMETOOLONG, as the kernel answers; from a deep cwd, short relative paths go deeper", () => {
+    const name = (i: number) => `${i}`.padStart(200, "d");
+    expect(code(() => client.stat(`/m0/${"x/".repeat(2046)}`))).toBe("ENAMETOOLONG");
+    expect(code(() => client.mkdir(`/m0/${"x".repeat(4090)}/y`))).toBe("ENAMETOOLONG");
+    expect(code(() => client.symlink("t".repeat(4096), "/m0/link"))).toBe("ENAMETOOLONG");
+    client.mkdir("/m0/deep");
+    client.chdir("/m0/deep");
+    for (let i = 0; i < 40; i++) {
+      client.mkdir(name(i));
+      client.chdir(name(i));
+    }
+    expect(client.getcwd().length).toBe("/m0/deep".length + 40 * 201);
+    client.close(client.open("f", O_CREAT | O_WRONLY, 0o644));
+    expect(client.readdir(".").map((d) => d.name)).toEqual(["f"]);
+    client.rename("f", `../${"../".repeat(19)}g`);
+    expect(client.readdir("../".repeat(20)).map((d) => d.name).sort()).toEqual([name(20), "g"]);
+    client.unlink(`${"../".repeat(20)}g`);
+    for (let i = 39; i >= 0; i--) {
+      client.chdir("..");
+      client.rmdir(name(i));
+    }
+    expect(client.getcwd()).toBe("/m0/deep");
+    client.chdir("/m0");
+    client.rmdir("deep");
+  });
+
   test("a path outside every mount is refused with ENOENT and a message naming the mounts", () => {
     let caught: unknown;
     try {

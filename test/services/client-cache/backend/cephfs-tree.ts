@@ -3,6 +3,7 @@ import { listDirectory, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, readFile } from "../.
 
 export { listDirectory };
 import type { Dirent, FileSystem } from "../../../../services/ipc-router/protocol/index.ts";
+import { CephBackend, CephMount } from "../../../../services/client-cache/backend/index.ts";
 
 /** Removes `path` and everything below it (like `rm -rf`); a missing path is fine. */
 export function removeTree(fs: FileSystem, path: string): void {
@@ -18,6 +19,16 @@ export function removeTree(fs: FileSystem, path: string): void {
   }
   for (const entry of listDirectory(fs, path)) removeTree(fs, `${path}/${entry.name}`);
   fs.rmdir(path);
+}
+
+/** Removes `path` and everything below it in the cluster `conf` names, as client admin: a test's cleanup. */
+export function removeCephTree(conf: string, path: string): void {
+  const admin = CephMount.open({ conf, clientId: "admin" });
+  try {
+    removeTree(new CephBackend(admin.shared, ""), path);
+  } finally {
+    admin.close();
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Tests for services/ipc-router/protocol/payload.ts: NUL-terminated path payloads. */
 import { describe, expect, test } from "bun:test";
 import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
-import { decodePaths, encodePaths, PATH_MAX } from "../../../../services/ipc-router/protocol/payload.ts";
+import { DANAUS_PATH_MAX, decodePaths, encodePaths, PATH_MAX } from "../../../../services/ipc-router/protocol/payload.ts";
 
 describe("path payloads", () => {
   test("two paths back to back, golden bytes", () => {
@@ -27,7 +27,20 @@ describe("path payloads", () => {
     expect(encodePaths(bytes, 0, 8, ["a\0b"])).toBe(-ERRNO.EINVAL);
     expect(encodePaths(bytes, 0, 8, ["12345678"])).toBe(-ERRNO.ENAMETOOLONG);
     expect(encodePaths(bytes, 0, 8, ["1234", "567"])).toBe(-ERRNO.ENAMETOOLONG);
-    expect(encodePaths(new Uint8Array(PATH_MAX + 10), 0, PATH_MAX + 10, ["x".repeat(PATH_MAX)])).toBe(-ERRNO.ENAMETOOLONG);
+    const big = DANAUS_PATH_MAX + 10;
+    expect(encodePaths(new Uint8Array(big), 0, big, ["x".repeat(DANAUS_PATH_MAX)])).toBe(-ERRNO.ENAMETOOLONG);
+  });
+
+  test("a path longer than one syscall argument (PATH_MAX) but within DANAUS_PATH_MAX round-trips", () => {
+    const deep = "/" + Array.from({ length: 40 }, (_, i) => `${i}`.padStart(200, "d")).join("/");
+    expect(deep.length).toBeGreaterThan(PATH_MAX);
+    const bytes = new Uint8Array(2 * deep.length + 2);
+    expect(encodePaths(bytes, 0, bytes.length, [deep, deep])).toBe(bytes.length);
+    expect(decodePaths(bytes, 0, bytes.length, 2)).toEqual([deep, deep]);
+    const longest = "x".repeat(DANAUS_PATH_MAX - 1);
+    const room = new Uint8Array(DANAUS_PATH_MAX);
+    expect(encodePaths(room, 0, room.length, [longest])).toBe(DANAUS_PATH_MAX);
+    expect(decodePaths(room, 0, room.length, 1)).toEqual([longest]);
   });
 
   test("decoding garbage answers an errno", () => {
@@ -36,6 +49,6 @@ describe("path payloads", () => {
     expect(decodePaths(new Uint8Array([0x61, 0]), 0, 2, 2)).toBe(ERRNO.EINVAL);
     expect(decodePaths(new Uint8Array(4), 2, 4, 1)).toBe(ERRNO.EINVAL);
     expect(decodePaths(new Uint8Array(4), -1, 2, 1)).toBe(ERRNO.EINVAL);
-    expect(decodePaths(new Uint8Array(PATH_MAX + 1).fill(0x61), 0, PATH_MAX + 1, 1)).toBe(ERRNO.ENAMETOOLONG);
+    expect(decodePaths(new Uint8Array(DANAUS_PATH_MAX + 1).fill(0x61), 0, DANAUS_PATH_MAX + 1, 1)).toBe(ERRNO.ENAMETOOLONG);
   });
 });
