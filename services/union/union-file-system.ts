@@ -31,6 +31,7 @@ import {
   RENAME_NOREPLACE, type Stat, type Statfs, type Timespec,
 } from "../ipc-router/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
+import { copyUpTree, hasLowerPart } from "./copy-up-tree.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
 import { BranchStack, isDir, isRegular, isSymlink, type Node, type Resolved } from "./layer.ts";
 import { childPath, isWithin, splitComponents } from "./path.ts";
@@ -68,6 +69,19 @@ export interface UnionBranches {
 }
 
 /**
+ * What rename(2) of a directory with a lower part does: `"copy-up"` (the default) copies the whole directory tree
+ * into the upper first (see `copy-up-tree.ts`) and renames it there, as overlayfs with `redirect_dir=on` renames it;
+ * `"exdev"` answers EXDEV, as overlayfs with `redirect_dir=off` (tools such as `mv` then copy and delete).
+ */
+export type RenameDir = "copy-up" | "exdev";
+
+/** Settings of one union. */
+export interface UnionOptions {
+  /** Default "copy-up". */
+  readonly renameDir?: RenameDir;
+}
+
+/**
  * A union of FileSystems: one rw upper over read-only lowers, with whiteouts, opaque directories and copy-up (see
  * the module comment for what differs from overlayfs). Build one per thread over the thread's own branch instances
  * (same paths) and the same {@link UnionShared}: handles (see `handle.ts`) are valid in every such instance. The
@@ -83,10 +97,14 @@ export class UnionFileSystem implements FileSystem {
    */
   private readonly windows = new Map<number, KeptWindow>();
 
-  constructor(branches: UnionBranches, shared: UnionShared) {
+  private readonly renameDir: RenameDir;
+
+  constructor(branches: UnionBranches, shared: UnionShared, options: UnionOptions = {}) {
     if (branches.lowers.length + 1 > MAX_BRANCHES) throw new RangeError(`a union stacks at most ${MAX_BRANCHES} branches`);
     this.stack = new BranchStack(branches.upper, branches.lowers);
     this.dirs = new DirTable(shared);
+    this.renameDir = options.renameDir ?? "copy-up";
+    if (this.renameDir !== "copy-up" && this.renameDir !== "exdev") throw new RangeError(`renameDir ${String(this.renameDir)}: "copy-up" or "exdev"`);
   }
 
   /**
@@ -282,7 +300,8 @@ export class UnionFileSystem implements FileSystem {
 
   /**
    * rename(2): a lower file is copied up, renamed in the upper and its old name whited out; a directory with a
-   * lower part answers EXDEV (overlayfs without redirect_dir). Flags: RENAME_NOREPLACE only (EINVAL otherwise).
+   * lower part is copied up whole first (`copy-up-tree.ts`), or answers EXDEV with `renameDir: "exdev"` (overlayfs
+   * without redirect_dir). Flags: RENAME_NOREPLACE only (EINVAL otherwise).
    * EEXIST, ENOTEMPTY, EISDIR, ENOTDIR, EINVAL (into itself), EBUSY (root, ".", ".."), ENOENT.
    */
   rename(from: string, to: string, flags: number): void {
@@ -311,12 +330,15 @@ export class UnionFileSystem implements FileSystem {
       if (!sourceIsDir && isDir(existing.stat)) throw new FsError(ERRNO.EISDIR, "rename", to);
     }
     // overlayfs order: EXDEV for a directory with a lower part comes before the target's emptiness.
-    if (sourceIsDir && (node.branch !== 0 || node.layers.length > 1)) throw new FsError(ERRNO.EXDEV, "rename", from);
+    const wholeTree = sourceIsDir && hasLowerPart(node);
+    if (wholeTree && this.renameDir === "exdev") throw new FsError(ERRNO.EXDEV, "rename", from);
     if (existing !== null && isDir(existing.stat) && hasEntries(this.stack, existing)) {
       throw new FsError(ERRNO.ENOTEMPTY, "rename", to);
     }
     const sourceHidesLower = node.branch !== 0 || this.stack.lowerHas(srcParent, source.name).node !== null;
     const targetLower = this.stack.lowerHas(dstParent, target.name).node;
+    // The whole tree is in the upper (and opaque) before anything of the rename happens: a crash shows the old view.
+    if (wholeTree) copyUpTree(this.stack, node);
     copyUp(this.stack, node, true);
     copyUpDirectory(this.stack, dstParent.path);
     if (existing !== null && isDir(existing.stat) && existing.branch === 0) this.clearUpperDir(existing.path);
