@@ -32,6 +32,7 @@ import {
 } from "../ipc-router/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { copyUpTree, hasLowerPart } from "./copy-up-tree.ts";
+import { dropLowerName, ensureIndex, indexData, isIndexed, upperStat } from "./hardlink.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
 import { BranchStack, isDir, isRegular, isSymlink, type Node, type Resolved } from "./layer.ts";
 import { childPath, isWithin, splitComponents } from "./path.ts";
@@ -147,6 +148,7 @@ export class UnionFileSystem implements FileSystem {
       // A special file of a lower: opening it for writing writes to the device, never to the branch.
       return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain & ~O.TRUNC, 0));
     }
+    if (node.index !== undefined) return this.fileHandle(0, this.stack.upper.open(indexData(node.index), plain | O.NOFOLLOW, 0));
     return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain | (isSymlink(node.stat) ? 0 : O.NOFOLLOW), 0));
   }
 
@@ -198,10 +200,11 @@ export class UnionFileSystem implements FileSystem {
     return fs.lseek(handle, offset, whence);
   }
 
-  /** fstat(2): the branch's stat of the open object. EBADF. */
+  /** fstat(2): the branch's stat of the open object (an upper file's link count as `hardlink.ts` counts it). EBADF. */
   fstat(fd: number): Stat {
     const { fs, handle } = this.target(fd, "fstat");
-    return fs.fstat(handle);
+    const stat = fs.fstat(handle);
+    return fs === this.stack.upper ? upperStat(fs, stat) : stat;
   }
 
   /** stat(2), following symlinks inside the union. ENOENT, ENOTDIR, ELOOP, EINVAL (`.wh.`). */
@@ -295,7 +298,10 @@ export class UnionFileSystem implements FileSystem {
       return;
     }
     copyUpDirectory(this.stack, parent.path);
+    // A name of a hard-linked lower file: its other names keep the file, one link fewer (`hardlink.ts`).
+    const entry = isIndexed(node) ? ensureIndex(this.stack, node) : null;
     this.createMarker(childPath(parent.path, whiteoutName(found.name)));
+    if (entry !== null) dropLowerName(this.stack, entry);
   }
 
   /**
@@ -320,7 +326,9 @@ export class UnionFileSystem implements FileSystem {
     if (!sourceIsDir && (source.trailingSlash || target.trailingSlash)) throw new FsError(ERRNO.ENOTDIR, "rename", to);
     if (existing !== null) {
       if (existing.path === node.path) return;
-      if (existing.branch === node.branch && existing.stat.st_ino === node.stat.st_ino && existing.stat.st_dev === node.stat.st_dev) return;
+      // Two names of one file: nothing to do (an indexed lower name is its upper copy).
+      const home = (n: Node) => (n.index !== undefined ? 0 : n.branch);
+      if (home(existing) === home(node) && existing.stat.st_ino === node.stat.st_ino && existing.stat.st_dev === node.stat.st_dev) return;
     }
     // The source is an ancestor of the target: EINVAL; the target an ancestor of the source: ENOTEMPTY.
     if (sourceIsDir && destination !== node.path && isWithin(destination, node.path)) throw new FsError(ERRNO.EINVAL, "rename", from);
@@ -339,6 +347,8 @@ export class UnionFileSystem implements FileSystem {
     const targetLower = this.stack.lowerHas(dstParent, target.name).node;
     // The whole tree is in the upper (and opaque) before anything of the rename happens: a crash shows the old view.
     if (wholeTree) copyUpTree(this.stack, node);
+    // A replaced name of a hard-linked lower file: its other names keep the file, one link fewer.
+    const replacedEntry = existing !== null && isIndexed(existing) ? ensureIndex(this.stack, existing) : null;
     copyUp(this.stack, node, true);
     copyUpDirectory(this.stack, dstParent.path);
     if (existing !== null && isDir(existing.stat) && existing.branch === 0) this.clearUpperDir(existing.path);
@@ -348,6 +358,7 @@ export class UnionFileSystem implements FileSystem {
     // The old name's whiteout goes first: until the rename, the upper name it shadows still wins.
     if (sourceHidesLower) this.createMarker(childPath(srcParent.path, whiteoutName(source.name)));
     this.stack.upper.rename(node.path, destination, 0);
+    if (replacedEntry !== null) dropLowerName(this.stack, replacedEntry);
     if (target.whiteout === 0) this.dropWhiteout(target, dstParent);
   }
 
@@ -445,6 +456,7 @@ export class UnionFileSystem implements FileSystem {
   /** access(2) against the owning branch's object. ENOENT, EACCES, EINVAL (mode). */
   access(path: string, mode: number): void {
     const node = this.existing(this.stack.resolve(path, true, "access"), "access", path);
+    if (node.index !== undefined) return this.stack.upper.access(indexData(node.index), mode);
     this.stack.branch(node.branch).access(node.path, mode);
   }
 

@@ -292,7 +292,7 @@ afterAll(() => {
 function mountOverlay(lowers: readonly string[], upper: string, work: string, mount: string): string | null {
   if (process.getuid?.() !== 0) return "not root";
   for (const dir of [upper, work, mount]) nodeFs.mkdirSync(dir, { recursive: true });
-  const options = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work},redirect_dir=off,index=off,xino=off,metacopy=off`;
+  const options = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work},redirect_dir=on,index=on,nfs_export=off,xino=off,metacopy=off`;
   const result = spawnSync("mount", ["-t", "overlay", "overlay", "-o", options, mount], { encoding: "utf8" });
   if (result.status !== 0) return `overlay mount failed: ${result.stderr.trim() || result.error?.message || `status ${result.status}`}`;
   mounts.push(mount);
