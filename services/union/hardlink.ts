@@ -5,9 +5,9 @@
  *
  * On disk, in the upper (all names reserved: never listed, hiding nothing; the upper stays an OCI layer whose
  * hard-linked files are ordinary hard links, plus this hidden directory):
- * - `.wh..wh.index/<branch>.<ino>/` — the index entry of the regular file with inode `<ino>` in lower branch
+ * - `.wh..wh.index/<branch>.<ino>/` — the index entry of the regular file or symlink `<ino>` of lower branch
  *   `<branch>` (1 = the top lower; the index holds for the lower stack it was made with, as overlayfs's);
- *   - `data` — the copied-up file: every union name of it that is in the upper is a hard link of it;
+ *   - `data` — the copied-up file (or symlink): every union name of it that is in the upper is a hard link of it;
  *   - `1`, `2`, ... `<n>` — one more hard link of `data` for each name the lower file still shows through (n = its
  *     lower st_nlink when the entry was made). A lower name that is copied up (linked to `data`), whited out or
  *     replaced takes one away.
@@ -16,8 +16,8 @@
  *   an index entry (st_nlink less one) from any other hard-linked upper file; it counts only while `<branch>.<ino>/data`
  *   has that inode, so a stale one (a crash, a reused inode number) changes nothing.
  *
- * Only regular files with st_nlink > 1 in a lower are indexed; symlinks and FIFOs with several names are copied up
- * name by name. An entry is made whole under a temp name of the index directory (data synced, attributes, the
+ * Only regular files and symlinks with st_nlink > 1 in a lower are indexed; FIFOs, sockets and devices with several
+ * names are copied up name by name. An entry is made whole under a temp name of the index directory (data synced, attributes, the
  * placeholders, the reverse symlink) and published by one no-replace rename of its directory; a lower name is then
  * linked up with link(2), which is atomic, and only then is its placeholder removed, so a crash can leave st_nlink one
  * too high, never a name without its data. Entries are never removed (an entry whose names are all gone keeps its
@@ -25,7 +25,7 @@
  */
 import { ERRNO, type FileSystem, FsError, O, readWholeDirectory, type Stat } from "../ipc-router/protocol/index.ts";
 import { copyAttributes, copyData, copyUpDirectory, discard, parentOf, tempName } from "./copy-up.ts";
-import { isRegular, type BranchStack, type Node } from "./layer.ts";
+import { isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
 import { childPath } from "./path.ts";
 import { META_PREFIX } from "./whiteout.ts";
 
@@ -34,9 +34,14 @@ export const INDEX_DIR = `${META_PREFIX}index`;
 /** The name of the copied-up file inside an index entry. */
 const DATA = "data";
 
-/** Whether `node` is a name of a hard-linked lower regular file (indexed already, or to be when copied up). */
+/** Whether `node` is a name of a hard-linked lower file or symlink (indexed already, or to be when copied up). */
 export function isIndexed(node: Node): boolean {
-  return node.branch !== 0 && (node.index !== undefined || (isRegular(node.stat) && node.stat.st_nlink > 1));
+  return node.branch !== 0 && (node.index !== undefined || indexable(node.stat));
+}
+
+/** Whether `stat` is of a regular file or symlink with several names: the objects the index keeps whole. */
+function indexable(stat: Stat): boolean {
+  return (isRegular(stat) || isSymlink(stat)) && stat.st_nlink > 1;
 }
 
 /** The index entry directory of lower file `stat` of branch `branch`. */
@@ -59,7 +64,7 @@ function unionStat(stat: Stat): Stat {
  * entry's data when it has been copied up, else null.
  */
 export function indexedLower(stack: BranchStack, branch: number, stat: Stat): { entry: string; stat: Stat } | null {
-  if (!isRegular(stat) || stat.st_nlink <= 1) return null;
+  if (!indexable(stat)) return null;
   const entry = entryOf(branch, stat);
   const data = stack.lstatOrNull(0, childPath(entry, DATA));
   return data === null ? null : { entry, stat: unionStat(data) };
@@ -72,7 +77,7 @@ export function indexData(entry: string): string {
 
 /** The union stat of an upper object: a link of an index entry's data counts one name less. */
 export function upperStat(upper: FileSystem, stat: Stat): Stat {
-  if (!isRegular(stat) || stat.st_nlink <= 1) return stat;
+  if (!indexable(stat)) return stat;
   let entry: string;
   try {
     entry = upper.readlink(reverseOf(stat.st_ino));
@@ -107,14 +112,18 @@ export function ensureIndex(stack: BranchStack, node: Node, data = true): string
   upper.mkdir(temp, 0o700);
   try {
     const file = childPath(temp, DATA);
-    const out = upper.open(file, O.CREAT | O.EXCL | O.WRONLY, 0o600);
-    try {
-      if (data) {
-        copyData(stack.branch(node.branch), node.path, upper, out);
-        upper.fdatasync(out);
+    if (isSymlink(node.stat)) {
+      upper.symlink(stack.branch(node.branch).readlink(node.path), file);
+    } else {
+      const out = upper.open(file, O.CREAT | O.EXCL | O.WRONLY, 0o600);
+      try {
+        if (data) {
+          copyData(stack.branch(node.branch), node.path, upper, out);
+          upper.fdatasync(out);
+        }
+      } finally {
+        upper.close(out);
       }
-    } finally {
-      upper.close(out);
     }
     for (let i = 1; i <= node.stat.st_nlink; i++) upper.link(file, childPath(temp, String(i)));
     copyAttributes(upper, file, node.stat);

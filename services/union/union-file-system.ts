@@ -148,6 +148,7 @@ export class UnionFileSystem implements FileSystem {
       // A special file of a lower: opening it for writing writes to the device, never to the branch.
       return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain & ~O.TRUNC, 0));
     }
+    // (An indexed symlink is only reached here with O_NOFOLLOW: ELOOP, as for any symlink.)
     if (node.index !== undefined) return this.fileHandle(0, this.stack.upper.open(indexData(node.index), plain | O.NOFOLLOW, 0));
     return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain | (isSymlink(node.stat) ? 0 : O.NOFOLLOW), 0));
   }

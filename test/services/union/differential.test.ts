@@ -13,6 +13,9 @@
  * - no special files (mknod is not among the generated operations), no RENAME_EXCHANGE (the union answers EINVAL);
  * - st_ino, st_dev, directory sizes and directory link counts are not compared, nor readdir cookies;
  * - every handle is closed within its step (a read-only handle held across a copy-up differs).
+ * overlayfs runs with redirect_dir=on and index=on (nfs_export=off), which the union follows: directories with a
+ * lower part are renamed (the union copies their tree up), and the lowers hold hard-linked files whose names keep
+ * one file and one link count across copy-up, chmod, writes, unlinks and renames through any of them.
  * Steps also use trailing slashes now and then, and compare file link counts. Two of the names are bytes that are not
  * UTF-8 (paths are byte strings, see names.ts; the kernel side passes them to node:fs as Buffers), so whiteouts, renames
  * and copy-ups of such names are compared too.
@@ -195,18 +198,33 @@ function randomData(random: Random): Uint8Array {
   return data;
 }
 
-/** A seeded lower tree of directories, files and symlinks under `root`. */
+/** A seeded lower tree of directories, files, hard links of files (kept by `cp -a`) and symlinks under `root`. */
 function buildLower(root: string, random: Random): void {
   nodeFs.mkdirSync(root, { recursive: true });
+  const files: Buffer[] = [];
+  const dirs: string[] = [nameFromText(root)];
   for (let i = 0; i < 60; i++) {
-    const path = nameToBytes(`${nameFromText(root)}/${randomPath(random)}`);
+    const text = `${nameFromText(root)}/${randomPath(random)}`;
+    const path = nameToBytes(text);
     const kind = random.int(10);
     try {
-      if (kind < 4) nodeFs.mkdirSync(path, { recursive: true, mode: random.pick([0o755, 0o700, 0o775]) });
-      else if (kind < 9) nodeFs.writeFileSync(path, randomData(random), { mode: random.pick([0o644, 0o600, 0o755]) });
-      else nodeFs.symlinkSync(nameToBytes(random.pick(NAMES)), path);
+      if (kind < 4) {
+        nodeFs.mkdirSync(path, { recursive: true, mode: random.pick([0o755, 0o700, 0o775]) });
+        dirs.push(text);
+      } else if (kind < 9) {
+        nodeFs.writeFileSync(path, randomData(random), { mode: random.pick([0o644, 0o600, 0o755]) });
+        files.push(path);
+      } else nodeFs.symlinkSync(nameToBytes(random.pick(NAMES)), path);
     } catch {
       // A file or symlink on the way: that entry is just not made.
+    }
+  }
+  // Hard links: more names for some of the files, in directories that exist.
+  for (let i = 0; i < 20 && files.length > 0; i++) {
+    try {
+      nodeFs.linkSync(random.pick(files), nameToBytes(`${random.pick(dirs)}/${random.pick(NAMES)}`));
+    } catch {
+      // The name is taken: no link.
     }
   }
 }
@@ -345,7 +363,15 @@ function differential(lowerCount: number): void {
     }
     const final = snapshot(kernel);
     expect(snapshot(ours)).toEqual(final);
-    if (process.env.DANAUS_UNION_TALLY) process.stderr.write(`${[...tally].sort().map(([k, v]) => `${k}: ${v}`).join("\n")}\n${final.join("\n")}\n`);
+    if (process.env.DANAUS_UNION_TALLY) {
+      const walk = (root: string): string[] => (spawnSync("find", [root], { encoding: "buffer" }).stdout.toString("latin1").split("\n").filter((p) => p !== ""));
+      const linked = lowerNames.flatMap((name) => walk(join(dir, "u", name))).filter((p) => { const st = nodeFs.lstatSync(Buffer.from(p, "latin1")); return st.isFile() && st.nlink > 1; });
+      const upperPaths = walk(join(dir, "u", "upper"));
+      const indexed = upperPaths.filter((p) => /\.wh\.\.wh\.index\/[0-9]+\.[0-9]+$/.test(p));
+      const opaque = upperPaths.filter((p) => p.endsWith("/.wh..wh..opq"));
+      process.stderr.write(`${[...tally].sort().map(([k, v]) => `${k}: ${v}`).join("\n")}\n${final.join("\n")}\n`);
+      process.stderr.write(`lower names of hard-linked files: ${linked.length}; index entries: ${indexed.length}; opaque upper dirs: ${opaque.length}\n`);
+    }
   } finally {
     upper.dispose();
     for (const lower of lowers) lower.dispose();
