@@ -4,10 +4,11 @@
  * union reads the index back the same; a copy-up killed while making the index leaves the lower view.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
+import { AT_SYMLINK_NOFOLLOW } from "../../../services/ipc-router/protocol/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
 import { expectErrno, listNames, O_RDONLY, O_WRONLY, readFile, bytes } from "../../conformance/harness.ts";
 
@@ -141,3 +142,17 @@ test("SIGKILL while the index entry is made: the lower view; run again, one file
   expectErrno("ENOENT", () => fs.stat("a"));
   expect(names(fs, ["a2", "b", "d/c"])).toEqual({ lines: ["a2 644 3 hi\n", "b 644 3 hi\n", "d/c 644 3 hi\n"], oneInode: true });
 }, 60_000);
+
+test("a hard-linked lower symlink stays one symlink: chown of one name shows on the other, the count holds", () => {
+  symlinkSync("a", join(base, "lower", "s1"));
+  linkSync(join(base, "lower", "s1"), join(base, "lower", "s2"));
+  const fs = union();
+  expect(fs.lstat("s2").st_nlink).toBe(2);
+  fs.chown("s1", 123, 456, AT_SYMLINK_NOFOLLOW);
+  const [s1, s2] = [fs.lstat("s1"), fs.lstat("s2")];
+  expect([s1.st_uid, s2.st_uid, s1.st_nlink, s2.st_nlink, s1.st_ino === s2.st_ino]).toEqual([123, 123, 2, 2, true]);
+  expect(fs.readlink("s2")).toBe("a");
+  expect(readFile(fs, "s2")).toBe("hi\n");
+  fs.unlink("s1");
+  expect(fs.lstat("s2").st_nlink).toBe(1);
+});
