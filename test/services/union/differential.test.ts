@@ -198,8 +198,11 @@ function randomData(random: Random): Uint8Array {
   return data;
 }
 
-/** A seeded lower tree of directories, files, hard links of files (kept by `cp -a`) and symlinks under `root`. */
-function buildLower(root: string, random: Random): void {
+/**
+ * A seeded lower tree of directories, files, hard links of files (kept by `cp -a`) and symlinks under `root`. The
+ * union paths of its directories and of its hard-linked names go to `focus`, which steps pick from now and then.
+ */
+function buildLower(root: string, random: Random, focus: string[]): void {
   nodeFs.mkdirSync(root, { recursive: true });
   const files: Buffer[] = [];
   const dirs: string[] = [nameFromText(root)];
@@ -211,6 +214,7 @@ function buildLower(root: string, random: Random): void {
       if (kind < 4) {
         nodeFs.mkdirSync(path, { recursive: true, mode: random.pick([0o755, 0o700, 0o775]) });
         dirs.push(text);
+        focus.push(text.slice(nameFromText(root).length + 1));
       } else if (kind < 9) {
         nodeFs.writeFileSync(path, randomData(random), { mode: random.pick([0o644, 0o600, 0o755]) });
         files.push(path);
@@ -222,7 +226,10 @@ function buildLower(root: string, random: Random): void {
   // Hard links: more names for some of the files, in directories that exist.
   for (let i = 0; i < 20 && files.length > 0; i++) {
     try {
-      nodeFs.linkSync(random.pick(files), nameToBytes(`${random.pick(dirs)}/${random.pick(NAMES)}`));
+      const file = random.pick(files);
+      const link = `${random.pick(dirs)}/${random.pick(NAMES)}`;
+      nodeFs.linkSync(file, nameToBytes(link));
+      focus.push(bytesToName(file).slice(nameFromText(root).length + 1), link.slice(nameFromText(root).length + 1));
     } catch {
       // The name is taken: no link.
     }
@@ -235,9 +242,14 @@ interface Step {
   run(side: Side): string;
 }
 
-function randomStep(random: Random): Step {
-  const path = randomPath(random, true);
-  const other = randomPath(random, true);
+/** A step's path: one of `focus` (a lower directory or hard-linked name) one time in four, else a random path. */
+function stepPath(random: Random, focus: readonly string[]): string {
+  return focus.length > 0 && random.int(4) === 0 ? random.pick(focus) : randomPath(random, true);
+}
+
+function randomStep(random: Random, focus: readonly string[]): Step {
+  const path = stepPath(random, focus);
+  const other = stepPath(random, focus);
   const choice = random.int(100);
   if (choice < 12) {
     const flags = O_CREAT | O_WRONLY | (random.int(2) ? O_TRUNC : 0) | (random.int(5) === 0 ? O_EXCL : 0);
@@ -321,11 +333,12 @@ function mountOverlay(lowers: readonly string[], upper: string, work: string, mo
 function differential(lowerCount: number): void {
   const seed = SEED + lowerCount - 1;
   const random = mulberry32(seed);
+  const focus: string[] = [];
   const dir = join(base, `lowers-${lowerCount}`);
   const lowerNames = Array.from({ length: lowerCount }, (_, i) => `lower${i}`);
   for (const name of lowerNames) {
     const source = join(dir, "src", name);
-    buildLower(source, random);
+    buildLower(source, random, focus);
     // cp -a copies names byte for byte (node's cpSync would read them as UTF-8 text).
     for (const copy of ["k", "u"]) {
       nodeFs.mkdirSync(join(dir, copy), { recursive: true });
@@ -348,11 +361,14 @@ function differential(lowerCount: number): void {
   const replay = `DANAUS_UNION_SEED=${SEED} bun test test/services/union/differential.test.ts -t '${lowerCount} lower'`;
   try {
     for (let step = 0; step < STEPS; step++) {
-      const op = randomStep(random);
+      const op = randomStep(random, focus);
       const expected = outcome(() => op.run(kernel));
       const actual = outcome(() => op.run(ours));
       history.push(`${step}: ${op.label} -> ${expected}`);
-      const kind = `${op.label.split(" ")[0]} ${expected.startsWith("ok") ? "ok" : expected}`;
+      const words = op.label.split(" ");
+      // Steps on a lower directory or hard-linked name (of the original lowers) are tallied apart.
+      const focused = focus.includes(words[1]!.replace(/\/$/, "")) ? " (lower dir or hard link)" : "";
+      const kind = `${words[0]} ${expected.startsWith("ok") ? "ok" : expected}${focused}`;
       tally.set(kind, (tally.get(kind) ?? 0) + 1);
       if (expected !== actual) {
         throw new Error(
