@@ -1,14 +1,19 @@
 /**
  * @module union-file-system — the union as a FileSystem over other FileSystems (paper §2.2, §4.2), following kernel
- * overlayfs (redirect_dir=off, index=off, metacopy=off) with OCI whiteout files.
+ * overlayfs with redirect_dir=on (a lower or merged directory is renamed by copying its tree up, `copy-up-tree.ts`;
+ * or EXDEV as with redirect_dir=off, the `renameDir` option), index=on (hard links of lower files stay one file
+ * across copy-up, `hardlink.ts`) and metacopy=off, with OCI whiteout files.
  *
  * Deliberate departures from overlayfs (the differential test lists the same):
  * - Names starting with `.wh.` are reserved: any path component spelling one answers EINVAL (open, create, stat,
  *   rename, link, symlink, mkdir... ), and they never appear in listings.
  * - A whiteout is a file named `.wh.<name>`, so a lower name longer than 251 bytes cannot be whited out: unlink,
  *   rmdir or rename-away of such a lower name answers ENAMETOOLONG (names only in the upper are unaffected).
- * - st_ino and st_dev are the owning branch's: they change when a file is copied up; directories report the topmost
- *   branch's stat (overlayfs would keep a lower inode number with xino).
+ * - st_ino and st_dev are the owning branch's: they change when a file is copied up (a hard-linked lower file's
+ *   names show its copy's, all the same); directories report the topmost branch's stat (overlayfs would keep a lower
+ *   inode number with xino).
+ * - A directory rename copies the directory's whole tree into the upper (overlayfs records a redirect instead), so
+ *   its cost grows with the tree.
  * - Absolute symlink targets resolve at the union root (overlayfs, reached from the host, resolves them at "/").
  * - Devices of a lower cannot be copied up (EOPNOTSUPP): the FileSystem interface makes no device nodes. FIFOs and
  *   sockets are copied up with mknod.
@@ -23,8 +28,9 @@
  *
  * Crash safety: copy-up publishes a file only complete (see `copy-up.ts`); a whiteout is always created before the
  * upper name it replaces is removed or renamed away (while both exist the upper name wins), so no crash point shows
- * a lower object again that was deleted; a crash may leave unlisted `.wh..wh.` temp names, which rmdir removes.
- * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off).
+ * a lower object again that was deleted; a crash may leave unlisted `.wh..wh.` temp names, which rmdir removes. A
+ * directory rename publishes nothing before the whole tree is in the upper (each step of that keeps the view); a
+ * crash in the hard-link index can leave a link count one too high, never a name without its data (`hardlink.ts`).
  */
 import {
   AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodType, O, readWholeDirectory,
