@@ -16,6 +16,11 @@
  *   an index entry (st_nlink less one) from any other hard-linked upper file; it counts only while `<branch>.<ino>/data`
  *   has that inode, so a stale one (a crash, a reused inode number) changes nothing.
  *
+ * As an OCI layer, the upper reads as before: the union names of a copied-up file are ordinary hard links of one
+ * another, and the index directory is a `.wh..wh.` meta name, which layer appliers (containerd) skip and which a
+ * tool taking the upper as a layer should leave out. A lower name of the file that was never copied up is not in the
+ * upper, so an image built from the layers shows it with its lower content there (as a diff of an overlayfs upper).
+ *
  * Only regular files and symlinks with st_nlink > 1 in a lower are indexed; FIFOs, sockets and devices with several
  * names are copied up name by name. An entry is made whole under a temp name of the index directory (data synced, attributes, the
  * placeholders, the reverse symlink) and published by one no-replace rename of its directory; a lower name is then
