@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { AT_SYMLINK_NOFOLLOW } from "../../../services/ipc-router/protocol/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
+import type { UnionWorkerReply, UnionWorkerRequest } from "./union-worker.ts";
 import { expectErrno, listNames, O_RDONLY, O_WRONLY, readFile, bytes } from "../../conformance/harness.ts";
 
 let base: string;
@@ -155,4 +156,37 @@ test("a hard-linked lower symlink stays one symlink: chown of one name shows on 
   expect(readFile(fs, "s2")).toBe("hi\n");
   fs.unlink("s1");
   expect(fs.lstat("s2").st_nlink).toBe(1);
+});
+
+test("two threads copying up different names of the same hard-linked files at once: one index entry each, both writes kept", async () => {
+  const lower = join(base, "lower");
+  const count = 40;
+  for (let i = 0; i < count; i++) {
+    writeFileSync(join(lower, `x${i}`), Buffer.alloc(64 << 10, 0x2e));
+    linkSync(join(lower, `x${i}`), join(lower, `y${i}`));
+  }
+  const shared = createUnionShared();
+  const start = new SharedArrayBuffer(4);
+  const run = (paths: string[], byte: number, offset: number) => {
+    const worker = new Worker(new URL("./union-worker.ts", import.meta.url).href);
+    return new Promise<UnionWorkerReply>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<UnionWorkerReply>) => resolve(event.data);
+      worker.onerror = (event) => reject(new Error(event.message));
+      const request: UnionWorkerRequest = { kind: "race", upper: join(base, "upper"), lowers: [lower], shared, paths, byte, offset, start };
+      worker.postMessage(request);
+    }).finally(() => worker.terminate());
+  };
+  const xs = Array.from({ length: count }, (_, i) => `x${i}`);
+  const replies = [run(xs, 0x41, 0), run(xs.map((x) => x.replace("x", "y")), 0x42, 1)];
+  Atomics.store(new Int32Array(start), 0, 1);
+  Atomics.notify(new Int32Array(start), 0);
+  for (const reply of await Promise.all(replies)) if (!reply.ok) throw new Error(reply.error);
+  const fs = union();
+  for (let i = 0; i < count; i++) {
+    const [x, y] = [fs.lstat(`x${i}`), fs.lstat(`y${i}`)];
+    expect([x.st_ino === y.st_ino, x.st_nlink, y.st_nlink]).toEqual([true, 2, 2]);
+    expect(readFile(fs, `y${i}`).slice(0, 3)).toBe("AB.");
+  }
+  const entries = readdirSync(join(base, "upper", ".wh..wh.index")).filter((name) => /^1\.[0-9]+$/.test(name));
+  expect(entries.length).toBe(count);
 });
