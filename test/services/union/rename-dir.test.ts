@@ -54,6 +54,7 @@ function fillLowers(): void {
   chmodSync(join(a, "d", "f"), 0o640);
   chmodSync(join(a, "d", "sub"), 0o750);
   utimesSync(join(a, "d", "f"), 1_000_000, 1_000_000);
+  utimesSync(join(a, "d", "sub"), 2_000_000, 2_000_000);
   mkdirSync(join(b, "d", "sub"), { recursive: true });
   writeFileSync(join(b, "d", "below"), "from b");
   writeFileSync(join(b, "d", "sub", "deep"), "deep b");
@@ -85,6 +86,8 @@ test("a lower directory is copied up whole and renamed; the old name is gone, th
   expectErrno("ENOENT", () => fs.stat("d"));
   expect(tree(fs, "moved")).toEqual(before);
   expect(listNames(fs, "")).toEqual(["moved"]);
+  // Directories inside the tree keep their times (the copy puts them back after filling the directory).
+  expect(fs.lstat("moved/sub").st_mtime_sec).toBe(2_000_000);
   expect(before).toContain("/f 640 1 1000000 file f");
   expect(before).toContain("/sub 750");
   // On disk: an ordinary opaque directory and a whiteout of the old name, as an OCI layer spells them.
