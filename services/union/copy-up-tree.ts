@@ -10,6 +10,10 @@
  * same view as before (some entries already in the upper, all visible once), never a half tree: the rename itself
  * (whiteout of the old name, then one rename in the upper) comes only after the whole tree is in the upper and opaque.
  *
+ * The union takes no directory locks: entries another thread creates in the directory meanwhile land in the upper
+ * and are kept, but a lower entry another thread removes in the instant between its lookup here and its copy's
+ * publication comes back (the copy wins over the new whiteout).
+ *
  * The on-disk result is plain OCI-layer content: ordinary directories, files, symlinks, FIFOs, whiteouts and opaque
  * markers, so the upper stays readable as an image layer.
  */
