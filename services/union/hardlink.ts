@@ -22,11 +22,11 @@
  * upper, so an image built from the layers shows it with its lower content there (as a diff of an overlayfs upper).
  *
  * Only regular files and symlinks with st_nlink > 1 in a lower are indexed; FIFOs, sockets and devices with several
- * names are copied up name by name. An entry is made whole under a temp name of the index directory (data synced, attributes, the
- * placeholders, the reverse symlink) and published by one no-replace rename of its directory; a lower name is then
- * linked up with link(2), which is atomic, and only then is its placeholder removed, so a crash can leave st_nlink one
- * too high, never a name without its data. Entries are never removed (an entry whose names are all gone keeps its
- * data until the upper is deleted).
+ * names are copied up name by name. An entry is made whole under a temp name of the index directory (data synced,
+ * attributes, the placeholders, the reverse symlink) and published by one rename of its directory, which fails when
+ * the entry exists (it is never empty); a lower name is then linked up with link(2), which is atomic, and only then
+ * is its placeholder removed, so a crash can leave st_nlink one too high, never a name without its data. Entries are
+ * never removed (an entry whose names are all gone keeps its data until the upper is deleted).
  */
 import { ERRNO, type FileSystem, FsError, O, readWholeDirectory, type Stat } from "../ipc-router/protocol/index.ts";
 import { copyAttributes, copyData, copyUpDirectory, discard, parentOf, tempName } from "./copy-up.ts";
@@ -65,7 +65,7 @@ function unionStat(stat: Stat): Stat {
 }
 
 /**
- * For a lower regular file with several names: its index entry (the upper directory) and the union stat of the
+ * For a lower regular file or symlink with several names: its index entry (the upper directory) and the union stat of the
  * entry's data when it has been copied up, else null.
  */
 export function indexedLower(stack: BranchStack, branch: number, stat: Stat): { entry: string; stat: Stat } | null {
@@ -100,7 +100,7 @@ export function upperStat(upper: FileSystem, stat: Stat): Stat {
 }
 
 /**
- * Makes the index entry of lower name `node` (a hard-linked regular file) unless it exists; returns the entry's
+ * Makes the index entry of lower name `node` (a hard-linked file or symlink) unless it exists; returns the entry's
  * directory. `data` false copies no content (the caller truncates the file to 0 next).
  */
 export function ensureIndex(stack: BranchStack, node: Node, data = true): string {
