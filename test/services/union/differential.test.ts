@@ -15,7 +15,8 @@
  * - every handle is closed within its step (a read-only handle held across a copy-up differs).
  * overlayfs runs with redirect_dir=on and index=on (nfs_export=off), which the union follows: directories with a
  * lower part are renamed (the union copies their tree up), and the lowers hold hard-linked files whose names keep
- * one file and one link count across copy-up, chmod, writes, unlinks and renames through any of them.
+ * one file and one link count across copy-up, chmod, writes, unlinks and renames through any of them. A third run
+ * sets the union's renameDir = "exdev" against overlayfs with redirect_dir=off (both answer EXDEV there).
  * Steps also use trailing slashes now and then, and compare file link counts. Two of the names are bytes that are not
  * UTF-8 (paths are byte strings, see names.ts; the kernel side passes them to node:fs as Buffers), so whiteouts, renames
  * and copy-ups of such names are compared too.
@@ -27,7 +28,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { bytesToName, FsError, nameFromText, nameToBytes, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
-import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
+import { createUnionShared, type RenameDir, UnionFileSystem } from "../../../services/union/index.ts";
 import { listNames } from "../../conformance/harness.ts";
 import { mulberry32, type Random } from "./random.ts";
 
@@ -318,11 +319,15 @@ afterAll(() => {
   nodeFs.rmSync(base, { recursive: true, force: true });
 });
 
-/** Mounts overlayfs over `lowers` (top first) for the kernel side; returns why it cannot, or null when mounted. */
-function mountOverlay(lowers: readonly string[], upper: string, work: string, mount: string): string | null {
+/**
+ * Mounts overlayfs over `lowers` (top first) for the kernel side, with redirect_dir on for the union's
+ * renameDir = "copy-up" and off for "exdev"; returns why it cannot, or null when mounted.
+ */
+function mountOverlay(lowers: readonly string[], upper: string, work: string, mount: string, renameDir: RenameDir): string | null {
   if (process.getuid?.() !== 0) return "not root";
   for (const dir of [upper, work, mount]) nodeFs.mkdirSync(dir, { recursive: true });
-  const options = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work},redirect_dir=on,index=on,nfs_export=off,xino=off,metacopy=off`;
+  const redirect = renameDir === "copy-up" ? "on" : "off";
+  const options = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work},redirect_dir=${redirect},index=on,nfs_export=off,xino=off,metacopy=off`;
   const result = spawnSync("mount", ["-t", "overlay", "overlay", "-o", options, mount], { encoding: "utf8" });
   if (result.status !== 0) return `overlay mount failed: ${result.stderr.trim() || result.error?.message || `status ${result.status}`}`;
   mounts.push(mount);
@@ -330,11 +335,11 @@ function mountOverlay(lowers: readonly string[], upper: string, work: string, mo
 }
 
 /** Builds `lowerCount` seeded lower trees, mounts overlayfs on one copy, the union on the other, and compares. */
-function differential(lowerCount: number): void {
+function differential(lowerCount: number, renameDir: RenameDir = "copy-up"): void {
   const seed = SEED + lowerCount - 1;
   const random = mulberry32(seed);
   const focus: string[] = [];
-  const dir = join(base, `lowers-${lowerCount}`);
+  const dir = join(base, `lowers-${lowerCount}-${renameDir}`);
   const lowerNames = Array.from({ length: lowerCount }, (_, i) => `lower${i}`);
   for (const name of lowerNames) {
     const source = join(dir, "src", name);
@@ -345,7 +350,7 @@ function differential(lowerCount: number): void {
       expect(spawnSync("cp", ["-a", source, join(dir, copy, name)]).status).toBe(0);
     }
   }
-  const why = mountOverlay(lowerNames.map((name) => join(dir, "k", name)), join(dir, "k", "upper"), join(dir, "k", "work"), join(dir, "k", "merged"));
+  const why = mountOverlay(lowerNames.map((name) => join(dir, "k", name)), join(dir, "k", "upper"), join(dir, "k", "work"), join(dir, "k", "merged"), renameDir);
   if (why !== null) {
     if (process.env.CI === "true") throw new Error(`differential test cannot run under CI: ${why}`);
     process.stderr.write(`union differential test skipped: ${why}\n`);
@@ -353,12 +358,12 @@ function differential(lowerCount: number): void {
   }
   const upper = new LocalBackend(join(dir, "u", "upper"));
   const lowers = lowerNames.map((name) => new LocalBackend(join(dir, "u", name)));
-  const union = new UnionFileSystem({ upper, lowers }, createUnionShared());
+  const union = new UnionFileSystem({ upper, lowers }, createUnionShared(), { renameDir });
   const kernel = kernelSide(join(dir, "k", "merged"));
   const ours = unionSide(union);
   const history: string[] = [];
   const tally = new Map<string, number>();
-  const replay = `DANAUS_UNION_SEED=${SEED} bun test test/services/union/differential.test.ts -t '${lowerCount} lower'`;
+  const replay = `DANAUS_UNION_SEED=${SEED} bun test test/services/union/differential.test.ts -t '${renameDir === "exdev" ? "exdev" : `overlayfs over ${lowerCount} lower`}'`;
   try {
     for (let step = 0; step < STEPS; step++) {
       const op = randomStep(random, focus);
@@ -372,7 +377,7 @@ function differential(lowerCount: number): void {
       tally.set(kind, (tally.get(kind) ?? 0) + 1);
       if (expected !== actual) {
         throw new Error(
-          `seed ${seed} (DANAUS_UNION_SEED=${SEED}, ${lowerCount} lower) step ${step}: ${op.label}: overlayfs ${expected}, union ${actual}\n` +
+          `seed ${seed} (DANAUS_UNION_SEED=${SEED}, ${lowerCount} lower, renameDir ${renameDir}) step ${step}: ${op.label}: overlayfs ${expected}, union ${actual}\n` +
             `replay: ${replay}\nlast steps:\n${history.slice(-12).join("\n")}`,
         );
       }
@@ -396,3 +401,4 @@ function differential(lowerCount: number): void {
 
 test(`the union answers like overlayfs over 1 lower (seed ${SEED}, ${STEPS} steps)`, () => differential(1), 60_000);
 test(`the union answers like overlayfs over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2), 60_000);
+test(`renameDir = "exdev": the union answers like overlayfs with redirect_dir=off over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2, "exdev"), 60_000);
