@@ -85,7 +85,7 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
 function resolveMount(m: MountFile): MountConfig {
   const path = normalizeMountPath(m.path);
   if (m.source !== undefined) return { path, kind: "direct", source: normalizeBackendPath(m.source), legacy: m.legacy };
-  return { path, kind: "union", upper: normalizeBackendPath(m.upper ?? ""), lowers: (m.lowers ?? []).map(normalizeBackendPath), legacy: m.legacy };
+  return { path, kind: "union", upper: normalizeBackendPath(m.upper ?? ""), lowers: (m.lowers ?? []).map(normalizeBackendPath), legacy: m.legacy, ...(m.renameDir !== undefined ? { renameDir: m.renameDir } : {}) };
 }
 
 function resolveBackend(b: TenantFile["backend"], file: string, host: HostConfig): BackendConfig {

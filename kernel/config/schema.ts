@@ -90,6 +90,10 @@ export const MountSchema = v.pipe(
     upper: v.optional(backendPath),
     lowers: v.optional(v.array(backendPath, "a list of backend paths, top first")),
     legacy: v.optional(v.boolean("true or false"), false),
+    renameDir: v.optional(v.pipe(
+      v.picklist(["copy-up", "exdev"], '"copy-up" or "exdev"'),
+      v.description('Union mounts: rename(2) of a directory with a lower part copies its whole tree into the upper and renames it there ("copy-up", the default, as overlayfs with redirect_dir), or answers EXDEV ("exdev").'),
+    )),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -100,6 +104,8 @@ export const MountSchema = v.pipe(
       addIssue({ message: expected, received: `both source = ${JSON.stringify(m.source)} and ${m.upper !== undefined ? `upper = ${JSON.stringify(m.upper)}` : "lowers"}` });
     } else if (m.source === undefined && !union) {
       addIssue({ message: expected, received: "neither" });
+    } else if (m.source !== undefined && m.renameDir !== undefined) {
+      addIssue({ message: "`renameDir` only on a union mount (`upper` and `lowers`)", received: `renameDir = ${JSON.stringify(m.renameDir)} with source` });
     } else if (m.lowers !== undefined && m.upper === undefined) {
       addIssue({ message: "a writable `upper` branch with the `lowers`", received: "lowers without upper" });
     }

@@ -6,10 +6,13 @@ export type BackendConfig =
   | { kind: "local"; root: string }
   | { kind: "cephfs"; conf: string; fs: string; root: string; clientId: string; keyring?: string; options?: Record<string, string> };
 
-/** A mount point: a backend path, or a union of one rw upper over ordered ro lowers (top first). */
+/**
+ * A mount point: a backend path, or a union of one rw upper over ordered ro lowers (top first). A union's
+ * `renameDir` is present only when the tenant file sets it (absent: "copy-up", see `UnionOptions`).
+ */
 export type MountConfig =
   | { path: string; kind: "direct"; source: string; legacy: boolean }
-  | { path: string; kind: "union"; upper: string; lowers: string[]; legacy: boolean };
+  | { path: string; kind: "union"; upper: string; lowers: string[]; legacy: boolean; renameDir?: "copy-up" | "exdev" };
 
 /** The client cache of one tenant service. */
 export interface CacheConfig {

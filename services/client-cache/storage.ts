@@ -12,7 +12,7 @@ import type { BackendConfig, TenantConfig } from "../../kernel/config/index.ts";
 import type { FileSystem } from "../ipc-router/protocol/index.ts";
 import { CephBackend, CephMount, ensureCephDirectory, LocalBackend, type CephMountOptions, type CephShared } from "./backend/index.ts";
 import { CachedFileSystem, cacheStats, SharedCache, startWriteBackThread, type CacheStats, type SharedCacheData, type WriteBackThread } from "./cache/index.ts";
-import { createUnionShared, UnionFileSystem, type UnionShared } from "../union/index.ts";
+import { createUnionShared, type RenameDir, UnionFileSystem, type UnionShared } from "../union/index.ts";
 
 /**
  * libcephfs options danaus sets unless the tenant's `[backend.options]` says otherwise (see README "Consistency"):
@@ -37,7 +37,9 @@ export interface StorageShared {
 }
 
 /** What a mount serves: one backend directory, or a union of a writable upper over read-only lowers (top first). */
-export type MountBranches = { kind: "direct"; source: string } | { kind: "union"; upper: string; lowers: readonly string[] };
+export type MountBranches =
+  | { kind: "direct"; source: string }
+  | { kind: "union"; upper: string; lowers: readonly string[]; renameDir?: RenameDir };
 
 /**
  * The cache's id for the tenant's backend. Every instance of it (one per mount and thread) accepts the others'
@@ -185,5 +187,5 @@ export function attachMount(shared: StorageShared, branches: MountBranches): Fil
   if (branches.kind === "direct") return attachBranch(shared, branches.source);
   const upper = attachBranch(shared, branches.upper);
   const lowers = branches.lowers.map((lower) => attachBranch(shared, lower));
-  return new UnionFileSystem({ upper, lowers }, shared.union);
+  return new UnionFileSystem({ upper, lowers }, shared.union, branches.renameDir === undefined ? {} : { renameDir: branches.renameDir });
 }

@@ -13,6 +13,7 @@ import {
   AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, O, RENAME_NOREPLACE, type Stat,
 } from "../ipc-router/protocol/index.ts";
 import { isDir, isNodeOnly, isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
+import { isIndexed, linkUp } from "./hardlink.ts";
 import { childPath } from "./path.ts";
 import { META_PREFIX } from "./whiteout.ts";
 
@@ -28,7 +29,7 @@ export function tempName(dir: string): string {
 }
 
 /** Owner (as root) and times of `stat` onto `path` of `upper`, and its mode unless a symlink. */
-function copyAttributes(upper: FileSystem, path: string, stat: Stat): void {
+export function copyAttributes(upper: FileSystem, path: string, stat: Stat): void {
   if (isRoot) upper.chown(path, stat.st_uid, stat.st_gid, AT_SYMLINK_NOFOLLOW);
   if (!isSymlink(stat)) upper.chmod(path, stat.st_mode & 0o7777);
   upper.utimens(
@@ -45,7 +46,7 @@ function copyAttributes(upper: FileSystem, path: string, stat: Stat): void {
  * copied the same object up first wins (its copy may already hold new writes), and `temp` is discarded. Returns
  * whether `temp` was published. An upper without RENAME_NOREPLACE (EINVAL) gets a plain rename.
  */
-function publish(upper: FileSystem, temp: string, path: string, dir: boolean): boolean {
+export function publish(upper: FileSystem, temp: string, path: string, dir: boolean): boolean {
   try {
     upper.rename(temp, path, RENAME_NOREPLACE);
     return true;
@@ -62,7 +63,7 @@ function publish(upper: FileSystem, temp: string, path: string, dir: boolean): b
 }
 
 /** Removes a temp name after a failed copy; nothing more can be done if that fails too. */
-function discard(upper: FileSystem, temp: string, dir: boolean): void {
+export function discard(upper: FileSystem, temp: string, dir: boolean): void {
   try {
     if (dir) upper.rmdir(temp);
     else upper.unlink(temp);
@@ -120,6 +121,8 @@ export function parentOf(path: string): string {
 export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
   if (node.branch === 0) return;
   if (isDir(node.stat)) return copyUpDirectory(stack, node.path);
+  // A hard-linked lower file goes through the index, so that its other names keep showing the same file.
+  if (isIndexed(node)) return linkUp(stack, node, data);
   const dir = parentOf(node.path);
   copyUpDirectory(stack, dir);
   const upper = stack.upper;
@@ -156,7 +159,7 @@ export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
 }
 
 /** Copies the whole content of `path` in `lower` to the open upper handle `out`, a chunk at a time. */
-function copyData(lower: FileSystem, path: string, upper: FileSystem, out: number): void {
+export function copyData(lower: FileSystem, path: string, upper: FileSystem, out: number): void {
   const input = lower.open(path, 0, 0);
   try {
     const chunk = new Uint8Array(COPY_CHUNK);

@@ -2,7 +2,7 @@
 import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
 
 export { createUnionShared, type UnionShared } from "./shared.ts";
-export { UnionFileSystem, type UnionBranches } from "./union-file-system.ts";
+export { type RenameDir, UnionFileSystem, type UnionBranches, type UnionOptions } from "./union-file-system.ts";
 
 /**
  * The union service's process-level part: control messages, heartbeats and a report of the tenant's union mounts.

@@ -10,6 +10,7 @@ import {
   DANAUS_PATH_MAX, ERRNO, type FileSystem, FsError, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
   type Stat,
 } from "../ipc-router/protocol/index.ts";
+import { indexedLower, upperStat } from "./hardlink.ts";
 import { childPath, splitComponents } from "./path.ts";
 import { OPAQUE_MARKER, refuseReserved, whiteoutName } from "./whiteout.ts";
 
@@ -45,6 +46,11 @@ export interface Node {
   readonly stat: Stat;
   /** For a directory, the branches merged into it, top first (`branch` first); empty otherwise. */
   readonly layers: readonly number[];
+  /**
+   * For a name of a hard-linked lower file that was copied up through another name: its index entry in the upper
+   * (see `hardlink.ts`); `stat` is then the copy's. Its data and attributes are the copy's, at `indexData(index)`.
+   */
+  readonly index?: string;
 }
 
 /** A looked-up path: the directory holding the final name, that name and what it is. */
@@ -149,7 +155,7 @@ export class BranchStack {
         if (this.hasWhiteout(b, dir.path, name)) return { node: null, whiteout: b };
         continue;
       }
-      if (!isDir(stat)) return { node: { path, branch: b, stat, layers: [] }, whiteout: -1 };
+      if (!isDir(stat)) return { node: this.fileNode(path, b, stat), whiteout: -1 };
       const merged = [b];
       if (!this.isOpaque(b, path)) {
         for (let j = i + 1; j < layers.length; j++) {
@@ -167,6 +173,14 @@ export class BranchStack {
       return { node: { path, branch: b, stat, layers: merged }, whiteout: -1 };
     }
     return { node: null, whiteout: -1 };
+  }
+
+  /** The node of non-directory `path` of branch `b`: a hard-linked file shows its copy in the index (`hardlink.ts`). */
+  private fileNode(path: string, b: number, stat: Stat): Node {
+    if (b === 0) return { path, branch: 0, stat: upperStat(this.upper, stat), layers: [] };
+    const indexed = indexedLower(this, b, stat);
+    if (indexed === null) return { path, branch: b, stat, layers: [] };
+    return { path, branch: b, stat: indexed.stat, layers: [], index: indexed.entry };
   }
 
   /** Whether a lower branch of directory `dir` holds `name` (ignoring the upper and its whiteouts). */

@@ -1,14 +1,19 @@
 /**
  * @module union-file-system — the union as a FileSystem over other FileSystems (paper §2.2, §4.2), following kernel
- * overlayfs (redirect_dir=off, index=off, metacopy=off) with OCI whiteout files.
+ * overlayfs with redirect_dir=on (a lower or merged directory is renamed by copying its tree up, `copy-up-tree.ts`;
+ * or EXDEV as with redirect_dir=off, the `renameDir` option), index=on (hard links of lower files stay one file
+ * across copy-up, `hardlink.ts`) and metacopy=off, with OCI whiteout files.
  *
  * Deliberate departures from overlayfs (the differential test lists the same):
  * - Names starting with `.wh.` are reserved: any path component spelling one answers EINVAL (open, create, stat,
  *   rename, link, symlink, mkdir... ), and they never appear in listings.
  * - A whiteout is a file named `.wh.<name>`, so a lower name longer than 251 bytes cannot be whited out: unlink,
  *   rmdir or rename-away of such a lower name answers ENAMETOOLONG (names only in the upper are unaffected).
- * - st_ino and st_dev are the owning branch's: they change when a file is copied up; directories report the topmost
- *   branch's stat (overlayfs would keep a lower inode number with xino).
+ * - st_ino and st_dev are the owning branch's: they change when a file is copied up (a hard-linked lower file's
+ *   names show its copy's, all the same); directories report the topmost branch's stat (overlayfs would keep a lower
+ *   inode number with xino).
+ * - A directory rename copies the directory's whole tree into the upper (overlayfs records a redirect instead), so
+ *   its cost grows with the tree.
  * - Absolute symlink targets resolve at the union root (overlayfs, reached from the host, resolves them at "/").
  * - rename honours RENAME_NOREPLACE; RENAME_EXCHANGE answers EINVAL.
  * - Directory handles do not follow a rename of their directory for the lower layers: once the directory moved, a
@@ -21,16 +26,19 @@
  *
  * Crash safety: copy-up publishes a file only complete (see `copy-up.ts`); a whiteout is always created before the
  * upper name it replaces is removed or renamed away (while both exist the upper name wins), so no crash point shows
- * a lower object again that was deleted; a crash may leave unlisted `.wh..wh.` temp names, which rmdir removes.
- * Hard links of a lower file are not kept across copy-up (as overlayfs with index=off). FIFOs, sockets and devices
- * are copied up with mknod, a device keeping its number, as overlayfs does; copying up a device needs an upper that
- * may make one (EPERM otherwise, as overlayfs's copy-up without CAP_MKNOD).
+ * a lower object again that was deleted; a crash may leave unlisted `.wh..wh.` temp names, which rmdir removes. A
+ * directory rename publishes nothing before the whole tree is in the upper (each step of that keeps the view); a
+ * crash in the hard-link index can leave a link count one too high, never a name without its data (`hardlink.ts`).
+ * FIFOs, sockets and devices are copied up with mknod, a device keeping its number, as overlayfs does; copying up a
+ * device needs an upper that may make one (EPERM otherwise, as overlayfs's copy-up without CAP_MKNOD).
  */
 import {
   AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodNode, O, readWholeDirectory,
   RENAME_NOREPLACE, type Stat, type Statfs, type Timespec,
 } from "../ipc-router/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
+import { copyUpTree, hasLowerPart } from "./copy-up-tree.ts";
+import { dropLowerName, ensureIndex, indexData, isIndexed, upperStat } from "./hardlink.ts";
 import { decodeHandle, encodeDirHandle, encodeFileHandle, MAX_BRANCHES } from "./handle.ts";
 import { BranchStack, isDir, isRegular, isSymlink, type Node, type Resolved } from "./layer.ts";
 import { childPath, isWithin, splitComponents } from "./path.ts";
@@ -68,6 +76,19 @@ export interface UnionBranches {
 }
 
 /**
+ * What rename(2) of a directory with a lower part does: `"copy-up"` (the default) copies the whole directory tree
+ * into the upper first (see `copy-up-tree.ts`) and renames it there, as overlayfs with `redirect_dir=on` renames it;
+ * `"exdev"` answers EXDEV, as overlayfs with `redirect_dir=off` (tools such as `mv` then copy and delete).
+ */
+export type RenameDir = "copy-up" | "exdev";
+
+/** Settings of one union. */
+export interface UnionOptions {
+  /** Default "copy-up". */
+  readonly renameDir?: RenameDir;
+}
+
+/**
  * A union of FileSystems: one rw upper over read-only lowers, with whiteouts, opaque directories and copy-up (see
  * the module comment for what differs from overlayfs). Build one per thread over the thread's own branch instances
  * (same paths) and the same {@link UnionShared}: handles (see `handle.ts`) are valid in every such instance. The
@@ -83,10 +104,14 @@ export class UnionFileSystem implements FileSystem {
    */
   private readonly windows = new Map<number, KeptWindow>();
 
-  constructor(branches: UnionBranches, shared: UnionShared) {
+  private readonly renameDir: RenameDir;
+
+  constructor(branches: UnionBranches, shared: UnionShared, options: UnionOptions = {}) {
     if (branches.lowers.length + 1 > MAX_BRANCHES) throw new RangeError(`a union stacks at most ${MAX_BRANCHES} branches`);
     this.stack = new BranchStack(branches.upper, branches.lowers);
     this.dirs = new DirTable(shared);
+    this.renameDir = options.renameDir ?? "copy-up";
+    if (this.renameDir !== "copy-up" && this.renameDir !== "exdev") throw new RangeError(`renameDir ${String(this.renameDir)}: "copy-up" or "exdev"`);
   }
 
   /**
@@ -129,6 +154,8 @@ export class UnionFileSystem implements FileSystem {
       // A special file of a lower: opening it for writing writes to the device, never to the branch.
       return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain & ~O.TRUNC, 0));
     }
+    // (An indexed symlink is only reached here with O_NOFOLLOW: ELOOP, as for any symlink.)
+    if (node.index !== undefined) return this.fileHandle(0, this.stack.upper.open(indexData(node.index), plain | O.NOFOLLOW, 0));
     return this.fileHandle(node.branch, this.stack.branch(node.branch).open(node.path, plain | (isSymlink(node.stat) ? 0 : O.NOFOLLOW), 0));
   }
 
@@ -180,10 +207,11 @@ export class UnionFileSystem implements FileSystem {
     return fs.lseek(handle, offset, whence);
   }
 
-  /** fstat(2): the branch's stat of the open object. EBADF. */
+  /** fstat(2): the branch's stat of the open object (an upper file's link count as `hardlink.ts` counts it). EBADF. */
   fstat(fd: number): Stat {
     const { fs, handle } = this.target(fd, "fstat");
-    return fs.fstat(handle);
+    const stat = fs.fstat(handle);
+    return fs === this.stack.upper ? upperStat(fs, stat) : stat;
   }
 
   /** stat(2), following symlinks inside the union. ENOENT, ENOTDIR, ELOOP, EINVAL (`.wh.`). */
@@ -277,12 +305,16 @@ export class UnionFileSystem implements FileSystem {
       return;
     }
     copyUpDirectory(this.stack, parent.path);
+    // A name of a hard-linked lower file: its other names keep the file, one link fewer (`hardlink.ts`).
+    const entry = isIndexed(node) ? ensureIndex(this.stack, node) : null;
     this.createMarker(childPath(parent.path, whiteoutName(found.name)));
+    if (entry !== null) dropLowerName(this.stack, entry);
   }
 
   /**
    * rename(2): a lower file is copied up, renamed in the upper and its old name whited out; a directory with a
-   * lower part answers EXDEV (overlayfs without redirect_dir). Flags: RENAME_NOREPLACE only (EINVAL otherwise).
+   * lower part is copied up whole first (`copy-up-tree.ts`), or answers EXDEV with `renameDir: "exdev"` (overlayfs
+   * without redirect_dir). Flags: RENAME_NOREPLACE only (EINVAL otherwise).
    * EEXIST, ENOTEMPTY, EISDIR, ENOTDIR, EINVAL (into itself), EBUSY (root, ".", ".."), ENOENT.
    */
   rename(from: string, to: string, flags: number): void {
@@ -301,7 +333,9 @@ export class UnionFileSystem implements FileSystem {
     if (!sourceIsDir && (source.trailingSlash || target.trailingSlash)) throw new FsError(ERRNO.ENOTDIR, "rename", to);
     if (existing !== null) {
       if (existing.path === node.path) return;
-      if (existing.branch === node.branch && existing.stat.st_ino === node.stat.st_ino && existing.stat.st_dev === node.stat.st_dev) return;
+      // Two names of one file: nothing to do (an indexed lower name is its upper copy).
+      const home = (n: Node) => (n.index !== undefined ? 0 : n.branch);
+      if (home(existing) === home(node) && existing.stat.st_ino === node.stat.st_ino && existing.stat.st_dev === node.stat.st_dev) return;
     }
     // The source is an ancestor of the target: EINVAL; the target an ancestor of the source: ENOTEMPTY.
     if (sourceIsDir && destination !== node.path && isWithin(destination, node.path)) throw new FsError(ERRNO.EINVAL, "rename", from);
@@ -311,12 +345,17 @@ export class UnionFileSystem implements FileSystem {
       if (!sourceIsDir && isDir(existing.stat)) throw new FsError(ERRNO.EISDIR, "rename", to);
     }
     // overlayfs order: EXDEV for a directory with a lower part comes before the target's emptiness.
-    if (sourceIsDir && (node.branch !== 0 || node.layers.length > 1)) throw new FsError(ERRNO.EXDEV, "rename", from);
+    const wholeTree = sourceIsDir && hasLowerPart(node);
+    if (wholeTree && this.renameDir === "exdev") throw new FsError(ERRNO.EXDEV, "rename", from);
     if (existing !== null && isDir(existing.stat) && hasEntries(this.stack, existing)) {
       throw new FsError(ERRNO.ENOTEMPTY, "rename", to);
     }
     const sourceHidesLower = node.branch !== 0 || this.stack.lowerHas(srcParent, source.name).node !== null;
     const targetLower = this.stack.lowerHas(dstParent, target.name).node;
+    // The whole tree is in the upper (and opaque) before anything of the rename happens: a crash shows the old view.
+    if (wholeTree) copyUpTree(this.stack, node);
+    // A replaced name of a hard-linked lower file: its other names keep the file, one link fewer.
+    const replacedEntry = existing !== null && isIndexed(existing) ? ensureIndex(this.stack, existing) : null;
     copyUp(this.stack, node, true);
     copyUpDirectory(this.stack, dstParent.path);
     if (existing !== null && isDir(existing.stat) && existing.branch === 0) this.clearUpperDir(existing.path);
@@ -326,6 +365,7 @@ export class UnionFileSystem implements FileSystem {
     // The old name's whiteout goes first: until the rename, the upper name it shadows still wins.
     if (sourceHidesLower) this.createMarker(childPath(srcParent.path, whiteoutName(source.name)));
     this.stack.upper.rename(node.path, destination, 0);
+    if (replacedEntry !== null) dropLowerName(this.stack, replacedEntry);
     if (target.whiteout === 0) this.dropWhiteout(target, dstParent);
   }
 
@@ -423,6 +463,7 @@ export class UnionFileSystem implements FileSystem {
   /** access(2) against the owning branch's object. ENOENT, EACCES, EINVAL (mode). */
   access(path: string, mode: number): void {
     const node = this.existing(this.stack.resolve(path, true, "access"), "access", path);
+    if (node.index !== undefined) return this.stack.upper.access(indexData(node.index), mode);
     this.stack.branch(node.branch).access(node.path, mode);
   }
 

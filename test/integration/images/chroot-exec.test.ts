@@ -40,7 +40,7 @@ function inRoot(script: string): { code: number; stdout: string; stderr: string 
 
 beforeAll(async () => {
   if (skipped) return;
-  buildRootfs(ROOTFS);
+  buildRootfs(ROOTFS, { programs: ["mv"] });
   const tenant = [`name = "alpha"`, `cpus = [0]`, `memory = "384MiB"`, `shareCpus = true`, `[backend]`, `kind = "local"`, `root = "backends/alpha"`,
     `[[mounts]]`, `path = "${MOUNT}"`, `upper = "${UPPER}"`, `lowers = ["${LAYER}"]`, `legacy = true`].join("\n");
   // Imported before the supervisor starts, so the tenant service finds the lower branch at its first start.
@@ -105,4 +105,17 @@ test.skipIf(skipped)("writes from inside the chroot land in the upper; the image
   expect(readFileSync(backend(`${LAYER}/etc/hosts`), "utf8")).toBe("127.0.0.1 localhost\n");
   expect(existsSync(backend(`${LAYER}/root/note`))).toBe(false);
   expect(inRoot("ls /etc").stdout).toBe("group\nhostname\nnsswitch.conf\npasswd\n");
+});
+
+test.skipIf(skipped)("rename(2) of an image directory inside the chroot works (its tree is copied up), and back", () => {
+  const r = inRoot("mv /etc /etc.moved && ls /etc.moved && test ! -e /etc && cat /etc.moved/hostname && mv /etc.moved /etc && ls /etc && test ! -e /etc.moved");
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  const listing = "group\nhostname\nnsswitch.conf\npasswd\n";
+  expect(r.stdout).toBe(`${listing}danaus\nchanged\n${listing}`);
+  // In the upper: the whole directory, opaque; the image's layer is as imported.
+  expect(existsSync(backend(`${UPPER}/etc/.wh..wh..opq`))).toBe(true);
+  expect(readFileSync(backend(`${UPPER}/etc/passwd`), "utf8")).toBe(readFileSync(backend(`${LAYER}/etc/passwd`), "utf8"));
+  expect(existsSync(backend(`${UPPER}/.wh.etc.moved`))).toBe(false);
+  expect(readFileSync(backend(`${LAYER}/etc/hosts`), "utf8")).toBe("127.0.0.1 localhost\n");
 });

@@ -142,6 +142,16 @@ describe("loadTenantFile: mounts", () => {
     expectIssue(issues, file, "mounts[0]", "lowers without upper");
   });
 
+  test("renameDir: only \"copy-up\" or \"exdev\", only on a union mount, and passed on as set", () => {
+    const [bad, file] = failing(mount('path = "/mnt/a"\nupper = "u"\nlowers = ["l"]\nrenameDir = "redirect"'));
+    expectIssue(bad, file, "mounts[0].renameDir", '"redirect"');
+    const [direct] = failing(mount('path = "/mnt/a"\nsource = "s"\nrenameDir = "exdev"'));
+    expectIssue(direct, file, "mounts[0]", 'renameDir = "exdev" with source');
+    const path = tmp.write("tenants/alpha.toml", `${mount('path = "/mnt/a"\nupper = "u"\nlowers = ["l"]\nrenameDir = "exdev"')}\n[[mounts]]\npath = "/mnt/b"\nupper = "v"\nlowers = ["l"]`);
+    const mounts = loadTenantFile(path, hostAt(tmp.dir()), NO_DEFAULTS).mounts;
+    expect(mounts.map((m) => (m.kind === "union" ? m.renameDir : "direct"))).toEqual(["exdev", undefined]);
+  });
+
   test("neither source nor branches", () => {
     const [issues, file] = failing(mount('path = "/mnt/a"'));
     expectIssue(issues, file, "mounts[0]", "neither");

@@ -70,6 +70,13 @@ describe.skipIf(conf === null)("the data path on Ceph", () => {
           }
         }
         writeFile(fs, `/${BASE}/union/images/base/layer0/etc/motd`, "from the image");
+        // A lower directory tree with a hard-linked file and a symlink, for the directory rename below.
+        const srv = `/${BASE}/union/images/base/layer0/srv`;
+        for (const dir of [srv, `${srv}/sub`]) fs.mkdir(dir, 0o755);
+        writeFile(fs, `${srv}/sub/g`, "deep");
+        writeFile(fs, `${srv}/h1`, "linked");
+        fs.link(`${srv}/h1`, `${srv}/h2`);
+        fs.symlink("h1", `${srv}/link`);
       } finally {
         admin.close();
       }
@@ -97,6 +104,30 @@ describe.skipIf(conf === null)("the data path on Ceph", () => {
         const raw = new CephBackend(admin.shared, `${BASE}/union`);
         expect(readFile(raw, "/images/base/layer0/etc/motd")).toBe("from the image");
         expect(raw.lstat("/containers/image/upper/etc/.wh.motd").st_size).toBe(0);
+      } finally {
+        admin.close();
+      }
+    });
+
+    test("a lower directory on the cluster is renamed (its tree copied up); its hard-linked files stay one file", () => {
+      const fs = client.fileSystem("/u0");
+      expect(fs.lstat("/srv/h1").st_nlink).toBe(2);
+      fs.rename("/srv", "/srv2", 0);
+      expectErrno("ENOENT", () => fs.stat("/srv"));
+      expect(readFile(fs, "/srv2/sub/g")).toBe("deep");
+      expect(fs.readlink("/srv2/link")).toBe("h1");
+      fs.chmod("/srv2/h2", 0o600);
+      const [h1, h2] = [fs.lstat("/srv2/h1"), fs.lstat("/srv2/h2")];
+      expect([h1.st_nlink, h2.st_nlink, h1.st_mode & 0o777, h1.st_ino === h2.st_ino]).toEqual([2, 2, 0o600, true]);
+      fs.unlink("/srv2/h1");
+      expect(fs.lstat("/srv2/h2").st_nlink).toBe(1);
+      expect(readFile(fs, "/srv2/h2")).toBe("linked");
+      const admin = CephMount.open({ conf: conf!, clientId: "admin" });
+      try {
+        const raw = new CephBackend(admin.shared, `${BASE}/union`);
+        expect(raw.lstat("/images/base/layer0/srv/h1").st_nlink).toBe(2);
+        expect(raw.lstat("/containers/image/upper/.wh.srv").st_size).toBe(0);
+        expect(raw.lstat("/containers/image/upper/srv2/.wh..wh..opq").st_size).toBe(0);
       } finally {
         admin.close();
       }

@@ -13,6 +13,10 @@
  * - no special files (mknod is not among the generated operations), no RENAME_EXCHANGE (the union answers EINVAL);
  * - st_ino, st_dev, directory sizes and directory link counts are not compared, nor readdir cookies;
  * - every handle is closed within its step (a read-only handle held across a copy-up differs).
+ * overlayfs runs with redirect_dir=on and index=on (nfs_export=off), which the union follows: directories with a
+ * lower part are renamed (the union copies their tree up), and the lowers hold hard-linked files whose names keep
+ * one file and one link count across copy-up, chmod, writes, unlinks and renames through any of them. A third run
+ * sets the union's renameDir = "exdev" against overlayfs with redirect_dir=off (both answer EXDEV there).
  * Steps also use trailing slashes now and then, and compare file link counts. Two of the names are bytes that are not
  * UTF-8 (paths are byte strings, see names.ts; the kernel side passes them to node:fs as Buffers), so whiteouts, renames
  * and copy-ups of such names are compared too.
@@ -24,7 +28,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { bytesToName, FsError, nameFromText, nameToBytes, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
-import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
+import { createUnionShared, type RenameDir, UnionFileSystem } from "../../../services/union/index.ts";
 import { listNames } from "../../conformance/harness.ts";
 import { mulberry32, type Random } from "./random.ts";
 
@@ -195,18 +199,40 @@ function randomData(random: Random): Uint8Array {
   return data;
 }
 
-/** A seeded lower tree of directories, files and symlinks under `root`. */
-function buildLower(root: string, random: Random): void {
+/**
+ * A seeded lower tree of directories, files, hard links of files (kept by `cp -a`) and symlinks under `root`. The
+ * union paths of its directories and of its hard-linked names go to `focus`, which steps pick from now and then.
+ */
+function buildLower(root: string, random: Random, focus: string[]): void {
   nodeFs.mkdirSync(root, { recursive: true });
+  const files: Buffer[] = [];
+  const dirs: string[] = [nameFromText(root)];
   for (let i = 0; i < 60; i++) {
-    const path = nameToBytes(`${nameFromText(root)}/${randomPath(random)}`);
+    const text = `${nameFromText(root)}/${randomPath(random)}`;
+    const path = nameToBytes(text);
     const kind = random.int(10);
     try {
-      if (kind < 4) nodeFs.mkdirSync(path, { recursive: true, mode: random.pick([0o755, 0o700, 0o775]) });
-      else if (kind < 9) nodeFs.writeFileSync(path, randomData(random), { mode: random.pick([0o644, 0o600, 0o755]) });
-      else nodeFs.symlinkSync(nameToBytes(random.pick(NAMES)), path);
+      if (kind < 4) {
+        nodeFs.mkdirSync(path, { recursive: true, mode: random.pick([0o755, 0o700, 0o775]) });
+        dirs.push(text);
+        focus.push(text.slice(nameFromText(root).length + 1));
+      } else if (kind < 9) {
+        nodeFs.writeFileSync(path, randomData(random), { mode: random.pick([0o644, 0o600, 0o755]) });
+        files.push(path);
+      } else nodeFs.symlinkSync(nameToBytes(random.pick(NAMES)), path);
     } catch {
       // A file or symlink on the way: that entry is just not made.
+    }
+  }
+  // Hard links: more names for some of the files, in directories that exist.
+  for (let i = 0; i < 20 && files.length > 0; i++) {
+    try {
+      const file = random.pick(files);
+      const link = `${random.pick(dirs)}/${random.pick(NAMES)}`;
+      nodeFs.linkSync(file, nameToBytes(link));
+      focus.push(bytesToName(file).slice(nameFromText(root).length + 1), link.slice(nameFromText(root).length + 1));
+    } catch {
+      // The name is taken: no link.
     }
   }
 }
@@ -217,9 +243,14 @@ interface Step {
   run(side: Side): string;
 }
 
-function randomStep(random: Random): Step {
-  const path = randomPath(random, true);
-  const other = randomPath(random, true);
+/** A step's path: one of `focus` (a lower directory or hard-linked name) one time in four, else a random path. */
+function stepPath(random: Random, focus: readonly string[]): string {
+  return focus.length > 0 && random.int(4) === 0 ? random.pick(focus) : randomPath(random, true);
+}
+
+function randomStep(random: Random, focus: readonly string[]): Step {
+  const path = stepPath(random, focus);
+  const other = stepPath(random, focus);
   const choice = random.int(100);
   if (choice < 12) {
     const flags = O_CREAT | O_WRONLY | (random.int(2) ? O_TRUNC : 0) | (random.int(5) === 0 ? O_EXCL : 0);
@@ -288,11 +319,15 @@ afterAll(() => {
   nodeFs.rmSync(base, { recursive: true, force: true });
 });
 
-/** Mounts overlayfs over `lowers` (top first) for the kernel side; returns why it cannot, or null when mounted. */
-function mountOverlay(lowers: readonly string[], upper: string, work: string, mount: string): string | null {
+/**
+ * Mounts overlayfs over `lowers` (top first) for the kernel side, with redirect_dir on for the union's
+ * renameDir = "copy-up" and off for "exdev"; returns why it cannot, or null when mounted.
+ */
+function mountOverlay(lowers: readonly string[], upper: string, work: string, mount: string, renameDir: RenameDir): string | null {
   if (process.getuid?.() !== 0) return "not root";
   for (const dir of [upper, work, mount]) nodeFs.mkdirSync(dir, { recursive: true });
-  const options = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work},redirect_dir=off,index=off,xino=off,metacopy=off`;
+  const redirect = renameDir === "copy-up" ? "on" : "off";
+  const options = `lowerdir=${lowers.join(":")},upperdir=${upper},workdir=${work},redirect_dir=${redirect},index=on,nfs_export=off,xino=off,metacopy=off`;
   const result = spawnSync("mount", ["-t", "overlay", "overlay", "-o", options, mount], { encoding: "utf8" });
   if (result.status !== 0) return `overlay mount failed: ${result.stderr.trim() || result.error?.message || `status ${result.status}`}`;
   mounts.push(mount);
@@ -300,21 +335,22 @@ function mountOverlay(lowers: readonly string[], upper: string, work: string, mo
 }
 
 /** Builds `lowerCount` seeded lower trees, mounts overlayfs on one copy, the union on the other, and compares. */
-function differential(lowerCount: number): void {
+function differential(lowerCount: number, renameDir: RenameDir = "copy-up"): void {
   const seed = SEED + lowerCount - 1;
   const random = mulberry32(seed);
-  const dir = join(base, `lowers-${lowerCount}`);
+  const focus: string[] = [];
+  const dir = join(base, `lowers-${lowerCount}-${renameDir}`);
   const lowerNames = Array.from({ length: lowerCount }, (_, i) => `lower${i}`);
   for (const name of lowerNames) {
     const source = join(dir, "src", name);
-    buildLower(source, random);
+    buildLower(source, random, focus);
     // cp -a copies names byte for byte (node's cpSync would read them as UTF-8 text).
     for (const copy of ["k", "u"]) {
       nodeFs.mkdirSync(join(dir, copy), { recursive: true });
       expect(spawnSync("cp", ["-a", source, join(dir, copy, name)]).status).toBe(0);
     }
   }
-  const why = mountOverlay(lowerNames.map((name) => join(dir, "k", name)), join(dir, "k", "upper"), join(dir, "k", "work"), join(dir, "k", "merged"));
+  const why = mountOverlay(lowerNames.map((name) => join(dir, "k", name)), join(dir, "k", "upper"), join(dir, "k", "work"), join(dir, "k", "merged"), renameDir);
   if (why !== null) {
     if (process.env.CI === "true") throw new Error(`differential test cannot run under CI: ${why}`);
     process.stderr.write(`union differential test skipped: ${why}\n`);
@@ -322,30 +358,41 @@ function differential(lowerCount: number): void {
   }
   const upper = new LocalBackend(join(dir, "u", "upper"));
   const lowers = lowerNames.map((name) => new LocalBackend(join(dir, "u", name)));
-  const union = new UnionFileSystem({ upper, lowers }, createUnionShared());
+  const union = new UnionFileSystem({ upper, lowers }, createUnionShared(), { renameDir });
   const kernel = kernelSide(join(dir, "k", "merged"));
   const ours = unionSide(union);
   const history: string[] = [];
   const tally = new Map<string, number>();
-  const replay = `DANAUS_UNION_SEED=${SEED} bun test test/services/union/differential.test.ts -t '${lowerCount} lower'`;
+  const replay = `DANAUS_UNION_SEED=${SEED} bun test test/services/union/differential.test.ts -t '${renameDir === "exdev" ? "exdev" : `overlayfs over ${lowerCount} lower`}'`;
   try {
     for (let step = 0; step < STEPS; step++) {
-      const op = randomStep(random);
+      const op = randomStep(random, focus);
       const expected = outcome(() => op.run(kernel));
       const actual = outcome(() => op.run(ours));
       history.push(`${step}: ${op.label} -> ${expected}`);
-      const kind = `${op.label.split(" ")[0]} ${expected.startsWith("ok") ? "ok" : expected}`;
+      const words = op.label.split(" ");
+      // Steps on a lower directory or hard-linked name (of the original lowers) are tallied apart.
+      const focused = focus.includes(words[1]!.replace(/\/$/, "")) ? " (lower dir or hard link)" : "";
+      const kind = `${words[0]} ${expected.startsWith("ok") ? "ok" : expected}${focused}`;
       tally.set(kind, (tally.get(kind) ?? 0) + 1);
       if (expected !== actual) {
         throw new Error(
-          `seed ${seed} (DANAUS_UNION_SEED=${SEED}, ${lowerCount} lower) step ${step}: ${op.label}: overlayfs ${expected}, union ${actual}\n` +
+          `seed ${seed} (DANAUS_UNION_SEED=${SEED}, ${lowerCount} lower, renameDir ${renameDir}) step ${step}: ${op.label}: overlayfs ${expected}, union ${actual}\n` +
             `replay: ${replay}\nlast steps:\n${history.slice(-12).join("\n")}`,
         );
       }
     }
     const final = snapshot(kernel);
     expect(snapshot(ours)).toEqual(final);
-    if (process.env.DANAUS_UNION_TALLY) process.stderr.write(`${[...tally].sort().map(([k, v]) => `${k}: ${v}`).join("\n")}\n${final.join("\n")}\n`);
+    if (process.env.DANAUS_UNION_TALLY) {
+      const walk = (root: string): string[] => (spawnSync("find", [root], { encoding: "buffer" }).stdout.toString("latin1").split("\n").filter((p) => p !== ""));
+      const linked = lowerNames.flatMap((name) => walk(join(dir, "u", name))).filter((p) => { const st = nodeFs.lstatSync(Buffer.from(p, "latin1")); return st.isFile() && st.nlink > 1; });
+      const upperPaths = walk(join(dir, "u", "upper"));
+      const indexed = upperPaths.filter((p) => /\.wh\.\.wh\.index\/[0-9]+\.[0-9]+$/.test(p));
+      const opaque = upperPaths.filter((p) => p.endsWith("/.wh..wh..opq"));
+      process.stderr.write(`${[...tally].sort().map(([k, v]) => `${k}: ${v}`).join("\n")}\n${final.join("\n")}\n`);
+      process.stderr.write(`lower names of hard-linked files: ${linked.length}; index entries: ${indexed.length}; opaque upper dirs: ${opaque.length}\n`);
+    }
   } finally {
     upper.dispose();
     for (const lower of lowers) lower.dispose();
@@ -354,3 +401,4 @@ function differential(lowerCount: number): void {
 
 test(`the union answers like overlayfs over 1 lower (seed ${SEED}, ${STEPS} steps)`, () => differential(1), 60_000);
 test(`the union answers like overlayfs over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2), 60_000);
+test(`renameDir = "exdev": the union answers like overlayfs with redirect_dir=off over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2, "exdev"), 60_000);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { makedev, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
-import { createUnionShared, UnionFileSystem, type UnionShared } from "../../../services/union/index.ts";
+import { createUnionShared, UnionFileSystem, type UnionOptions, type UnionShared } from "../../../services/union/index.ts";
 import {
   bytes, expectErrno, listNames, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,
 } from "../../conformance/harness.ts";
@@ -27,13 +27,13 @@ interface Setup {
 let setup: Setup;
 
 /** A union over an empty upper and two lowers, after `fill(lowerA, lowerB)` built the lowers on disk. */
-function build(fill: (a: string, b: string) => void): UnionFileSystem {
+function build(fill: (a: string, b: string) => void, options: UnionOptions = {}): UnionFileSystem {
   const [a, b] = setup.lowers as [string, string];
   fill(a, b);
   const upper = new LocalBackend(setup.upper);
   const lowers = setup.lowers.map((root) => new LocalBackend(root));
   setup.backends.push(upper, ...lowers);
-  setup.fs = new UnionFileSystem({ upper, lowers }, setup.shared);
+  setup.fs = new UnionFileSystem({ upper, lowers }, setup.shared, options);
   return setup.fs;
 }
 
@@ -172,12 +172,12 @@ describe("rename", () => {
     expect(upperNames()).toEqual([".wh.f", "g"]);
   });
 
-  test("a lower or merged directory: EXDEV; a directory only in the upper moves", () => {
+  test('renameDir = "exdev": a lower or merged directory answers EXDEV; a directory only in the upper moves', () => {
     const fs = build((a, b) => {
       mkdirSync(join(a, "lower"));
       mkdirSync(join(a, "merged"));
       mkdirSync(join(b, "merged"));
-    });
+    }, { renameDir: "exdev" });
     expectErrno("EXDEV", () => fs.rename("lower", "elsewhere", 0));
     fs.chmod("merged", 0o700);
     expectErrno("EXDEV", () => fs.rename("merged", "elsewhere", 0));
