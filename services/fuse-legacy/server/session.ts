@@ -217,7 +217,7 @@ export class FuseSession {
    */
   private entryReply(parent: number, name: string, path: string, at = OUT_HEADER_SIZE): number {
     const st = this.fs.lstat(path);
-    return this.writeEntry(at, this.nodes.remember(parent, name), st);
+    return this.writeEntry(at, this.nodes.remember(parent, name, st), st);
   }
 
   /**
@@ -244,7 +244,7 @@ export class FuseSession {
         st = stat();
       }
     }
-    return this.writeEntry(OUT_HEADER_SIZE, this.nodes.remember(parent, name), st);
+    return this.writeEntry(OUT_HEADER_SIZE, this.nodes.remember(parent, name, st), st);
   }
 
   /** Writes `fuse_entry_out` for node `nodeid` with attributes `st` at `at`; returns its size. */
@@ -539,7 +539,7 @@ export class FuseSession {
           if (entry.name !== "." && entry.name !== "..") {
             try {
               const st = this.fs.lstat(childPath(dirPath, entry.name));
-              this.writeEntry(at, this.nodes.remember(plus.dir, entry.name), st);
+              this.writeEntry(at, this.nodes.remember(plus.dir, entry.name, st), st);
             } catch (error) {
               if (!(error instanceof FsError)) throw error;
             }
