@@ -212,55 +212,21 @@ export class NodeTable {
   remember(parent: number, name: string, key?: NodeKey): number {
     const bytes = nameBytes(name);
     if (bytes.length >= NAME_BYTES) throw new FsError(ERRNO.ENAMETOOLONG, "lookup", name);
+    return this.locked(() => this.rememberName(parent, name, bytes, key));
+  }
+
+  /**
+   * A LINK reply: the new name `name` in `parent` (whose lstat is `key`) of node `nodeid` counts one more reference of
+   * that node and answers its id. When the link gave the file a new inode (the union copies a lower file up to link
+   * it), a node of one name is re-keyed first, so the new name still joins it. Throws as {@link remember}.
+   */
+  linked(nodeid: number, parent: number, name: string, key: NodeKey): number {
+    const bytes = nameBytes(name);
+    if (bytes.length >= NAME_BYTES) throw new FsError(ERRNO.ENAMETOOLONG, "link", name);
     return this.locked(() => {
-      const parentSlot = this.slotOf(parent);
-      if (parentSlot < 0 || this.pathOfSlot(parentSlot) === undefined) throw new FsError(ERRNO.ESTALE, "lookup", name);
-      const w = this.words;
-      let found = this.find(parentSlot, bytes);
-      if (found >= 0 && key !== undefined && !this.stillNames(found, key)) {
-        this.detachName(parentSlot, bytes);
-        found = -1;
-      }
-      if (found >= 0) {
-        const node = w[this.at(found) + NODE]!;
-        const at = this.at(node);
-        if (w[at + STATE] === ZOMBIE) {
-          // The kernel forgot this node: it gets a fresh id.
-          w[at + SEQ]!++;
-          w[at + STATE] = KNOWN;
-          w[at + LOOKUPS] = 0;
-          w[LIVE]!++;
-        }
-        w[at + LOOKUPS]!++;
-        return this.idOf(node);
-      }
-      const slot = this.allocateSlot();
-      if (slot < 0) throw new FsError(ERRNO.ENFILE, "lookup", name);
-      const at = this.at(slot);
-      w[at + CHILDREN] = 0;
-      w[at + TYPE] = key === undefined ? 0 : key.st_mode & S_IFMT;
-      w[at + KEYED] = 0;
-      this.keys[slot * 2] = key?.st_dev ?? 0;
-      this.keys[slot * 2 + 1] = key?.st_ino ?? 0;
-      this.attach(slot, parentSlot, bytes);
-      const node = key === undefined ? -1 : this.nodeOfKey(key);
-      if (node >= 0) {
-        // Another name of a file the kernel knows: one more name in its ring.
-        w[at + STATE] = ALIAS;
-        w[at + NODE] = node;
-        w[at + RING] = w[this.at(node) + RING]!;
-        w[this.at(node) + RING] = slot;
-        w[this.at(node) + LOOKUPS]!++;
-        return this.idOf(node);
-      }
-      w[at + STATE] = KNOWN;
-      w[at + LOOKUPS] = 1;
-      w[at + NODE] = slot;
-      w[at + RING] = slot;
-      this.handles.fill(-1, slot * HANDLES_PER_NODE, (slot + 1) * HANDLES_PER_NODE);
-      if (key !== undefined) this.indexKey(slot);
-      w[LIVE]!++;
-      return this.idOf(slot);
+      const slot = this.slotOf(nodeid);
+      if (slot >= 0 && this.words[this.at(slot) + TYPE] === (key.st_mode & S_IFMT)) this.rekey(slot, key);
+      return this.rememberName(parent, name, bytes, key);
     });
   }
 
@@ -385,6 +351,58 @@ export class NodeTable {
     }
   }
 
+  /** {@link remember} inside the lock, `bytes` being `name` encoded. */
+  private rememberName(parent: number, name: string, bytes: Uint8Array, key: NodeKey | undefined): number {
+    const parentSlot = this.slotOf(parent);
+    if (parentSlot < 0 || this.pathOfSlot(parentSlot) === undefined) throw new FsError(ERRNO.ESTALE, "lookup", name);
+    const w = this.words;
+    let found = this.find(parentSlot, bytes);
+    if (found >= 0 && key !== undefined && !this.stillNames(found, key)) {
+      this.detachName(parentSlot, bytes);
+      found = -1;
+    }
+    if (found >= 0) {
+      const node = w[this.at(found) + NODE]!;
+      const at = this.at(node);
+      if (w[at + STATE] === ZOMBIE) {
+        // The kernel forgot this node: it gets a fresh id.
+        w[at + SEQ]!++;
+        w[at + STATE] = KNOWN;
+        w[at + LOOKUPS] = 0;
+        w[LIVE]!++;
+      }
+      w[at + LOOKUPS]!++;
+      return this.idOf(node);
+    }
+    const slot = this.allocateSlot();
+    if (slot < 0) throw new FsError(ERRNO.ENFILE, "lookup", name);
+    const at = this.at(slot);
+    w[at + CHILDREN] = 0;
+    w[at + TYPE] = key === undefined ? 0 : key.st_mode & S_IFMT;
+    w[at + KEYED] = 0;
+    this.keys[slot * 2] = key?.st_dev ?? 0;
+    this.keys[slot * 2 + 1] = key?.st_ino ?? 0;
+    this.attach(slot, parentSlot, bytes);
+    const node = key === undefined ? -1 : this.nodeOfKey(key);
+    if (node >= 0) {
+      // Another name of a file the kernel knows: one more name in its ring.
+      w[at + STATE] = ALIAS;
+      w[at + NODE] = node;
+      w[at + RING] = w[this.at(node) + RING]!;
+      w[this.at(node) + RING] = slot;
+      w[this.at(node) + LOOKUPS]!++;
+      return this.idOf(node);
+    }
+    w[at + STATE] = KNOWN;
+    w[at + LOOKUPS] = 1;
+    w[at + NODE] = slot;
+    w[at + RING] = slot;
+    this.handles.fill(-1, slot * HANDLES_PER_NODE, (slot + 1) * HANDLES_PER_NODE);
+    if (key !== undefined) this.indexKey(slot);
+    w[LIVE]!++;
+    return this.idOf(slot);
+  }
+
   private at(slot: number): number {
     return this.slots + slot * SLOT_WORDS;
   }
@@ -439,7 +457,18 @@ export class NodeTable {
       this.keys[slot * 2 + 1] = key.st_ino;
       return true;
     }
-    if (other >= 0 || w[at + RING] !== slot || w[at + STATE] !== KNOWN) return false;
+    return other < 0 && this.rekey(slot, key);
+  }
+
+  /**
+   * Gives node `slot`, when it has no other name and no node has `key` yet, the inode `key` (the node keeps its id);
+   * answers whether the node now has that key.
+   */
+  private rekey(slot: number, key: NodeKey): boolean {
+    const w = this.words;
+    const at = this.at(slot);
+    if (this.keys[slot * 2] === key.st_dev && this.keys[slot * 2 + 1] === key.st_ino) return true;
+    if (w[at + RING] !== slot || w[at + STATE] !== KNOWN || this.nodeOfKey(key) >= 0) return false;
     this.unindexKey(slot);
     this.keys[slot * 2] = key.st_dev;
     this.keys[slot * 2 + 1] = key.st_ino;

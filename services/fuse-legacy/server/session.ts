@@ -377,7 +377,9 @@ export class FuseSession {
       const [name = ""] = this.names(request, B + fuse_link_in.size, 1, "link");
       const path = this.childOf(request.header.nodeid, name, "link");
       fs.link(this.pathOf(args.oldnodeid, "link"), path);
-      return this.entryReply(request.header.nodeid, name, path);
+      // The old node's id with fresh attributes (st_nlink one more): the kernel keeps one inode for both names.
+      const st = fs.lstat(path);
+      return this.writeEntry(OUT_HEADER_SIZE, this.nodes.linked(args.oldnodeid, request.header.nodeid, name, st), st);
     });
 
     on("OPEN", ({ header, view }) => {

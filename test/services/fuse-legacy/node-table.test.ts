@@ -282,6 +282,18 @@ describe("NodeTable", () => {
       expect(table.path(copied)).toBe("/a");
     });
 
+    test("a link whose file got a new inode (the union copies a lower file up to link it) still answers the old node", () => {
+      const table = new NodeTable();
+      const a = table.remember(ROOT, "a", file(10));
+      expect(table.linked(a, ROOT, "b", file(40, 9))).toBe(a);
+      expect(table.remember(ROOT, "a", file(40, 9))).toBe(a);
+      expect(table.lookups(a)).toBe(3);
+      // A node with other names is not re-keyed: the new name is another file then.
+      table.remember(ROOT, "c", file(10, 3));
+      const c = table.remember(ROOT, "c2", file(10, 3));
+      expect(table.linked(c, ROOT, "e", file(41, 9))).not.toBe(c);
+    });
+
     test("directories are known by name, never joined by inode, and keep their node when their inode changes", () => {
       const table = new NodeTable();
       const d = table.remember(ROOT, "d", dir(5));
