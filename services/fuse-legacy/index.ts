@@ -106,6 +106,7 @@ export const fuseLegacyService: ServiceDefinition = {
           entryTimeoutMs: ctx.tenant.fuse.entryTimeoutMs,
           negativeTimeoutMs: ctx.tenant.fuse.negativeTimeoutMs,
           maxNodes: ctx.tenant.fuse.maxNodes,
+          hardLinks: ctx.tenant.mounts.find((m) => m.path === path)?.kind === "union" ? "link" : "inode",
           faults: ctx.faults.shared,
           logger: ctx.log,
           name: `danaus.${ctx.tenant.name}`,

@@ -137,7 +137,7 @@ export class FuseServer {
           nodes,
           ...(options.faults === undefined ? {} : { faults: options.faults }),
           opener: options.opener,
-          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs },
+          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs, hardLinks: options.hardLinks },
         } satisfies ToServingWorker),
       );
       await Promise.all(starts);
