@@ -83,14 +83,20 @@ export interface LegacyTenantFile {
 
 /**
  * Registers the hooks a kernel-path test file needs: before all, a supervisor with tenant alpha (its file from
- * `tenant(mount)`, by default one direct legacy mount) and a client; after all, everything stopped and removed.
+ * `tenant(mount)`, by default one direct legacy mount; `before` runs ahead of its start, e.g. to lay out the backend)
+ * and a client; after all, everything stopped and removed.
  */
-export function useLegacyTenant(file: string, prefix: string, tenant: (mount: string) => string = directLegacyTenant): LegacyTenantFile {
+export function useLegacyTenant(
+  file: string,
+  prefix: string,
+  tenant: (mount: string) => string = directLegacyTenant,
+  before?: (h: Harness) => void | Promise<void>,
+): LegacyTenantFile {
   const run = fuseTestsRun(file);
   const base = mkdtempSync(join(tmpdir(), prefix));
   const used = { run, mount: join(base, "mnt"), setup: {} as Partial<LegacySetup> };
   beforeAll(async () => {
-    if (run) used.setup = await startLegacy(tenant(used.mount), used.mount);
+    if (run) used.setup = await startLegacy(tenant(used.mount), used.mount, async (h) => await before?.(h));
   }, 60_000);
   afterAll(() => stopLegacy(used.setup, used.mount, base), 60_000);
   return used;
