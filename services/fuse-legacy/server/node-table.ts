@@ -180,6 +180,14 @@ export class NodeTable {
     });
   }
 
+  /** The node id the kernel holds for the file with `st_dev` `dev` and `st_ino` `ino` (not a directory), if any. */
+  nodeOfInode(dev: number, ino: number): number | undefined {
+    return this.locked(() => {
+      const node = this.nodeOfKey({ st_dev: dev, st_ino: ino, st_mode: 0 });
+      return node >= 0 && this.words[this.at(node) + STATE] === KNOWN ? this.idOf(node) : undefined;
+    });
+  }
+
   /** How many nodes the kernel holds (the root included); for tests and metrics. */
   get size(): number {
     return Atomics.load(this.words, LIVE);
