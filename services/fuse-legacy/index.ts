@@ -84,7 +84,7 @@ export const fuseLegacyService: ServiceDefinition = {
     /** Mounts and serves `path`; false (logged and reported) when it cannot be served. */
     const serve = async (path: string): Promise<boolean> => {
       let route: Route | undefined;
-      let server: FuseServer;
+      let server: FuseServer | undefined;
       try {
         const point = prepareMountPoint(path);
         points.set(path, point);
@@ -96,6 +96,14 @@ export const fuseLegacyService: ServiceDefinition = {
             ctx.log.info("legacy mount served again by the restarted tenant service", { mount: path });
           },
           unserved: (problem) => unserved(path, problem),
+          // Files other processes wrote through the tenant service: the kernel drops their cached pages and attributes.
+          changed: (files) => {
+            try {
+              server?.invalidate(files);
+            } catch (error) {
+              ctx.log.warn("invalidating the kernel's cache of changed files failed", { mount: path, error: error instanceof Error ? error.message : String(error) });
+            }
+          },
         });
         server = await FuseServer.start({
           mountPoint: path,

@@ -35,6 +35,11 @@ export interface DispatchContext {
   buffer(index: number): Uint8Array;
   /** Called for a handler that threw something other than FsError (a bug); the request is answered -EIO. */
   onBug(error: unknown, operation: string): void;
+  /**
+   * Called after `client` changed a file's data (write, pwrite, ftruncate, truncate); `stat` tells which file, and is
+   * called only if someone watches (see change-log.ts).
+   */
+  changed?(client: number, stat: () => { readonly st_dev: number; readonly st_ino: number }): void;
 }
 
 type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array) => number;
@@ -52,13 +57,13 @@ function paths(request: RequestDescriptor, window: Uint8Array, count: number): s
 }
 
 /** Runs `body` on the filesystem instance of the request's mount (args[0]) with its path(s). */
-function onPath(count: number, body: (fs: FileSystem, paths: string[], request: RequestDescriptor, window: Uint8Array) => number): Handler {
+function onPath(count: number, body: (fs: FileSystem, paths: string[], request: RequestDescriptor, window: Uint8Array, ctx: DispatchContext) => number): Handler {
   return (ctx, request, window) => {
     const fs = ctx.mounts[request.args[0]!];
     if (fs === undefined) return -ERRNO.EINVAL;
     const decoded = paths(request, window, count);
     if (typeof decoded === "number") return decoded;
-    return body(fs, decoded, request, window);
+    return body(fs, decoded, request, window, ctx);
   };
 }
 
@@ -81,6 +86,12 @@ function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2]): 
   if (window.length < STAT.size) return -ERRNO.EINVAL;
   encodeStat(new DataView(window.buffer, window.byteOffset, window.length), 0, stat);
   return 0;
+}
+
+/** Tells `ctx` that the request's client changed the file `stat` describes; returns `result`. */
+function changed(ctx: DispatchContext, request: RequestDescriptor, result: number, stat: () => { readonly st_dev: number; readonly st_ino: number }): number {
+  ctx.changed?.(request.client, stat);
+  return result;
 }
 
 /** The reply payload length of the last handled request (set by handlers that write one). */
@@ -123,8 +134,8 @@ const HANDLERS: Record<Operation["name"], Handler> = {
   },
   read: onFile((fs, handle, request, window) => (replyLength = fs.read(handle, window.subarray(0, Math.min(request.args[1]!, window.length))))),
   pread: onFile((fs, handle, request, window) => (replyLength = fs.pread(handle, window.subarray(0, Math.min(request.args[1]!, window.length)), request.args[2]!))),
-  write: onFile((fs, handle, _request, window) => fs.write(handle, window)),
-  pwrite: onFile((fs, handle, request, window) => fs.pwrite(handle, window, request.args[1]!)),
+  write: onFile((fs, handle, request, window, ctx) => changed(ctx, request, fs.write(handle, window), () => fs.fstat(handle))),
+  pwrite: onFile((fs, handle, request, window, ctx) => changed(ctx, request, fs.pwrite(handle, window, request.args[1]!), () => fs.fstat(handle))),
   lseek: onFile((fs, handle, request) => fs.lseek(handle, request.args[1]!, request.args[2]!)),
   fstat: onFile((fs, handle, _request, window) => {
     const result = statReply(window, fs.fstat(handle));
@@ -141,8 +152,8 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     if (result === 0) replyLength = STAT.size;
     return result;
   }),
-  ftruncate: onFile((fs, handle, request) => (fs.ftruncate(handle, request.args[1]!), 0)),
-  truncate: onPath(1, (fs, [path], request) => (fs.truncate(path!, request.args[1]!), 0)),
+  ftruncate: onFile((fs, handle, request, _window, ctx) => (fs.ftruncate(handle, request.args[1]!), changed(ctx, request, 0, () => fs.fstat(handle)))),
+  truncate: onPath(1, (fs, [path], request, _window, ctx) => (fs.truncate(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!)))),
   fsync: onFile((fs, handle) => (fs.fsync(handle), 0)),
   fdatasync: onFile((fs, handle) => (fs.fdatasync(handle), 0)),
   mkdir: onPath(1, (fs, [path], request) => (fs.mkdir(path!, request.args[1]!), 0)),

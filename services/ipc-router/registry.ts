@@ -7,6 +7,7 @@ import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
 import type { Logger } from "../../kernel/log/index.ts";
+import type { ChangeLog } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
 import { ENTRY, ENTRY_STATE, type FileSystem } from "./protocol/index.ts";
 import {
@@ -33,6 +34,8 @@ export interface RegistryDeps {
   servicePid: number;
   epoch: number;
   log: Logger;
+  /** Files clients wrote, drained to the watchers. */
+  changes: ChangeLog;
 }
 
 interface Connection {
@@ -40,6 +43,8 @@ interface Connection {
   pid: number;
   buffers: Set<number>;
   pending: string;
+  /** A watcher's connection (see the "watch" request). */
+  watching?: boolean;
 }
 
 /**
@@ -57,6 +62,11 @@ export class Registry {
   private readonly clients = new Map<number, Connection>();
   /** Ids of gone clients whose release is still in progress: not handed out again until it ends. */
   private readonly releasing = new Set<number>();
+  /** Watchers' sockets. */
+  private readonly watchers = new Set<Socket<Connection>>();
+  /** The change log index the drain reads from next; whether the drain loop runs. */
+  private drainedTo = 0;
+  private draining = false;
 
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -72,7 +82,10 @@ export class Registry {
         socket.data = { client: 0, pid: 0, buffers: new Set(), pending: "" };
       },
       data: (socket, chunk) => this.onData(socket, chunk.toString()),
-      close: (socket) => this.release(socket.data),
+      close: (socket) => {
+        if (this.watchers.delete(socket)) this.deps.changes.watch(-1);
+        this.release(socket.data);
+      },
       error: (socket, error) => this.deps.log.warn("registration connection error", { error, client: socket.data.client }),
     });
   }
@@ -96,7 +109,43 @@ export class Registry {
     while ((newline = conn.pending.indexOf("\n")) >= 0) {
       const line = conn.pending.slice(0, newline);
       conn.pending = conn.pending.slice(newline + 1);
-      this.reply(socket, this.handle(conn, line));
+      const reply = this.handle(conn, line);
+      this.reply(socket, reply);
+      if (conn.watching && reply.ok && !this.watchers.has(socket)) this.startWatching(socket);
+    }
+  }
+
+  /** Adds a watcher: from now on, the change log is kept and drained to it. */
+  private startWatching(socket: Socket<Connection>): void {
+    this.watchers.add(socket);
+    if (this.watchers.size === 1) this.drainedTo = this.deps.changes.written;
+    this.deps.changes.watch(1);
+    if (!this.draining) void this.drainLoop();
+  }
+
+  /** While anyone watches: waits for changes, and sends each watcher those made by other processes' clients. */
+  private async drainLoop(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.watchers.size > 0 && !this.stopped) {
+        // The timeout only lets the loop notice that its watchers are gone.
+        await this.deps.changes.whenWritten(this.drainedTo, 500);
+        const { changes, next, lost } = this.deps.changes.drain(this.drainedTo);
+        // An entry still being written stops the drain short: come back after a breath, not in a spin.
+        if (next === this.drainedTo && lost === 0) {
+          if (this.deps.changes.written !== next) await Bun.sleep(1);
+          continue;
+        }
+        this.drainedTo = next;
+        if (lost > 0) this.deps.log.warn("change log lapped: some writes were not told to the kernel path", { lost });
+        for (const socket of this.watchers) {
+          const theirs = socket.data.pid;
+          const changed = changes.filter((c) => this.clients.get(c.client)?.pid !== theirs).map((c): [number, number] => [c.st_dev, c.st_ino]);
+          if (changed.length > 0 || lost > 0) socket.write(JSON.stringify({ changed, ...(lost > 0 ? { lost } : {}) }) + "\n");
+        }
+      }
+    } finally {
+      this.draining = false;
     }
   }
 
@@ -151,6 +200,12 @@ export class Registry {
         if (buffer < 0) return { ok: false, errno: "EAGAIN", message: "every request buffer of the tenant is in use" };
         conn.buffers.add(buffer);
         return { ok: true, buffer };
+      }
+      case "watch": {
+        if (conn.client !== 0) return { ok: false, errno: "EISCONN", message: "watch on a connection of its own, not a registered one" };
+        conn.pid = request.pid;
+        conn.watching = true;
+        return { ok: true };
       }
       case "detach_thread": {
         if (!conn.buffers.has(request.buffer)) return { ok: false, errno: "EBADF", message: `buffer ${request.buffer} is not this client's` };
