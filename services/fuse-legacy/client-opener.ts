@@ -6,12 +6,10 @@
  * same client in all of them. When the tenant service restarts, the registration renews itself and posts the new
  * grants; the Workers follow (see renewing-file-system.ts).
  */
-import type { Socket } from "bun";
-import * as v from "valibot";
 import type { FileSystem } from "../ipc-router/protocol/index.ts";
-import { ChangedLineSchema, RegistrationReplySchema } from "../ipc-router/index.ts";
 import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
 import { Connection, type ThreadGrant } from "../../shims/ts/index.ts";
+import { ChangeWatcher } from "./change-watcher.ts";
 import { GrantBoard } from "./grant-board.ts";
 import { RenewingFileSystem } from "./renewing-file-system.ts";
 
@@ -63,10 +61,8 @@ export class ServingRegistration {
   private readonly timer: ReturnType<typeof setInterval>;
   private nextTryAt = 0;
   private problem: string | null = null;
-  /** The "watch" connection that hears which files other processes wrote (when `events.changed` listens). */
-  private watcher: Socket<undefined> | null = null;
-  private watcherOpening = false;
-  private closed = false;
+  /** Hears which files other processes wrote (when `events.changed` listens). */
+  private readonly watcher: ChangeWatcher | undefined;
 
   private constructor(
     private readonly socket: string,
@@ -79,7 +75,8 @@ export class ServingRegistration {
     this.board.post(grants);
     this.timer = setInterval(() => this.watch(), WATCH_MS);
     this.timer.unref?.();
-    this.openWatcher();
+    this.watcher = events.changed === undefined ? undefined : new ChangeWatcher(socket, events.changed);
+    this.watcher?.keepOpen();
   }
 
   /**
@@ -109,7 +106,7 @@ export class ServingRegistration {
   /** While the service runs, nothing; once it is gone, registers with its successor and posts the new grants. */
   private watch(): void {
     if (this.connection?.probe()) {
-      this.openWatcher();
+      this.watcher?.keepOpen();
       return;
     }
     this.connection = null;
@@ -129,71 +126,13 @@ export class ServingRegistration {
     }
   }
 
-  /** Opens the watcher connection when `events.changed` listens and none is open or opening. */
-  private openWatcher(): void {
-    const onChanged = this.events.changed;
-    if (onChanged === undefined || this.watcher !== null || this.watcherOpening || this.closed) return;
-    this.watcherOpening = true;
-    let closedEarly = false;
-    const gone = (socket: Socket<undefined>) => {
-      closedEarly = true;
-      if (this.watcher === socket) this.watcher = null;
-    };
-    watchChanges(this.socket, onChanged, gone).then(
-      (socket) => {
-        this.watcherOpening = false;
-        if (this.closed) socket.end();
-        else if (!closedEarly) this.watcher = socket;
-      },
-      () => (this.watcherOpening = false),
-    );
-  }
-
   /** Ends the registration (the router releases its buffers and descriptors) and stops renewing it. */
   close(): void {
-    this.closed = true;
-    this.watcher?.end();
-    this.watcher = null;
+    this.watcher?.close();
     clearInterval(this.timer);
     this.connection?.close();
     this.connection = null;
   }
-}
-
-/** The registration's watcher side, opened when `events.changed` listens and none is open (again after a restart). */
-function watchChanges(socket: string, onChanged: NonNullable<RegistrationEvents["changed"]>, onClose: (socket: Socket<undefined>) => void): Promise<Socket<undefined>> {
-  let pending = "";
-  let acknowledged = false;
-  return Bun.connect({
-    unix: socket,
-    socket: {
-      open: (s) => void s.write(JSON.stringify({ op: "watch", pid: process.pid }) + "\n"),
-      close: (s) => onClose(s),
-      data: (s, chunk) => {
-        pending += chunk.toString();
-        let newline: number;
-        while ((newline = pending.indexOf("\n")) >= 0) {
-          const line = pending.slice(0, newline);
-          pending = pending.slice(newline + 1);
-          let raw: unknown;
-          try {
-            raw = JSON.parse(line);
-          } catch {
-            s.end();
-            return;
-          }
-          if (!acknowledged) {
-            const reply = v.safeParse(RegistrationReplySchema, raw);
-            if (!reply.success || !reply.output.ok) s.end();
-            acknowledged = true;
-            continue;
-          }
-          const parsed = v.safeParse(ChangedLineSchema, raw);
-          if (parsed.success && parsed.output.changed.length > 0) onChanged(parsed.output.changed.map(([st_dev, st_ino]) => ({ st_dev, st_ino })));
-        }
-      },
-    },
-  });
 }
 
 /** The serving Worker's side: the mount's FileSystem through the grants posted for Worker `index`. */

@@ -2,6 +2,7 @@
 import type { ServiceContext, ServiceDefinition } from "../../kernel/service-host/index.ts";
 import { localDataPath, routerSocketPath } from "../ipc-router/index.ts";
 import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
+import { ChangeWatcher } from "./change-watcher.ts";
 import { ServingRegistration, type RegistrationEvents } from "./client-opener.ts";
 import { MountPointError, prepareMountPoint, releaseMountPoint, type PreparedMountPoint } from "./mount-point.ts";
 import { MountStatus } from "./mount-status.ts";
@@ -16,6 +17,8 @@ const STORAGE_OPENER = new URL("./storage-opener.ts", import.meta.url).href;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Pause before serving a mount again after its serving Workers died (in the data-path process). */
 const REMOUNT_DELAY_MS = 200;
+/** How often an in-process mount's change watcher is reopened when its connection is gone. */
+const WATCH_REOPEN_MS = 100;
 
 /** How a mount's serving Workers reach the tenant's data path, and what to release once the mount is gone. */
 interface Route {
@@ -41,7 +44,17 @@ async function routeTo(ctx: ServiceContext, mountPath: string, events: Registrat
       throw error;
     }
     const spec: StorageSpec = { storage: local.storage, branches: mount.branches };
-    return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close: () => undefined };
+    // Clients of other processes still write through this process's service threads: hear which files.
+    const onChanged = events.changed;
+    if (onChanged === undefined) return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close: () => undefined };
+    const watcher = new ChangeWatcher(routerSocketPath(ctx.runtime.runDir), onChanged);
+    const timer = setInterval(() => watcher.keepOpen(), WATCH_REOPEN_MS);
+    watcher.keepOpen();
+    const close = () => {
+      clearInterval(timer);
+      watcher.close();
+    };
+    return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close };
   }
   const registration = await ServingRegistration.open(routerSocketPath(ctx.runtime.runDir), mountPath, ctx.tenant.fuse.threads, CONNECT_TIMEOUT_MS, events);
   return { opener: { module: CLIENT_OPENER, spec: registration.spec }, via: "ring", close: () => registration.close() };

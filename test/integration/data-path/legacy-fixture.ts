@@ -1,11 +1,12 @@
 /** @module test/integration/data-path/legacy-fixture — what the kernel-path integration tests share: start, stop, and the two-path checks. */
 import { expect } from "bun:test";
 import { afterAll, beforeAll } from "bun:test";
-import { constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
+import { mapShared } from "../../services/fuse-legacy/fixtures/mapping-reader.ts";
 import { Harness, waitFor } from "../harness.ts";
 
 /**
@@ -61,6 +62,33 @@ export function expectCrossPathVisible(mount: string, client: DanausClient): voi
   client.write(out, "written through the client");
   client.close(out);
   expect(readFileSync(join(mount, "via-client"), "utf8")).toBe("written through the client");
+}
+
+/**
+ * A kernel-path process maps `mount`/mapped (a second name, mapped-too) MAP_SHARED; `client` writes the file through
+ * the ring; the mapping shows the new bytes (waited for, as the notification is asynchronous) and stat of both names
+ * the new size.
+ */
+export async function expectClientWriteInvalidates(mount: string, client: DanausClient): Promise<void> {
+  const path = join(mount, "mapped");
+  writeFileSync(path, "0123456789");
+  linkSync(path, join(mount, "mapped-too"));
+  const reader = mapShared(join(mount, "mapped-too"), 10);
+  try {
+    expect(await reader.read()).toBe("0123456789");
+    expect(statSync(path).size).toBe(10);
+    const fd = client.open(path, constants.O_WRONLY, 0);
+    try {
+      client.pwrite(fd, new TextEncoder().encode("abcdefghijKLM"), 0);
+    } finally {
+      client.close(fd);
+    }
+    expect(await waitFor("the mapping to show the client's bytes", async () => (await reader.read()) === "abcdefghij", 30_000)).toBe(true);
+    expect(statSync(join(mount, "mapped-too")).size).toBe(13);
+    expect(statSync(path).size).toBe(13);
+  } finally {
+    reader.close();
+  }
 }
 
 /** A script stored in the mount is exec'd by the kernel. */
