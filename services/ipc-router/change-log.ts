@@ -5,6 +5,8 @@
  * main thread drains to its watchers (see registry.ts). Nothing is recorded, and no fstat is paid, while nobody
  * watches. A thread records a file once per drain: a later write before the next drain is covered by it, since the
  * drain starts a new generation before it reads the ring. When writers lap the reader, the lost entries are counted.
+ * Clients of a watcher's own process (fuse-legacy's: the kernel knows what it wrote) are quiet: their writes cost one
+ * scan of a short list, no fstat, no record.
  */
 
 /** Entries the ring holds; a drain every few milliseconds keeps far below it. */
@@ -13,7 +15,11 @@ const CAPACITY = 4096;
 const WATCHERS = 0;
 const WRITTEN = 1;
 const GENERATION = 2;
+/** How many quiet-client words are in use (from QUIET on). */
+const QUIET_USED = 3;
 const HEADER_WORDS = 4;
+/** Client ids whose writes are not recorded (0: none). */
+const QUIET_SLOTS = 64;
 // Per entry: a commit word (index + 1 once the entry is complete) and the client in `words`; dev and ino in `numbers`.
 const ENTRY_WORDS = 2;
 
@@ -34,12 +40,42 @@ export class ChangeLog {
 
   /** A fresh ring. */
   static allocate(): SharedArrayBuffer {
-    return new SharedArrayBuffer((HEADER_WORDS + CAPACITY * ENTRY_WORDS) * 4 + CAPACITY * 2 * 8);
+    return new SharedArrayBuffer((HEADER_WORDS + CAPACITY * ENTRY_WORDS + QUIET_SLOTS) * 4 + CAPACITY * 2 * 8);
   }
 
+  private readonly quietAt: number;
+
   constructor(readonly shared: SharedArrayBuffer) {
-    this.words = new Int32Array(shared, 0, HEADER_WORDS + CAPACITY * ENTRY_WORDS);
-    this.numbers = new Float64Array(shared, (HEADER_WORDS + CAPACITY * ENTRY_WORDS) * 4, CAPACITY * 2);
+    this.words = new Int32Array(shared, 0, HEADER_WORDS + CAPACITY * ENTRY_WORDS + QUIET_SLOTS);
+    this.numbers = new Float64Array(shared, (HEADER_WORDS + CAPACITY * ENTRY_WORDS + QUIET_SLOTS) * 4, CAPACITY * 2);
+    this.quietAt = HEADER_WORDS + CAPACITY * ENTRY_WORDS;
+  }
+
+  /** Whether `client`'s writes go unrecorded. */
+  isQuiet(client: number): boolean {
+    const used = Atomics.load(this.words, QUIET_USED);
+    for (let i = 0; i < used; i++) if (Atomics.load(this.words, this.quietAt + i) === client) return true;
+    return false;
+  }
+
+  /**
+   * Main thread: `client`'s writes go unrecorded (`quiet` true) or recorded again. Past {@link QUIET_SLOTS} quiet
+   * clients, the rest are recorded (and left out by the registry instead).
+   */
+  quiet(client: number, quiet: boolean): void {
+    const used = Atomics.load(this.words, QUIET_USED);
+    for (let i = 0; i < used; i++) {
+      const word = this.quietAt + i;
+      if (quiet && Atomics.load(this.words, word) === client) return;
+      if (!quiet && Atomics.load(this.words, word) === client) Atomics.store(this.words, word, 0);
+    }
+    if (!quiet) return;
+    for (let i = 0; i < QUIET_SLOTS; i++) {
+      if (Atomics.load(this.words, this.quietAt + i) !== 0) continue;
+      Atomics.store(this.words, this.quietAt + i, client);
+      if (i >= used) Atomics.store(this.words, QUIET_USED, i + 1);
+      return;
+    }
   }
 
   /** Whether anyone watches (one atomic load: what a write pays while nobody does). */

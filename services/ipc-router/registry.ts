@@ -83,7 +83,10 @@ export class Registry {
       },
       data: (socket, chunk) => this.onData(socket, chunk.toString()),
       close: (socket) => {
-        if (this.watchers.delete(socket)) this.deps.changes.watch(-1);
+        if (this.watchers.delete(socket)) {
+          this.deps.changes.watch(-1);
+          this.quietClientsOf(socket.data.pid);
+        }
         this.release(socket.data);
       },
       error: (socket, error) => this.deps.log.warn("registration connection error", { error, client: socket.data.client }),
@@ -120,7 +123,14 @@ export class Registry {
     this.watchers.add(socket);
     if (this.watchers.size === 1) this.drainedTo = this.deps.changes.written;
     this.deps.changes.watch(1);
+    this.quietClientsOf(socket.data.pid);
     if (!this.draining) void this.drainLoop();
+  }
+
+  /** Makes the clients of process `pid` quiet (their writes unrecorded) while a watcher of that process is there, loud again after. */
+  private quietClientsOf(pid: number): void {
+    const watched = [...this.watchers].some((socket) => socket.data.pid === pid);
+    for (const [client, conn] of this.clients) if (conn.pid === pid) this.deps.changes.quiet(client, watched);
   }
 
   /** While anyone watches: waits for changes, and sends each watcher those made by other processes' clients. */
@@ -177,6 +187,7 @@ export class Registry {
         conn.pid = request.pid;
         conn.buffers.add(buffer);
         this.clients.set(client, conn);
+        if ([...this.watchers].some((socket) => socket.data.pid === request.pid)) this.deps.changes.quiet(client, true);
         const cpuQueue = request.cpu === undefined ? -1 : deps.cpus.indexOf(request.cpu);
         const queue = cpuQueue >= 0 ? cpuQueue : client % deps.queues.length;
         deps.log.debug("client registered", { client, clientPid: request.pid, buffer, queue });
@@ -239,6 +250,7 @@ export class Registry {
     if (conn.client === 0) return;
     const { deps } = this;
     this.clients.delete(conn.client);
+    deps.changes.quiet(conn.client, false);
     this.releasing.add(conn.client);
     const closed = this.closeFilesOf(conn.client);
     const passes = [...RECLAIM_PASSES_MS];

@@ -74,7 +74,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
     buffer: (index) => region.buffer(index),
     onBug: (error, operation) => post({ type: "bug", operation, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack }),
     changed: (client, stat) => {
-      if (!changes.watched) return;
+      if (!changes.watched || changes.isQuiet(client)) return;
       const st = stat();
       changes.record(client, st.st_dev, st.st_ino);
     },

@@ -5,7 +5,10 @@
  * (FUSE_NOTIFY_INVAL_INODE): the mapping shows the new bytes, and stat through any name the new size, without waiting
  * for an attribute timeout (legacy-in-process.test.ts checks the same with fuse-legacy in the data-path process).
  */
-import { setDefaultTimeout, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
+import { constants, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { waitFor } from "../harness.ts";
 import { expectClientWriteInvalidates, useLegacyTenant } from "./legacy-fixture.ts";
 
 setDefaultTimeout(60_000);
@@ -14,3 +17,40 @@ const legacy = useLegacyTenant("legacy-invalidate.test.ts", "danaus-legacy-inval
 test.skipIf(!legacy.run)("a client's write through the ring shows in a kernel-path process's shared mapping and in stat of every name", () =>
   expectClientWriteInvalidates(legacy.mount, legacy.setup.client!),
 );
+
+test.skipIf(!legacy.run)("a watcher hears the files clients of other processes write, never what fuse-legacy wrote for the kernel", async () => {
+  const client = legacy.setup.client!;
+  const heard: [number, number][] = [];
+  let pending = "";
+  let acknowledged = false;
+  // pid 1 has no clients: this watcher hears every process but its own (none).
+  const socket = await Bun.connect({
+    unix: join(legacy.setup.h!.dir, "state/run/alpha/router.sock"),
+    socket: {
+      open: (s) => void s.write(JSON.stringify({ op: "watch", pid: 1 }) + "\n"),
+      data: (_s, chunk) => {
+        pending += chunk.toString();
+        for (let newline = pending.indexOf("\n"); newline >= 0; newline = pending.indexOf("\n")) {
+          const line = JSON.parse(pending.slice(0, newline)) as { ok?: boolean; changed?: [number, number][] };
+          pending = pending.slice(newline + 1);
+          if (line.ok === true) acknowledged = true;
+          heard.push(...(line.changed ?? []));
+        }
+      },
+    },
+  });
+  try {
+    // The watcher is there once its "ok" came back; then a write through the kernel path, then one through the ring.
+    await waitFor("the watch reply", () => acknowledged);
+    writeFileSync(join(legacy.mount, "by-kernel"), "through FUSE");
+    const fd = client.open(`${legacy.mount}/by-client`, constants.O_CREAT | constants.O_WRONLY, 0o644);
+    client.write(fd, "through the ring");
+    const byClient = client.fstat(fd);
+    client.close(fd);
+    await waitFor("the client's write to be heard", () => heard.some(([dev, ino]) => dev === byClient.st_dev && ino === byClient.st_ino));
+    const byKernel = statSync(join(legacy.mount, "by-kernel"));
+    expect(heard.some(([, ino]) => ino === byKernel.ino)).toBe(false);
+  } finally {
+    socket.end();
+  }
+});
