@@ -34,7 +34,7 @@ export interface Change {
 export class ChangeLog {
   private readonly words: Int32Array;
   private readonly numbers: Float64Array;
-  /** This thread's records of the current generation (keys "dev:ino"), to record each file once per drain. */
+  /** What this thread recorded in the current generation (keys "client:file"), to record each file once per drain. */
   private readonly recorded = new Set<string>();
   private recordedGeneration = -1;
 
@@ -88,16 +88,24 @@ export class ChangeLog {
     Atomics.add(this.words, WATCHERS, delta);
   }
 
-  /** Records that `client` changed the file (`st_dev`, `st_ino`), unless this thread did since the last drain. */
-  record(client: number, st_dev: number, st_ino: number): void {
+  /**
+   * Whether this thread already recorded `client`'s change of `file` (its descriptor, or a path) since the last drain;
+   * if not, it counts as recorded from now on (the caller then records it). Costs no fstat.
+   */
+  seen(client: number, file: number | string): boolean {
     const generation = Atomics.load(this.words, GENERATION);
     if (generation !== this.recordedGeneration) {
       this.recorded.clear();
       this.recordedGeneration = generation;
     }
-    const key = `${client}:${st_dev}:${st_ino}`;
-    if (this.recorded.has(key)) return;
+    const key = `${client}:${file}`;
+    if (this.recorded.has(key)) return true;
     this.recorded.add(key);
+    return false;
+  }
+
+  /** Records that `client` changed the file (`st_dev`, `st_ino`). */
+  record(client: number, st_dev: number, st_ino: number): void {
     const index = Atomics.add(this.words, WRITTEN, 1);
     const slot = index % CAPACITY;
     this.words[HEADER_WORDS + slot * ENTRY_WORDS + 1] = client;

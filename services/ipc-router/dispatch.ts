@@ -36,10 +36,10 @@ export interface DispatchContext {
   /** Called for a handler that threw something other than FsError (a bug); the request is answered -EIO. */
   onBug(error: unknown, operation: string): void;
   /**
-   * Called after `client` changed a file's data (write, pwrite, ftruncate, truncate); `stat` tells which file, and is
-   * called only if someone watches (see change-log.ts).
+   * Called after `client` changed a file's data (write, pwrite, ftruncate, truncate) through `file` (its descriptor,
+   * or the path); `stat` tells which file, and is called only if someone watches (see change-log.ts).
    */
-  changed?(client: number, stat: () => { readonly st_dev: number; readonly st_ino: number }): void;
+  changed?(client: number, file: number | string, stat: () => { readonly st_dev: number; readonly st_ino: number }): void;
 }
 
 type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array) => number;
@@ -88,9 +88,15 @@ function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2]): 
   return 0;
 }
 
-/** Tells `ctx` that the request's client changed the file `stat` describes; returns `result`. */
-function changed(ctx: DispatchContext, request: RequestDescriptor, result: number, stat: () => { readonly st_dev: number; readonly st_ino: number }): number {
-  ctx.changed?.(request.client, stat);
+/** Tells `ctx` that the request's client changed the file `stat` describes, through `file` (default: the descriptor args[0]); returns `result`. */
+function changed(
+  ctx: DispatchContext,
+  request: RequestDescriptor,
+  result: number,
+  stat: () => { readonly st_dev: number; readonly st_ino: number },
+  file: number | string = request.args[0]!,
+): number {
+  ctx.changed?.(request.client, file, stat);
   return result;
 }
 
@@ -153,7 +159,7 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     return result;
   }),
   ftruncate: onFile((fs, handle, request, _window, ctx) => (fs.ftruncate(handle, request.args[1]!), changed(ctx, request, 0, () => fs.fstat(handle)))),
-  truncate: onPath(1, (fs, [path], request, _window, ctx) => (fs.truncate(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!)))),
+  truncate: onPath(1, (fs, [path], request, _window, ctx) => (fs.truncate(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), path!))),
   fsync: onFile((fs, handle) => (fs.fsync(handle), 0)),
   fdatasync: onFile((fs, handle) => (fs.fdatasync(handle), 0)),
   mkdir: onPath(1, (fs, [path], request) => (fs.mkdir(path!, request.args[1]!), 0)),

@@ -54,6 +54,8 @@ interface Connection {
  */
 const RECLAIM_PASSES_MS = [100, 1000];
 const RECLAIM_REPEAT_MS = 1000;
+/** How long the change drain waits after the first new record, to take a burst of them at once. */
+const DRAIN_PAUSE_MS = 2;
 
 /** The registration server of one tenant service. */
 export class Registry {
@@ -138,8 +140,10 @@ export class Registry {
     this.draining = true;
     try {
       while (this.watchers.size > 0 && !this.stopped) {
-        // The timeout only lets the loop notice that its watchers are gone.
+        // The timeout only lets the loop notice that its watchers are gone. The pause gathers a burst of writes into one
+        // drain (a thread records a file once per drain), at the price of that much delay.
         await this.deps.changes.whenWritten(this.drainedTo, 500);
+        if (this.deps.changes.written !== this.drainedTo) await Bun.sleep(DRAIN_PAUSE_MS);
         const { changes, next, lost } = this.deps.changes.drain(this.drainedTo);
         // An entry still being written stops the drain short: come back after a breath, not in a spin.
         if (next === this.drainedTo && lost === 0) {

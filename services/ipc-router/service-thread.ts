@@ -73,9 +73,14 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
     bufferOwners: new Int32Array(init.bufferOwners),
     buffer: (index) => region.buffer(index),
     onBug: (error, operation) => post({ type: "bug", operation, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack }),
-    changed: (client, stat) => {
-      if (!changes.watched || changes.isQuiet(client)) return;
-      const st = stat();
+    changed: (client, file, stat) => {
+      if (!changes.watched || changes.isQuiet(client) || changes.seen(client, file)) return;
+      let st: { readonly st_dev: number; readonly st_ino: number };
+      try {
+        st = stat();
+      } catch {
+        return; // the write stands; a file that cannot be stat'ed now is not told
+      }
       changes.record(client, st.st_dev, st.st_ino);
     },
   };

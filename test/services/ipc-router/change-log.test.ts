@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { ChangeLog } from "../../../services/ipc-router/change-log.ts";
 
 describe("ChangeLog", () => {
-  test("records are drained in order from where the last drain ended; a file is recorded once per drain and client", () => {
+  test("records are drained in order from where the last drain ended; a file is recorded once per drain, client and descriptor", () => {
     const shared = ChangeLog.allocate();
     const writer = new ChangeLog(shared);
     const reader = new ChangeLog(shared);
@@ -11,10 +11,13 @@ describe("ChangeLog", () => {
     reader.watch(1);
     expect(writer.watched).toBe(true);
     const from = reader.written;
-    writer.record(7, 1, 100);
-    writer.record(7, 1, 100);
-    writer.record(8, 1, 100);
-    writer.record(7, 2 ** 40, 2 ** 50);
+    const write = (client: number, fd: number, dev: number, ino: number) => {
+      if (!writer.seen(client, fd)) writer.record(client, dev, ino);
+    };
+    write(7, 3, 1, 100);
+    write(7, 3, 1, 100);
+    write(8, 3, 1, 100);
+    write(7, 4, 2 ** 40, 2 ** 50);
     const first = reader.drain(from);
     expect(first.changes).toEqual([
       { client: 7, st_dev: 1, st_ino: 100 },
@@ -23,7 +26,7 @@ describe("ChangeLog", () => {
     ]);
     expect(first.lost).toBe(0);
     // After a drain, the same file is recorded again.
-    writer.record(7, 1, 100);
+    write(7, 3, 1, 100);
     expect(reader.drain(first.next).changes).toEqual([{ client: 7, st_dev: 1, st_ino: 100 }]);
     reader.watch(-1);
     expect(writer.watched).toBe(false);
