@@ -7,9 +7,8 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { constants, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CephBackend, CephMount } from "../../../services/client-cache/backend/index.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
-import { removeTree } from "../../services/client-cache/backend/cephfs-tree.ts";
+import { removeCephTree } from "../../services/client-cache/backend/cephfs-tree.ts";
 import { Harness } from "../harness.ts";
 
 setDefaultTimeout(180_000);
@@ -55,14 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.disconnect();
   await h?.stop();
-  if (conf) {
-    const admin = CephMount.open({ conf, clientId: "admin" });
-    try {
-      removeTree(new CephBackend(admin.shared, ""), cephRoot);
-    } finally {
-      admin.close();
-    }
-  }
+  if (conf) removeCephTree(conf, cephRoot);
 }, 60_000);
 
 test(`streaming ${STREAM / MiB} MiB through a ${CACHE / MiB} MiB cache keeps the service within its ${MEMORY / MiB} MiB pool`, async () => {

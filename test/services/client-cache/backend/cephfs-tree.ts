@@ -3,6 +3,17 @@ import { listDirectory, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, readFile } from "../.
 
 export { listDirectory };
 import type { Dirent, FileSystem } from "../../../../services/ipc-router/protocol/index.ts";
+import { CephBackend, CephMount } from "../../../../services/client-cache/backend/index.ts";
+
+/** Removes `path` from the CephFS of the cluster at `conf` (as client admin), as {@link removeTree} does. */
+export function removeCephTree(conf: string, path: string): void {
+  const admin = CephMount.open({ conf, clientId: "admin" });
+  try {
+    removeTree(new CephBackend(admin.shared, ""), path);
+  } finally {
+    admin.close();
+  }
+}
 
 /** Removes `path` and everything below it (like `rm -rf`); a missing path is fine. */
 export function removeTree(fs: FileSystem, path: string): void {
