@@ -67,9 +67,9 @@ export function expectCrossPathVisible(mount: string, client: DanausClient): voi
 /**
  * A kernel-path process maps `mount`/mapped (a second name, mapped-too) MAP_SHARED; `client` writes the file through
  * the ring; the mapping shows the new bytes (waited for, as the notification is asynchronous) and stat of both names
- * the new size.
+ * the new size. With `again`, the client writes again while waiting (fuse-legacy may still be renewing its watch).
  */
-export async function expectClientWriteInvalidates(mount: string, client: DanausClient): Promise<void> {
+export async function expectClientWriteInvalidates(mount: string, client: DanausClient, again = false): Promise<void> {
   const path = join(mount, "mapped");
   writeFileSync(path, "0123456789");
   linkSync(path, join(mount, "mapped-too"));
@@ -77,13 +77,21 @@ export async function expectClientWriteInvalidates(mount: string, client: Danaus
   try {
     expect(await reader.read()).toBe("0123456789");
     expect(statSync(path).size).toBe(10);
-    const fd = client.open(path, constants.O_WRONLY, 0);
-    try {
-      client.pwrite(fd, new TextEncoder().encode("abcdefghijKLM"), 0);
-    } finally {
-      client.close(fd);
-    }
-    expect(await waitFor("the mapping to show the client's bytes", async () => (await reader.read()) === "abcdefghij", 30_000)).toBe(true);
+    const write = () => {
+      const fd = client.open(path, constants.O_WRONLY, 0);
+      try {
+        client.pwrite(fd, new TextEncoder().encode("abcdefghijKLM"), 0);
+      } finally {
+        client.close(fd);
+      }
+    };
+    write();
+    const shown = async () => {
+      if ((await reader.read()) === "abcdefghij") return true;
+      if (again) write();
+      return false;
+    };
+    expect(await waitFor("the mapping to show the client's bytes", shown, 30_000)).toBe(true);
     expect(statSync(join(mount, "mapped-too")).size).toBe(13);
     expect(statSync(path).size).toBe(13);
   } finally {
