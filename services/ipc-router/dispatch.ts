@@ -21,7 +21,7 @@ import {
   type RequestDescriptor,
 } from "./protocol/index.ts";
 import type { FileTable } from "./file-table.ts";
-import { O } from "./protocol/linux.ts";
+import { AT_SYMLINK_NOFOLLOW, O } from "./protocol/linux.ts";
 
 /** What a service thread needs to serve requests. */
 export interface DispatchContext {
@@ -36,8 +36,9 @@ export interface DispatchContext {
   /** Called for a handler that threw something other than FsError (a bug); the request is answered -EIO. */
   onBug(error: unknown, operation: string): void;
   /**
-   * Called after `client` changed a file's data (write, pwrite, ftruncate, truncate) through `file` (its descriptor,
-   * or the path); `stat` tells which file, and is called only if someone watches (see change-log.ts).
+   * Called after `client` changed a file (write, pwrite, ftruncate, truncate, chmod, chown, utimens, link) through
+   * `file` (its descriptor, or the path); `stat` tells which file, and is called only if someone watches (see
+   * change-log.ts).
    */
   changed?(client: number, file: number | string, stat: () => { readonly st_dev: number; readonly st_ino: number }): void;
 }
@@ -185,13 +186,17 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     replyLength = target.length;
     return target.length;
   }),
-  link: onPath(2, (fs, [existing, path]) => (fs.link(existing!, path!), 0)),
-  chmod: onPath(1, (fs, [path], request) => (fs.chmod(path!, request.args[1]!), 0)),
-  chown: onPath(1, (fs, [path], request) => (fs.chown(path!, request.args[1]!, request.args[2]!, request.args[3]!), 0)),
-  utimens: onPath(1, (fs, [path], request) => {
+  // A new link changes the file's link count, seen through its other names.
+  link: onPath(2, (fs, [existing, path], request, _window, ctx) => (fs.link(existing!, path!), changed(ctx, request, 0, () => fs.lstat(path!), path!))),
+  chmod: onPath(1, (fs, [path], request, _window, ctx) => (fs.chmod(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), path!))),
+  chown: onPath(1, (fs, [path], request, _window, ctx) => {
+    fs.chown(path!, request.args[1]!, request.args[2]!, request.args[3]!);
+    return changed(ctx, request, 0, () => (request.args[3]! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), path!);
+  }),
+  utimens: onPath(1, (fs, [path], request, _window, ctx) => {
     const [, atimeSec, atimeNsec, mtimeSec, mtimeNsec, flags] = request.args as number[];
     fs.utimens(path!, { sec: atimeSec!, nsec: atimeNsec! }, { sec: mtimeSec!, nsec: mtimeNsec! }, flags!);
-    return 0;
+    return changed(ctx, request, 0, () => (flags! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), path!);
   }),
   access: onPath(1, (fs, [path], request) => (fs.access(path!, request.args[1]!), 0)),
   statfs: onPath(1, (fs, [path], _request, window) => {

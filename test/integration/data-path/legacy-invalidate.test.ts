@@ -2,17 +2,23 @@
  * A write through the user-level path reaches what the kernel path cached: a process maps a file of a tenant's legacy
  * mount MAP_SHARED (the default direct-I/O mount allows it), a shared-memory client of the tenant writes the file
  * through the ring, and the tenant service tells fuse-legacy (its "watch" connection), which invalidates the node
- * (FUSE_NOTIFY_INVAL_INODE): the mapping shows the new bytes, and stat through any name the new size, without waiting
- * for an attribute timeout (legacy-in-process.test.ts checks the same with fuse-legacy in the data-path process).
+ * (FUSE_NOTIFY_INVAL_INODE): the mapping shows the new bytes, and stat through any name the new size, mode, times and
+ * link count, without waiting for the attribute timeout (ten minutes here). legacy-in-process.test.ts checks the
+ * mapping with fuse-legacy in the data-path process.
  */
 import { expect, setDefaultTimeout, test } from "bun:test";
-import { constants, statSync, writeFileSync } from "node:fs";
+import { constants, linkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../harness.ts";
 import { expectClientWriteInvalidates, useLegacyTenant } from "./legacy-fixture.ts";
 
 setDefaultTimeout(60_000);
-const legacy = useLegacyTenant("legacy-invalidate.test.ts", "danaus-legacy-inval-");
+/** The attribute and entry timeouts are 10 minutes here: only an invalidation makes a change visible within a test. */
+const legacy = useLegacyTenant("legacy-invalidate.test.ts", "danaus-legacy-inval-", (mount) =>
+  [`name = "alpha"`, `cpus = [0]`, `memory = "384MiB"`, `shareCpus = true`, `[backend]`, `kind = "local"`, `root = "backends/alpha"`,
+    `[fuse]`, `attrTimeoutMs = 600000`, `entryTimeoutMs = 600000`,
+    `[[mounts]]`, `path = "${mount}"`, `source = "data"`, `legacy = true`].join("\n"),
+);
 
 test.skipIf(!legacy.run)("a client's write through the ring shows in a kernel-path process's shared mapping and in stat of every name", () =>
   expectClientWriteInvalidates(legacy.mount, legacy.setup.client!),
@@ -53,4 +59,19 @@ test.skipIf(!legacy.run)("a watcher hears the files clients of other processes w
   } finally {
     socket.end();
   }
+});
+
+test.skipIf(!legacy.run)("a client's chmod, utimens and link show in stat through the kernel path at once, through every name", async () => {
+  const client = legacy.setup.client!;
+  const path = join(legacy.mount, "attrs");
+  writeFileSync(path, "x", { mode: 0o644 });
+  linkSync(path, join(legacy.mount, "attrs-too"));
+  // Cached by the kernel for ten minutes from here.
+  expect(statSync(join(legacy.mount, "attrs-too")).mode & 0o777).toBe(0o644);
+  client.chmod(`${legacy.mount}/attrs`, 0o600);
+  await waitFor("the new mode through the other name", () => (statSync(join(legacy.mount, "attrs-too")).mode & 0o777) === 0o600, 30_000);
+  client.utimens(`${legacy.mount}/attrs`, { sec: 1000, nsec: 0 }, { sec: 2000, nsec: 0 });
+  await waitFor("the new mtime", () => statSync(join(legacy.mount, "attrs-too")).mtimeMs === 2_000_000, 30_000);
+  client.link(`${legacy.mount}/attrs`, `${legacy.mount}/attrs-three`);
+  await waitFor("the new link count", () => statSync(path).nlink === 3, 30_000);
 });
