@@ -21,12 +21,13 @@
  * Identity rules when a name's lstat shows another inode than the table recorded (the union copies a file up and the
  * upper copy has its own st_ino; a program outside the kernel path replaced the name): a directory keeps its node
  * (directories are known by name only, never joined: they have one name); a name of another file type, or whose new
- * inode is another node's, leaves its node (which keeps its other names) and takes the right one; otherwise (the
- * same type, an inode no node has) the node is re-keyed to the new inode and keeps its id, as an overlay filesystem's
- * inode survives copy-up. A union breaks the hard links of a lower file at copy-up, so names of one node could then
- * be different files: a union mount's session asks the table not to join looked-up names by inode (see
- * `hardLinks` in options.ts); there only LINK through the mount adds a name to a node (the union has copied the
- * file up by then), and a looked-up name whose inode changed keeps its node unless its type changed.
+ * inode is another node's, leaves its node (which keeps its other names) and takes the right one; otherwise (the same
+ * type, an inode no node has) a node of that one name is re-keyed to the new inode and keeps its id, as an overlay
+ * filesystem's inode survives copy-up, while a name of a node with other names leaves it for a new node. A union
+ * breaks the hard links of a lower file at copy-up, so names of one node could then be different files: a union
+ * mount's session asks the table not to join looked-up names by inode (see `hardLinks` in options.ts); there only
+ * LINK through the mount adds a name to a node (the union has copied the file up by then), and a looked-up name whose
+ * inode changed keeps its node unless its type changed.
  */
 import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, writeName } from "../../ipc-router/protocol/index.ts";
 import { FUSE_ROOT_ID } from "../protocol/index.ts";
