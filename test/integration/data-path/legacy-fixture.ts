@@ -120,15 +120,17 @@ export interface LegacyTenantFile {
 /**
  * Registers the hooks a kernel-path test file needs: before all, a supervisor with tenant alpha (its file from
  * `tenant(mount)`, by default one direct legacy mount; `before` runs ahead of its start, e.g. to lay out the backend)
- * and a client; after all, everything stopped and removed.
+ * and a client; after all, everything stopped and removed. Not `wanted` (a file whose own condition fails), nothing
+ * starts and `run` is false.
  */
 export function useLegacyTenant(
   file: string,
   prefix: string,
   tenant: (mount: string) => string = directLegacyTenant,
   before?: (h: Harness) => void | Promise<void>,
+  wanted = true,
 ): LegacyTenantFile {
-  const run = fuseTestsRun(file);
+  const run = wanted && fuseTestsRun(file);
   const base = mkdtempSync(join(tmpdir(), prefix));
   const used = { run, mount: join(base, "mnt"), setup: {} as Partial<LegacySetup> };
   beforeAll(async () => {
