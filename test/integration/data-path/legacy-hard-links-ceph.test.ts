@@ -4,8 +4,9 @@
  * mapping, and (with DANAUS_CEPH_LINK_DIFFERENTIAL=1) the link differential of legacy-hard-links.test.ts, where inode
  * numbers are CephFS's. That one is not on by default: in about one run of six, right after "rename o over b" (b
  * and d1/c two links of a file whose first name a was unlinked), the tenant service itself (its own lstat through a
- * client, not only the kernel path) answered ENOENT for d1/c, a backend-side matter still open; the same steps
- * straight on CephBackend or through a client alone did not show it in 50 tries.
+ * client, not only the kernel path) answered ENOENT for d1/c: a cause on the service's side (its cache, libcephfs or
+ * the MDS) not found yet; the same steps straight on CephBackend (40 tries) or through a client alone (60) did not
+ * show it.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
