@@ -9,7 +9,7 @@
  * show it.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeCephTree } from "../../services/client-cache/backend/cephfs-tree.ts";
@@ -31,6 +31,7 @@ const legacy = useLegacyTenant("legacy-hard-links-ceph.test.ts", "danaus-legacy-
 const run = legacy.run;
 
 afterAll(() => {
+  rmSync(hostBase, { recursive: true, force: true });
   if (conf !== undefined) removeCephTree(conf, cephRoot);
 }, 60_000);
 

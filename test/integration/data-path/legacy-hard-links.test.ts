@@ -8,8 +8,8 @@
  * union, a lower file copied up by a write through the mount shows its new inode and size at once, and each name of a
  * hard-linked lower file stays its own file when one is copied up (the union breaks such links, as overlayfs does).
  */
-import { expect, setDefaultTimeout, test } from "bun:test";
-import { appendFileSync, chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { appendFileSync, chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
@@ -19,6 +19,7 @@ import { useLegacyTenant } from "./legacy-fixture.ts";
 
 setDefaultTimeout(120_000);
 const hostBase = mkdtempSync(join(tmpdir(), "danaus-legacy-links-host-"));
+afterAll(() => rmSync(hostBase, { recursive: true, force: true }));
 
 /** Tenant alpha: a direct legacy mount of `data` at `mount`, and a union legacy mount over an image at `mount`-union. */
 function tenant(mount: string): string {
