@@ -5,7 +5,9 @@
  * write/read, 4 KiB random read/write, create/stat/unlink of small files; and unionfs-fuse over ceph-fuse (the paper's
  * F/F). Then the paper's start-up experiment (fuse-startup.ts): N = 1, 4, 16 lighttpd servers chroot'd into unions
  * over one image, danaus against unionfs-fuse over ceph-fuse. Every service runs on core 0, fio and lighttpd on
- * core 1. DANAUS_BENCH_ONLY=fio|startup runs one part. Needs root, /dev/fuse and the cluster: `bun run ceph up`.
+ * core 1. Last, the cost of node identity (fuse-links.ts): lstat and open of 10,000 names with and without hard links
+ * on fuse-legacy over a local directory. DANAUS_BENCH_ONLY=fio|startup|links runs one part (links needs no cluster).
+ * Needs root, /dev/fuse and the cluster: `bun run ceph up`.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +16,7 @@ import { DEFAULT_CLUSTER_DIR, status } from "../scripts/ceph/index.ts";
 import { mountCephFuse } from "./ceph-fuse.ts";
 import { cephTenantToml, legacyMountToml, PLACEMENTS, startDanausTenant, type Placement } from "./danaus-tenant.ts";
 import { FIO_CPU, FIO_JOBS, META_FILES, runFio } from "./fuse-fio.ts";
+import { runLinksPart, type LinksPart } from "./fuse-links.ts";
 import { runStartup, STARTUP_COUNTS, STARTUP_RUNS, type StartupRow } from "./fuse-startup.ts";
 import { printTable } from "./stats.ts";
 import { mountUnionfs, type UnionfsMount } from "./union-fuse.ts";
@@ -214,16 +217,22 @@ async function runStartupPart(conf: string, adminPath: string, base: string): Pr
   };
 }
 
-/** Runs the benchmark and writes bench/results/fuse.json; DANAUS_BENCH_ONLY=fio or startup runs one part and keeps the other's last result. */
+/** Runs the benchmark and writes bench/results/fuse.json; DANAUS_BENCH_ONLY=fio, startup or links runs one part and keeps the others' last results. */
 export async function run(): Promise<void> {
   if (process.getuid?.() !== 0 || !existsSync("/dev/fuse")) {
     process.stderr.write("bench fuse needs root and /dev/fuse (FUSE mounts)\n");
     process.exit(1);
   }
   const only = process.env.DANAUS_BENCH_ONLY;
-  if (only !== undefined && only !== "fio" && only !== "startup") {
-    process.stderr.write(`DANAUS_BENCH_ONLY must be fio or startup, found "${only}"\n`);
+  if (only !== undefined && only !== "fio" && only !== "startup" && only !== "links") {
+    process.stderr.write(`DANAUS_BENCH_ONLY must be fio, startup or links, found "${only}"\n`);
     process.exit(2);
+  }
+  const resultFile = join(import.meta.dir, "results", "fuse.json");
+  const previous = readPrevious(resultFile);
+  if (only === "links") {
+    writeResult(resultFile, { ...previous, links: await runLinksPart() });
+    return;
   }
   const cluster = status(process.env.DANAUS_CEPH_DIR ?? DEFAULT_CLUSTER_DIR);
   if (!cluster.usable || cluster.conf === null) {
@@ -233,8 +242,6 @@ export async function run(): Promise<void> {
   const conf = cluster.conf;
   const base = `bench-fuse-${process.pid}`;
   const started = Date.now();
-  const resultFile = join(import.meta.dir, "results", "fuse.json");
-  const previous = readPrevious(resultFile);
   let fio = previous.fio;
   let startup = previous.startup;
   const admin = await mountCephFuse(conf);
@@ -250,17 +257,25 @@ export async function run(): Promise<void> {
       admin.unmount();
     }
   }
+  const links = await runLinksPart();
   process.stdout.write(`\n(run took ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-  const out = { benchmark: "fuse", when: new Date().toISOString(), serviceCpus: SERVICE_CPUS, fio, startup };
+  writeResult(resultFile, { fio, startup, links });
+}
+
+function writeResult(file: string, parts: { fio?: FioPart; startup?: StartupPart; links?: LinksPart }): void {
+  const out = { benchmark: "fuse", when: new Date().toISOString(), serviceCpus: SERVICE_CPUS, ...parts };
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
-  writeFileSync(resultFile, JSON.stringify(out, null, 2) + "\n");
+  writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
 }
 
 /** The parts of the last fuse.json (the layout before the start-up part had the fio fields at the top level). */
-function readPrevious(file: string): { fio?: FioPart; startup?: StartupPart } {
+function readPrevious(file: string): { fio?: FioPart; startup?: StartupPart; links?: LinksPart } {
   try {
     const old = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-    if ("fio" in old || "startup" in old) return old as { fio?: FioPart; startup?: StartupPart };
+    if ("fio" in old || "startup" in old) {
+      const { fio, startup, links } = old as { fio?: FioPart; startup?: StartupPart; links?: LinksPart };
+      return { fio, startup, links };
+    }
     return { fio: old as unknown as FioPart };
   } catch {
     return {};

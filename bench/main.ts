@@ -1,7 +1,7 @@
 /** @module main — `bun run bench <name>`: runs one benchmark, prints its table and writes bench/results/<name>.json. */
 const BENCHMARKS: Record<string, { what: string; load: () => Promise<{ run(): Promise<void> }> }> = {
   backend: { what: "danaus on Ceph vs ceph-fuse: sequential 1 MiB write/read (cold, warm), 4 KiB random read/write, create/stat/unlink", load: () => import("./backend.ts") },
-  fuse: { what: "danaus's FUSE mount (fuse-legacy → tenant service → libcephfs) vs ceph-fuse and unionfs-fuse/ceph-fuse: fio 1 MiB seq write/read, 4 KiB randrw, create/stat/unlink; start-up of 1/4/16 lighttpd chroot'd into unions over an image", load: () => import("./fuse.ts") },
+  fuse: { what: "danaus's FUSE mount (fuse-legacy → tenant service → libcephfs) vs ceph-fuse and unionfs-fuse/ceph-fuse: fio 1 MiB seq write/read, 4 KiB randrw, create/stat/unlink; start-up of 1/4/16 lighttpd chroot'd into unions over an image; node identity: lstat/open of 10,000 names with and without hard links", load: () => import("./fuse.ts") },
   ipc: { what: "data-path transports: null round trip, 4 KiB / 1 MiB read-write, create+stat+unlink — ring vs Unix socket vs node:fs", load: () => import("./ipc.ts") },
   restart: { what: "fault containment: recovery time after kill/hang, and alpha's latency while beta is killed repeatedly", load: () => import("./restart.ts") },
   soak: { what: "[--minutes N] alpha under fio 4 KiB randrw with verify plus a verifying client loop while beta gets a fault every 30 s: RSS per service over time, p50/p99 per minute, errors, restarts", load: () => import("./soak.ts") },

@@ -9,6 +9,7 @@
 import type { FileSystem } from "../ipc-router/protocol/index.ts";
 import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
 import { Connection, type ThreadGrant } from "../../shims/ts/index.ts";
+import { ChangeWatcher } from "./change-watcher.ts";
 import { GrantBoard } from "./grant-board.ts";
 import { RenewingFileSystem } from "./renewing-file-system.ts";
 
@@ -25,10 +26,14 @@ const WATCH_MS = 100;
 /** Retry pause after a renewal failed while the service runs (e.g. it does not serve the mount, or has no buffer left). */
 const RETRY_MS = 1000;
 
-/** What a registration tells its owner: the mount is served again, or cannot be served now (and why). */
+/**
+ * What a registration tells its owner: the mount is served again, or cannot be served now (and why); and, when it
+ * listens, which files clients of other processes wrote through the tenant service (to drop what the kernel cached).
+ */
 export interface RegistrationEvents {
   served(): void;
   unserved(problem: FsError): void;
+  changed?(files: readonly { readonly st_dev: number; readonly st_ino: number }[]): void;
 }
 
 /** Registers once with the service at `socket` and attaches a request buffer per serving Worker. Throws FsError. */
@@ -56,6 +61,8 @@ export class ServingRegistration {
   private readonly timer: ReturnType<typeof setInterval>;
   private nextTryAt = 0;
   private problem: string | null = null;
+  /** Hears which files other processes wrote (when `events.changed` listens). */
+  private readonly watcher: ChangeWatcher | undefined;
 
   private constructor(
     private readonly socket: string,
@@ -68,6 +75,8 @@ export class ServingRegistration {
     this.board.post(grants);
     this.timer = setInterval(() => this.watch(), WATCH_MS);
     this.timer.unref?.();
+    this.watcher = events.changed === undefined ? undefined : new ChangeWatcher(socket, events.changed);
+    this.watcher?.keepOpen();
   }
 
   /**
@@ -96,7 +105,10 @@ export class ServingRegistration {
 
   /** While the service runs, nothing; once it is gone, registers with its successor and posts the new grants. */
   private watch(): void {
-    if (this.connection?.probe()) return;
+    if (this.connection?.probe()) {
+      this.watcher?.keepOpen();
+      return;
+    }
     this.connection = null;
     if (Date.now() < this.nextTryAt) return;
     try {
@@ -116,6 +128,7 @@ export class ServingRegistration {
 
   /** Ends the registration (the router releases its buffers and descriptors) and stops renewing it. */
   close(): void {
+    this.watcher?.close();
     clearInterval(this.timer);
     this.connection?.close();
     this.connection = null;

@@ -2,6 +2,7 @@
 import type { ServiceContext, ServiceDefinition } from "../../kernel/service-host/index.ts";
 import { localDataPath, routerSocketPath } from "../ipc-router/index.ts";
 import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
+import { ChangeWatcher } from "./change-watcher.ts";
 import { ServingRegistration, type RegistrationEvents } from "./client-opener.ts";
 import { MountPointError, prepareMountPoint, releaseMountPoint, type PreparedMountPoint } from "./mount-point.ts";
 import { MountStatus } from "./mount-status.ts";
@@ -16,6 +17,8 @@ const STORAGE_OPENER = new URL("./storage-opener.ts", import.meta.url).href;
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Pause before serving a mount again after its serving Workers died (in the data-path process). */
 const REMOUNT_DELAY_MS = 200;
+/** How often an in-process mount's change watcher is reopened when its connection is gone. */
+const WATCH_REOPEN_MS = 100;
 
 /** How a mount's serving Workers reach the tenant's data path, and what to release once the mount is gone. */
 interface Route {
@@ -41,7 +44,17 @@ async function routeTo(ctx: ServiceContext, mountPath: string, events: Registrat
       throw error;
     }
     const spec: StorageSpec = { storage: local.storage, branches: mount.branches };
-    return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close: () => undefined };
+    // Clients of other processes still write through this process's service threads: hear which files.
+    const onChanged = events.changed;
+    if (onChanged === undefined) return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close: () => undefined };
+    const watcher = new ChangeWatcher(routerSocketPath(ctx.runtime.runDir), onChanged);
+    const timer = setInterval(() => watcher.keepOpen(), WATCH_REOPEN_MS);
+    watcher.keepOpen();
+    const close = () => {
+      clearInterval(timer);
+      watcher.close();
+    };
+    return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close };
   }
   const registration = await ServingRegistration.open(routerSocketPath(ctx.runtime.runDir), mountPath, ctx.tenant.fuse.threads, CONNECT_TIMEOUT_MS, events);
   return { opener: { module: CLIENT_OPENER, spec: registration.spec }, via: "ring", close: () => registration.close() };
@@ -65,7 +78,9 @@ function errnoOf(error: unknown): number {
  * is not served it refuses writes rather than taking them into the host's filesystem (see mount-point.ts). A mount
  * that cannot be served is logged, skipped and reported in `danaus status` (see mount-status.ts). Mounting needs root
  * (a tenant with its own `uid` cannot have legacy mounts). Page-cache use follows the tenant's `[fuse]`; a `slow`
- * fault delays every FUSE request.
+ * fault delays every FUSE request. Each mount watches which files clients of other processes write through the
+ * tenant service (change-watcher.ts) and has the kernel drop its cached pages and attributes of them. On a union
+ * mount, looked-up names are not joined into one node by inode (`hardLinks = "link"`, see server/options.ts).
  */
 export const fuseLegacyService: ServiceDefinition = {
   name: "fuse-legacy",
@@ -84,7 +99,7 @@ export const fuseLegacyService: ServiceDefinition = {
     /** Mounts and serves `path`; false (logged and reported) when it cannot be served. */
     const serve = async (path: string): Promise<boolean> => {
       let route: Route | undefined;
-      let server: FuseServer;
+      let server: FuseServer | undefined;
       try {
         const point = prepareMountPoint(path);
         points.set(path, point);
@@ -96,6 +111,14 @@ export const fuseLegacyService: ServiceDefinition = {
             ctx.log.info("legacy mount served again by the restarted tenant service", { mount: path });
           },
           unserved: (problem) => unserved(path, problem),
+          // Files other processes wrote through the tenant service: the kernel drops their cached pages and attributes.
+          changed: (files) => {
+            try {
+              server?.invalidate(files);
+            } catch (error) {
+              ctx.log.warn("invalidating the kernel's cache of changed files failed", { mount: path, error: error instanceof Error ? error.message : String(error) });
+            }
+          },
         });
         server = await FuseServer.start({
           mountPoint: path,
@@ -106,6 +129,7 @@ export const fuseLegacyService: ServiceDefinition = {
           entryTimeoutMs: ctx.tenant.fuse.entryTimeoutMs,
           negativeTimeoutMs: ctx.tenant.fuse.negativeTimeoutMs,
           maxNodes: ctx.tenant.fuse.maxNodes,
+          hardLinks: ctx.tenant.mounts.find((m) => m.path === path)?.kind === "union" ? "link" : "inode",
           faults: ctx.faults.shared,
           logger: ctx.log,
           name: `danaus.${ctx.tenant.name}`,

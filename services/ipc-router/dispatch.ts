@@ -22,7 +22,7 @@ import {
   type RequestDescriptor,
 } from "./protocol/index.ts";
 import type { FileTable } from "./file-table.ts";
-import { O } from "./protocol/linux.ts";
+import { AT_SYMLINK_NOFOLLOW, O } from "./protocol/linux.ts";
 
 /** What a service thread needs to serve requests. */
 export interface DispatchContext {
@@ -36,6 +36,12 @@ export interface DispatchContext {
   buffer(index: number): Uint8Array;
   /** Called for a handler that threw something other than FsError (a bug); the request is answered -EIO. */
   onBug(error: unknown, operation: string): void;
+  /**
+   * Called after `client` changed a file (write, pwrite, ftruncate, truncate, chmod, chown, utimens, link) through
+   * `file` (its descriptor, or the path); `stat` tells which file, and is called only if someone watches (see
+   * change-log.ts).
+   */
+  changed?(client: number, file: number | string, stat: () => { readonly st_dev: number; readonly st_ino: number }): void;
 }
 
 type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array) => number;
@@ -60,13 +66,13 @@ function paths(request: RequestDescriptor, window: Uint8Array, count: number): s
 }
 
 /** Runs `body` on the filesystem instance of the request's mount (args[0]) with its path(s). */
-function onPath(count: number, body: (fs: FileSystem, paths: string[], request: RequestDescriptor, window: Uint8Array) => number): Handler {
+function onPath(count: number, body: (fs: FileSystem, paths: string[], request: RequestDescriptor, window: Uint8Array, ctx: DispatchContext) => number): Handler {
   return (ctx, request, window) => {
     const fs = ctx.mounts[request.args[0]!];
     if (fs === undefined) return -ERRNO.EINVAL;
     const decoded = paths(request, window, count);
     if (typeof decoded === "number") return decoded;
-    return body(fs, decoded, request, window);
+    return body(fs, decoded, request, window, ctx);
   };
 }
 
@@ -89,6 +95,18 @@ function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2]): 
   if (window.length < STAT.size) return -ERRNO.EINVAL;
   encodeStat(new DataView(window.buffer, window.byteOffset, window.length), 0, stat);
   return 0;
+}
+
+/** Tells `ctx` that the request's client changed the file `stat` describes, through `file` (default: the descriptor args[0]); returns `result`. */
+function changed(
+  ctx: DispatchContext,
+  request: RequestDescriptor,
+  result: number,
+  stat: () => { readonly st_dev: number; readonly st_ino: number },
+  file: number | string = request.args[0]!,
+): number {
+  ctx.changed?.(request.client, file, stat);
+  return result;
 }
 
 /** The reply payload length of the last handled request (set by handlers that write one). */
@@ -143,8 +161,8 @@ const HANDLERS: Record<Operation["name"], Handler> = {
   },
   read: onFile((fs, handle, request, window) => (replyLength = fs.read(handle, window.subarray(0, Math.min(request.args[1]!, window.length))))),
   pread: onFile((fs, handle, request, window) => (replyLength = fs.pread(handle, window.subarray(0, Math.min(request.args[1]!, window.length)), request.args[2]!))),
-  write: onFile((fs, handle, _request, window) => fs.write(handle, window)),
-  pwrite: onFile((fs, handle, request, window) => fs.pwrite(handle, window, request.args[1]!)),
+  write: onFile((fs, handle, request, window, ctx) => changed(ctx, request, fs.write(handle, window), () => fs.fstat(handle))),
+  pwrite: onFile((fs, handle, request, window, ctx) => changed(ctx, request, fs.pwrite(handle, window, request.args[1]!), () => fs.fstat(handle))),
   lseek: onFile((fs, handle, request) => fs.lseek(handle, request.args[1]!, request.args[2]!)),
   fstat: onFile((fs, handle, _request, window) => {
     const result = statReply(window, fs.fstat(handle));
@@ -161,8 +179,8 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     if (result === 0) replyLength = STAT.size;
     return result;
   }),
-  ftruncate: onFile((fs, handle, request) => (fs.ftruncate(handle, request.args[1]!), 0)),
-  truncate: onPath(1, (fs, [path], request) => (fs.truncate(path!, request.args[1]!), 0)),
+  ftruncate: onFile((fs, handle, request, _window, ctx) => (fs.ftruncate(handle, request.args[1]!), changed(ctx, request, 0, () => fs.fstat(handle)))),
+  truncate: onPath(1, (fs, [path], request, _window, ctx) => (fs.truncate(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), path!))),
   fsync: onFile((fs, handle) => (fs.fsync(handle), 0)),
   fdatasync: onFile((fs, handle) => (fs.fdatasync(handle), 0)),
   mkdir: onPath(1, (fs, [path], request) => (fs.mkdir(path!, request.args[1]!), 0)),
@@ -188,13 +206,17 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     replyLength = target.length;
     return target.length;
   }),
-  link: onPath(2, (fs, [existing, path]) => (fs.link(existing!, path!), 0)),
-  chmod: onPath(1, (fs, [path], request) => (fs.chmod(path!, request.args[1]!), 0)),
-  chown: onPath(1, (fs, [path], request) => (fs.chown(path!, request.args[1]!, request.args[2]!, request.args[3]!), 0)),
-  utimens: onPath(1, (fs, [path], request) => {
+  // A new link changes the file's link count, seen through its other names.
+  link: onPath(2, (fs, [existing, path], request, _window, ctx) => (fs.link(existing!, path!), changed(ctx, request, 0, () => fs.lstat(path!), path!))),
+  chmod: onPath(1, (fs, [path], request, _window, ctx) => (fs.chmod(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), path!))),
+  chown: onPath(1, (fs, [path], request, _window, ctx) => {
+    fs.chown(path!, request.args[1]!, request.args[2]!, request.args[3]!);
+    return changed(ctx, request, 0, () => (request.args[3]! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), path!);
+  }),
+  utimens: onPath(1, (fs, [path], request, _window, ctx) => {
     const [, atimeSec, atimeNsec, mtimeSec, mtimeNsec, flags] = request.args as number[];
     fs.utimens(path!, { sec: atimeSec!, nsec: atimeNsec! }, { sec: mtimeSec!, nsec: mtimeNsec! }, flags!);
-    return 0;
+    return changed(ctx, request, 0, () => (flags! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), path!);
   }),
   access: onPath(1, (fs, [path], request) => (fs.access(path!, request.args[1]!), 0)),
   statfs: onPath(1, (fs, [path], _request, window) => {

@@ -5,7 +5,16 @@ import { IpcRouter } from "./router.ts";
 export { IpcRouter, DEFAULT_LIMITS, type RouterLimits } from "./router.ts";
 export { streamSocketPath } from "./stream-server.ts";
 export { localDataPath, type LocalDataPath } from "./local-data-path.ts";
-export { routerSocketPath, RegistrationReplySchema, RegistrationRequestSchema, type MountEntry, type RegistrationReply, type RegistrationRequest } from "./registration.ts";
+export {
+  ChangedLineSchema,
+  routerSocketPath,
+  RegistrationReplySchema,
+  RegistrationRequestSchema,
+  type ChangedLine,
+  type MountEntry,
+  type RegistrationReply,
+  type RegistrationRequest,
+} from "./registration.ts";
 export * as protocol from "./protocol/index.ts";
 export * as ring from "./ring/index.ts";
 

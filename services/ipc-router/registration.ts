@@ -16,6 +16,12 @@ export const RegistrationRequestSchema = v.variant("op", [
   v.strictObject({ op: v.literal("attach_thread") }),
   /** Give a thread's buffer back. */
   v.strictObject({ op: v.literal("detach_thread"), buffer: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+  /**
+   * On a connection of its own (not registered): hear which files other processes' clients write, as lines
+   * {@link ChangedLine}, from the `ok` reply on until the connection closes. Writes by clients of process `pid` (the
+   * watcher's own) are left out.
+   */
+  v.strictObject({ op: v.literal("watch"), pid: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
 ]);
 /** A registration request. */
 export type RegistrationRequest = v.InferOutput<typeof RegistrationRequestSchema>;
@@ -57,6 +63,11 @@ export const RegistrationReplySchema = v.union([
 ]);
 /** A registration reply. */
 export type RegistrationReply = v.InferOutput<typeof RegistrationReplySchema>;
+
+/** What a watcher hears (see the "watch" request): files written, as [st_dev, st_ino] pairs; `lost` when some were dropped. */
+export const ChangedLineSchema = v.object({ changed: v.array(v.tuple([v.number(), v.number()])), lost: v.optional(v.number()) });
+/** A line a watcher hears. */
+export type ChangedLine = v.InferOutput<typeof ChangedLineSchema>;
 
 /** Path of a tenant's registration socket under the supervisor's run directory. */
 export function routerSocketPath(runDir: string): string {

@@ -7,6 +7,7 @@ import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
 import type { Logger } from "../../kernel/log/index.ts";
+import type { ChangeLog } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
 import { ENTRY, ENTRY_STATE, type FileSystem } from "./protocol/index.ts";
 import {
@@ -33,6 +34,8 @@ export interface RegistryDeps {
   servicePid: number;
   epoch: number;
   log: Logger;
+  /** Files clients wrote, drained to the watchers. */
+  changes: ChangeLog;
 }
 
 interface Connection {
@@ -40,6 +43,8 @@ interface Connection {
   pid: number;
   buffers: Set<number>;
   pending: string;
+  /** A watcher's connection (see the "watch" request). */
+  watching?: boolean;
 }
 
 /**
@@ -49,6 +54,8 @@ interface Connection {
  */
 const RECLAIM_PASSES_MS = [100, 1000];
 const RECLAIM_REPEAT_MS = 1000;
+/** How long the change drain waits after the first new record, to take a burst of them at once. */
+const DRAIN_PAUSE_MS = 2;
 
 /** The registration server of one tenant service. */
 export class Registry {
@@ -57,6 +64,11 @@ export class Registry {
   private readonly clients = new Map<number, Connection>();
   /** Ids of gone clients whose release is still in progress: not handed out again until it ends. */
   private readonly releasing = new Set<number>();
+  /** Watchers' sockets. */
+  private readonly watchers = new Set<Socket<Connection>>();
+  /** The change log index the drain reads from next; whether the drain loop runs. */
+  private drainedTo = 0;
+  private draining = false;
 
   constructor(private readonly deps: RegistryDeps) {}
 
@@ -72,7 +84,13 @@ export class Registry {
         socket.data = { client: 0, pid: 0, buffers: new Set(), pending: "" };
       },
       data: (socket, chunk) => this.onData(socket, chunk.toString()),
-      close: (socket) => this.release(socket.data),
+      close: (socket) => {
+        if (this.watchers.delete(socket)) {
+          this.deps.changes.watch(-1);
+          this.quietClientsOf(socket.data.pid);
+        }
+        this.release(socket.data);
+      },
       error: (socket, error) => this.deps.log.warn("registration connection error", { error, client: socket.data.client }),
     });
   }
@@ -96,7 +114,52 @@ export class Registry {
     while ((newline = conn.pending.indexOf("\n")) >= 0) {
       const line = conn.pending.slice(0, newline);
       conn.pending = conn.pending.slice(newline + 1);
-      this.reply(socket, this.handle(conn, line));
+      const reply = this.handle(conn, line);
+      this.reply(socket, reply);
+      if (conn.watching && reply.ok && !this.watchers.has(socket)) this.startWatching(socket);
+    }
+  }
+
+  /** Adds a watcher: from now on, the change log is kept and drained to it. */
+  private startWatching(socket: Socket<Connection>): void {
+    this.watchers.add(socket);
+    if (this.watchers.size === 1) this.drainedTo = this.deps.changes.written;
+    this.deps.changes.watch(1);
+    this.quietClientsOf(socket.data.pid);
+    if (!this.draining) void this.drainLoop();
+  }
+
+  /** Makes the clients of process `pid` quiet (their writes unrecorded) while a watcher of that process is there, loud again after. */
+  private quietClientsOf(pid: number): void {
+    const watched = [...this.watchers].some((socket) => socket.data.pid === pid);
+    for (const [client, conn] of this.clients) if (conn.pid === pid) this.deps.changes.quiet(client, watched);
+  }
+
+  /** While anyone watches: waits for changes, and sends each watcher those made by other processes' clients. */
+  private async drainLoop(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.watchers.size > 0 && !this.stopped) {
+        // The timeout only lets the loop notice that its watchers are gone. The pause gathers a burst of writes into one
+        // drain (a thread records a file once per drain), at the price of that much delay.
+        await this.deps.changes.whenWritten(this.drainedTo, 500);
+        if (this.deps.changes.written !== this.drainedTo) await Bun.sleep(DRAIN_PAUSE_MS);
+        const { changes, next, lost } = this.deps.changes.drain(this.drainedTo);
+        // An entry still being written stops the drain short: come back after a breath, not in a spin.
+        if (next === this.drainedTo && lost === 0) {
+          if (this.deps.changes.written !== next) await Bun.sleep(1);
+          continue;
+        }
+        this.drainedTo = next;
+        if (lost > 0) this.deps.log.warn("change log lapped: some writes were not told to the kernel path", { lost });
+        for (const socket of this.watchers) {
+          const theirs = socket.data.pid;
+          const changed = changes.filter((c) => this.clients.get(c.client)?.pid !== theirs).map((c): [number, number] => [c.st_dev, c.st_ino]);
+          if (changed.length > 0 || lost > 0) socket.write(JSON.stringify({ changed, ...(lost > 0 ? { lost } : {}) }) + "\n");
+        }
+      }
+    } finally {
+      this.draining = false;
     }
   }
 
@@ -128,6 +191,7 @@ export class Registry {
         conn.pid = request.pid;
         conn.buffers.add(buffer);
         this.clients.set(client, conn);
+        if ([...this.watchers].some((socket) => socket.data.pid === request.pid)) this.deps.changes.quiet(client, true);
         const cpuQueue = request.cpu === undefined ? -1 : deps.cpus.indexOf(request.cpu);
         const queue = cpuQueue >= 0 ? cpuQueue : client % deps.queues.length;
         deps.log.debug("client registered", { client, clientPid: request.pid, buffer, queue });
@@ -151,6 +215,12 @@ export class Registry {
         if (buffer < 0) return { ok: false, errno: "EAGAIN", message: "every request buffer of the tenant is in use" };
         conn.buffers.add(buffer);
         return { ok: true, buffer };
+      }
+      case "watch": {
+        if (conn.client !== 0) return { ok: false, errno: "EISCONN", message: "watch on a connection of its own, not a registered one" };
+        conn.pid = request.pid;
+        conn.watching = true;
+        return { ok: true };
       }
       case "detach_thread": {
         if (!conn.buffers.has(request.buffer)) return { ok: false, errno: "EBADF", message: `buffer ${request.buffer} is not this client's` };
@@ -184,6 +254,7 @@ export class Registry {
     if (conn.client === 0) return;
     const { deps } = this;
     this.clients.delete(conn.client);
+    deps.changes.quiet(conn.client, false);
     this.releasing.add(conn.client);
     const closed = this.closeFilesOf(conn.client);
     const passes = [...RECLAIM_PASSES_MS];

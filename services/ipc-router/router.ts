@@ -16,6 +16,7 @@ import { StreamServer, streamSocketPath } from "./stream-server.ts";
 import { Region, RequestQueue } from "./ring/index.ts";
 import { CONTROL, type ServiceThreadInit, type ServiceThreadMessage } from "./service-thread.ts";
 import { ActivityTable } from "./activity.ts";
+import { ChangeLog } from "./change-log.ts";
 import { heldRequests, needsThread, type HeldRequest } from "./watchdog.ts";
 
 /** Sizes of a tenant's region and tables. */
@@ -83,6 +84,8 @@ export class IpcRouter {
   private readonly watchdogTimer: ReturnType<typeof setInterval>;
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
   private readonly registry: Registry;
+  /** Files clients wrote, for the watchers of the registration socket (fuse-legacy). */
+  private readonly changes = new ChangeLog(ChangeLog.allocate());
   private readonly socketPath: string;
   private readonly stream: StreamServer;
   private stopped = false;
@@ -120,6 +123,7 @@ export class IpcRouter {
       servicePid: process.pid,
       epoch,
       log: ctx.log,
+      changes: this.changes,
     });
     this.stream = new StreamServer({
       mounts: mainMounts,
@@ -244,6 +248,7 @@ export class IpcRouter {
       busyThreshold: this.limits.busyThreshold,
       activity: this.activityBuffer,
       activitySlot: slot,
+      changes: this.changes.shared,
     };
     return new Promise((resolve) => {
       worker.onmessage = (event: MessageEvent<ServiceThreadMessage>) => {

@@ -6,6 +6,7 @@ import { FaultState } from "../../kernel/service-host/index.ts";
 import { pinThread } from "../../kernel/sys/libc.ts";
 import { attachMount, type StorageShared } from "../client-cache/index.ts";
 import { ActivityTable } from "./activity.ts";
+import { ChangeLog } from "./change-log.ts";
 import { dispatch, dispatchWeight, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
 import { GcPacer } from "./gc-pacer.ts";
@@ -35,6 +36,8 @@ export interface ServiceThreadInit {
   /** The router's activity table, and this thread's slot in it (what it serves, for the watchdog). */
   activity: SharedArrayBuffer;
   activitySlot: number;
+  /** The router's {@link ChangeLog}: files clients wrote, for fuse-legacy's watchers. */
+  changes: SharedArrayBuffer;
 }
 
 /** Messages a service thread posts to the router. */
@@ -63,12 +66,23 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
   const activity = new ActivityTable(init.activity);
   const mounts: (FileSystem | undefined)[] = [];
   for (const mount of init.mounts) mounts[mount.id] = attachMount(init.storage, mount.branches);
+  const changes = new ChangeLog(init.changes);
   const ctx: DispatchContext = {
     mounts,
     files: new FileTable(init.files),
     bufferOwners: new Int32Array(init.bufferOwners),
     buffer: (index) => region.buffer(index),
     onBug: (error, operation) => post({ type: "bug", operation, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack }),
+    changed: (client, file, stat) => {
+      if (!changes.watched || changes.isQuiet(client) || changes.seen(client, file)) return;
+      let st: { readonly st_dev: number; readonly st_ino: number };
+      try {
+        st = stat();
+      } catch {
+        return; // the write stands; a file that cannot be stat'ed now is not told
+      }
+      changes.record(client, st.st_dev, st.st_ino);
+    },
   };
   post({ type: "ready", queue: init.queue, pinned });
 

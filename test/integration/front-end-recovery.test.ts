@@ -15,6 +15,7 @@ import { unsealMountPoint } from "../../services/fuse-legacy/mount-point.ts";
 import { closeFuseDevice, mountFuse, openFuseDevice } from "../../services/fuse-legacy/server/index.ts";
 import { FsError } from "../../services/ipc-router/protocol/index.ts";
 import { DanausClient } from "../../shims/ts/index.ts";
+import { expectClientWriteInvalidates } from "./data-path/legacy-fixture.ts";
 import { Harness, LAST_CPU, SPLIT_TOPOLOGY, waitFor } from "./harness.ts";
 
 setDefaultTimeout(240_000);
@@ -173,6 +174,10 @@ describe.skipIf(!root)("after a fault, both front ends serve again by themselves
     expect((await h.pids(name))["fuse-legacy"]).toBe(before["fuse-legacy"]);
     expect((await h.tenant(name)).state).toBe("running");
   });
+
+  test("after those kills, a client's write still reaches a kernel-path process's shared mapping (fuse-legacy watches the new service)", () =>
+    expectClientWriteInvalidates(A, client, true),
+  );
 
   test("kill of fuse-legacy with the mount root's attributes expired: it restarts over its dead mount and serves", async () => {
     writeFileSync(join(A, "used-once"), "used before the kill");

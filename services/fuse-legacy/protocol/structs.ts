@@ -300,6 +300,17 @@ export const fuse_getxattr_in = defineStruct("fuse_getxattr_in", "GETXATTR/LISTX
   { name: "__padding", type: "u32", offset: 4 },
 ]);
 
+/**
+ * FUSE_NOTIFY_INVAL_INODE body, written unasked to /dev/fuse after a `fuse_out_header` with unique 0 and error
+ * {@link FUSE_NOTIFY_INVAL_INODE}: the kernel drops the node's cached attributes and, from `off` (≥ 0) for `len` bytes
+ * (0: to the end), its cached pages, those of shared mappings included.
+ */
+export const fuse_notify_inval_inode_out = defineStruct("fuse_notify_inval_inode_out", "INVAL_INODE notification", [
+  { name: "ino", type: "u64", offset: 0 },
+  { name: "off", type: "u64", offset: 8 },
+  { name: "len", type: "u64", offset: 16 },
+]);
+
 /** The expected sizeof of every struct, as in `<linux/fuse.h>`; checked at load time (go-fuse checkFixedBufferSize). */
 export const EXPECTED_SIZES: Readonly<Record<string, number>> = {
   fuse_in_header: 40, fuse_out_header: 16, fuse_init_in: 64, fuse_init_out: 64, fuse_attr: 88, fuse_getattr_in: 16,
@@ -307,7 +318,7 @@ export const EXPECTED_SIZES: Readonly<Record<string, number>> = {
   fuse_write_out: 8, fuse_release_in: 24, fuse_flush_in: 24, fuse_fsync_in: 16, fuse_mkdir_in: 8, fuse_mknod_in: 16,
   fuse_rename_in: 8, fuse_rename2_in: 16, fuse_link_in: 8, fuse_access_in: 8, fuse_kstatfs: 80, fuse_forget_in: 8,
   fuse_batch_forget_in: 8, fuse_forget_one: 16, fuse_interrupt_in: 8, fuse_dirent: 24, fuse_lseek_in: 24,
-  fuse_lseek_out: 8, fuse_getxattr_in: 8,
+  fuse_lseek_out: 8, fuse_getxattr_in: 8, fuse_notify_inval_inode_out: 24,
 };
 
 const ALL = [
@@ -315,7 +326,7 @@ const ALL = [
   fuse_open_in, fuse_open_out, fuse_create_in, fuse_read_in, fuse_write_in, fuse_write_out, fuse_release_in,
   fuse_flush_in, fuse_fsync_in, fuse_mkdir_in, fuse_mknod_in, fuse_rename_in, fuse_rename2_in, fuse_link_in,
   fuse_access_in, fuse_kstatfs, fuse_forget_in, fuse_batch_forget_in, fuse_forget_one, fuse_interrupt_in, fuse_dirent,
-  fuse_lseek_in, fuse_lseek_out, fuse_getxattr_in,
+  fuse_lseek_in, fuse_lseek_out, fuse_getxattr_in, fuse_notify_inval_inode_out,
 ];
 for (const layout of ALL) {
   if (layout.size !== EXPECTED_SIZES[layout.name]) {

@@ -4,7 +4,8 @@
  * run the blocking read → handle → write loop on the same device fd, so requests are served in parallel (the kernel
  * hands each request to one reader). They share the mount's node table (a SharedArrayBuffer).
  */
-import { statSync } from "node:fs";
+import { statSync, writeSync } from "node:fs";
+import { FUSE_NOTIFY_INVAL_INODE, fuse_notify_inval_inode_out, fuse_out_header, OUT_HEADER_SIZE } from "../protocol/index.ts";
 import { answerInit } from "./handshake.ts";
 import { FusermountError } from "./fusermount.ts";
 import { closeFuseDevice, FuseMountError, mountFuseDevice, unmountFuseMount, type MountedBy, type MountWith } from "./mount.ts";
@@ -65,8 +66,37 @@ export class FuseServer {
     stopped: Promise<string>,
     /** How the mount was made: mount(2), or the setuid helper fusermount3 (not root). */
     readonly mountedBy: MountedBy,
+    /** The node table the serving Workers share. */
+    private readonly nodes: NodeTable,
   ) {
     this.stopped = stopped;
+  }
+
+  /**
+   * Files changed without the kernel knowing (through the user-level path): for each one the kernel holds a node of,
+   * FUSE_NOTIFY_INVAL_INODE drops its cached attributes and pages, those of shared mappings included, so the next
+   * access reads them again. Returns how many nodes were invalidated. A node the kernel has just forgotten is skipped.
+   */
+  invalidate(files: Iterable<{ readonly st_dev: number; readonly st_ino: number }>): number {
+    if (!this.mounted) return 0;
+    const message = new Uint8Array(OUT_HEADER_SIZE + fuse_notify_inval_inode_out.size);
+    const view = new DataView(message.buffer);
+    let invalidated = 0;
+    for (const file of files) {
+      const nodeid = this.nodes.nodeOfInode(file.st_dev, file.st_ino);
+      if (nodeid === undefined) continue;
+      // A notification: unique 0, the notify code where a reply has its error.
+      fuse_out_header.write(view, 0, { len: message.length, error: FUSE_NOTIFY_INVAL_INODE, unique: 0 });
+      fuse_notify_inval_inode_out.write(view, OUT_HEADER_SIZE, { ino: nodeid, off: 0, len: 0 });
+      try {
+        writeSync(this.fd, message);
+        invalidated++;
+      } catch (error) {
+        // ENOENT: the kernel has no inode of that id (any more).
+        if ((error as { code?: string }).code !== "ENOENT") throw error;
+      }
+    }
+    return invalidated;
   }
 
   /**
@@ -137,7 +167,7 @@ export class FuseServer {
           nodes,
           ...(options.faults === undefined ? {} : { faults: options.faults }),
           opener: options.opener,
-          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs },
+          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs, hardLinks: options.hardLinks },
         } satisfies ToServingWorker),
       );
       await Promise.all(starts);
@@ -155,7 +185,7 @@ export class FuseServer {
       const init = answerInit(fd);
       if (init.error !== undefined) throw new FuseServerError(mountPoint, `INIT refused: errno ${init.error}`);
       send({ kind: "serve", fd, minor: init.minor, flags: init.flags });
-      return new FuseServer(mountPoint, { minor: init.minor, flags: init.flags }, fd, workers, stopped, mountedBy);
+      return new FuseServer(mountPoint, { minor: init.minor, flags: init.flags }, fd, workers, stopped, mountedBy, new NodeTable(nodes));
     } catch (error) {
       for (const settle of settleStarts) settle("the server did not start");
       for (const worker of workers) worker.terminate();

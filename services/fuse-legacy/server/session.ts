@@ -116,6 +116,8 @@ export class FuseSession {
   private readonly entryValid: [number, number];
   private readonly negativeValid: [number, number];
   private readonly openFlags: number;
+  /** Whether a looked-up name joins the node of its file's inode (see {@link FuseSessionOptions.hardLinks}). */
+  private readonly joinByInode: boolean;
 
   /** Serves `fs`; `logger` hears about handler bugs (non-FsError throws); `nodes` is the mount's shared table. */
   constructor(private readonly fs: FileSystem, options: FuseSessionOptions = {}, private readonly logger?: FuseLogger, nodes?: NodeTable) {
@@ -126,6 +128,7 @@ export class FuseSession {
     this.entryValid = timeout(options.entryTimeoutMs ?? 1000);
     this.negativeValid = timeout(options.negativeTimeoutMs ?? 0);
     this.openFlags = options.directIo ? FOPEN.FOPEN_DIRECT_IO : 0;
+    this.joinByInode = options.hardLinks !== "link";
     this.register();
   }
 
@@ -223,7 +226,7 @@ export class FuseSession {
    */
   private entryReply(parent: number, name: string, path: string, at = OUT_HEADER_SIZE): number {
     const st = this.fs.lstat(path);
-    return this.writeEntry(at, this.nodes.remember(parent, name), st);
+    return this.writeEntry(at, this.nodes.remember(parent, name, st, this.joinByInode), st);
   }
 
   /**
@@ -253,7 +256,7 @@ export class FuseSession {
         st = stat();
       }
     }
-    return this.writeEntry(OUT_HEADER_SIZE, this.nodes.remember(parent, name), st);
+    return this.writeEntry(OUT_HEADER_SIZE, this.nodes.remember(parent, name, st, this.joinByInode), st);
   }
 
   /** Writes `fuse_entry_out` for node `nodeid` with attributes `st` at `at`; returns its size. */
@@ -386,7 +389,9 @@ export class FuseSession {
       const [name = ""] = this.names(request, B + fuse_link_in.size, 1, "link");
       const path = this.childOf(request.header.nodeid, name, "link");
       fs.link(this.pathOf(args.oldnodeid, "link"), path);
-      return this.entryReply(request.header.nodeid, name, path);
+      // The old node's id with fresh attributes (st_nlink one more): the kernel keeps one inode for both names.
+      const st = fs.lstat(path);
+      return this.writeEntry(OUT_HEADER_SIZE, this.nodes.linked(args.oldnodeid, request.header.nodeid, name, st), st);
     });
 
     on("OPEN", ({ header, view }) => {
@@ -548,7 +553,7 @@ export class FuseSession {
           if (entry.name !== "." && entry.name !== "..") {
             try {
               const st = this.fs.lstat(childPath(dirPath, entry.name));
-              this.writeEntry(at, this.nodes.remember(plus.dir, entry.name), st);
+              this.writeEntry(at, this.nodes.remember(plus.dir, entry.name, st, this.joinByInode), st);
             } catch (error) {
               if (!(error instanceof FsError)) throw error;
             }

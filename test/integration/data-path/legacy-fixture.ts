@@ -1,11 +1,12 @@
 /** @module test/integration/data-path/legacy-fixture — what the kernel-path integration tests share: start, stop, and the two-path checks. */
 import { expect } from "bun:test";
 import { afterAll, beforeAll } from "bun:test";
-import { constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
+import { mapShared } from "../../services/fuse-legacy/fixtures/mapping-reader.ts";
 import { Harness, waitFor } from "../harness.ts";
 
 /**
@@ -63,6 +64,41 @@ export function expectCrossPathVisible(mount: string, client: DanausClient): voi
   expect(readFileSync(join(mount, "via-client"), "utf8")).toBe("written through the client");
 }
 
+/**
+ * A kernel-path process maps `mount`/mapped (a second name, mapped-too) MAP_SHARED; `client` writes the file through
+ * the ring; the mapping shows the new bytes (waited for, as the notification is asynchronous) and stat of both names
+ * the new size. With `again`, the client writes again while waiting (fuse-legacy may still be renewing its watch).
+ */
+export async function expectClientWriteInvalidates(mount: string, client: DanausClient, again = false): Promise<void> {
+  const path = join(mount, "mapped");
+  writeFileSync(path, "0123456789");
+  linkSync(path, join(mount, "mapped-too"));
+  const reader = mapShared(join(mount, "mapped-too"), 10);
+  try {
+    expect(await reader.read()).toBe("0123456789");
+    expect(statSync(path).size).toBe(10);
+    const write = () => {
+      const fd = client.open(path, constants.O_WRONLY, 0);
+      try {
+        client.pwrite(fd, new TextEncoder().encode("abcdefghijKLM"), 0);
+      } finally {
+        client.close(fd);
+      }
+    };
+    write();
+    const shown = async () => {
+      if ((await reader.read()) === "abcdefghij") return true;
+      if (again) write();
+      return false;
+    };
+    expect(await waitFor("the mapping to show the client's bytes", shown, 30_000)).toBe(true);
+    expect(statSync(join(mount, "mapped-too")).size).toBe(13);
+    expect(statSync(path).size).toBe(13);
+  } finally {
+    reader.close();
+  }
+}
+
 /** A script stored in the mount is exec'd by the kernel. */
 export function expectScriptRuns(mount: string): void {
   writeFileSync(join(mount, "hello.sh"), "#!/bin/sh\necho hello from $(basename $0)\n", { mode: 0o755 });
@@ -83,14 +119,22 @@ export interface LegacyTenantFile {
 
 /**
  * Registers the hooks a kernel-path test file needs: before all, a supervisor with tenant alpha (its file from
- * `tenant(mount)`, by default one direct legacy mount) and a client; after all, everything stopped and removed.
+ * `tenant(mount)`, by default one direct legacy mount; `before` runs ahead of its start, e.g. to lay out the backend)
+ * and a client; after all, everything stopped and removed. Not `wanted` (a file whose own condition fails), nothing
+ * starts and `run` is false.
  */
-export function useLegacyTenant(file: string, prefix: string, tenant: (mount: string) => string = directLegacyTenant): LegacyTenantFile {
-  const run = fuseTestsRun(file);
+export function useLegacyTenant(
+  file: string,
+  prefix: string,
+  tenant: (mount: string) => string = directLegacyTenant,
+  before?: (h: Harness) => void | Promise<void>,
+  wanted = true,
+): LegacyTenantFile {
+  const run = wanted && fuseTestsRun(file);
   const base = mkdtempSync(join(tmpdir(), prefix));
   const used = { run, mount: join(base, "mnt"), setup: {} as Partial<LegacySetup> };
   beforeAll(async () => {
-    if (run) used.setup = await startLegacy(tenant(used.mount), used.mount);
+    if (run) used.setup = await startLegacy(tenant(used.mount), used.mount, async (h) => await before?.(h));
   }, 60_000);
   afterAll(() => stopLegacy(used.setup, used.mount, base), 60_000);
   return used;

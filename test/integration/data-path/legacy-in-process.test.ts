@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { constants, existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expectCrossPathVisible, expectScriptRuns, startLegacy, stopLegacy, type LegacySetup } from "./legacy-fixture.ts";
+import { expectClientWriteInvalidates, expectCrossPathVisible, expectScriptRuns, startLegacy, stopLegacy, type LegacySetup } from "./legacy-fixture.ts";
 
 setDefaultTimeout(60_000);
 const root = process.getuid?.() === 0 && existsSync("/dev/fuse");
@@ -62,3 +62,7 @@ test.skipIf(!root)("with negativeTimeoutMs = 0 a name the kernel did not find is
 });
 
 test.skipIf(!root)("a script stored in the mount is exec'd by the kernel", () => expectScriptRuns(MOUNT));
+
+test.skipIf(!root)("a client's write through the ring shows in a kernel-path process's shared mapping and in stat of every name", () =>
+  expectClientWriteInvalidates(MOUNT, setup.client!),
+);

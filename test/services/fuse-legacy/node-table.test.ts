@@ -1,7 +1,7 @@
-/** @module test/services/fuse-legacy/node-table — node ids, lookup counts, forget, unlink and rename bookkeeping, across threads. */
+/** @module test/services/fuse-legacy/node-table — node ids, lookup counts, forget, unlink and rename bookkeeping, hard links as one node, across threads. */
 import { describe, expect, test } from "bun:test";
 import { childPath, NodeTable } from "../../../services/fuse-legacy/server/index.ts";
-import { ERRNO, FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError, S_IFDIR, S_IFREG } from "../../../services/ipc-router/protocol/index.ts";
 
 const ROOT = 1;
 
@@ -185,5 +185,198 @@ describe("NodeTable", () => {
     expect(table.child(ROOT, "common")).toBeUndefined();
     // Their private names were remembered and forgotten: only the root and "shared" are held.
     expect(table.size).toBe(2);
+  });
+
+  describe("hard links: every name of one file is one node", () => {
+    const file = (ino: number, dev = 7) => ({ st_dev: dev, st_ino: ino, st_mode: S_IFREG | 0o644 });
+    const dir = (ino: number) => ({ st_dev: 7, st_ino: ino, st_mode: S_IFDIR | 0o755 });
+
+    test("a second name of a known inode answers the same node id and counts one more lookup on it", () => {
+      const table = new NodeTable();
+      const d = table.remember(ROOT, "d", dir(2));
+      const a = table.remember(ROOT, "a", file(10));
+      expect(table.remember(d, "b", file(10))).toBe(a);
+      expect(table.child(d, "b")).toBe(a);
+      expect(table.lookups(a)).toBe(2);
+      expect(table.size).toBe(3);
+      // Same inode number on another device is another file.
+      expect(table.remember(ROOT, "c", file(10, 8))).not.toBe(a);
+    });
+
+    test("unlinking the first name leaves the node resolving through another; the last name gone, no path", () => {
+      const table = new NodeTable();
+      const a = table.remember(ROOT, "a", file(10));
+      table.remember(ROOT, "b", file(10));
+      table.remember(ROOT, "c", file(10));
+      table.removed(ROOT, "a");
+      expect(["/b", "/c"]).toContain(table.path(a)!);
+      table.removed(ROOT, "b");
+      expect(table.path(a)).toBe("/c");
+      // A name added while the first is gone joins the node still.
+      expect(table.remember(ROOT, "e", file(10))).toBe(a);
+      table.removed(ROOT, "c");
+      expect(table.path(a)).toBe("/e");
+      table.removed(ROOT, "e");
+      expect(table.path(a)).toBeUndefined();
+      expect(table.lookups(a)).toBe(4);
+      // No name left: the inode number may be reused by a new file, which is a new node.
+      const fresh = table.remember(ROOT, "a", file(10));
+      expect(fresh).not.toBe(a);
+      table.forget(a, 4);
+      expect(table.path(fresh)).toBe("/a");
+    });
+
+    test("rename of one name keeps the others; rename over a name leaves only that name; rename between two names of one file does nothing", () => {
+      const table = new NodeTable();
+      const a = table.remember(ROOT, "a", file(10));
+      table.remember(ROOT, "b", file(10));
+      const other = table.remember(ROOT, "o", file(11));
+      table.renamed(ROOT, "a", ROOT, "z");
+      expect(table.child(ROOT, "z")).toBe(a);
+      expect(table.child(ROOT, "b")).toBe(a);
+      table.renamed(ROOT, "o", ROOT, "z");
+      expect(table.child(ROOT, "z")).toBe(other);
+      expect(table.path(a)).toBe("/b");
+      table.remember(ROOT, "c", file(10));
+      table.renamed(ROOT, "b", ROOT, "c");
+      expect(table.child(ROOT, "b")).toBe(a);
+      expect(table.child(ROOT, "c")).toBe(a);
+    });
+
+    test("the last FORGET frees the node and all its names; the table's room comes back", () => {
+      const table = new NodeTable(NodeTable.allocate(8));
+      const a = table.remember(ROOT, "a", file(10));
+      for (const name of ["b", "c", "d", "e", "f"]) expect(table.remember(ROOT, name, file(10))).toBe(a);
+      expect(() => table.remember(ROOT, "g", file(11))).toThrow(FsError);
+      table.forget(a, 6);
+      expect(table.path(a)).toBeUndefined();
+      expect(table.child(ROOT, "c")).toBeUndefined();
+      expect(table.size).toBe(1);
+      const ids = new Set<number>();
+      for (const name of ["a", "b", "c", "d", "e", "f"]) ids.add(table.remember(ROOT, name, file(20 + name.charCodeAt(0))));
+      expect(ids.size).toBe(6);
+      expect(ids.has(a)).toBe(false);
+    });
+
+    test("a name whose file got a new inode (union copy-up) keeps its node; one whose inode is another node's joins that node", () => {
+      const table = new NodeTable();
+      const a = table.remember(ROOT, "a", file(10));
+      expect(table.remember(ROOT, "a", file(99, 9))).toBe(a);
+      expect(table.remember(ROOT, "a2", file(99, 9))).toBe(a);
+      // "b" was one file, now names the inode "a" has (replaced outside the kernel path): it takes a's node.
+      const b = table.remember(ROOT, "b", file(50));
+      expect(table.remember(ROOT, "b", file(99, 9))).toBe(a);
+      expect(table.path(b)).toBeUndefined();
+      // Another type under the same name is another node.
+      const c = table.remember(ROOT, "c", file(60));
+      expect(table.remember(ROOT, "c", { st_dev: 7, st_ino: 60, st_mode: S_IFDIR | 0o755 })).not.toBe(c);
+    });
+
+    test("a name of a linked file that gets a new inode leaves the node, which keeps its other names", () => {
+      const table = new NodeTable();
+      const a = table.remember(ROOT, "a", file(10));
+      table.remember(ROOT, "b", file(10));
+      const copied = table.remember(ROOT, "a", file(77, 9));
+      expect(copied).not.toBe(a);
+      expect(table.path(a)).toBe("/b");
+      expect(table.path(copied)).toBe("/a");
+    });
+
+    test("a link whose file got a new inode (the union copies a lower file up to link it) still answers the old node", () => {
+      const table = new NodeTable();
+      const a = table.remember(ROOT, "a", file(10));
+      expect(table.linked(a, ROOT, "b", file(40, 9))).toBe(a);
+      expect(table.remember(ROOT, "a", file(40, 9))).toBe(a);
+      expect(table.lookups(a)).toBe(3);
+      // A node with other names is not re-keyed, but LINK still answers the old node.
+      const c = table.remember(ROOT, "c", file(10, 3));
+      expect(table.remember(ROOT, "c2", file(10, 3))).toBe(c);
+      expect(table.linked(c, ROOT, "e", file(41, 9))).toBe(c);
+      expect(table.lookups(c)).toBe(3);
+    });
+
+    test("without joining (a union mount), names of one inode stay apart unless LINK made them, which answers the old node", () => {
+      const table = new NodeTable();
+      const a = table.remember(ROOT, "a", file(10), false);
+      const b = table.remember(ROOT, "b", file(10), false);
+      expect(b).not.toBe(a);
+      expect(table.linked(b, ROOT, "c", file(10))).toBe(b);
+      expect(table.remember(ROOT, "c", file(10), false)).toBe(b);
+      // A name replaced by another file's inode keeps its node when not joining (only a type change parts them).
+      expect(table.remember(ROOT, "a", file(11), false)).toBe(a);
+      table.forget(a, 2);
+      expect(table.linked(b, ROOT, "e", file(10))).toBe(b);
+      expect(table.path(b)).toBe("/b");
+    });
+
+    test("directories are known by name, never joined by inode, and keep their node when their inode changes", () => {
+      const table = new NodeTable();
+      const d = table.remember(ROOT, "d", dir(5));
+      expect(table.remember(ROOT, "e", dir(5))).not.toBe(d);
+      const x = table.remember(d, "x", file(6));
+      expect(table.remember(ROOT, "d", dir(500))).toBe(d);
+      expect(table.path(x)).toBe("/d/x");
+    });
+
+    test("random links, unlinks, renames and forgets agree with a model of the files", () => {
+      for (const seed of [1, 2, 3]) {
+        let state = seed;
+        const random = (n: number) => {
+          state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+          return (state >>> 8) % n;
+        };
+        const table = new NodeTable(NodeTable.allocate(64));
+        // The model: name → inode; inode → node id with its lookups.
+        const names = new Map<string, number>();
+        const nodes = new Map<number, { id: number; lookups: number }>();
+        let nextIno = 100;
+        for (let step = 0; step < 3000; step++) {
+          const existing = [...names.keys()];
+          const pick = existing[random(Math.max(1, existing.length))];
+          const op = random(5);
+          if (op === 0 && names.size < 40) {
+            const name = `n${random(60)}`;
+            if (names.has(name)) continue;
+            const ino = pick !== undefined && random(2) === 0 ? names.get(pick)! : nextIno++;
+            const id = table.remember(ROOT, name, file(ino));
+            const node = nodes.get(ino);
+            if (node !== undefined) {
+              expect(id).toBe(node.id);
+              node.lookups++;
+            } else nodes.set(ino, { id, lookups: 1 });
+            names.set(name, ino);
+          } else if (op === 1 && pick !== undefined) {
+            table.removed(ROOT, pick);
+            names.delete(pick);
+          } else if (op === 2 && pick !== undefined) {
+            const to = `n${random(60)}`;
+            const ino = names.get(pick)!;
+            if (names.get(to) === ino) continue;
+            table.renamed(ROOT, pick, ROOT, to);
+            names.delete(pick);
+            names.set(to, ino);
+          } else if (op === 3 && pick !== undefined) {
+            const ino = names.get(pick)!;
+            const node = nodes.get(ino)!;
+            table.forget(node.id, node.lookups);
+            nodes.delete(ino);
+            for (const [name, of] of names) if (of === ino) names.delete(name);
+          }
+          // Nodes whose names are all gone are forgotten by the kernel in the end: do it now, as the model says.
+          for (const [ino, node] of nodes) {
+            if ([...names.values()].includes(ino)) continue;
+            expect(table.path(node.id)).toBeUndefined();
+            table.forget(node.id, node.lookups);
+            nodes.delete(ino);
+          }
+          for (const [name, ino] of names) expect(table.child(ROOT, name)).toBe(nodes.get(ino)!.id);
+          for (const [ino, node] of nodes) {
+            expect(names.get(table.path(node.id)!.slice(1))).toBe(ino);
+            expect(table.lookups(node.id)).toBe(node.lookups);
+          }
+          expect(table.size).toBe(nodes.size + 1);
+        }
+      }
+    });
   });
 });

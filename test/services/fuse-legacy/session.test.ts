@@ -1,7 +1,7 @@
 /**
  * @module test/services/fuse-legacy/session — FuseSession without a mount: hand-built requests in, replies checked
  * byte-wise: INIT negotiation, ENOSYS for unknown and unimplemented opcodes, EIO (and a log line) for a handler bug,
- * no reply for FORGET / BATCH_FORGET / INTERRUPT, lookup counts.
+ * no reply for FORGET / BATCH_FORGET / INTERRUPT, lookup counts, LINK answering the old node.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
@@ -124,6 +124,23 @@ describe("FuseSession", () => {
     run(session, request(FUSE_OP.FORGET, 13, id, u64(2)));
     expect(session.nodes.path(id)).toBeUndefined();
     expect(run(session, request(FUSE_OP.GETATTR, 14, id, [...u32(0), ...u32(0), ...u64(0)]))!.header.error).toBe(-116); // ESTALE
+  });
+
+  test("LINK answers the old node's id with the new link count; a LOOKUP of either name answers it too", () => {
+    writeFileSync(join(root, "linked"), "abc");
+    const session = new FuseSession(backend);
+    const old = fuse_entry_out.read(run(session, request(FUSE_OP.LOOKUP, 30, 1, cstr("linked")))!.view, 16).nodeid;
+    const linked = run(session, request(FUSE_OP.LINK, 31, 1, [...u64(old), ...cstr("linked-too")]))!;
+    expect(linked.header.error).toBe(0);
+    expect(fuse_entry_out.read(linked.view, 16).nodeid).toBe(old);
+    expect(fuse_attr.read(linked.view, 16 + FUSE_ENTRY_OUT_ATTR).nlink).toBe(2);
+    expect(fuse_entry_out.read(run(session, request(FUSE_OP.LOOKUP, 32, 1, cstr("linked-too")))!.view, 16).nodeid).toBe(old);
+    expect(session.nodes.lookups(old)).toBe(3);
+    // UNLINK of the first name: the node answers GETATTR through the other, with one link.
+    expect(run(session, request(FUSE_OP.UNLINK, 33, 1, cstr("linked")))!.header.error).toBe(0);
+    const attr = run(session, request(FUSE_OP.GETATTR, 34, old, [...u32(0), ...u32(0), ...u64(0)]))!;
+    expect(attr.header.error).toBe(0);
+    expect(fuse_attr.read(attr.view, 16 + 16).nlink).toBe(1);
   });
 
   test("READDIR fills the reply up to `size` and continues from the last entry's offset", () => {

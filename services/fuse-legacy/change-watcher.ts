@@ -1,0 +1,87 @@
+/**
+ * @module change-watcher — fuse-legacy's ear on the tenant service: a "watch" connection to its registration socket
+ * that hears which files clients of other processes wrote (see change-log.ts in the ipc-router), so the kernel's
+ * cached pages and attributes of them can be dropped. Kept open by the caller's periodic {@link ChangeWatcher.keepOpen}
+ * (a restarted service is watched again once it listens).
+ */
+import type { Socket } from "bun";
+import * as v from "valibot";
+import { ChangedLineSchema, RegistrationReplySchema } from "../ipc-router/index.ts";
+
+/** A file a client wrote. */
+export interface ChangedFile {
+  readonly st_dev: number;
+  readonly st_ino: number;
+}
+
+/** One watch connection to the tenant service at a registration socket, reopened on demand. */
+export class ChangeWatcher {
+  private socket: Socket<undefined> | null = null;
+  private opening = false;
+  private closed = false;
+
+  /** `onChanged` hears each batch of written files. Nothing is opened before {@link keepOpen}. */
+  constructor(private readonly path: string, private readonly onChanged: (files: readonly ChangedFile[]) => void) {}
+
+  /** Opens the connection unless it is open or opening (a service that is not there yet: tried at the next call). */
+  keepOpen(): void {
+    if (this.socket !== null || this.opening || this.closed) return;
+    this.opening = true;
+    let closedEarly = false;
+    const gone = (socket: Socket<undefined>) => {
+      closedEarly = true;
+      if (this.socket === socket) this.socket = null;
+    };
+    this.connect(gone).then(
+      (socket) => {
+        this.opening = false;
+        if (this.closed) socket.end();
+        else if (!closedEarly) this.socket = socket;
+      },
+      () => (this.opening = false),
+    );
+  }
+
+  /** Closes the connection for good. */
+  close(): void {
+    this.closed = true;
+    this.socket?.end();
+    this.socket = null;
+  }
+
+  private connect(onClose: (socket: Socket<undefined>) => void): Promise<Socket<undefined>> {
+    let pending = "";
+    let acknowledged = false;
+    return Bun.connect({
+      unix: this.path,
+      socket: {
+        open: (s) => void s.write(JSON.stringify({ op: "watch", pid: process.pid }) + "\n"),
+        close: (s) => onClose(s),
+        data: (s, chunk) => {
+          pending += chunk.toString();
+          let newline: number;
+          while ((newline = pending.indexOf("\n")) >= 0) {
+            const line = pending.slice(0, newline);
+            pending = pending.slice(newline + 1);
+            let raw: unknown;
+            try {
+              raw = JSON.parse(line);
+            } catch {
+              s.end();
+              return;
+            }
+            if (!acknowledged) {
+              // The reply to "watch": a service that refuses it (an older one) is left alone.
+              const reply = v.safeParse(RegistrationReplySchema, raw);
+              if (!reply.success || !reply.output.ok) s.end();
+              acknowledged = true;
+              continue;
+            }
+            const parsed = v.safeParse(ChangedLineSchema, raw);
+            if (parsed.success && parsed.output.changed.length > 0) this.onChanged(parsed.output.changed.map(([st_dev, st_ino]) => ({ st_dev, st_ino })));
+          }
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Hard links through a tenant's legacy mounts under a real supervisor (fuse-legacy → shared-memory ring → tenant
+ * service), with the default 1 s attribute and entry timeouts: on a direct mount and on a union mount, link counts and
+ * attributes seen through every name are right at once after each change through another (the differential of
+ * test/services/fuse-legacy/fixtures/link-differential.ts against a host directory, and against the tenant service's
+ * own lstat through a shared-memory client, mtime left out: the service's mtime of a file just written through the
+ * mount was seen to move after the kernel's last GETATTR, a file of one name too, which is not this test's matter). On the
+ * union, a lower file copied up by a write through the mount shows its new inode and size at once, and each name of a
+ * hard-linked lower file stays its own file when one is copied up (the union breaks such links, as overlayfs does).
+ */
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { appendFileSync, chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isMountPoint } from "../../../kernel/sys/mounts.ts";
+import { freshTrees, randomLinkSteps, scriptedLinkSteps, seeThrough } from "../../services/fuse-legacy/fixtures/link-differential.ts";
+import { waitFor } from "../harness.ts";
+import { useLegacyTenant } from "./legacy-fixture.ts";
+
+setDefaultTimeout(120_000);
+const hostBase = mkdtempSync(join(tmpdir(), "danaus-legacy-links-host-"));
+afterAll(() => rmSync(hostBase, { recursive: true, force: true }));
+
+/** Tenant alpha: a direct legacy mount of `data` at `mount`, and a union legacy mount over an image at `mount`-union. */
+function tenant(mount: string): string {
+  return [`name = "alpha"`, `cpus = [0]`, `memory = "384MiB"`, `shareCpus = true`, `[backend]`, `kind = "local"`, `root = "backends/alpha"`,
+    `[[mounts]]`, `path = "${mount}"`, `source = "data"`, `legacy = true`,
+    `[[mounts]]`, `path = "${mount}-union"`, `upper = "containers/c1/upper"`, `lowers = ["images/base/layer0"]`, `legacy = true`].join("\n");
+}
+
+const legacy = useLegacyTenant("legacy-hard-links.test.ts", "danaus-legacy-links-", tenant, (h) => {
+  // The image: a file of one name and a file of two names.
+  const layer = join(h.dir, "state", "backends", "alpha", "images/base/layer0");
+  mkdirSync(layer, { recursive: true });
+  writeFileSync(join(layer, "solo"), "lower solo\n");
+  writeFileSync(join(layer, "pair1"), "lower pair\n");
+  linkSync(join(layer, "pair1"), join(layer, "pair2"));
+});
+const run = legacy.run;
+const direct = legacy.mount;
+const union = `${legacy.mount}-union`;
+const backend = () => join(legacy.setup.h!.dir, "state", "backends", "alpha");
+
+async function unionMounted(): Promise<void> {
+  await waitFor("the union mount", () => isMountPoint(union), 30_000);
+}
+
+test.skipIf(!run)("direct mount: every name shows a change through another at once (scripted and 2 random seeds, 0 divergences)", () => {
+  const served = seeThrough((path) => legacy.setup.client!.lstat(path));
+  scriptedLinkSteps(freshTrees(direct, served, hostBase, false));
+  expect(randomLinkSteps(() => freshTrees(direct, served, hostBase, false), [11, 12], 80)).toEqual([]);
+});
+
+test.skipIf(!run)("union mount: files made in the container show changes through every name at once (scripted and 2 random seeds, 0 divergences)", async () => {
+  await unionMounted();
+  const served = seeThrough((path) => legacy.setup.client!.lstat(path));
+  scriptedLinkSteps(freshTrees(union, served, hostBase, false));
+  expect(randomLinkSteps(() => freshTrees(union, served, hostBase, false), [21, 22], 80)).toEqual([]);
+});
+
+test.skipIf(!run)("union mount: a lower file copied up by a write shows its new inode and size at once; a link of a lower file is one node with it", async () => {
+  await unionMounted();
+  const solo = join(union, "solo");
+  const before = lstatSync(solo);
+  appendFileSync(solo, "appended\n");
+  const after = lstatSync(solo);
+  expect(after.size).toBe(before.size + 9);
+  expect(after.ino).toBe(lstatSync(join(backend(), "containers/c1/upper/solo")).ino);
+  expect(after.ino).not.toBe(before.ino);
+  // Linking a lower file copies it up first; both names are then one file, and a chmod through one shows on the other.
+  linkSync(solo, join(union, "solo-link"));
+  expect(lstatSync(solo).nlink).toBe(2);
+  chmodSync(join(union, "solo-link"), 0o600);
+  expect(lstatSync(solo).mode & 0o777).toBe(0o600);
+  expect(readFileSync(join(union, "solo-link"), "utf8")).toBe("lower solo\nappended\n");
+});
+
+test.skipIf(!run)("union mount: a write through one name of a hard-linked lower file copies up that name only", async () => {
+  await unionMounted();
+  expect(lstatSync(join(union, "pair1")).ino).toBe(lstatSync(join(union, "pair2")).ino);
+  expect(lstatSync(join(union, "pair2")).nlink).toBe(2);
+  appendFileSync(join(union, "pair2"), "changed\n");
+  expect(readFileSync(join(union, "pair2"), "utf8")).toBe("lower pair\nchanged\n");
+  expect(readFileSync(join(union, "pair1"), "utf8")).toBe("lower pair\n");
+  expect(lstatSync(join(union, "pair2")).size).toBe(19);
+  expect(lstatSync(join(union, "pair1")).size).toBe(11);
+  expect(readFileSync(join(backend(), "images/base/layer0/pair1"), "utf8")).toBe("lower pair\n");
+});

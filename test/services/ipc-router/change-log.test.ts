@@ -1,0 +1,62 @@
+/** @module test/services/ipc-router/change-log — the ring of files clients wrote: records, drains, once per drain, quiet clients, lapping. */
+import { describe, expect, test } from "bun:test";
+import { ChangeLog } from "../../../services/ipc-router/change-log.ts";
+
+describe("ChangeLog", () => {
+  test("records are drained in order from where the last drain ended; a file is recorded once per drain, client and descriptor", () => {
+    const shared = ChangeLog.allocate();
+    const writer = new ChangeLog(shared);
+    const reader = new ChangeLog(shared);
+    expect(writer.watched).toBe(false);
+    reader.watch(1);
+    expect(writer.watched).toBe(true);
+    const from = reader.written;
+    const write = (client: number, fd: number, dev: number, ino: number) => {
+      if (!writer.seen(client, fd)) writer.record(client, dev, ino);
+    };
+    write(7, 3, 1, 100);
+    write(7, 3, 1, 100);
+    write(8, 3, 1, 100);
+    write(7, 4, 2 ** 40, 2 ** 50);
+    const first = reader.drain(from);
+    expect(first.changes).toEqual([
+      { client: 7, st_dev: 1, st_ino: 100 },
+      { client: 8, st_dev: 1, st_ino: 100 },
+      { client: 7, st_dev: 2 ** 40, st_ino: 2 ** 50 },
+    ]);
+    expect(first.lost).toBe(0);
+    // After a drain, the same file is recorded again.
+    write(7, 3, 1, 100);
+    expect(reader.drain(first.next).changes).toEqual([{ client: 7, st_dev: 1, st_ino: 100 }]);
+    reader.watch(-1);
+    expect(writer.watched).toBe(false);
+  });
+
+  test("quiet clients are listed until made loud again", () => {
+    const log = new ChangeLog(ChangeLog.allocate());
+    log.quiet(5, true);
+    log.quiet(6, true);
+    log.quiet(5, true);
+    expect(log.isQuiet(5)).toBe(true);
+    expect(log.isQuiet(6)).toBe(true);
+    expect(log.isQuiet(7)).toBe(false);
+    log.quiet(5, false);
+    expect(log.isQuiet(5)).toBe(false);
+    log.quiet(9, true);
+    expect(log.isQuiet(9)).toBe(true);
+    expect(log.isQuiet(6)).toBe(true);
+  });
+
+  test("writers that lap the reader: the lost entries are counted, the newest read", () => {
+    const shared = ChangeLog.allocate();
+    const writer = new ChangeLog(shared);
+    const reader = new ChangeLog(shared);
+    const from = reader.written;
+    for (let ino = 0; ino < 5000; ino++) writer.record(1, 1, ino);
+    const { changes, lost, next } = reader.drain(from);
+    expect(lost).toBe(5000 - 4096);
+    expect(changes.length).toBe(4096);
+    expect(changes[0]!.st_ino).toBe(5000 - 4096);
+    expect(next).toBe(from + 5000);
+  });
+});
