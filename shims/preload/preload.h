@@ -1,0 +1,148 @@
+/* preload.h — shared declarations of the danaus LD_PRELOAD library (libdanaus-preload.so): the connection to the
+ * tenant service over the shared-memory ring, the private descriptor table, path routing and the real libc calls. */
+#ifndef DANAUS_PRELOAD_H
+#define DANAUS_PRELOAD_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "../include/danaus_proto.h"
+
+/** The environment variable naming the tenant's registration socket (the same one the TypeScript client reads). */
+#define DN_ENV_SOCKET "DANAUS_SOCKET"
+/** Private descriptors handed over across exec: "fd,mount,flags,offset,hexpath;..." (see process.c). */
+#define DN_ENV_INHERIT "DANAUS_INHERIT"
+/** Set to 1 to log the library's decisions on stderr. */
+#define DN_ENV_DEBUG "DANAUS_PRELOAD_DEBUG"
+
+#define DN_MAX_MOUNTS 64
+
+/** One mount of the tenant, as the registration reply lists it. */
+struct dn_mount {
+  char *path; /* mount point, absolute, without a trailing slash ("/" stays "/") */
+  size_t len;
+  int id;
+};
+
+/** One open file description of the service (shared by dup'ed descriptors, as a kernel file is). */
+struct dn_file {
+  int refs;
+  int mount;
+  int64_t handle;  /* service descriptor; -1 while stale (inherited over fork or exec, not reopened yet) */
+  int flags;       /* O_ACCMODE | O_APPEND | O_NONBLOCK ... as the program sees them (F_GETFL) */
+  int open_flags;  /* flags the service handle was opened with */
+  int is_dir;
+  int64_t stale_offset; /* position to restore when a stale file is reopened */
+  char *path;      /* path inside the mount ("/" = the mount point) */
+};
+
+/* ---- real libc entry points (dlsym RTLD_NEXT), resolved once at load ---- */
+struct dn_real {
+  int (*open)(const char *, int, ...);
+  int (*openat)(int, const char *, int, ...);
+  int (*close)(int);
+  ssize_t (*read)(int, void *, size_t);
+  ssize_t (*write)(int, const void *, size_t);
+  int (*fcntl)(int, int, ...);
+  int (*dup)(int);
+  int (*dup2)(int, int);
+  int (*dup3)(int, int, int);
+  int (*close_range)(unsigned, unsigned, int);
+  int (*execve)(const char *, char *const[], char *const[]);
+  int (*execvpe)(const char *, char *const[], char *const[]);
+  int (*fexecve)(int, char *const[], char *const[]);
+};
+extern struct dn_real dn_real;
+/** Resolves dn_real (idempotent): other libraries' constructors may call in before this library's own runs. */
+void dn_resolve(void);
+#define REAL(name) (dn_real.name != NULL ? dn_real.name : (dn_resolve(), dn_real.name))
+
+/* ---- state (all under dn_lock) ---- */
+extern pthread_mutex_t dn_lock;
+extern int dn_debug;
+
+/** Connects on first use; returns 0 when the library serves a tenant, -1 (errno set) when not. Caller holds dn_lock. */
+int dn_connect(void);
+/** Whether DANAUS_SOCKET is set at all (the library has nothing to route otherwise). */
+int dn_enabled(void);
+/** The mount table (valid after dn_connect). */
+extern struct dn_mount dn_mounts[DN_MAX_MOUNTS];
+extern int dn_mount_count;
+/** The request buffer of this process and its size. */
+extern uint8_t *dn_buf;
+extern uint32_t dn_bufsize;
+/** The library's own descriptor (the registration socket), or -1. */
+extern int dn_socket_fd;
+
+/**
+ * One request: args[0..n), a window of `length` bytes of the request buffer (payload already in it). Returns the
+ * result (>= 0, or -errno; -ENOTCONN when the service is gone) and stores the reply length. Caller holds dn_lock.
+ */
+int64_t dn_call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length);
+/** After fork, in the child: forget the parent's registration (the next call registers anew). */
+void dn_connection_forked(void);
+
+/* ---- descriptors (files.c) ---- */
+/** The file behind private descriptor `fd`, or NULL when `fd` is not private. Caller holds dn_lock. */
+struct dn_file *dn_get(int fd);
+/** Makes `fd` (a kernel placeholder) name `file`, taking a reference. */
+int dn_bind(int fd, struct dn_file *file);
+/** Forgets `fd`; drops its reference (closing the service handle on the last one). */
+void dn_unbind(int fd);
+/** A new placeholder kernel descriptor (O_PATH on /dev/null), close-on-exec when asked. */
+int dn_placeholder(int cloexec);
+/** Reopens a stale file (after fork/exec) on this process's connection. Returns 0 or -errno. */
+int dn_refresh(struct dn_file *file);
+/** Calls `fn` for every private descriptor. */
+void dn_each(void (*fn)(int fd, struct dn_file *file, void *arg), void *arg);
+/** Drops a reference to `file`, closing the service handle with the last one. */
+void dn_file_release(struct dn_file *file);
+
+/* ---- paths (paths.c) ---- */
+/**
+ * Where `path` (relative to `dirfd`) falls: the mount id, with the path inside the mount written to `inner`
+ * (DANAUS_PATH_MAX bytes), or -1 when it goes to the kernel. -2 with errno set when it is ours but bad
+ * (ENAMETOOLONG, a stale dirfd that cannot be reopened, ENOTCONN). Caller holds dn_lock.
+ */
+int dn_route(int dirfd, const char *path, char *inner);
+/** Writes one or two NUL-terminated paths at the start of the request buffer; returns the bytes or -ENAMETOOLONG. */
+int dn_put_paths(const char *a, const char *b);
+/** The absolute path of mount `mount` + `inner` into `out` (size bytes). Returns 0 or -ERANGE. */
+int dn_absolute(int mount, const char *inner, char *out, size_t size);
+/** The virtual working directory inside a mount (mount id, inner path) or mount -1 when the kernel's cwd applies. */
+extern int dn_cwd_mount;
+extern char dn_cwd_inner[DANAUS_PATH_MAX];
+/** The kernel's working directory changed (chdir/fchdir to a kernel directory). */
+void dn_kernel_cwd_changed(void);
+
+/* ---- helpers ---- */
+void dn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Sets errno from a negative result and returns -1; or returns the result. */
+static inline long dn_ret(int64_t result) {
+  if (result < 0) {
+    extern int *__errno_location(void);
+    *__errno_location() = (int)-result;
+    return -1;
+  }
+  return (long)result;
+}
+
+/* ---- stdio (stdio.c) ---- */
+/** Replaces stdin/stdout/stderr by streams over private descriptors 0/1/2 when those are private (after exec). */
+void dn_stdio_adopt(void);
+/** Whether `fp` is one of the library's streams; its descriptor in *fd. */
+int dn_stream_fd(FILE *fp, int *fd);
+
+/* ---- process (process.c) ---- */
+/** Adopts the descriptors a parent handed over in DANAUS_INHERIT (called once at load, with dn_lock held). */
+void dn_inherit(void);
+
+#endif /* DANAUS_PRELOAD_H */

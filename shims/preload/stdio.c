@@ -1,0 +1,178 @@
+/* stdio.c — stdio streams over private files: fopen/fdopen of a private file return a fopencookie stream whose
+ * callbacks are the library's read/write/lseek/close, so glibc's internal (unwrapped) calls never touch the
+ * placeholder; fileno answers the private descriptor; standard streams handed over at exec are replaced likewise. */
+#include "preload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NEXT(name) \
+  static __typeof__(&name) next_##name; \
+  if (next_##name == NULL) next_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
+
+struct cookie {
+  struct cookie *next;
+  FILE *fp;
+  int fd;
+};
+
+static struct cookie *cookies;
+static pthread_mutex_t cookies_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static ssize_t cookie_read(void *c, char *buf, size_t size) { return read(((struct cookie *)c)->fd, buf, size); }
+static ssize_t cookie_write(void *c, const char *buf, size_t size) {
+  ssize_t r = write(((struct cookie *)c)->fd, buf, size);
+  return r < 0 ? 0 : r; /* fopencookie: a write error is reported as 0 bytes written */
+}
+static int cookie_seek(void *c, off64_t *position, int whence) {
+  off64_t at = lseek(((struct cookie *)c)->fd, *position, whence);
+  if (at < 0) return -1;
+  *position = at;
+  return 0;
+}
+static int cookie_close(void *c) {
+  struct cookie *k = c;
+  pthread_mutex_lock(&cookies_lock);
+  for (struct cookie **p = &cookies; *p != NULL; p = &(*p)->next) {
+    if (*p == k) {
+      *p = k->next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&cookies_lock);
+  int r = close(k->fd);
+  free(k);
+  return r;
+}
+
+/** Parses an fopen mode into open flags; -1 with EINVAL for a bad one. */
+static int mode_flags(const char *mode) {
+  int flags;
+  switch (mode[0]) {
+    case 'r': flags = O_RDONLY; break;
+    case 'w': flags = O_WRONLY | O_CREAT | O_TRUNC; break;
+    case 'a': flags = O_WRONLY | O_CREAT | O_APPEND; break;
+    default: errno = EINVAL; return -1;
+  }
+  for (const char *m = mode + 1; *m && *m != ','; m++) {
+    if (*m == '+') flags = (flags & ~O_ACCMODE) | O_RDWR;
+    else if (*m == 'e') flags |= O_CLOEXEC;
+    else if (*m == 'x') flags |= O_EXCL;
+  }
+  return flags;
+}
+
+/** A stream over private descriptor `fd`; NULL with errno. The stream owns fd (fclose closes it). */
+static FILE *stream_of(int fd, const char *mode) {
+  struct cookie *k = calloc(1, sizeof *k);
+  if (k == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  k->fd = fd;
+  cookie_io_functions_t io = {cookie_read, cookie_write, cookie_seek, cookie_close};
+  FILE *fp = fopencookie(k, mode, io);
+  if (fp == NULL) {
+    free(k);
+    return NULL;
+  }
+  k->fp = fp;
+  pthread_mutex_lock(&cookies_lock);
+  k->next = cookies;
+  cookies = k;
+  pthread_mutex_unlock(&cookies_lock);
+  return fp;
+}
+
+int dn_stream_fd(FILE *fp, int *fd) {
+  pthread_mutex_lock(&cookies_lock);
+  for (struct cookie *k = cookies; k != NULL; k = k->next) {
+    if (k->fp == fp) {
+      *fd = k->fd;
+      pthread_mutex_unlock(&cookies_lock);
+      return 1;
+    }
+  }
+  pthread_mutex_unlock(&cookies_lock);
+  return 0;
+}
+
+static FILE *open_stream(const char *path, const char *mode, FILE *(*kernel)(const char *, const char *)) {
+  char inner[DANAUS_PATH_MAX];
+  pthread_mutex_lock(&dn_lock);
+  int mount = dn_route(AT_FDCWD, path, inner);
+  pthread_mutex_unlock(&dn_lock);
+  if (mount == -1) return kernel(path, mode);
+  if (mount == -2) return NULL;
+  int flags = mode_flags(mode);
+  if (flags < 0) return NULL;
+  int fd = open(path, flags, 0666);
+  if (fd < 0) return NULL;
+  FILE *fp = stream_of(fd, mode);
+  if (fp == NULL) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+  }
+  return fp;
+}
+
+FILE *fopen(const char *path, const char *mode) {
+  NEXT(fopen);
+  return open_stream(path, mode, next_fopen);
+}
+FILE *fopen64(const char *path, const char *mode) {
+  NEXT(fopen64);
+  return open_stream(path, mode, next_fopen64);
+}
+
+FILE *fdopen(int fd, const char *mode) {
+  NEXT(fdopen);
+  if (dn_get(fd) == NULL) return next_fdopen(fd, mode);
+  int flags = mode_flags(mode);
+  if (flags < 0) return NULL;
+  int have = fcntl(fd, F_GETFL);
+  if (have < 0) return NULL;
+  int want = flags & O_ACCMODE, mode_have = have & O_ACCMODE;
+  if ((want == O_RDONLY && mode_have == O_WRONLY) || (want == O_WRONLY && mode_have == O_RDONLY) || (want == O_RDWR && mode_have != O_RDWR)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  return stream_of(fd, mode);
+}
+
+int fileno(FILE *fp) {
+  NEXT(fileno);
+  int fd;
+  if (dn_stream_fd(fp, &fd)) return fd;
+  return next_fileno(fp);
+}
+int fileno_unlocked(FILE *fp) {
+  NEXT(fileno_unlocked);
+  int fd;
+  if (dn_stream_fd(fp, &fd)) return fd;
+  return next_fileno_unlocked(fp);
+}
+
+void dn_stdio_adopt(void) {
+  /* Only the standard descriptors that are private (handed over at exec) get a new stream; the old FILE objects
+   * stay allocated, unused (nothing was buffered in them yet: this runs before main). */
+  if (dn_get(0) != NULL) {
+    FILE *fp = stream_of(0, "r");
+    if (fp != NULL) stdin = fp;
+  }
+  if (dn_get(1) != NULL) {
+    FILE *fp = stream_of(1, (dn_get(1)->flags & O_ACCMODE) == O_RDWR ? "r+" : "w");
+    if (fp != NULL) stdout = fp;
+  }
+  if (dn_get(2) != NULL) {
+    FILE *fp = stream_of(2, (dn_get(2)->flags & O_ACCMODE) == O_RDWR ? "r+" : "w");
+    if (fp != NULL) {
+      setvbuf(fp, NULL, _IONBF, 0);
+      stderr = fp;
+    }
+  }
+}
