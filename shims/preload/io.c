@@ -148,10 +148,12 @@ int creat64(const char *path, mode_t mode) { return open_at(AT_FDCWD, path, O_CR
 int close(int fd) {
   if (fd >= 0 && fd == dn_socket_fd) return 0; /* the library's own descriptor survives a program closing them all */
   if (dn_get(fd) == NULL) return REAL(close)(fd);
+  dn_stdio_before(fd);
   LOCK();
   int r = REAL(close)(fd);
   dn_unbind(fd);
   UNLOCK();
+  dn_stdio_follow(fd);
   return r;
 }
 
@@ -206,21 +208,20 @@ static int dup_bind(int oldfd, int newfd) {
 
 int dup(int fd) { return dup_bind(fd, REAL(dup)(fd)); }
 
-int dup2(int oldfd, int newfd) {
+/** dup2/dup3 onto `newfd`: the library's socket is never replaced; a standard stream follows its descriptor. */
+static int dup_onto(int oldfd, int newfd, int flags, int three) {
   if (newfd == dn_socket_fd && newfd >= 0) {
     errno = EBUSY;
     return -1;
   }
-  return dup_bind(oldfd, REAL(dup2)(oldfd, newfd));
+  if (oldfd != newfd) dn_stdio_before(newfd);
+  int r = dup_bind(oldfd, three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd));
+  if (r >= 0) dn_stdio_follow(newfd);
+  return r;
 }
 
-int dup3(int oldfd, int newfd, int flags) {
-  if (newfd == dn_socket_fd && newfd >= 0) {
-    errno = EBUSY;
-    return -1;
-  }
-  return dup_bind(oldfd, REAL(dup3)(oldfd, newfd, flags));
-}
+int dup2(int oldfd, int newfd) { return dup_onto(oldfd, newfd, 0, 0); }
+int dup3(int oldfd, int newfd, int flags) { return dup_onto(oldfd, newfd, flags, 1); }
 
 /* ---- fcntl ---- */
 

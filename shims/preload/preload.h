@@ -138,6 +138,10 @@ static inline long dn_ret(int64_t result) {
 /* ---- stdio (stdio.c) ---- */
 /** Replaces stdin/stdout/stderr by streams over private descriptors 0/1/2 when those are private (after exec). */
 void dn_stdio_adopt(void);
+/** Before descriptor 0/1/2 is replaced or closed: flushes the library's stream standing in for it. */
+void dn_stdio_before(int fd);
+/** After descriptor 0/1/2 changed (dup2/dup3/close): a private one gets the library's stream, a kernel one glibc's back. */
+void dn_stdio_follow(int fd);
 /** Whether `fp` is one of the library's streams; its descriptor in *fd. */
 int dn_stream_fd(FILE *fp, int *fd);
 

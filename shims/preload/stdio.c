@@ -17,9 +17,13 @@ struct cookie {
   struct cookie *next;
   FILE *fp;
   int fd;
+  int owns; /* fclose closes fd (fopen/fdopen); a standard stream only borrows 0, 1 or 2 */
 };
 
 static struct cookie *cookies;
+/** The library's stream standing in for stdin/stdout/stderr while 0/1/2 is private, and the stream it replaced. */
+static struct cookie *standard[3];
+static FILE *replaced[3];
 static pthread_mutex_t cookies_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static ssize_t cookie_read(void *c, char *buf, size_t size) { return read(((struct cookie *)c)->fd, buf, size); }
@@ -42,8 +46,9 @@ static int cookie_close(void *c) {
       break;
     }
   }
+  for (int i = 0; i < 3; i++) if (standard[i] == k) standard[i] = NULL;
   pthread_mutex_unlock(&cookies_lock);
-  int r = close(k->fd);
+  int r = k->owns ? close(k->fd) : 0;
   free(k);
   return r;
 }
@@ -66,13 +71,14 @@ static int mode_flags(const char *mode) {
 }
 
 /** A stream over private descriptor `fd`; NULL with errno. The stream owns fd (fclose closes it). */
-static FILE *stream_of(int fd, const char *mode) {
+static FILE *stream_of(int fd, const char *mode, int owns) {
   struct cookie *k = calloc(1, sizeof *k);
   if (k == NULL) {
     errno = ENOMEM;
     return NULL;
   }
   k->fd = fd;
+  k->owns = owns;
   cookie_io_functions_t io = {cookie_read, cookie_write, cookie_seek, cookie_close};
   FILE *fp = fopencookie(k, mode, io);
   if (fp == NULL) {
@@ -111,7 +117,7 @@ static FILE *open_stream(const char *path, const char *mode, FILE *(*kernel)(con
   if (flags < 0) return NULL;
   int fd = open(path, flags, 0666);
   if (fd < 0) return NULL;
-  FILE *fp = stream_of(fd, mode);
+  FILE *fp = stream_of(fd, mode, 1);
   if (fp == NULL) {
     int saved = errno;
     close(fd);
@@ -141,7 +147,7 @@ FILE *fdopen(int fd, const char *mode) {
     errno = EINVAL;
     return NULL;
   }
-  return stream_of(fd, mode);
+  return stream_of(fd, mode, 1);
 }
 
 int fileno(FILE *fp) {
@@ -157,22 +163,43 @@ int fileno_unlocked(FILE *fp) {
   return next_fileno_unlocked(fp);
 }
 
+static FILE **slot_of(int fd) { return fd == 0 ? &stdin : fd == 1 ? &stdout : &stderr; }
+
+void dn_stdio_before(int fd) {
+  if (fd < 0 || fd > 2) return;
+  pthread_mutex_lock(&cookies_lock);
+  FILE *fp = standard[fd] != NULL ? standard[fd]->fp : NULL;
+  pthread_mutex_unlock(&cookies_lock);
+  if (fp != NULL && fd != 0) fflush(fp);
+}
+
+void dn_stdio_follow(int fd) {
+  if (fd < 0 || fd > 2) return;
+  int private = dn_get(fd) != NULL;
+  pthread_mutex_lock(&cookies_lock);
+  struct cookie *k = standard[fd];
+  pthread_mutex_unlock(&cookies_lock);
+  FILE **slot = slot_of(fd);
+  if (private && k == NULL) {
+    /* glibc's own stream would write through its internal, unwrapped write(2) into the placeholder. */
+    if (fd != 0) fflush(*slot);
+    struct dn_file *f = dn_get(fd);
+    const char *mode = fd == 0 ? "r" : (f->flags & O_ACCMODE) == O_RDWR ? "r+" : "w";
+    FILE *fp = stream_of(fd, mode, 0);
+    if (fp == NULL) return;
+    if (fd == 2) setvbuf(fp, NULL, _IONBF, 0);
+    pthread_mutex_lock(&cookies_lock);
+    for (struct cookie *c = cookies; c != NULL; c = c->next) if (c->fp == fp) standard[fd] = c;
+    pthread_mutex_unlock(&cookies_lock);
+    replaced[fd] = *slot;
+    *slot = fp;
+  } else if (!private && k != NULL) {
+    FILE *fp = k->fp;
+    if (*slot == fp) *slot = replaced[fd];
+    fclose(fp); /* borrowed: does not close the descriptor */
+  }
+}
+
 void dn_stdio_adopt(void) {
-  /* Only the standard descriptors that are private (handed over at exec) get a new stream; the old FILE objects
-   * stay allocated, unused (nothing was buffered in them yet: this runs before main). */
-  if (dn_get(0) != NULL) {
-    FILE *fp = stream_of(0, "r");
-    if (fp != NULL) stdin = fp;
-  }
-  if (dn_get(1) != NULL) {
-    FILE *fp = stream_of(1, (dn_get(1)->flags & O_ACCMODE) == O_RDWR ? "r+" : "w");
-    if (fp != NULL) stdout = fp;
-  }
-  if (dn_get(2) != NULL) {
-    FILE *fp = stream_of(2, (dn_get(2)->flags & O_ACCMODE) == O_RDWR ? "r+" : "w");
-    if (fp != NULL) {
-      setvbuf(fp, NULL, _IONBF, 0);
-      stderr = fp;
-    }
-  }
+  for (int fd = 0; fd < 3; fd++) dn_stdio_follow(fd);
 }
