@@ -12,3 +12,5 @@ if [ "$have" != "$want" ]; then
   fi
   .tools/node_modules/.bin/bun install --frozen-lockfile
 fi
+# The LD_PRELOAD library for unmodified programs (shims/preload), into .danaus/build.
+bash shims/preload/build.sh
