@@ -63,6 +63,7 @@ __attribute__((constructor)) static void start(void) {
     /* setuid/setgid: never act on the environment of the caller. */
     unsetenv(DN_ENV_SOCKET);
     unsetenv(DN_ENV_INHERIT);
+    unsetenv(DN_ENV_CWD);
     return;
   }
   dn_saved_preload = saved("LD_PRELOAD");

@@ -624,7 +624,7 @@ char *getcwd(char *buf, size_t size) {
     return next_getcwd(buf, size);
   }
   char abs[DANAUS_PATH_MAX];
-  int r = dn_absolute(dn_cwd_mount, dn_cwd_inner, abs, sizeof abs);
+  int r = dn_connect() < 0 ? -errno : dn_absolute(dn_cwd_mount, dn_cwd_inner, abs, sizeof abs);
   UNLOCK();
   if (r < 0) {
     errno = -r;
@@ -757,7 +757,7 @@ char *realpath(const char *path, char *resolved) {
   if (path[0] != '/') {
     LOCK();
     int in_mount = dn_cwd_mount >= 0;
-    int r = in_mount ? dn_absolute(dn_cwd_mount, dn_cwd_inner, absolute, sizeof absolute) : 0;
+    int r = !in_mount ? 0 : dn_connect() < 0 ? -errno : dn_absolute(dn_cwd_mount, dn_cwd_inner, absolute, sizeof absolute);
     UNLOCK();
     if (!in_mount) return next_realpath(path, resolved);
     if (r < 0 || strlen(absolute) + 1 + strlen(path) >= sizeof absolute) {

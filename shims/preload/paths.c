@@ -119,6 +119,8 @@ int dn_route(int dirfd, const char *path, char *inner) {
     return -1;
   }
   if (strlen(path) >= DANAUS_PATH_MAX) { errno = ENAMETOOLONG; return -2; }
+  /* A working directory or descriptor inherited over fork: this process registers before its first request. */
+  if (dn_connect() < 0) return -2;
   /* Inside the mount, ".." never climbs above its root: the mount point stands for "/" of the mount, as chroot-like
    * normalisation in the service does. */
   if (append_normalised(abs, &len, base) < 0 || append_normalised(abs, &len, path) < 0) { errno = ENAMETOOLONG; return -2; }

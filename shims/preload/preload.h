@@ -20,6 +20,8 @@
 #define DN_ENV_SOCKET "DANAUS_SOCKET"
 /** Private descriptors handed over across exec: "fd,mount,flags,offset,hexpath;..." (see process.c). */
 #define DN_ENV_INHERIT "DANAUS_INHERIT"
+/** The working directory inside a mount, handed over across exec: "mount,hexpath". */
+#define DN_ENV_CWD "DANAUS_CWD"
 /** Set to 1 to log the library's decisions on stderr. */
 #define DN_ENV_DEBUG "DANAUS_PRELOAD_DEBUG"
 

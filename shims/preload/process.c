@@ -2,7 +2,8 @@
  * reopens each inherited private file by path on first use, at the position it had at the fork (positions are not
  * shared with the parent from then on). At exec, private descriptors that are not close-on-exec are handed over in
  * DANAUS_INHERIT ("fd,mount,open_flags,flags,offset,hexpath;..."); the new program's library reopens them the same
- * way, and turns a handed-over 0, 1 or 2 into stdin/stdout/stderr streams. The placeholder keeps the number meanwhile. */
+ * way, and turns a handed-over 0, 1 or 2 into stdin/stdout/stderr streams. The placeholder keeps the number meanwhile.
+ * A working directory inside a mount (which the kernel cannot hold) is handed over in DANAUS_CWD ("mount,hexpath"). */
 #include "preload.h"
 
 #include <dlfcn.h>
@@ -100,6 +101,27 @@ static void describe(int fd, struct dn_file *f, void *arg) {
 
 /** envp with DANAUS_INHERIT describing the private descriptors that survive exec (and the variables that load the
  * library again), or envp itself when there are none. *owned gets what to free if exec fails. */
+/** "DANAUS_CWD=mount,hexpath" for a working directory inside a mount, or NULL. Caller holds dn_lock. */
+static char *cwd_entry(void) {
+  if (dn_cwd_mount < 0) return NULL;
+  struct inherit_text t = {malloc(64), 0, 64, 0};
+  if (t.text == NULL) return NULL;
+  t.text[0] = '\0';
+  char head[64];
+  snprintf(head, sizeof head, DN_ENV_CWD "=%d,", dn_cwd_mount);
+  append(&t, head);
+  char hex[3];
+  for (const unsigned char *p = (const unsigned char *)dn_cwd_inner; *p; p++) {
+    snprintf(hex, sizeof hex, "%02x", *p);
+    append(&t, hex);
+  }
+  return t.text;
+}
+
+static int is_ours(const char *entry) {
+  return strncmp(entry, DN_ENV_INHERIT "=", sizeof DN_ENV_INHERIT) == 0 || strncmp(entry, DN_ENV_CWD "=", sizeof DN_ENV_CWD) == 0;
+}
+
 static char **handover_env(char *const envp[], char ***owned) {
   *owned = NULL;
   struct inherit_text t = {malloc(256), 0, 256, 0};
@@ -108,32 +130,35 @@ static char **handover_env(char *const envp[], char ***owned) {
   append(&t, DN_ENV_INHERIT "=");
   pthread_mutex_lock(&dn_lock);
   dn_each(describe, &t);
+  char *cwd = cwd_entry();
   pthread_mutex_unlock(&dn_lock);
   size_t n = 0;
   while (envp != NULL && envp[n] != NULL) n++;
   if (t.text == NULL || t.count == 0) {
     free(t.text);
-    /* Still drop a stale DANAUS_INHERIT the program may have kept. */
-    int stale = 0;
-    for (size_t i = 0; i < n; i++) stale |= strncmp(envp[i], DN_ENV_INHERIT "=", sizeof DN_ENV_INHERIT) == 0;
-    if (!stale) return (char **)envp;
     t.text = NULL;
+    /* Still drop a stale DANAUS_INHERIT or DANAUS_CWD the program may have kept. */
+    int stale = 0;
+    for (size_t i = 0; i < n; i++) stale |= is_ours(envp[i]);
+    if (!stale && cwd == NULL) return (char **)envp;
   }
-  char **env = calloc(n + 4, sizeof *env);
+  char **env = calloc(n + 5, sizeof *env);
   if (env == NULL) {
     free(t.text);
+    free(cwd);
     return (char **)envp;
   }
   size_t k = 0;
   int has_preload = 0, has_socket = 0;
   for (size_t i = 0; i < n; i++) {
-    if (strncmp(envp[i], DN_ENV_INHERIT "=", sizeof DN_ENV_INHERIT) == 0) continue;
+    if (is_ours(envp[i])) continue;
     has_preload |= strncmp(envp[i], "LD_PRELOAD=", 11) == 0;
     has_socket |= strncmp(envp[i], DN_ENV_SOCKET "=", sizeof DN_ENV_SOCKET) == 0;
     env[k++] = envp[i];
   }
-  if (t.text != NULL) {
-    env[k++] = t.text;
+  if (cwd != NULL) env[k++] = cwd;
+  if (t.text != NULL || cwd != NULL) {
+    if (t.text != NULL) env[k++] = t.text;
     /* The new program must load the library to use what it inherits: restore what the program's env dropped. */
     if (!has_preload && dn_saved_preload != NULL) env[k++] = dn_saved_preload;
     if (!has_socket && dn_saved_socket != NULL) env[k++] = dn_saved_socket;
@@ -146,7 +171,7 @@ static char **handover_env(char *const envp[], char ***owned) {
 static void release_env(char **owned) {
   if (owned == NULL) return;
   for (char **e = owned; *e != NULL; e++) {
-    if (strncmp(*e, DN_ENV_INHERIT "=", sizeof DN_ENV_INHERIT) == 0) free(*e);
+    if (is_ours(*e)) free(*e);
   }
   free(owned);
 }
@@ -237,7 +262,29 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 
 /* ---- the receiving side ---- */
 
+/** Decodes hex `p` (up to ';' or the end) into out; returns where it stopped. */
+static const char *unhex(const char *p, char *out, size_t size) {
+  size_t n = 0;
+  while (p[0] && p[1] && p[0] != ';' && n + 1 < size) {
+    unsigned byte;
+    if (sscanf(p, "%2x", &byte) != 1) break;
+    out[n++] = (char)byte;
+    p += 2;
+  }
+  out[n] = '\0';
+  return p;
+}
+
 void dn_inherit(void) {
+  const char *cwd = getenv(DN_ENV_CWD);
+  if (cwd != NULL && dn_enabled()) {
+    int mount, used = 0;
+    if (sscanf(cwd, "%d,%n", &mount, &used) == 1 && used > 0 && mount >= 0) {
+      unhex(cwd + used, dn_cwd_inner, sizeof dn_cwd_inner);
+      if (dn_cwd_inner[0] == '/') dn_cwd_mount = mount;
+    }
+  }
+  unsetenv(DN_ENV_CWD);
   const char *text = getenv(DN_ENV_INHERIT);
   if (text == NULL || !dn_enabled()) return;
   const char *p = text;
@@ -248,14 +295,7 @@ void dn_inherit(void) {
     if (sscanf(p, "%d,%d,%d,%d,%lld,%n", &fd, &mount, &open_flags, &flags, &offset, &used) != 5 || used == 0) break;
     p += used;
     char path[DANAUS_PATH_MAX];
-    size_t n = 0;
-    while (p[0] && p[1] && p[0] != ';' && n + 1 < sizeof path) {
-      unsigned byte;
-      if (sscanf(p, "%2x", &byte) != 1) break;
-      path[n++] = (char)byte;
-      p += 2;
-    }
-    path[n] = '\0';
+    p = unhex(p, path, sizeof path);
     while (*p && *p != ';') p++;
     if (*p == ';') p++;
     if (fd < 0 || path[0] != '/' || REAL(fcntl)(fd, F_GETFD) < 0) continue;

@@ -1,0 +1,163 @@
+/**
+ * The LD_PRELOAD library (shims/preload) with unmodified Debian binaries, started through `danaus run` against a real
+ * supervisor with tenants alpha and beta on the local backend. Their mounts are not legacy: no kernel process can see
+ * them (the mount points do not exist), so whatever works here went over the shared-memory ring. Each script runs
+ * once under a mount and once under a host directory, and the results must match; the data must be in the tenant's
+ * backing directory.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Harness, LAST_CPU, tenantToml } from "../harness.ts";
+
+setDefaultTimeout(60_000);
+const ROOT = resolve(import.meta.dir, "../../..");
+const ALPHA = "/mnt/test/alpha";
+const BETA = "/mnt/test/beta";
+let h: Harness;
+let host: string;
+let scratch: string;
+
+beforeAll(async () => {
+  const build = Bun.spawnSync(["bash", join(ROOT, "shims/preload/build.sh")], { stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`building the preload library failed: ${build.stderr.toString()}`);
+  h = new Harness({ tenants: { alpha: tenantToml("alpha", 0, "", ""), beta: tenantToml("beta", LAST_CPU, "", "") } });
+  await h.start(["alpha", "beta"]);
+  host = mkdtempSync(join(tmpdir(), "danaus-preload-host-"));
+  scratch = mkdtempSync(join(tmpdir(), "danaus-preload-scratch-"));
+}, 60_000);
+afterAll(async () => {
+  await h?.stop();
+  if (host) rmSync(host, { recursive: true, force: true });
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+}, 60_000);
+
+/** The backing directory of a tenant's data mount. */
+const backing = (tenant: string) => join(h.dir, "state/backends", tenant, "data");
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `danaus run --tenant T [--asan] -- bash -c SCRIPT`, with R set to `root`. */
+async function run(tenant: string, root: string, script: string, options: { asan?: boolean; env?: Record<string, string> } = {}): Promise<Ran> {
+  const argv = [process.execPath, join(ROOT, "kernel/cli/main.ts"), "run", "--tenant", tenant, "--config", h.hostFile, ...(options.asan ? ["--asan"] : []), "--", "bash", "-c", script];
+  const proc = Bun.spawn(argv, { cwd: scratch, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, R: root, ...options.env } });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/** Runs `script` under a fresh directory in alpha's mount and under one on the host; both must succeed. */
+async function both(name: string, script: string, asan = false): Promise<{ mount: Ran; kernel: Ran }> {
+  const mount = await run("alpha", `${ALPHA}/${name}`, `mkdir "$R" && ${script}`, { asan });
+  const kernel = await run("alpha", `${host}/${name}`, `mkdir "$R" && ${script}`, { asan });
+  expect({ code: mount.code, stderr: mount.stderr }).toEqual({ code: 0, stderr: "" });
+  expect({ code: kernel.code, stderr: kernel.stderr }).toEqual({ code: 0, stderr: "" });
+  return { mount, kernel };
+}
+
+/** Every file under `dir` with its bytes (directories as "dir", symlinks as "-> target"). */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (at: string, rel: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      const key = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isSymbolicLink()) out[key] = `-> ${require("node:fs").readlinkSync(path)}`;
+      else if (entry.isDirectory()) {
+        out[key] = "dir";
+        walk(path, key);
+      } else out[key] = readFileSync(path, "latin1");
+    }
+  };
+  walk(dir, "");
+  return out;
+}
+
+describe("unmodified programs through danaus run, on a mount no kernel process can see", () => {
+  test("the mount points do not exist for the kernel", () => {
+    expect(existsSync(ALPHA)).toBe(false);
+    expect(existsSync(BETA)).toBe(false);
+  });
+
+  test("cp, cat and sha256sum: the bytes land in alpha's backing directory and read back the same", async () => {
+    const { mount, kernel } = await both("copy", `cp /etc/services "$R/services" && cat "$R/services" | sha256sum && sha256sum < "$R/services" && cd "$R" && sha256sum services`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout.split("\n")[0]).toContain(new Bun.CryptoHasher("sha256").update(readFileSync("/etc/services")).digest("hex"));
+    expect(readFileSync(join(backing("alpha"), "copy/services"))).toEqual(readFileSync("/etc/services"));
+  });
+
+  test("mkdir -p, ls -l of a tree with a symlink, rm -r: the same listing as on the host, removed from the backend", async () => {
+    const script = `mkdir -p "$R/a/b/c" && printf hello > "$R/a/b/c/f" && printf 'x%.0s' $(seq 5000) > "$R/a/big" && ln -s b/c/f "$R/a/link" && chmod 600 "$R/a/big" ` +
+      `&& ls -l --time-style=+ "$R/a" "$R/a/b/c" | sed "s|$R|R|" && cd "$R/a" && ls -lR --time-style=+ && cat link && echo && rm -r "$R/a/b" && ls "$R/a"`;
+    const { mount, kernel } = await both("tree", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("link -> b/c/f");
+    expect(tree(join(backing("alpha"), "tree"))).toEqual(tree(join(host, "tree")));
+    expect(existsSync(join(backing("alpha"), "tree/a/b"))).toBe(false);
+    expect(existsSync(join(backing("alpha"), "tree/a/big"))).toBe(true);
+  });
+
+  test("bash redirections >, >>, <, 2>&1 and a pipeline into a file, with builtins and external programs", async () => {
+    const script = `cd "$R" && echo one > f && echo two >> f && printf '%s\\n' three >> f && cat < f > g && cat /etc/hostname >> g ` +
+      `&& { echo out; ls missing; } > h 2>&1; read first < f && echo "$first" > i && sort < g | uniq -c > j && wc -l < g >> j && cat f g h i j`;
+    const { mount, kernel } = await both("redirect", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(readFileSync(join(backing("alpha"), "redirect/f"), "utf8")).toBe("one\ntwo\nthree\n");
+    expect(tree(join(backing("alpha"), "redirect"))).toEqual(tree(join(host, "redirect")));
+  });
+
+  test("the AddressSanitizer build runs cp, ls, sha256sum, mkdir -p and rm -r without a report", async () => {
+    const script = `cp /etc/services "$R/s" && sha256sum "$R/s" | cut -c1-64 && mkdir -p "$R/d/e" && echo x > "$R/d/e/f" && ls -l --time-style=+ "$R/d/e" && rm -r "$R/d" && ls "$R"`;
+    const { mount, kernel } = await both("asan", script, true);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stderr).not.toContain("AddressSanitizer");
+  });
+
+  test("the program's exit status is danaus run's", async () => {
+    expect((await run("alpha", ALPHA, "exit 7")).code).toBe(7);
+    expect((await run("alpha", ALPHA, "cat \"$R/no-such-file\"")).code).toBe(1);
+  });
+
+  test("the program runs in the tenant's pool", async () => {
+    const ran = await run("beta", BETA, "grep -E ':(cpuset|memory):' /proc/self/cgroup | sort");
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toContain(`:cpuset:/danaus.${h.instance}/beta`);
+    expect(ran.stdout).toContain(`:memory:/danaus.${h.instance}/beta`);
+  });
+});
+
+describe("two tenants", () => {
+  test("a program of beta reaches beta's files only: alpha's mount is not in its table, climbing out of beta's stays out", async () => {
+    const seeded = await run("alpha", ALPHA, `echo alpha-secret > "$R/secret"`);
+    expect(seeded.code).toBe(0);
+    const ran = await run("beta", BETA, `cat ${ALPHA}/secret; echo "rc=$?"; cat ${BETA}/../alpha/secret; echo "rc=$?"; echo mine > ${BETA}/mine; cat ${BETA}/mine`);
+    expect(ran.stdout).toBe("rc=1\nrc=1\nmine\n");
+    expect(ran.stderr).toContain(`${ALPHA}/secret: No such file or directory`);
+    expect(readFileSync(join(backing("beta"), "mine"), "utf8")).toBe("mine\n");
+    expect(existsSync(join(backing("alpha"), "mine"))).toBe(false);
+  });
+
+  test("a process of another uid pointed at alpha's socket cannot register: the library leaves it on the kernel path", () => {
+    const library = join(ROOT, ".danaus/build/libdanaus-preload.so");
+    const socket = join(h.dir, "state/run/alpha/router.sock");
+    const proc = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "cat", `${ALPHA}/secret`], {
+      env: { ...process.env, LD_PRELOAD: library, DANAUS_SOCKET: socket },
+      stderr: "pipe",
+      stdout: "pipe",
+    });
+    expect(proc.exitCode).toBe(1);
+    expect(proc.stdout.toString()).toBe("");
+    expect(proc.stderr.toString()).toContain("cannot register with the tenant service");
+    expect(proc.stderr.toString()).toContain(`${ALPHA}/secret: No such file or directory`);
+  });
+});
+
+test("the mount points still do not exist for the kernel afterwards", () => {
+  writeFileSync(join(scratch, "done"), "");
+  expect(existsSync(ALPHA)).toBe(false);
+  expect(existsSync(BETA)).toBe(false);
+});
