@@ -48,7 +48,6 @@ static int kernel_fd(int fd) {
 
 /** Opens inner path `inner` of `mount` for the program; returns the new private descriptor or -errno. Holds dn_lock. */
 int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
-  if ((flags & O_PATH) == 0 && (flags & O_ACCMODE) == O_ACCMODE) return -EINVAL;
   int written = dn_put_paths(inner, NULL);
   if (written < 0) return written;
   int creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
@@ -281,6 +280,8 @@ int fcntl64(int fd, int cmd, ...) {
 
 /* ---- read and write ---- */
 
+static int private_fstat(struct dn_file *f, struct stat *st);
+
 /** Reads up to `count` bytes at `offset` (-1: at the file position). Holds dn_lock. */
 static ssize_t private_read(struct dn_file *f, void *out, size_t count, int64_t offset) {
   if ((f->flags & O_ACCMODE) == O_WRONLY || (f->flags & O_PATH)) return -EBADF;
@@ -314,8 +315,16 @@ static ssize_t private_write(struct dn_file *f, const void *data, size_t count, 
       int64_t at = dn_call(DANAUS_OP_LSEEK, seek, 3, 0, NULL);
       if (at < 0) return done > 0 ? (ssize_t)done : at;
     }
+    int64_t at = offset < 0 ? 0 : offset + (int64_t)done;
+    if (offset >= 0 && (f->flags & O_APPEND) && !(f->open_flags & O_APPEND)) {
+      /* Linux's pwrite on an O_APPEND file appends, whatever the offset. */
+      struct stat st;
+      int r = private_fstat(f, &st);
+      if (r < 0) return done > 0 ? (ssize_t)done : r;
+      at = st.st_size;
+    }
     memcpy(dn_buf, (const char *)data + done, size);
-    int64_t args[2] = {f->handle, offset < 0 ? 0 : offset + (int64_t)done};
+    int64_t args[2] = {f->handle, at};
     int64_t r = offset < 0 ? dn_call(DANAUS_OP_WRITE, args, 1, size, NULL) : dn_call(DANAUS_OP_PWRITE, args, 2, size, NULL);
     if (r < 0) return done > 0 ? (ssize_t)done : r;
     done += (size_t)r;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Harness, LAST_CPU, tenantToml } from "../harness.ts";
+import { alive, Harness, LAST_CPU, tenantToml, waitFor } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 const ROOT = resolve(import.meta.dir, "../../..");
@@ -130,6 +130,41 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
   });
 });
 
+describe("descriptors and other programs", () => {
+  test("dup, dup2 past 1024, dup3, fcntl flags, close_range, fork and errno values behave as on a kernel file (C driver)", async () => {
+    const driver = join(scratch, "fd-semantics");
+    const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", driver, join(import.meta.dir, "fd-semantics.c")], { stderr: "pipe" });
+    expect(built.stderr.toString()).toBe("");
+    const { mount, kernel } = await both("fds", `${driver} "$R"`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("content hello world!HELLOWchild\n");
+    expect(readFileSync(join(backing("alpha"), "fds/after-closefrom"), "utf8")).toBe("ok");
+    const bypass = await run("alpha", `${ALPHA}/fds`, `${driver} "$R" bypass | grep bypass`);
+    expect(bypass.stdout).toBe("bypass-write -1 Bad file descriptor\nbypass-read -1 Bad file descriptor\n");
+    const asan = await run("alpha", `${ALPHA}/fds-asan`, `mkdir "$R" && ${driver} "$R"`, { asan: true });
+    expect({ code: asan.code, stderr: asan.stderr, stdout: asan.stdout }).toEqual({ code: 0, stderr: "", stdout: kernel.stdout });
+  });
+
+  test("python3: open, os.scandir, os.walk, shutil.copytree, tempfile and shutil.rmtree", async () => {
+    const program = [
+      "import os, shutil, sys, tempfile",
+      "R = os.environ['R']",
+      "os.makedirs(R + '/a/b')",
+      "open(R + '/a/b/f.txt', 'w').write('hello\\n' * 1000)",
+      "print(sorted(e.name for e in os.scandir(R + '/a')))",
+      "print([(os.path.relpath(d, R), sorted(s), sorted(f)) for d, s, f in os.walk(R)])",
+      "shutil.copytree(R + '/a', R + '/c')",
+      "print(len(open(R + '/c/b/f.txt').read()))",
+      "t = tempfile.NamedTemporaryFile(dir=R, delete=False); t.write(b'x' * 10); t.close(); print(os.path.getsize(t.name)); os.unlink(t.name)",
+      "shutil.rmtree(R + '/a'); print(sorted(os.listdir(R)))",
+    ].join("\n");
+    writeFileSync(join(scratch, "walk.py"), program);
+    const { mount, kernel } = await both("python", `/usr/bin/python3 ${join(scratch, "walk.py")}`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(readFileSync(join(backing("alpha"), "python/c/b/f.txt"), "utf8").length).toBe(6000);
+  });
+});
+
 describe("two tenants", () => {
   test("a program of beta reaches beta's files only: alpha's mount is not in its table, climbing out of beta's stays out", async () => {
     const seeded = await run("alpha", ALPHA, `echo alpha-secret > "$R/secret"`);
@@ -154,6 +189,36 @@ describe("two tenants", () => {
     expect(proc.stderr.toString()).toContain("cannot register with the tenant service");
     expect(proc.stderr.toString()).toContain(`${ALPHA}/secret: No such file or directory`);
   });
+});
+
+test("a program whose tenant service dies gets ENOTCONN on its open file, never a hang", async () => {
+  const program = "import os, sys\nfd = os.open(os.environ['R'] + '/held', os.O_CREAT | os.O_RDWR)\nprint('ready', flush=True)\nsys.stdin.readline()\ntry:\n  os.write(fd, b'x')\n  print('wrote')\nexcept OSError as e:\n  print(os.strerror(e.errno))\n";
+  writeFileSync(join(scratch, "held.py"), program);
+  const argv = [process.execPath, join(ROOT, "kernel/cli/main.ts"), "run", "--tenant", "alpha", "--config", h.hostFile, "--", "/usr/bin/python3", join(scratch, "held.py")];
+  const proc = Bun.spawn(argv, { cwd: scratch, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, R: ALPHA } });
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  let out = "";
+  while (!out.includes("ready\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  expect(out).toBe("ready\n");
+  const services = (await h.tenant("alpha")).services;
+  const router = services.find((s) => s.name.includes("ipc-router"))!;
+  process.kill(router.pid!, "SIGKILL");
+  await waitFor("the service to be gone", () => !alive(router.pid!));
+  proc.stdin!.write("go\n");
+  await proc.stdin!.end();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  expect(await proc.exited).toBe(0);
+  expect(out).toBe("ready\nTransport endpoint is not connected\n");
+  expect(await new Response(proc.stderr).text()).toContain("the tenant service went away");
+  await waitFor("alpha running again", async () => (await h.tenant("alpha")).state === "running" && (await run("alpha", ALPHA, 'ls "$R" >/dev/null')).code === 0);
 });
 
 test("the mount points still do not exist for the kernel afterwards", () => {
