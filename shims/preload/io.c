@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -651,3 +652,47 @@ ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
   return next_sendfile(out, in, offset, count);
 }
 ssize_t sendfile64(int out, int in, off64_t *offset, size_t count) { return sendfile(out, in, offset, count); }
+
+/* ---- mmap ---- */
+
+/**
+ * mmap of a private file: a private mapping (or a read-only shared one) is an anonymous mapping filled from the file
+ * at the time of the call; later writes to the file do not show in it. A writable shared mapping needs the kernel to
+ * write pages back, which the user-level path cannot do: ENODEV, the answer of a filesystem without mmap support.
+ */
+static void *private_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) {
+  NEXT(mmap);
+  int shared = (flags & MAP_TYPE) == MAP_SHARED || (flags & MAP_TYPE) == MAP_SHARED_VALIDATE;
+  long page = sysconf(_SC_PAGESIZE);
+  if (length == 0 || offset < 0 || offset % page != 0) {
+    errno = EINVAL;
+    return MAP_FAILED;
+  }
+  if (shared && (prot & PROT_WRITE)) {
+    dn_log("mmap of %d: a writable shared mapping of a file on the user-level path is not supported (ENODEV)", fd);
+    errno = ENODEV;
+    return MAP_FAILED;
+  }
+  int keep = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE | MAP_POPULATE | MAP_LOCKED);
+  void *at = next_mmap(addr, length, PROT_READ | PROT_WRITE, keep | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (at == MAP_FAILED) return MAP_FAILED;
+  LOCK();
+  int err;
+  struct dn_file *f = fresh(fd, &err);
+  ssize_t r = f == NULL ? -EBADF : err < 0 ? err : (f->flags & O_ACCMODE) == O_WRONLY ? -EACCES : private_read(f, at, length, offset);
+  UNLOCK();
+  if (r < 0 || mprotect(at, length, prot) < 0) {
+    int saved = r < 0 ? (int)-r : errno;
+    munmap(at, length);
+    errno = saved;
+    return MAP_FAILED;
+  }
+  return at;
+}
+
+void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) {
+  if (!(flags & MAP_ANONYMOUS) && dn_get(fd) != NULL) return private_mmap(addr, length, prot, flags, fd, offset);
+  NEXT(mmap);
+  return next_mmap(addr, length, prot, flags, fd, offset);
+}
+void *mmap64(void *addr, size_t length, int prot, int flags, int fd, off64_t offset) { return mmap(addr, length, prot, flags, fd, offset); }

@@ -110,6 +110,16 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
     expect(tree(join(backing("alpha"), "redirect"))).toEqual(tree(join(host, "redirect")));
   });
 
+  test("cp -a, mv, stat, du, find, tar c/x of a tree with symlinks and hard links: the same as on the host", async () => {
+    const script = `cd "$R" && mkdir -p src/sub && echo a > src/sub/a && printf 'b%.0s' $(seq 3000) > src/b && ln -s sub/a src/l && ln src/sub/a src/hard ` +
+      `&& cp -a src dst && mv dst moved && stat -c '%n %s %h %F %a' moved/sub/a moved/l moved/hard moved/b && du -s moved | cut -f1 ` +
+      `&& find . | sort && tar cf t.tar src && mkdir x && tar xf t.tar -C x && find x -printf '%p %y %s %n\\n' | sort && cmp src/b x/src/b && readlink x/src/l`;
+    const { mount, kernel } = await both("tools", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("moved/hard 2 2 regular file");
+    expect(tree(join(backing("alpha"), "tools"))).toEqual(tree(join(host, "tools")));
+  });
+
   test("the AddressSanitizer build runs cp, ls, sha256sum, mkdir -p and rm -r without a report", async () => {
     const script = `cp /etc/services "$R/s" && sha256sum "$R/s" | cut -c1-64 && mkdir -p "$R/d/e" && echo x > "$R/d/e/f" && ls -l --time-style=+ "$R/d/e" && rm -r "$R/d" && ls "$R"`;
     const { mount, kernel } = await both("asan", script, true);
@@ -162,6 +172,24 @@ describe("descriptors and other programs", () => {
     const { mount, kernel } = await both("python", `/usr/bin/python3 ${join(scratch, "walk.py")}`);
     expect(mount.stdout).toBe(kernel.stdout);
     expect(readFileSync(join(backing("alpha"), "python/c/b/f.txt"), "utf8").length).toBe(6000);
+  });
+
+  test("mmap of a private file: MAP_PRIVATE and read-only MAP_SHARED hold its bytes; a writable shared mapping is ENODEV", async () => {
+    const program = [
+      "import mmap, os, sys",
+      "p = os.environ['R'] + '/m'",
+      "open(p, 'wb').write(b'abcdef' * 2000)",
+      "f = open(p, 'rb'); m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ); print(m[:6], m[-6:], len(m)); m.close(); f.close()",
+      "f = open(p, 'r+b'); m = mmap.mmap(f.fileno(), 4096, offset=4096, access=mmap.ACCESS_COPY); m[0:3] = b'XYZ'; print(m[:6]); m.close()",
+      "try:\n  mmap.mmap(f.fileno(), 0); print('shared-writable ok')\nexcept OSError as e:\n  print('shared-writable', e.errno)",
+      "print(open(p, 'rb').read(6))",
+    ].join("\n");
+    writeFileSync(join(scratch, "map.py"), program);
+    const mount = await run("alpha", `${ALPHA}/mmap`, `mkdir "$R" && /usr/bin/python3 ${join(scratch, "map.py")}`);
+    const kernel = await run("alpha", `${host}/mmap`, `mkdir "$R" && /usr/bin/python3 ${join(scratch, "map.py")}`);
+    expect(kernel.stdout).toBe("b'abcdef' b'abcdef' 12000\nb'XYZbcd'\nshared-writable ok\nb'abcdef'\n");
+    expect(mount.stdout).toBe(kernel.stdout.replace("shared-writable ok", "shared-writable 19"));
+    expect(mount.stderr).toContain("writable shared mapping");
   });
 });
 
