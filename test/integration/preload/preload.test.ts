@@ -132,6 +132,19 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
     expect((await run("alpha", ALPHA, "cat \"$R/no-such-file\"")).code).toBe(1);
   });
 
+  test("danaus run refuses an unknown tenant (1) and a missing command (2); preload-path prints the built library", async () => {
+    const cli = (...argv: string[]) => Bun.spawnSync([process.execPath, join(ROOT, "kernel/cli/main.ts"), ...argv], { stdout: "pipe", stderr: "pipe" });
+    const unknown = cli("run", "--tenant", "gamma", "--config", h.hostFile, "--", "true");
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr.toString()).toContain('no tenant "gamma"');
+    const missing = cli("run", "--tenant", "alpha", "--config", h.hostFile);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr.toString()).toContain("run needs a command after --");
+    const path = cli("preload-path");
+    expect(path.exitCode).toBe(0);
+    expect(path.stdout.toString()).toBe(join(ROOT, ".danaus/build/libdanaus-preload.so") + "\n");
+  });
+
   test("the program runs in the tenant's pool", async () => {
     const ran = await run("beta", BETA, "grep -E ':(cpuset|memory):' /proc/self/cgroup | sort");
     expect(ran.code).toBe(0);
