@@ -270,7 +270,7 @@ static int parse_registration(const char *text, size_t length, struct registrati
 /* ---- the socket ---- */
 
 /** Moves `fd` to the top of the descriptor table, close-on-exec; returns the new number (or fd when it cannot). */
-static int move_high(int fd) {
+int dn_move_high(int fd) {
   struct rlimit limit;
   long top = 1024;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) top = (long)limit.rlim_cur;
@@ -357,7 +357,7 @@ static int do_register(void) {
     REAL(close)(fd);
     return e == ENOENT || e == ECONNREFUSED ? -ENOTCONN : -e;
   }
-  fd = move_high(fd);
+  fd = dn_move_high(fd);
   char line[64 * 1024];
   int n = snprintf(line, sizeof line, "{\"op\":\"register\",\"pid\":%d,\"cpu\":%d}\n", (int)getpid(), sched_getcpu() < 0 ? 0 : sched_getcpu());
   if (REAL(write)(fd, line, (size_t)n) != n) {

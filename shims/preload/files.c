@@ -39,6 +39,7 @@ void dn_file_release(struct dn_file *file) {
     int64_t args[1] = {file->handle};
     dn_call(DANAUS_OP_CLOSE, args, 1, 0, NULL);
   }
+  if (file->lock_fd > 0) REAL(close)(file->lock_fd - 1);
   free(file->path);
   free(file);
 }

@@ -255,9 +255,7 @@ static int do_fcntl(int fd, int cmd, void *arg) {
     case F_OFD_GETLK:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-      /* Record locks are not served on the user-level path yet: the answer of a filesystem without lock support. */
-      errno = ENOLCK;
-      return -1;
+      return dn_fcntl_lock(fd, cmd, arg);
     default:
       errno = EINVAL;
       return -1;
@@ -591,10 +589,7 @@ int isatty(int fd) {
 }
 
 int flock(int fd, int operation) {
-  if (dn_get(fd) != NULL) {
-    errno = ENOLCK; /* not served on the user-level path yet: see README */
-    return -1;
-  }
+  if (dn_get(fd) != NULL) return dn_flock(fd, operation);
   NEXT(flock);
   return next_flock(fd, operation);
 }

@@ -44,6 +44,7 @@ struct dn_file {
   int is_dir;
   int64_t stale_offset; /* position to restore when a stale file is reopened */
   char *path;      /* path inside the mount ("/" = the mount point) */
+  int lock_fd;     /* 1 + the kernel descriptor of this file's lock file (locks.c), 0 while none */
 };
 
 /* ---- real libc entry points (dlsym RTLD_NEXT), resolved once at load ---- */
@@ -89,6 +90,8 @@ extern int dn_socket_fd;
  * result (>= 0, or -errno; -ENOTCONN when the service is gone) and stores the reply length. Caller holds dn_lock.
  */
 int64_t dn_call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length);
+/** Moves `fd` to the top of the descriptor table, close-on-exec; returns the new number (or fd when it cannot). */
+int dn_move_high(int fd);
 /** After fork, in the child: forget the parent's registration (the next call registers anew). */
 void dn_connection_forked(void);
 
@@ -107,6 +110,12 @@ int dn_refresh(struct dn_file *file);
 void dn_each(void (*fn)(int fd, struct dn_file *file, void *arg), void *arg);
 /** Drops a reference to `file`, closing the service handle with the last one. */
 void dn_file_release(struct dn_file *file);
+
+/* ---- locks (locks.c) ---- */
+/** fcntl lock commands (F_GETLK, F_SETLK(W), F_OFD_*) on private descriptor `fd`: the result, or -1 with errno. */
+int dn_fcntl_lock(int fd, int cmd, struct flock *lock);
+/** flock(2) on private descriptor `fd`. */
+int dn_flock(int fd, int operation);
 
 /* ---- paths (paths.c) ---- */
 /**

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -121,6 +122,42 @@ int main(int argc, char **argv) {
   show("stat-follows", stat(at("l"), &st) == 0 && S_ISREG(st.st_mode));
   show("chmod", chmod(at("f2"), 0600));
   show("mode", stat(at("f2"), &st) == 0 ? (long)(st.st_mode & 0777) : -1);
+
+  /* Record locks between processes: the parent's write lock stops the child's; F_GETLK names the parent. */
+  int lk = open(at("locked"), O_CREAT | O_RDWR, 0600);
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10};
+  show("setlk", fcntl(lk, F_SETLK, &fl));
+  int pipefd[2], back[2];
+  if (pipe(pipefd) < 0 || pipe(back) < 0) return 3;
+  pid_t locker = fork();
+  if (locker == 0) {
+    int mine = open(at("locked"), O_RDWR);
+    struct flock want = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 5, .l_len = 1};
+    int busy = fcntl(mine, F_SETLK, &want) < 0 && (errno == EAGAIN || errno == EACCES);
+    struct flock probe = want;
+    int owner = fcntl(mine, F_GETLK, &probe) == 0 && probe.l_type == F_WRLCK && probe.l_pid == getppid();
+    struct flock after = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 20, .l_len = 1};
+    int free_range = fcntl(mine, F_SETLK, &after) == 0;
+    char go;
+    if (write(back[1], "c", 1) != 1 || read(pipefd[0], &go, 1) != 1) _exit(9);
+    int taken = fcntl(mine, F_SETLKW, &want) == 0;
+    _exit((busy ? 0 : 1) | (owner ? 0 : 2) | (free_range ? 0 : 4) | (taken ? 0 : 8));
+  }
+  char checked;
+  show("child-checked", read(back[0], &checked, 1));
+  fl.l_type = F_UNLCK;
+  show("unlock", fcntl(lk, F_SETLK, &fl));
+  show("go", write(pipefd[1], "g", 1));
+  waitpid(locker, &status, 0);
+  show("locker-exit", WIFEXITED(status) ? WEXITSTATUS(status) : 100);
+  show("flock", flock(lk, LOCK_EX | LOCK_NB));
+  int other = open(at("locked"), O_RDWR);
+  show("flock-other-ofd", flock(other, LOCK_EX | LOCK_NB));
+  show("flock-unlock", flock(lk, LOCK_UN));
+  show("flock-other-now", flock(other, LOCK_EX | LOCK_NB));
+  struct flock rd = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+  int rdonly = open(at("locked"), O_RDONLY);
+  show("wrlck-on-rdonly", fcntl(rdonly, F_SETLK, &rd));
 
   /* A program that closes every descriptor keeps the library working. */
   show("closefrom", close_range(3, ~0U, 0));

@@ -187,6 +187,24 @@ describe("descriptors and other programs", () => {
     expect(readFileSync(join(backing("alpha"), "python/c/b/f.txt"), "utf8").length).toBe(6000);
   });
 
+  test("sqlite3: 10,000 rows in transactions, a rollback, integrity_check, reopened by another process; WAL in exclusive locking mode", async () => {
+    const sql = [
+      "create table t(id integer primary key, v text);",
+      "begin; with recursive n(i) as (select 1 union all select i + 1 from n where i < 5000) insert into t(v) select printf('%08d', i) from n; commit;",
+      "begin; with recursive n(i) as (select 1 union all select i + 1 from n where i < 5000) insert into t(v) select printf('x%07d', i) from n; commit;",
+      "begin; delete from t where id > 9000; rollback;",
+      "select count(*), max(v) from t;",
+      "pragma integrity_check;",
+    ].join("\n");
+    writeFileSync(join(scratch, "rows.sql"), sql);
+    const script = `sqlite3 "$R/db" < ${join(scratch, "rows.sql")} && sqlite3 "$R/db" "select count(*) from t where v like 'x%'; pragma integrity_check;" ` +
+      `&& sqlite3 "$R/wal" "pragma locking_mode=exclusive; pragma journal_mode=wal; create table w(x); insert into w values (1), (2); select sum(x) from w; pragma integrity_check;" ` +
+      `&& sqlite3 "$R/wal" "pragma locking_mode=exclusive; select count(*) from w;"`;
+    const { mount, kernel } = await both("sqlite", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toBe("10000|x0005000\nok\n5000\nok\nexclusive\nwal\n3\nok\nexclusive\n2\n");
+  });
+
   test("mmap of a private file: MAP_PRIVATE and read-only MAP_SHARED hold its bytes; a writable shared mapping is ENODEV", async () => {
     const program = [
       "import mmap, os, sys",
