@@ -394,12 +394,50 @@ static int do_register(void) {
   return 0;
 }
 
-int dn_connect(void) {
-  if (state == 1) return 0;
-  if (state == 2) {
+static void mark_lost(int fd, struct dn_file *f, void *arg) {
+  (void)fd;
+  (void)arg;
+  if (f->handle >= 0) f->lost = 1;
+  f->handle = -1;
+}
+
+/**
+ * The service went away: register with its successor if one answers. Files opened on the old service are lost (their
+ * calls answer ESTALE, as the TypeScript client's do); new opens work. Until a successor answers, the mount table
+ * stays, so calls on the mounts answer ENOTCONN instead of falling through to the kernel.
+ */
+static int reconnect(void) {
+  struct dn_mount old[DN_MAX_MOUNTS];
+  int old_count = dn_mount_count;
+  memcpy(old, dn_mounts, sizeof old);
+  dn_mount_count = 0;
+  if (dn_socket_fd >= 0) REAL(close)(dn_socket_fd);
+  dn_socket_fd = -1;
+  if (region != NULL) munmap(region, region_size);
+  region = NULL;
+  header = NULL;
+  dn_buf = NULL;
+  int rc = do_register();
+  if (rc < 0) {
+    memcpy(dn_mounts, old, sizeof old);
+    dn_mount_count = old_count;
     errno = ENOTCONN;
     return -1;
   }
+  for (int i = 0; i < old_count; i++) free(old[i].path);
+  dn_each(mark_lost, NULL);
+  state = 1;
+  dn_log("registered again with the restarted tenant service; files opened before the restart answer ESTALE");
+  return 0;
+}
+
+void dn_revive(void) {
+  if (state == 2) reconnect();
+}
+
+int dn_connect(void) {
+  if (state == 1) return 0;
+  if (state == 2) return reconnect();
   if (state == -1) {
     errno = failed_errno;
     return -1;

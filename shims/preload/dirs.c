@@ -94,6 +94,7 @@ static int fill(struct dn_dir *d) {
   int err = 0;
   struct dn_file *f = dn_get(d->fd);
   if (f == NULL) return -EBADF;
+  dn_revive();
   if (f->handle < 0 && (err = dn_refresh(f)) < 0) return err;
   uint32_t window = dn_bufsize < WINDOW ? dn_bufsize : WINDOW;
   int64_t args[2] = {f->handle, d->cookie};

@@ -61,6 +61,7 @@ int dn_placeholder(int cloexec) {
 
 int dn_refresh(struct dn_file *file) {
   if (file->handle >= 0) return 0;
+  if (file->lost) return -ESTALE;
   if (dn_connect() < 0) return -errno;
   int written = dn_put_paths(file->path, NULL);
   if (written < 0) return written;

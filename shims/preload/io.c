@@ -31,6 +31,7 @@ extern mode_t dn_umask;
 static struct dn_file *fresh(int fd, int *err) {
   struct dn_file *f = dn_get(fd);
   *err = 0;
+  if (f != NULL) dn_revive();
   if (f != NULL && f->handle < 0) *err = dn_refresh(f);
   return f;
 }

@@ -50,6 +50,7 @@ int dn_fcntl_lock(int fd, int cmd, struct flock *lock) {
     errno = EBADF;
     return -1;
   }
+  dn_revive();
   int err = f->handle < 0 ? dn_refresh(f) : 0;
   struct flock copy = *lock;
   int setting = cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;

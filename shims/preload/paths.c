@@ -97,7 +97,8 @@ int dn_route(int dirfd, const char *path, char *inner) {
   abs[0] = '/';
   abs[1] = '\0';
   if (path[0] == '/') {
-    if (dn_connect() < 0) return -1;
+    /* A service that went away keeps its mount table: calls on its mounts answer ENOTCONN, not the kernel's ENOENT. */
+    if (dn_connect() < 0 && dn_mount_count == 0) return -1;
     if (append_normalised(abs, &len, path) < 0) { errno = ENAMETOOLONG; return -2; }
     return find_mount(abs, inner);
   }
@@ -105,7 +106,7 @@ int dn_route(int dirfd, const char *path, char *inner) {
   const char *base;
   struct dn_file *dir = dirfd == AT_FDCWD ? NULL : dn_get(dirfd);
   if (dirfd == AT_FDCWD && dn_cwd_mount < 0) {
-    if (path[0] == '\0' || dn_connect() < 0 || !kernel_cwd_reaches_mount()) return -1;
+    if (path[0] == '\0' || (dn_connect() < 0 && dn_mount_count == 0) || !kernel_cwd_reaches_mount()) return -1;
     if (append_normalised(abs, &len, kernel_cwd) < 0 || append_normalised(abs, &len, path) < 0) { errno = ENAMETOOLONG; return -2; }
     return find_mount(abs, inner);
   }
@@ -120,7 +121,7 @@ int dn_route(int dirfd, const char *path, char *inner) {
   }
   if (strlen(path) >= DANAUS_PATH_MAX) { errno = ENAMETOOLONG; return -2; }
   /* A working directory or descriptor inherited over fork: this process registers before its first request. */
-  if (dn_connect() < 0) return -2;
+  if (dn_connect() < 0 && dn_mount_count == 0) return -2;
   /* Inside the mount, ".." never climbs above its root: the mount point stands for "/" of the mount, as chroot-like
    * normalisation in the service does. */
   if (append_normalised(abs, &len, base) < 0 || append_normalised(abs, &len, path) < 0) { errno = ENAMETOOLONG; return -2; }

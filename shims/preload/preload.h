@@ -45,6 +45,7 @@ struct dn_file {
   int64_t stale_offset; /* position to restore when a stale file is reopened */
   char *path;      /* path inside the mount ("/" = the mount point) */
   int lock_fd;     /* 1 + the kernel descriptor of this file's lock file (locks.c), 0 while none */
+  int lost;        /* opened on a service that went away: calls answer ESTALE */
 };
 
 /* ---- real libc entry points (dlsym RTLD_NEXT), resolved once at load ---- */
@@ -92,6 +93,9 @@ extern int dn_socket_fd;
 int64_t dn_call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length);
 /** Moves `fd` to the top of the descriptor table, close-on-exec; returns the new number (or fd when it cannot). */
 int dn_move_high(int fd);
+/** Before using an open file's handle: when the service went away, registers with its successor if one answers
+ * (the files of the old service become lost, so an old handle never reaches the new service). Holds dn_lock. */
+void dn_revive(void);
 /** After fork, in the child: forget the parent's registration (the next call registers anew). */
 void dn_connection_forked(void);
 

@@ -250,8 +250,20 @@ describe("two tenants", () => {
   });
 });
 
-test("a program whose tenant service dies gets ENOTCONN on its open file, never a hang", async () => {
-  const program = "import os, sys\nfd = os.open(os.environ['R'] + '/held', os.O_CREAT | os.O_RDWR)\nprint('ready', flush=True)\nsys.stdin.readline()\ntry:\n  os.write(fd, b'x')\n  print('wrote')\nexcept OSError as e:\n  print(os.strerror(e.errno))\n";
+test("a program whose tenant service dies gets ENOTCONN, never a hang; after the restart its old file is ESTALE, new opens work", async () => {
+  const program = [
+    "import os, sys",
+    "fd = os.open(os.environ['R'] + '/held', os.O_CREAT | os.O_RDWR)",
+    "def attempt(what):",
+    "  try:\n    what()\n    print('ok', flush=True)\n  except OSError as e:\n    print(os.strerror(e.errno), flush=True)",
+    "print('ready', flush=True)",
+    "sys.stdin.readline()",
+    "attempt(lambda: os.write(fd, b'x'))",
+    "sys.stdin.readline()",
+    "attempt(lambda: os.write(fd, b'x'))",
+    "def fresh():\n  n = os.open(os.environ['R'] + '/after-restart', os.O_CREAT | os.O_WRONLY)\n  os.write(n, b'new')\n  os.close(n)",
+    "attempt(fresh)",
+  ].join("\n");
   writeFileSync(join(scratch, "held.py"), program);
   const argv = [process.execPath, join(ROOT, "kernel/cli/main.ts"), "run", "--tenant", "alpha", "--config", h.hostFile, "--", "/usr/bin/python3", join(scratch, "held.py")];
   const proc = Bun.spawn(argv, { cwd: scratch, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, R: ALPHA } });
@@ -268,6 +280,15 @@ test("a program whose tenant service dies gets ENOTCONN on its open file, never 
   process.kill(router.pid!, "SIGKILL");
   await waitFor("the service to be gone", () => !alive(router.pid!));
   proc.stdin!.write("go\n");
+  await proc.stdin!.flush();
+  while (!out.includes("connected\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  expect(out).toBe("ready\nTransport endpoint is not connected\n");
+  await waitFor("alpha running again", async () => (await h.tenant("alpha")).state === "running" && (await run("alpha", ALPHA, 'ls "$R" >/dev/null')).code === 0);
+  proc.stdin!.write("go\n");
   await proc.stdin!.end();
   for (;;) {
     const { value, done } = await reader.read();
@@ -275,9 +296,11 @@ test("a program whose tenant service dies gets ENOTCONN on its open file, never 
     out += new TextDecoder().decode(value);
   }
   expect(await proc.exited).toBe(0);
-  expect(out).toBe("ready\nTransport endpoint is not connected\n");
-  expect(await new Response(proc.stderr).text()).toContain("the tenant service went away");
-  await waitFor("alpha running again", async () => (await h.tenant("alpha")).state === "running" && (await run("alpha", ALPHA, 'ls "$R" >/dev/null')).code === 0);
+  expect(out).toBe("ready\nTransport endpoint is not connected\nStale file handle\nok\n");
+  const stderr = await new Response(proc.stderr).text();
+  expect(stderr).toContain("the tenant service went away");
+  expect(stderr).toContain("registered again with the restarted tenant service");
+  expect(readFileSync(join(backing("alpha"), "after-restart"), "utf8")).toBe("new");
 });
 
 test("the mount points still do not exist for the kernel afterwards", () => {
