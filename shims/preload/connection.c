@@ -394,6 +394,16 @@ static int do_register(void) {
   return 0;
 }
 
+/** Closes this process's copy of the registration socket and unmaps the region (the mount table stays). */
+static void drop_registration(void) {
+  if (dn_socket_fd >= 0) REAL(close)(dn_socket_fd);
+  dn_socket_fd = -1;
+  if (region != NULL) munmap(region, region_size);
+  region = NULL;
+  header = NULL;
+  dn_buf = NULL;
+}
+
 static void mark_lost(int fd, struct dn_file *f, void *arg) {
   (void)fd;
   (void)arg;
@@ -411,12 +421,7 @@ static int reconnect(void) {
   int old_count = dn_mount_count;
   memcpy(old, dn_mounts, sizeof old);
   dn_mount_count = 0;
-  if (dn_socket_fd >= 0) REAL(close)(dn_socket_fd);
-  dn_socket_fd = -1;
-  if (region != NULL) munmap(region, region_size);
-  region = NULL;
-  header = NULL;
-  dn_buf = NULL;
+  drop_registration();
   int rc = do_register();
   if (rc < 0) {
     memcpy(dn_mounts, old, sizeof old);
@@ -463,12 +468,7 @@ int dn_connect(void) {
 void dn_connection_forked(void) {
   /* The parent keeps its registration; this child's copy of the socket must not keep it alive, nor may the child
    * write into the parent's request buffer. Mounts and the region mapping are re-read at the next registration. */
-  if (dn_socket_fd >= 0) REAL(close)(dn_socket_fd);
-  dn_socket_fd = -1;
-  if (region != NULL) munmap(region, region_size);
-  region = NULL;
-  header = NULL;
-  dn_buf = NULL;
+  drop_registration();
   for (int i = 0; i < dn_mount_count; i++) free(dn_mounts[i].path);
   dn_mount_count = 0;
   if (state == 1 || state == 2) state = 0;
