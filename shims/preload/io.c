@@ -692,3 +692,14 @@ void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
   return next_mmap(addr, length, prot, flags, fd, offset);
 }
 void *mmap64(void *addr, size_t length, int prot, int flags, int fd, off64_t offset) { return mmap(addr, length, prot, flags, fd, offset); }
+
+/** sync_file_range on a private file: the service has no ranged flush, so the whole file's data is flushed. */
+int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags) {
+  if (dn_get(fd) != NULL && (offset < 0 || nbytes < 0 || (flags & ~(SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER)))) {
+    errno = EINVAL;
+    return -1;
+  }
+  PRIVATE_IO(fd, private_fd_op(f, DANAUS_OP_FDATASYNC, 0, 1));
+  NEXT(sync_file_range);
+  return next_sync_file_range(fd, offset, nbytes, flags);
+}

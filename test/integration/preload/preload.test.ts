@@ -213,6 +213,16 @@ describe("descriptors and other programs", () => {
     for (const engine of ["psync", "pvsync2"]) expect(readFileSync(join(backing("alpha"), `fio/fio-${engine}`)).length).toBe(2 * 1024 * 1024);
   });
 
+  // Debian's rocksdb-tools (apt-get install rocksdb-tools) provides db_bench and ldb.
+  test.skipIf(!Bun.which("db_bench"))("RocksDB db_bench fillrandom + readrandom, ldb scan and a reopen by another process: the same as on the host", async () => {
+    const script = `db_bench --db="$R/db" --benchmarks=fillrandom,readrandom --num=20000 --value_size=100 --seed=7 --compression_type=none 2>&1 | grep -o "([0-9]* of [0-9]* found)" ` +
+      `&& ldb --db="$R/db" scan | wc -l && db_bench --db="$R/db" --use_existing_db=1 --benchmarks=readrandom --num=20000 --seed=7 2>&1 | grep -o "([0-9]* of [0-9]* found)"`;
+    const { mount, kernel } = await both("rocksdb", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toMatch(/^\(\d+ of 20000 found\)\n\d+\n\(20000 of 20000 found\)\n$/);
+    expect(readdirSync(join(backing("alpha"), "rocksdb/db"))).toContain("CURRENT");
+  });
+
   test("mmap of a private file: MAP_PRIVATE and read-only MAP_SHARED hold its bytes; a writable shared mapping is ENODEV", async () => {
     const program = [
       "import mmap, os, sys",
