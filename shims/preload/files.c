@@ -6,30 +6,40 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
-static struct dn_file **table;
-static size_t table_size;
+/**
+ * The table never moves: calls test `dn_get(fd)` without the lock (a kernel descriptor must not wait for another
+ * thread's request), so it is one reserved mapping for every possible descriptor, touched only where used.
+ */
+#define TABLE_SLOTS (1u << 20)
+static struct dn_file *_Atomic *table;
+/** Highest descriptor ever bound + 1, so dn_each does not scan the whole reservation. */
+static unsigned high_water;
+
+static int reserve_table(void) {
+  if (table != NULL) return 0;
+  void *at = mmap(NULL, TABLE_SLOTS * sizeof *table, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (at == MAP_FAILED) return -ENOMEM;
+  table = at;
+  return 0;
+}
 
 struct dn_file *dn_get(int fd) {
-  if (fd < 0 || (size_t)fd >= table_size) return NULL;
-  return table[fd];
+  if (fd < 0 || (unsigned)fd >= TABLE_SLOTS || table == NULL) return NULL;
+  return atomic_load_explicit(&table[fd], memory_order_acquire);
 }
 
 int dn_bind(int fd, struct dn_file *file) {
-  if (fd < 0) return -EBADF;
-  if ((size_t)fd >= table_size) {
-    size_t size = table_size ? table_size : 256;
-    while (size <= (size_t)fd) size *= 2;
-    struct dn_file **grown = realloc(table, size * sizeof *grown);
-    if (grown == NULL) return -ENOMEM;
-    memset(grown + table_size, 0, (size - table_size) * sizeof *grown);
-    table = grown;
-    table_size = size;
-  }
-  if (table[fd] != NULL) dn_unbind(fd);
+  if (fd < 0 || (unsigned)fd >= TABLE_SLOTS) return -EMFILE;
+  int r = reserve_table();
+  if (r < 0) return r;
+  if (dn_get(fd) != NULL) dn_unbind(fd);
   file->refs++;
-  table[fd] = file;
+  atomic_store_explicit(&table[fd], file, memory_order_release);
+  if ((unsigned)fd >= high_water) high_water = (unsigned)fd + 1;
   return 0;
 }
 
@@ -47,12 +57,15 @@ void dn_file_release(struct dn_file *file) {
 void dn_unbind(int fd) {
   struct dn_file *file = dn_get(fd);
   if (file == NULL) return;
-  table[fd] = NULL;
+  atomic_store_explicit(&table[fd], NULL, memory_order_release);
   dn_file_release(file);
 }
 
 void dn_each(void (*fn)(int fd, struct dn_file *file, void *arg), void *arg) {
-  for (size_t fd = 0; fd < table_size; fd++) if (table[fd] != NULL) fn((int)fd, table[fd], arg);
+  for (unsigned fd = 0; fd < high_water; fd++) {
+    struct dn_file *file = dn_get((int)fd);
+    if (file != NULL) fn((int)fd, file, arg);
+  }
 }
 
 int dn_placeholder(int cloexec) {
