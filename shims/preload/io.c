@@ -50,6 +50,10 @@ static int kernel_fd(int fd) {
 
 /** Opens inner path `inner` of `mount` for the program; returns the new private descriptor or -errno. Holds dn_lock. */
 int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
+  if (dn_shared_memory_child()) {
+    dn_log("a vfork child cannot open %s on the user-level path before exec (ENOTSUP)", inner);
+    return -ENOTSUP;
+  }
   int written = dn_put_paths(inner, NULL);
   if (written < 0) return written;
   int creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
@@ -148,7 +152,7 @@ int creat64(const char *path, mode_t mode) { return open_at(AT_FDCWD, path, O_CR
 
 int close(int fd) {
   if (fd >= 0 && fd == dn_socket_fd) return 0; /* the library's own descriptor survives a program closing them all */
-  if (dn_get(fd) == NULL) return REAL(close)(fd);
+  if (dn_get(fd) == NULL || dn_shared_memory_child()) return REAL(close)(fd);
   dn_stdio_before(fd);
   LOCK();
   int r = REAL(close)(fd);
@@ -170,6 +174,7 @@ int close_range(unsigned first, unsigned last, int flags) {
     return -1;
   }
   int r;
+  int keep_tables = dn_shared_memory_child();
   LOCK();
   unsigned own = dn_socket_fd >= 0 ? (unsigned)dn_socket_fd : 0;
   if (dn_socket_fd >= 0 && own >= first && own <= last) {
@@ -179,7 +184,7 @@ int close_range(unsigned first, unsigned last, int flags) {
     r = REAL(close_range)(first, last, flags);
   }
   int saved = errno;
-  if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+  if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && !keep_tables) {
     unsigned range[2] = {first, last};
     dn_each(unbind_range, range);
   }
@@ -196,6 +201,7 @@ void closefrom(int lowfd) {
 /** After a kernel dup of `oldfd` gave `newfd`: makes newfd name the same private file. */
 static int dup_bind(int oldfd, int newfd) {
   if (newfd < 0) return newfd;
+  if ((dn_get(oldfd) != NULL || dn_get(newfd) != NULL) && dn_shared_memory_child()) return newfd;
   LOCK();
   struct dn_file *f = dn_get(oldfd);
   if (f != NULL) {
@@ -215,9 +221,10 @@ static int dup_onto(int oldfd, int newfd, int flags, int three) {
     errno = EBUSY;
     return -1;
   }
-  if (oldfd != newfd) dn_stdio_before(newfd);
+  int stdio = newfd >= 0 && newfd <= 2 && (dn_get(oldfd) != NULL || dn_get(newfd) != NULL) && !dn_shared_memory_child();
+  if (stdio && oldfd != newfd) dn_stdio_before(newfd);
   int r = dup_bind(oldfd, three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd));
-  if (r >= 0) dn_stdio_follow(newfd);
+  if (r >= 0 && stdio) dn_stdio_follow(newfd);
   return r;
 }
 

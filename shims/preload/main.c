@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct dn_real dn_real;
 pthread_mutex_t dn_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -15,6 +16,9 @@ int dn_debug;
 mode_t dn_umask = 022;
 char *dn_saved_preload;
 char *dn_saved_socket;
+pid_t dn_pid;
+
+int dn_shared_memory_child(void) { return getpid() != dn_pid; }
 
 void dn_fork_handlers(void);
 
@@ -55,6 +59,7 @@ mode_t umask(mode_t mask) {
 
 __attribute__((constructor)) static void start(void) {
   dn_resolve();
+  dn_pid = getpid();
   const char *debug = getenv(DN_ENV_DEBUG);
   dn_debug = debug != NULL && strcmp(debug, "1") == 0;
   mode_t mask = umask(0);

@@ -70,6 +70,13 @@ void dn_resolve(void);
 #define REAL(name) (dn_real.name != NULL ? dn_real.name : (dn_resolve(), dn_real.name))
 
 /* ---- state (all under dn_lock) ---- */
+/** This process's pid as the library last saw it (start-up, fork). */
+extern pid_t dn_pid;
+/**
+ * Whether this is a child made by vfork (or clone without fork handlers) that shares the parent's memory: such a child
+ * must not change the library's tables, which are the parent's. One getpid(2); call it only on private descriptors.
+ */
+int dn_shared_memory_child(void);
 extern pthread_mutex_t dn_lock;
 extern int dn_debug;
 

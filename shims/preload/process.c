@@ -12,6 +12,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define NEXT(name) \
@@ -45,6 +48,7 @@ static void before_fork(void) {
 }
 static void after_fork_parent(void) { pthread_mutex_unlock(&dn_lock); }
 static void after_fork_child(void) {
+  dn_pid = getpid();
   pthread_mutex_init(&dn_lock, NULL);
   dn_connection_forked();
   dn_each(make_stale, NULL);
@@ -82,6 +86,10 @@ static void describe(int fd, struct dn_file *f, void *arg) {
   struct inherit_text *t = arg;
   int fdflags = REAL(fcntl)(fd, F_GETFD);
   if (fdflags < 0 || (fdflags & FD_CLOEXEC)) return;
+  /* Still the placeholder? A vfork child (sharing the table of its parent) may have dup2'ed a pipe over it. */
+  struct stat st;
+  int flags = REAL(fcntl)(fd, F_GETFL);
+  if (flags < 0 || !(flags & O_PATH) || syscall(SYS_fstat, fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) return;
   int64_t offset = f->stale_offset;
   if (f->handle >= 0) {
     int64_t args[3] = {f->handle, 0, SEEK_CUR};
@@ -318,4 +326,36 @@ void dn_inherit(void) {
     }
   }
   unsetenv(DN_ENV_INHERIT);
+}
+
+/* system and popen start their child with glibc's internal spawn, which reads environ: it carries the hand-over for
+ * the call (environ is swapped back afterwards; a thread reading environ meanwhile sees the hand-over too). */
+
+int system(const char *command) {
+  NEXT(system);
+  if (command == NULL) return next_system(command);
+  char **owned;
+  char **saved = environ;
+  char **env = handover_env(saved, &owned);
+  environ = env;
+  int r = next_system(command);
+  int e = errno;
+  environ = saved;
+  release_env(owned);
+  errno = e;
+  return r;
+}
+
+FILE *popen(const char *command, const char *type) {
+  NEXT(popen);
+  char **owned;
+  char **saved = environ;
+  char **env = handover_env(saved, &owned);
+  environ = env;
+  FILE *fp = next_popen(command, type);
+  int e = errno;
+  environ = saved;
+  release_env(owned);
+  errno = e;
+  return fp;
 }
