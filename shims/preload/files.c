@@ -50,6 +50,7 @@ void dn_file_release(struct dn_file *file) {
     dn_call(DANAUS_OP_CLOSE, args, 1, 0, NULL);
   }
   if (file->lock_fd > 0) REAL(close)(file->lock_fd - 1);
+  dn_position_release(file->slot);
   free(file->path);
   free(file);
 }
@@ -88,7 +89,7 @@ int dn_refresh(struct dn_file *file) {
     return (int)handle;
   }
   file->handle = handle;
-  if (file->stale_offset > 0 && !(file->open_flags & O_APPEND)) {
+  if (file->slot == 0 && file->stale_offset > 0 && !(file->open_flags & O_APPEND)) {
     int64_t seek[3] = {handle, file->stale_offset, SEEK_SET};
     int64_t at = dn_call(DANAUS_OP_LSEEK, seek, 3, 0, NULL);
     if (at < 0) return (int)at;

@@ -90,6 +90,7 @@ int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
   }
   f->mount = mount;
   f->handle = handle;
+  if (!(flags & (O_DIRECTORY | O_PATH))) f->slot = dn_position_new();
   f->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC);
   f->open_flags = flags;
   f->path = path;
@@ -352,12 +353,18 @@ static ssize_t private_write(struct dn_file *f, const void *data, size_t count, 
     } \
   } while (0)
 
+/** Reads or writes (`writing`) a vector (one buffer when `single`) at the file position, which moves by what was
+ * transferred. */
+static ssize_t at_position(struct dn_file *f, const struct iovec *iov, int iovcnt, int writing, int single);
+
 ssize_t read(int fd, void *buf, size_t count) {
-  PRIVATE_IO(fd, private_read(f, buf, count, -1));
+  struct iovec one = {buf, count};
+  PRIVATE_IO(fd, at_position(f, &one, 1, 0, 1));
   return REAL(read)(fd, buf, count);
 }
 ssize_t write(int fd, const void *buf, size_t count) {
-  PRIVATE_IO(fd, private_write(f, buf, count, -1));
+  struct iovec one = {(void *)buf, count};
+  PRIVATE_IO(fd, at_position(f, &one, 1, 1, 1));
   return REAL(write)(fd, buf, count);
 }
 ssize_t pread(int fd, void *buf, size_t count, off_t offset) {
@@ -443,13 +450,34 @@ static ssize_t private_writev(struct dn_file *f, const struct iovec *iov, int io
   return done;
 }
 
+static ssize_t at_position(struct dn_file *f, const struct iovec *iov, int iovcnt, int writing, int single) {
+  if (f->slot == 0) {
+    if (single) return writing ? private_write(f, iov->iov_base, iov->iov_len, -1) : private_read(f, iov->iov_base, iov->iov_len, -1);
+    return writing ? private_writev(f, iov, iovcnt, -1) : private_readv(f, iov, iovcnt, -1);
+  }
+  if (writing && (f->flags & O_APPEND)) {
+    /* Appends go to the service, which knows the end; the position follows them there. */
+    ssize_t r = single ? private_write(f, iov->iov_base, iov->iov_len, -1) : private_writev(f, iov, iovcnt, -1);
+    int64_t args[3] = {f->handle, 0, SEEK_END};
+    int64_t end = dn_call(DANAUS_OP_LSEEK, args, 3, 0, NULL);
+    if (end >= 0) dn_position_set(f->slot, end);
+    return r;
+  }
+  int64_t position = dn_position_get(f->slot);
+  ssize_t r;
+  if (single) r = writing ? private_write(f, iov->iov_base, iov->iov_len, position) : private_read(f, iov->iov_base, iov->iov_len, position);
+  else r = writing ? private_writev(f, iov, iovcnt, position) : private_readv(f, iov, iovcnt, position);
+  if (r > 0) dn_position_add(f->slot, r);
+  return r;
+}
+
 ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
-  PRIVATE_IO(fd, private_readv(f, iov, iovcnt, -1));
+  PRIVATE_IO(fd, at_position(f, iov, iovcnt, 0, 0));
   NEXT(readv);
   return next_readv(fd, iov, iovcnt);
 }
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
-  PRIVATE_IO(fd, private_writev(f, iov, iovcnt, -1));
+  PRIVATE_IO(fd, at_position(f, iov, iovcnt, 1, 0));
   NEXT(writev);
   return next_writev(fd, iov, iovcnt);
 }
@@ -475,12 +503,12 @@ ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off64_t offset) {
 }
 /* preadv2/pwritev2: offset -1 means the file position; RWF_* flags are hints the service does not take. */
 ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags) {
-  PRIVATE_IO(fd, private_readv(f, iov, iovcnt, offset == -1 ? -1 : offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, offset == -1 ? at_position(f, iov, iovcnt, 0, 0) : private_readv(f, iov, iovcnt, offset < 0 ? -2 : offset));
   NEXT(preadv2);
   return next_preadv2(fd, iov, iovcnt, offset, flags);
 }
 ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags) {
-  PRIVATE_IO(fd, private_writev(f, iov, iovcnt, offset == -1 ? -1 : offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, offset == -1 ? at_position(f, iov, iovcnt, 1, 0) : private_writev(f, iov, iovcnt, offset < 0 ? -2 : offset));
   NEXT(pwritev2);
   return next_pwritev2(fd, iov, iovcnt, offset, flags);
 }
@@ -508,7 +536,34 @@ int dn_fstat_locked(int fd, struct stat *st) {
   return private_fstat(f, st);
 }
 
+/** lseek on a file whose position is in the shared page. */
+static off_t slot_lseek(struct dn_file *f, off_t offset, int whence) {
+  int64_t base = 0;
+  struct stat st;
+  if (whence == SEEK_CUR) {
+    base = dn_position_get(f->slot);
+  } else if (whence == SEEK_END || whence == SEEK_DATA || whence == SEEK_HOLE) {
+    int r = private_fstat(f, &st);
+    if (r < 0) return r;
+    base = st.st_size;
+  } else if (whence != SEEK_SET) {
+    return -EINVAL;
+  }
+  int64_t at;
+  if (whence == SEEK_DATA || whence == SEEK_HOLE) {
+    /* The service keeps no holes map: data runs from offset to the end, and the only hole is the end. */
+    if (offset < 0 || offset >= st.st_size) return -ENXIO;
+    at = whence == SEEK_DATA ? offset : st.st_size;
+  } else {
+    if (__builtin_add_overflow(base, (int64_t)offset, &at)) return -EOVERFLOW;
+    if (at < 0) return -EINVAL;
+  }
+  dn_position_set(f->slot, at);
+  return (off_t)at;
+}
+
 static off_t private_lseek(struct dn_file *f, off_t offset, int whence) {
+  if (f->slot != 0) return slot_lseek(f, offset, whence);
   if (whence == SEEK_DATA || whence == SEEK_HOLE) {
     /* The service keeps no holes map: data runs from offset to the end, and the only hole is the end. */
     struct stat st;

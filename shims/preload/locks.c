@@ -61,7 +61,7 @@ int dn_fcntl_lock(int fd, int cmd, struct flock *lock) {
     int64_t args[3] = {f->handle, 0, SEEK_CUR};
     int64_t base;
     if (copy.l_whence == SEEK_CUR) {
-      base = dn_call(DANAUS_OP_LSEEK, args, 3, 0, NULL);
+      base = f->slot != 0 ? dn_position_get(f->slot) : dn_call(DANAUS_OP_LSEEK, args, 3, 0, NULL);
     } else if (copy.l_whence == SEEK_END) {
       int64_t stat_args[1] = {f->handle};
       base = dn_call(DANAUS_OP_FSTAT, stat_args, 1, sizeof(struct danaus_stat), NULL);

@@ -69,6 +69,7 @@ __attribute__((constructor)) static void start(void) {
     unsetenv(DN_ENV_SOCKET);
     unsetenv(DN_ENV_INHERIT);
     unsetenv(DN_ENV_CWD);
+    unsetenv(DN_ENV_POSITIONS);
     return;
   }
   dn_saved_preload = saved("LD_PRELOAD");

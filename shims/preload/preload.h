@@ -46,6 +46,8 @@ struct dn_file {
   char *path;      /* path inside the mount ("/" = the mount point) */
   int lock_fd;     /* 1 + the kernel descriptor of this file's lock file (locks.c), 0 while none */
   int lost;        /* opened on a service that went away: calls answer ESTALE */
+  unsigned forks;  /* the fork generation that last counted this file as a user of its slot */
+  int slot;        /* 1 + its position's slot in the shared page (positions.c), 0: the service's own position */
 };
 
 /* ---- real libc entry points (dlsym RTLD_NEXT), resolved once at load ---- */
@@ -127,6 +129,22 @@ void dn_file_release(struct dn_file *file);
 int dn_fcntl_lock(int fd, int cmd, struct flock *lock);
 /** flock(2) on private descriptor `fd`. */
 int dn_flock(int fd, int operation);
+
+/* ---- shared positions (positions.c) ---- */
+/** A free slot for a new open file's position (1-based), or 0 when none is left. */
+int dn_position_new(void);
+/** One more open file uses `slot` (a forked child's copy). */
+void dn_position_use(int slot);
+/** An open file stops using `slot`. */
+void dn_position_release(int slot);
+int64_t dn_position_get(int slot);
+void dn_position_set(int slot, int64_t position);
+void dn_position_add(int slot, int64_t delta);
+/** The descriptor of the shared page (-1 when none), and adopting one inherited over exec. */
+int dn_positions_fd(void);
+void dn_positions_adopt(int fd);
+/** Positions handed over across exec: the descriptor of the shared page. */
+#define DN_ENV_POSITIONS "DANAUS_POSITIONS"
 
 /* ---- paths (paths.c) ---- */
 /**

@@ -30,15 +30,21 @@ extern char *dn_saved_socket;
 static void record_offset(int fd, struct dn_file *f, void *arg) {
   (void)fd;
   (void)arg;
-  if (f->handle < 0 || f->is_dir) return;
+  if (f->handle < 0 || f->is_dir || f->slot != 0) return;
   int64_t args[3] = {f->handle, 0, SEEK_CUR};
   int64_t at = dn_call(DANAUS_OP_LSEEK, args, 3, 0, NULL);
   if (at >= 0) f->stale_offset = at;
 }
 
+static unsigned fork_generation;
+
 static void make_stale(int fd, struct dn_file *f, void *arg) {
   (void)fd;
   (void)arg;
+  if (f->forks != fork_generation) { /* once per open file: dup'ed numbers share it */
+    f->forks = fork_generation;
+    dn_position_use(f->slot);
+  }
   f->handle = -1;
 }
 
@@ -51,6 +57,7 @@ static void after_fork_child(void) {
   dn_pid = getpid();
   pthread_mutex_init(&dn_lock, NULL);
   dn_connection_forked();
+  fork_generation++;
   dn_each(make_stale, NULL);
 }
 
@@ -91,13 +98,15 @@ static void describe(int fd, struct dn_file *f, void *arg) {
   int flags = REAL(fcntl)(fd, F_GETFL);
   if (flags < 0 || !(flags & O_PATH) || syscall(SYS_fstat, fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) return;
   int64_t offset = f->stale_offset;
-  if (f->handle >= 0) {
+  if (f->slot != 0) {
+    offset = dn_position_get(f->slot);
+  } else if (f->handle >= 0) {
     int64_t args[3] = {f->handle, 0, SEEK_CUR};
     int64_t at = dn_call(DANAUS_OP_LSEEK, args, 3, 0, NULL);
     if (at >= 0) offset = at;
   }
   char head[128];
-  snprintf(head, sizeof head, "%s%d,%d,%d,%d,%lld,", t->count ? ";" : "", fd, f->mount, f->open_flags, f->flags, (long long)offset);
+  snprintf(head, sizeof head, "%s%d,%d,%d,%d,%lld,%d,", t->count ? ";" : "", fd, f->mount, f->open_flags, f->flags, (long long)offset, f->slot);
   append(t, head);
   char hex[3];
   for (const unsigned char *p = (const unsigned char *)f->path; *p; p++) {
@@ -127,7 +136,8 @@ static char *cwd_entry(void) {
 }
 
 static int is_ours(const char *entry) {
-  return strncmp(entry, DN_ENV_INHERIT "=", sizeof DN_ENV_INHERIT) == 0 || strncmp(entry, DN_ENV_CWD "=", sizeof DN_ENV_CWD) == 0;
+  return strncmp(entry, DN_ENV_INHERIT "=", sizeof DN_ENV_INHERIT) == 0 || strncmp(entry, DN_ENV_CWD "=", sizeof DN_ENV_CWD) == 0 ||
+         strncmp(entry, DN_ENV_POSITIONS "=", sizeof DN_ENV_POSITIONS) == 0;
 }
 
 static char **handover_env(char *const envp[], char ***owned) {
@@ -150,7 +160,7 @@ static char **handover_env(char *const envp[], char ***owned) {
     for (size_t i = 0; i < n; i++) stale |= is_ours(envp[i]);
     if (!stale && cwd == NULL) return (char **)envp;
   }
-  char **env = calloc(n + 5, sizeof *env);
+  char **env = calloc(n + 6, sizeof *env);
   if (env == NULL) {
     free(t.text);
     free(cwd);
@@ -165,6 +175,13 @@ static char **handover_env(char *const envp[], char ***owned) {
     env[k++] = envp[i];
   }
   if (cwd != NULL) env[k++] = cwd;
+  if (t.text != NULL && dn_positions_fd() >= 0) {
+    char *positions = malloc(64);
+    if (positions != NULL) {
+      snprintf(positions, 64, DN_ENV_POSITIONS "=%d", dn_positions_fd());
+      env[k++] = positions;
+    }
+  }
   if (t.text != NULL || cwd != NULL) {
     if (t.text != NULL) env[k++] = t.text;
     /* The new program must load the library to use what it inherits: restore what the program's env dropped. */
@@ -293,14 +310,20 @@ void dn_inherit(void) {
     }
   }
   unsetenv(DN_ENV_CWD);
+  const char *positions = getenv(DN_ENV_POSITIONS);
+  if (positions != NULL && dn_enabled()) {
+    int fd = atoi(positions);
+    if (fd > 2 && REAL(fcntl)(fd, F_GETFD) >= 0) dn_positions_adopt(fd);
+  }
+  unsetenv(DN_ENV_POSITIONS);
   const char *text = getenv(DN_ENV_INHERIT);
   if (text == NULL || !dn_enabled()) return;
   const char *p = text;
   while (*p) {
-    int fd, mount, open_flags, flags;
+    int fd, mount, open_flags, flags, slot;
     long long offset;
     int used = 0;
-    if (sscanf(p, "%d,%d,%d,%d,%lld,%n", &fd, &mount, &open_flags, &flags, &offset, &used) != 5 || used == 0) break;
+    if (sscanf(p, "%d,%d,%d,%d,%lld,%d,%n", &fd, &mount, &open_flags, &flags, &offset, &slot, &used) != 6 || used == 0) break;
     p += used;
     char path[DANAUS_PATH_MAX];
     p = unhex(p, path, sizeof path);
@@ -319,6 +342,7 @@ void dn_inherit(void) {
     f->open_flags = open_flags;
     f->flags = flags;
     f->stale_offset = offset;
+    f->slot = slot > 0 && slot <= 4096 && dn_positions_fd() >= 0 ? slot : 0;
     f->path = copy;
     if (dn_bind(fd, f) < 0) {
       free(copy);

@@ -110,6 +110,17 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
     expect(tree(join(backing("alpha"), "redirect"))).toEqual(tree(join(host, "redirect")));
   });
 
+  test("a shell and the commands it starts share a descriptor's position, as with a kernel file (also through system())", async () => {
+    const script = `cd "$R" && { ls -d .; echo after; cat /etc/hostname; echo end; } > a && (echo one; /bin/echo two; echo three) > b ` +
+      `&& exec 3> c && echo x >&3 && /bin/echo y >&3 && echo z >&3 && exec 3>&- ` +
+      `&& { read first; read second; echo "$first/$second"; head -1; read rest; echo "rest=$rest"; } < b ` +
+      `&& /usr/bin/python3 -c 'import os; fd = os.open("d", os.O_CREAT | os.O_WRONLY); os.dup2(fd, 1); os.system("echo one; /bin/echo two"); os.write(1, b"three\\n")' ` +
+      `&& cat a b c d`;
+    const { mount, kernel } = await both("positions", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(readFileSync(join(backing("alpha"), "positions/d"), "utf8")).toBe("one\ntwo\nthree\n");
+  });
+
   test("cp -a, mv, stat, du, find, tar c/x of a tree with symlinks and hard links: the same as on the host", async () => {
     const script = `cd "$R" && mkdir -p src/sub && echo a > src/sub/a && printf 'b%.0s' $(seq 3000) > src/b && ln -s sub/a src/l && ln src/sub/a src/hard ` +
       `&& cp -a src dst && mv dst moved && stat -c '%n %s %h %F %a' moved/sub/a moved/l moved/hard moved/b && du -s moved | cut -f1 ` +
