@@ -152,7 +152,8 @@ int creat64(const char *path, mode_t mode) { return open_at(AT_FDCWD, path, O_CR
 /* ---- close and dup ---- */
 
 int close(int fd) {
-  if (fd >= 0 && fd == dn_socket_fd) return 0; /* the library's own descriptor survives a program closing them all */
+  /* The library's own descriptors survive a program closing them all. */
+  if (fd >= 0 && (fd == dn_socket_fd || fd == dn_positions_fd())) return 0;
   if (dn_get(fd) == NULL || dn_shared_memory_child()) return REAL(close)(fd);
   dn_stdio_before(fd);
   LOCK();
@@ -174,16 +175,24 @@ int close_range(unsigned first, unsigned last, int flags) {
     errno = EINVAL;
     return -1;
   }
-  int r;
+  int r = 0;
   int keep_tables = dn_shared_memory_child();
   LOCK();
-  unsigned own = dn_socket_fd >= 0 ? (unsigned)dn_socket_fd : 0;
-  if (dn_socket_fd >= 0 && own >= first && own <= last) {
-    r = own > first ? REAL(close_range)(first, own - 1, flags) : 0;
-    if (r == 0 && own < last) r = REAL(close_range)(own + 1, last, flags);
-  } else {
-    r = REAL(close_range)(first, last, flags);
+  /* Close around the library's own descriptors (the socket and the positions page), lowest first. */
+  int own[2] = {dn_socket_fd, dn_positions_fd()};
+  if (own[0] > own[1]) {
+    int t = own[0];
+    own[0] = own[1];
+    own[1] = t;
   }
+  unsigned from = first;
+  for (int i = 0; i < 2 && r == 0; i++) {
+    if (own[i] < 0 || (unsigned)own[i] < from || (unsigned)own[i] > last) continue;
+    if ((unsigned)own[i] > from) r = REAL(close_range)(from, (unsigned)own[i] - 1, flags);
+    from = (unsigned)own[i] + 1;
+  }
+  if (r == 0 && from <= last && from != 0) r = REAL(close_range)(from, last, flags);
+  else if (r == 0 && from == 0) r = REAL(close_range)(first, last, flags);
   int saved = errno;
   if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && !keep_tables) {
     unsigned range[2] = {first, last};
@@ -218,7 +227,7 @@ int dup(int fd) { return dup_bind(fd, REAL(dup)(fd)); }
 
 /** dup2/dup3 onto `newfd`: the library's socket is never replaced; a standard stream follows its descriptor. */
 static int dup_onto(int oldfd, int newfd, int flags, int three) {
-  if (newfd == dn_socket_fd && newfd >= 0) {
+  if (newfd >= 0 && (newfd == dn_socket_fd || newfd == dn_positions_fd())) {
     errno = EBUSY;
     return -1;
   }
