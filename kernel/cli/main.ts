@@ -51,6 +51,7 @@ async function call(args: Args, body: Record<string, unknown>): Promise<unknown>
 }
 
 async function run(args: Args): Promise<number> {
+  if (args.rest.length > 0 && args.command !== "run") throw new UsageError(`only run takes a command after --, not ${args.command ?? "the bare CLI"}`);
   switch (args.command) {
     case "status": {
       const tenants = (await call(args, { cmd: "status" })) as TenantStatus[];
