@@ -216,11 +216,13 @@ describe("descriptors and other programs", () => {
     expect(mount.stdout).toBe("10000|x0005000\nok\n5000\nok\nexclusive\nwal\n3\nok\nexclusive\n2\n");
   });
 
-  test("fio psync and pvsync2, 4 KiB random read/write with crc32c verification: no errors, the files in the backend", async () => {
+  test("fio psync and pvsync2 (and 4 threads of one process), 4 KiB random read/write with crc32c verification: no errors", async () => {
     const script = `for engine in psync pvsync2; do fio --name=$engine --filename="$R/fio-$engine" --size=2m --bs=4k --rw=randrw ` +
-      `--ioengine=$engine --verify=crc32c --do_verify=1 --verify_fatal=1 --minimal | cut -d';' -f3,5; done`;
+      `--ioengine=$engine --verify=crc32c --do_verify=1 --verify_fatal=1 --minimal | cut -d';' -f3,5; done ` +
+      `&& fio --name=threads --directory="$R" --thread --numjobs=4 --size=1m --bs=4k --rw=randrw --ioengine=psync --verify=crc32c ` +
+      `--do_verify=1 --verify_fatal=1 --minimal --group_reporting | cut -d';' -f3,5`;
     const ran = await run("alpha", `${ALPHA}/fio`, `mkdir "$R" && ${script}`);
-    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({ code: 0, stdout: "psync;0\npvsync2;0\n", stderr: "" });
+    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({ code: 0, stdout: "psync;0\npvsync2;0\nthreads;0\n", stderr: "" });
     for (const engine of ["psync", "pvsync2"]) expect(readFileSync(join(backing("alpha"), `fio/fio-${engine}`)).length).toBe(2 * 1024 * 1024);
   });
 
