@@ -121,6 +121,12 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
     expect(readFileSync(join(backing("alpha"), "positions/d"), "utf8")).toBe("one\ntwo\nthree\n");
   });
 
+  test("mkfifo, and a FIFO in the mount between two programs", async () => {
+    const { mount, kernel } = await both("fifo", `cd "$R" && mkfifo p && stat -c '%F %a' p && { cat p > out & } && /bin/echo through-fifo > p && wait && cat out`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toBe("fifo 644\nthrough-fifo\n");
+  });
+
   test("cp -a, mv, stat, du, find, tar c/x of a tree with symlinks and hard links: the same as on the host", async () => {
     const script = `cd "$R" && mkdir -p src/sub && echo a > src/sub/a && printf 'b%.0s' $(seq 3000) > src/b && ln -s sub/a src/l && ln src/sub/a src/hard ` +
       `&& cp -a src dst && mv dst moved && stat -c '%n %s %h %F %a' moved/sub/a moved/l moved/hard moved/b && du -s moved | cut -f1 ` +
