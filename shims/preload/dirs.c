@@ -303,3 +303,47 @@ int scandir64(const char *path, struct dirent64 ***list, int (*filter)(const str
   return scan(path, (struct dirent ***)list, (int (*)(const struct dirent *))filter,
               (int (*)(const struct dirent **, const struct dirent **))compare);
 }
+
+/**
+ * getdents64 on a private directory: the service's records are linux_dirent64 records already. The descriptor's
+ * next cookie is kept with its open file (shared by dup'ed descriptors, as a directory's position is).
+ */
+ssize_t getdents64(int fd, void *out, size_t count) {
+  NEXT(getdents64);
+  if (dn_get(fd) == NULL) return next_getdents64(fd, out, count);
+  LOCK();
+  struct dn_file *f = dn_get(fd);
+  int64_t r = f == NULL ? -EBADF : 0;
+  if (r == 0) dn_revive();
+  if (r == 0 && f->handle < 0) r = dn_refresh(f);
+  uint32_t reply = 0;
+  if (r == 0) {
+    /* Ask for at least the service's smallest window; hand back only the records that fit the caller's buffer. */
+    uint32_t window = count > WINDOW ? WINDOW : count < 4096 ? 4096 : (uint32_t)count;
+    if (window > dn_bufsize) window = dn_bufsize;
+    int64_t args[2] = {f->handle, f->dir_cookie};
+    r = dn_call(DANAUS_OP_READDIR, args, 2, window, &reply);
+  }
+  if (r > 0 && reply > 0) {
+    size_t at = 0;
+    int64_t cookie = f->dir_cookie;
+    while (at + DANAUS_DIRENT_NAME_OFFSET < reply) {
+      struct danaus_dirent head;
+      memcpy(&head, dn_buf + at, DANAUS_DIRENT_NAME_OFFSET);
+      if (head.d_reclen == 0 || at + head.d_reclen > reply || at + head.d_reclen > count) break;
+      at += head.d_reclen;
+      cookie = head.d_off;
+    }
+    if (at == 0) {
+      r = -EINVAL; /* not even one entry fits the caller's buffer */
+    } else {
+      memcpy(out, dn_buf, at);
+      f->dir_cookie = cookie;
+      r = (int64_t)at;
+    }
+  } else if (r > 0) {
+    r = 0;
+  }
+  UNLOCK();
+  return (ssize_t)dn_ret(r);
+}

@@ -46,6 +46,7 @@ struct dn_file {
   char *path;      /* path inside the mount ("/" = the mount point) */
   int lock_fd;     /* 1 + the kernel descriptor of this file's lock file (locks.c), 0 while none */
   int lost;        /* opened on a service that went away: calls answer ESTALE */
+  int64_t dir_cookie; /* where getdents64 continues (dirs.c) */
   unsigned forks;  /* the fork generation that last counted this file as a user of its slot */
   int slot;        /* 1 + its position's slot in the shared page (positions.c), 0: the service's own position */
 };

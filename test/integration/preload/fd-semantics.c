@@ -2,6 +2,7 @@
  * the preload library) can be compared with a run on a host directory: shared offsets of dup'ed descriptors, fcntl
  * flags, dup2/dup3 past 1024, close/close_range, fork, errno values. Usage: fd-semantics DIR [bypass] */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -158,6 +159,31 @@ int main(int argc, char **argv) {
   struct flock rd = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
   int rdonly = open(at("locked"), O_RDONLY);
   show("wrlck-on-rdonly", fcntl(rdonly, F_SETLK, &rd));
+
+  /* getdents64 in small batches, and a buffer too small for one entry. */
+  mkdir(at("many"), 0755);
+  for (int i = 0; i < 40; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "many/entry-with-a-longer-name-%02d", i);
+    close(open(at(name), O_CREAT | O_WRONLY, 0600));
+  }
+  int many = open(at("many"), O_RDONLY | O_DIRECTORY);
+  char dents[256];
+  long names = 0, batches = 0;
+  ssize_t got;
+  while ((got = getdents64(many, dents, sizeof dents)) > 0) {
+    batches++;
+    for (ssize_t off = 0; off < got;) {
+      struct dirent64 *e = (struct dirent64 *)(dents + off);
+      if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) names++;
+      off += e->d_reclen;
+    }
+  }
+  show("getdents-end", got);
+  show("getdents-names", names);
+  show("getdents-batched", batches > 1);
+  int again_dir = open(at("many"), O_RDONLY | O_DIRECTORY);
+  show("getdents-tiny", getdents64(again_dir, dents, 8));
 
   /* A program that closes every descriptor keeps the library working. */
   show("closefrom", close_range(3, ~0U, 0));
