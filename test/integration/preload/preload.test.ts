@@ -261,6 +261,21 @@ describe("descriptors and other programs", () => {
   });
 });
 
+describe("without a tenant", () => {
+  test("preloaded without DANAUS_SOCKET, or with a socket nobody serves, programs work on the kernel path", () => {
+    const library = join(ROOT, ".danaus/build/libdanaus-preload.so");
+    const script = `cp /etc/services "${scratch}/copied" && sha256sum < "${scratch}/copied" && ls "${scratch}" | grep -c copied && rm "${scratch}/copied"`;
+    const plain = Bun.spawnSync(["bash", "-c", script], { stdout: "pipe", stderr: "pipe" });
+    const env = { ...process.env } as Record<string, string>;
+    delete env.DANAUS_SOCKET;
+    const without = Bun.spawnSync(["bash", "-c", script], { env: { ...env, LD_PRELOAD: library }, stdout: "pipe", stderr: "pipe" });
+    const nobody = Bun.spawnSync(["bash", "-c", script], { env: { ...env, LD_PRELOAD: library, DANAUS_SOCKET: join(scratch, "no.sock") }, stdout: "pipe", stderr: "pipe" });
+    expect({ code: without.exitCode, out: without.stdout.toString(), err: without.stderr.toString() }).toEqual({ code: 0, out: plain.stdout.toString(), err: "" });
+    expect({ code: nobody.exitCode, out: nobody.stdout.toString() }).toEqual({ code: 0, out: plain.stdout.toString() });
+    expect(nobody.stderr.toString()).toContain("cannot register with the tenant service");
+  });
+});
+
 describe("two tenants", () => {
   test("a program of beta reaches beta's files only: alpha's mount is not in its table, climbing out of beta's stays out", async () => {
     const seeded = await run("alpha", ALPHA, `echo alpha-secret > "$R/secret"`);
