@@ -203,3 +203,42 @@ void dn_stdio_follow(int fd) {
 void dn_stdio_adopt(void) {
   for (int fd = 0; fd < 3; fd++) dn_stdio_follow(fd);
 }
+
+/**
+ * freopen of a standard stream onto a private file: the file is opened and dup2'ed onto the stream's descriptor, so
+ * the library's stream takes the standard stream's place (the returned stream is the new stdin/stdout/stderr).
+ * Other streams cannot be turned into library streams in place: ENOTSUP, with a log line, the stream left as it was.
+ */
+FILE *freopen(const char *path, const char *mode, FILE *stream) {
+  NEXT(freopen);
+  char inner[DANAUS_PATH_MAX];
+  int mount = -1;
+  if (path != NULL) {
+    pthread_mutex_lock(&dn_lock);
+    mount = dn_route(AT_FDCWD, path, inner);
+    pthread_mutex_unlock(&dn_lock);
+  }
+  if (mount == -1) return next_freopen(path, mode, stream);
+  if (mount == -2) return NULL;
+  int target = stream == stdin ? 0 : stream == stdout ? 1 : stream == stderr ? 2 : -1;
+  if (target < 0) {
+    dn_log("freopen of %s onto a stream other than stdin/stdout/stderr is not supported on the user-level path (ENOTSUP)", path);
+    errno = ENOTSUP;
+    return NULL;
+  }
+  int flags = mode_flags(mode);
+  if (flags < 0) return NULL;
+  int fd = open(path, flags, 0666);
+  if (fd < 0) return NULL;
+  fflush(stream);
+  int r = fd == target ? 0 : dup2(fd, target);
+  if (fd == target) dn_stdio_follow(target);
+  int saved = errno;
+  if (fd != target) close(fd);
+  if (r < 0) {
+    errno = saved;
+    return NULL;
+  }
+  return *slot_of(target);
+}
+FILE *freopen64(const char *path, const char *mode, FILE *stream) { return freopen(path, mode, stream); }

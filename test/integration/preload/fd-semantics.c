@@ -17,9 +17,12 @@
 
 static char dir[4096];
 
+/** DIR/name, in one of four rotating buffers (a call may take two paths). */
 static const char *at(const char *name) {
-  static char path[8192];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  static char paths[4][8192];
+  static int next;
+  char *path = paths[next++ % 4];
+  snprintf(path, sizeof paths[0], "%s/%s", dir, name);
   return path;
 }
 
@@ -159,6 +162,12 @@ int main(int argc, char **argv) {
   struct flock rd = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
   int rdonly = open(at("locked"), O_RDONLY);
   show("wrlck-on-rdonly", fcntl(rdonly, F_SETLK, &rd));
+
+  /* freopen of stdin onto a file. */
+  FILE *in = freopen(at("f2"), "r", stdin);
+  show("freopen", in != NULL);
+  char line[16] = {0};
+  if (in != NULL && fgets(line, sizeof line, stdin) != NULL) printf("stdin %s\n", line);
 
   /* getdents64 in small batches, and a buffer too small for one entry. */
   mkdir(at("many"), 0755);
