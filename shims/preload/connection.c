@@ -59,9 +59,17 @@ void dn_log(const char *fmt, ...) {
   (void)ignored;
 }
 
+/** Whether DANAUS_SOCKET is set: read once (every wrapped call asks; a program does not switch tenants midway). */
+static int enabled = -1;
+
+void dn_disable(void) { enabled = 0; }
+
 int dn_enabled(void) {
-  const char *socket = getenv(DN_ENV_SOCKET);
-  return socket != NULL && socket[0] != '\0';
+  if (enabled < 0) {
+    const char *socket = getenv(DN_ENV_SOCKET);
+    enabled = socket != NULL && socket[0] != '\0';
+  }
+  return enabled;
 }
 
 /* ---- a small JSON reader for the registration reply ---- */

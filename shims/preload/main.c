@@ -66,6 +66,7 @@ __attribute__((constructor)) static void start(void) {
   umask(mask);
   if (getauxval(AT_SECURE)) {
     /* setuid/setgid: never act on the environment of the caller. */
+    dn_disable();
     unsetenv(DN_ENV_SOCKET);
     unsetenv(DN_ENV_INHERIT);
     unsetenv(DN_ENV_CWD);

@@ -87,6 +87,8 @@ extern int dn_debug;
 int dn_connect(void);
 /** Whether DANAUS_SOCKET is set at all (the library has nothing to route otherwise). */
 int dn_enabled(void);
+/** From now on the library routes nothing (a setuid program). */
+void dn_disable(void);
 /** The mount table (valid after dn_connect). */
 extern struct dn_mount dn_mounts[DN_MAX_MOUNTS];
 extern int dn_mount_count;
