@@ -12,3 +12,6 @@ if [ "$have" != "$want" ]; then
   fi
   .tools/node_modules/.bin/bun install --frozen-lockfile
 fi
+# The LD_PRELOAD library for unmodified programs (shims/preload), into .danaus/build. Without a C compiler the rest of
+# the project still works; `danaus run` then says the library is not built.
+bash shims/preload/build.sh || echo "setup: the preload library was not built (see above); danaus run and its tests need it" >&2

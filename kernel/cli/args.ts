@@ -1,13 +1,15 @@
 /** @module args — a small parser for `danaus <command> [positionals] [--flag value | --switch]`. */
 
 /** Flags that take no value. */
-const SWITCHES = new Set(["json", "help", "force", "print", "legacy"]);
+const SWITCHES = new Set(["json", "help", "force", "print", "legacy", "asan"]);
 
 /** Parsed arguments. */
 export interface Args {
   command: string | undefined;
   positionals: string[];
   flags: Map<string, string | true>;
+  /** The words after a lone "--" (the command of `run`), never parsed as flags. */
+  rest: string[];
 }
 
 /** A command-line mistake; the CLI prints it with the usage and exits 2. */
@@ -19,7 +21,10 @@ export class UsageError extends Error {
 }
 
 /** Splits argv (without the program) into a command, positionals and flags; `--name=value` and `--name value` both work. */
-export function parseArgs(argv: string[]): Args {
+export function parseArgs(all: string[]): Args {
+  const dash = all.indexOf("--");
+  const argv = dash < 0 ? all : all.slice(0, dash);
+  const rest = dash < 0 ? [] : all.slice(dash + 1);
   const positionals: string[] = [];
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
@@ -34,7 +39,7 @@ export function parseArgs(argv: string[]): Args {
     else if (i + 1 < argv.length) flags.set(name, argv[++i]!);
     else throw new UsageError(`--${name} needs a value`);
   }
-  return { command: positionals.shift(), positionals, flags };
+  return { command: positionals.shift(), positionals, flags, rest };
 }
 
 /** The string value of `--name`, or undefined. */

@@ -9,6 +9,7 @@ import { flag, intFlag, parseArgs, requiredFlag, UsageError, type Args } from ".
 import { CLONE_USAGE, cloneCommand } from "./clone.ts";
 import { hostConfigPath } from "./host-path.ts";
 import { IMAGE_USAGE, imageCommand } from "./image.ts";
+import { preloadPathCommand, RUN_USAGE, RunError, runCommand } from "./run.ts";
 
 const USAGE = `usage: bun run danaus <command> [--config host.toml]
 
@@ -24,6 +25,7 @@ const USAGE = `usage: bun run danaus <command> [--config host.toml]
   schema [--out DIR]                    print (or write to DIR) the JSON Schemas of host and tenant files
 ${IMAGE_USAGE}
 ${CLONE_USAGE}
+${RUN_USAGE}
 
 The host config is --config, else $DANAUS_CONFIG, else config/demo/host.toml.`;
 
@@ -49,6 +51,7 @@ async function call(args: Args, body: Record<string, unknown>): Promise<unknown>
 }
 
 async function run(args: Args): Promise<number> {
+  if (args.rest.length > 0 && args.command !== "run") throw new UsageError(`only run takes a command after --, not ${args.command ?? "the bare CLI"}`);
   switch (args.command) {
     case "status": {
       const tenants = (await call(args, { cmd: "status" })) as TenantStatus[];
@@ -114,6 +117,10 @@ async function run(args: Args): Promise<number> {
       return imageCommand(args, hostFile(args), print);
     case "clone":
       return cloneCommand(args, hostFile(args), print);
+    case "run":
+      return runCommand(args, hostFile(args), args.rest);
+    case "preload-path":
+      return preloadPathCommand(args, print);
     case undefined:
     case "help":
       print(USAGE);
@@ -138,6 +145,10 @@ try {
   if (error instanceof ConfigError) {
     for (const issue of error.issues) process.stderr.write(`${issue.message}\n`);
     process.exit(2);
+  }
+  if (error instanceof RunError) {
+    process.stderr.write(`danaus: ${error.message}\n`);
+    process.exit(1);
   }
   if (error instanceof ImageError) {
     process.stderr.write(`danaus: ${error.message}\n`);

@@ -19,6 +19,14 @@ describe("parseArgs", () => {
     expect(intFlag(parseArgs(["x"]), "times")).toBeUndefined();
     expect(() => intFlag(parseArgs(["x", "--times", "4x"]), "times")).toThrow("--times expects a whole number");
   });
+  test("words after a lone -- are the command, never flags (danaus run)", () => {
+    const args = parseArgs(["run", "--tenant", "alpha", "--", "ls", "--config", "x", "--", "-l"]);
+    expect(args.command).toBe("run");
+    expect(args.flags.get("tenant")).toBe("alpha");
+    expect(args.flags.has("config")).toBe(false);
+    expect(args.rest).toEqual(["ls", "--config", "x", "--", "-l"]);
+    expect(parseArgs(["status"]).rest).toEqual([]);
+  });
   test("requiredFlag names the missing flag", () => {
     expect(() => requiredFlag(parseArgs(["fault"]), "service")).toThrow("--service is required");
   });

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the preload library with the system's C compiler (Debian's cc): .danaus/build/libdanaus-preload.so and its
+# AddressSanitizer twin libdanaus-preload-asan.so (used by tests). Rebuilds only when a source or the generated wire
+# header is newer than the library; prints nothing when up to date. Usage: shims/preload/build.sh [OUT_DIR]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-$here/../../.danaus/build}"
+mkdir -p "$out"
+sources=("$here"/*.c)
+inputs=("${sources[@]}" "$here/preload.h" "$here/../include/danaus_proto.h" "$here/build.sh")
+cc=${CC:-cc}
+if ! command -v "$cc" >/dev/null; then
+  echo "preload build: no C compiler ($cc); install Debian's gcc (apt-get install gcc) to build the LD_PRELOAD library" >&2
+  exit 1
+fi
+common=(-std=c11 -Wall -Wextra -Werror -fPIC -shared)
+build() { # target, extra flags...
+  local target="$out/$1"
+  shift
+  local stale=no
+  [ -e "$target" ] || stale=yes
+  for input in "${inputs[@]}"; do [ "$input" -nt "$target" ] && stale=yes; done
+  [ "$stale" = no ] && return 0
+  "$cc" "${common[@]}" "$@" -o "$target.tmp" "${sources[@]}" -ldl -lpthread
+  mv "$target.tmp" "$target"
+}
+build libdanaus-preload.so -O2
+build libdanaus-preload-asan.so -O1 -g -fsanitize=address -fno-omit-frame-pointer

@@ -1,0 +1,138 @@
+/* paths.c — routing: a path under one of the tenant's mount points (absolute, or relative to a working directory or a
+ * directory descriptor inside one) goes to the tenant service, as a path inside that mount; every other path goes to
+ * the kernel unchanged. Paths are normalised lexically (".", "..", repeated slashes), as the TypeScript client does. */
+#include "preload.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int dn_cwd_mount = -1;
+char dn_cwd_inner[DANAUS_PATH_MAX];
+
+/** Appends the components of `path` to the normalised absolute path in out[0..*len). Returns 0 or -ENAMETOOLONG. */
+static int append_normalised(char *out, size_t *len, const char *path) {
+  const char *p = path;
+  while (*p) {
+    while (*p == '/') p++;
+    if (!*p) break;
+    const char *end = strchr(p, '/');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n == 1 && p[0] == '.') {
+      /* nothing */
+    } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+      while (*len > 1 && out[*len - 1] != '/') (*len)--;
+      if (*len > 1) (*len)--;
+      out[*len] = '\0';
+    } else {
+      if (*len + 1 + n + 1 > DANAUS_PATH_MAX) return -ENAMETOOLONG;
+      if (*len > 1) out[(*len)++] = '/';
+      memcpy(out + *len, p, n);
+      *len += n;
+      out[*len] = '\0';
+    }
+    p += n;
+  }
+  return 0;
+}
+
+int dn_absolute(int mount, const char *inner, char *out, size_t size) {
+  const struct dn_mount *m = NULL;
+  for (int i = 0; i < dn_mount_count; i++) if (dn_mounts[i].id == mount) m = &dn_mounts[i];
+  if (m == NULL) return -ENOENT;
+  const char *point = m->len == 1 ? "" : m->path;
+  const char *rest = strcmp(inner, "/") == 0 && point[0] != '\0' ? "" : inner;
+  size_t need = strlen(point) + strlen(rest) + 1;
+  if (need > size) return -ERANGE;
+  strcpy(out, point);
+  strcat(out, rest);
+  return 0;
+}
+
+/** The mount holding the normalised absolute path `abs`, writing the inner path; -1 when none. */
+static int find_mount(const char *abs, char *inner) {
+  const struct dn_mount *best = NULL;
+  for (int i = 0; i < dn_mount_count; i++) {
+    const struct dn_mount *m = &dn_mounts[i];
+    int inside = m->len == 1 || (strncmp(abs, m->path, m->len) == 0 && (abs[m->len] == '\0' || abs[m->len] == '/'));
+    if (inside && (best == NULL || m->len > best->len)) best = m;
+  }
+  if (best == NULL) return -1;
+  const char *rest = best->len == 1 ? abs : abs + best->len;
+  strcpy(inner, rest[0] ? rest : "/");
+  return best->id;
+}
+
+/** The kernel's working directory, when a mount point lies under it (relative paths may then enter a mount). */
+static char kernel_cwd[DANAUS_PATH_MAX];
+/** 0: not looked up since the last chdir; 1: no mount point under it; 2: kernel_cwd holds it, mounts below. */
+static int kernel_cwd_state;
+
+void dn_kernel_cwd_changed(void) { kernel_cwd_state = 0; }
+
+/** Whether relative paths from the kernel's working directory can reach a mount (then kernel_cwd holds it). */
+static int kernel_cwd_reaches_mount(void) {
+  if (kernel_cwd_state == 0) {
+    kernel_cwd_state = 1;
+    char here[DANAUS_PATH_MAX];
+    if (syscall(SYS_getcwd, here, sizeof here) > 0 && here[0] == '/') {
+      size_t n = strlen(here);
+      for (int i = 0; i < dn_mount_count; i++) {
+        const struct dn_mount *m = &dn_mounts[i];
+        if (n == 1 || (strncmp(m->path, here, n) == 0 && (m->path[n] == '/' || m->path[n] == '\0'))) {
+          strcpy(kernel_cwd, here);
+          kernel_cwd_state = 2;
+        }
+      }
+    }
+  }
+  return kernel_cwd_state == 2;
+}
+
+int dn_route(int dirfd, const char *path, char *inner) {
+  if (path == NULL || path[0] == '\0' || !dn_enabled()) return -1; /* "" is ENOENT from the kernel */
+  char abs[DANAUS_PATH_MAX];
+  size_t len = 1;
+  abs[0] = '/';
+  abs[1] = '\0';
+  if (path[0] == '/') {
+    /* A service that went away keeps its mount table: calls on its mounts answer ENOTCONN, not the kernel's ENOENT. */
+    if (dn_connect() < 0 && dn_mount_count == 0) return -1;
+    if (append_normalised(abs, &len, path) < 0) { errno = ENAMETOOLONG; return -2; }
+    return find_mount(abs, inner);
+  }
+  int mount;
+  const char *base;
+  struct dn_file *dir = dirfd == AT_FDCWD ? NULL : dn_get(dirfd);
+  if (dirfd == AT_FDCWD && dn_cwd_mount < 0) {
+    if (path[0] == '\0' || (dn_connect() < 0 && dn_mount_count == 0) || !kernel_cwd_reaches_mount()) return -1;
+    if (append_normalised(abs, &len, kernel_cwd) < 0 || append_normalised(abs, &len, path) < 0) { errno = ENAMETOOLONG; return -2; }
+    return find_mount(abs, inner);
+  }
+  if (dirfd == AT_FDCWD) {
+    mount = dn_cwd_mount;
+    base = dn_cwd_inner;
+  } else if (dir != NULL) {
+    mount = dir->mount;
+    base = dir->path;
+  } else {
+    return -1;
+  }
+  if (strlen(path) >= DANAUS_PATH_MAX) { errno = ENAMETOOLONG; return -2; }
+  /* A working directory or descriptor inherited over fork: this process registers before its first request. */
+  if (dn_connect() < 0 && dn_mount_count == 0) return -2;
+  /* Inside the mount, ".." never climbs above its root: the mount point stands for "/" of the mount, as chroot-like
+   * normalisation in the service does. */
+  if (append_normalised(abs, &len, base) < 0 || append_normalised(abs, &len, path) < 0) { errno = ENAMETOOLONG; return -2; }
+  strcpy(inner, abs);
+  return mount;
+}
+
+int dn_put_paths(const char *a, const char *b) {
+  size_t la = strlen(a) + 1, lb = b ? strlen(b) + 1 : 0;
+  if (la > DANAUS_PATH_MAX || lb > DANAUS_PATH_MAX || la + lb > dn_bufsize) return -ENAMETOOLONG;
+  memcpy(dn_buf, a, la);
+  if (b) memcpy(dn_buf + la, b, lb);
+  return (int)(la + lb);
+}

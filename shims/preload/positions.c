@@ -1,0 +1,86 @@
+/* positions.c — file positions shared as the kernel shares them. A private open file's position lives in a slot of a
+ * page shared by the process and its descendants (a memfd mapped MAP_SHARED: fork inherits the mapping, exec the
+ * descriptor, named in DANAUS_POSITIONS). So a shell and the commands it starts on one descriptor (`{ a; b; } > f`)
+ * write one after another, never over each other. Each slot counts the open files that use it, in every process;
+ * a full page leaves new files with a position of their own. */
+#include "preload.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define SLOTS 4096
+
+struct slot {
+  _Atomic int64_t position;
+  _Atomic int32_t users; /* open files (in any process of the family) using this slot; 0 = free */
+  int32_t pad;
+};
+
+static struct slot *page;
+static int page_fd = -1;
+
+static int map_page(int fd) {
+  void *at = mmap(NULL, SLOTS * sizeof(struct slot), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (at == MAP_FAILED) return -1;
+  page = at;
+  page_fd = fd;
+  return 0;
+}
+
+int dn_positions_fd(void) { return page_fd; }
+
+void dn_positions_adopt(int fd) {
+  if (page == NULL && fd >= 0) map_page(fd);
+}
+
+int dn_position_new(void) {
+  if (page == NULL) {
+    int fd = memfd_create("danaus-positions", 0); /* not close-on-exec: exec hands it over */
+    if (fd < 0) return 0;
+    if (ftruncate(fd, SLOTS * sizeof(struct slot)) < 0) {
+      REAL(close)(fd);
+      return 0;
+    }
+    int high = dn_move_high(fd);
+    REAL(fcntl)(high, F_SETFD, 0);
+    if (map_page(high) < 0) {
+      REAL(close)(high);
+      return 0;
+    }
+  }
+  for (int i = 0; i < SLOTS; i++) {
+    int32_t free_slot = 0;
+    if (atomic_compare_exchange_strong(&page[i].users, &free_slot, 1)) {
+      atomic_store(&page[i].position, 0);
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+void dn_position_use(int slot) {
+  if (slot > 0 && page != NULL) atomic_fetch_add(&page[slot - 1].users, 1);
+}
+
+void dn_position_release(int slot) {
+  if (slot > 0 && page != NULL) atomic_fetch_sub(&page[slot - 1].users, 1);
+}
+
+int64_t dn_position_get(int slot) { return atomic_load(&page[slot - 1].position); }
+void dn_position_set(int slot, int64_t position) { atomic_store(&page[slot - 1].position, position); }
+void dn_position_add(int slot, int64_t delta) { atomic_fetch_add(&page[slot - 1].position, delta); }
+
+static void release_at_exit(int fd, struct dn_file *f, void *arg) {
+  (void)fd;
+  (void)arg;
+  dn_position_release(f->slot);
+  f->slot = 0;
+}
+
+/** At exit, the process's open files stop using their slots (a killed process leaves them taken: see README). */
+__attribute__((destructor)) static void release_positions(void) {
+  if (page != NULL) dn_each(release_at_exit, NULL);
+}
