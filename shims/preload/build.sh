@@ -6,6 +6,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../../.danaus/build}"
 mkdir -p "$out"
+# Every tenant's uid loads the library: its directory and the default one's parent (.danaus, which another script may
+# have made 0700 first; its private parts, such as the Ceph cluster's directory, keep their own modes) stay searchable.
+chmod a+rx "$out"
+[ -z "${1:-}" ] && chmod a+rx "$out/.."
 sources=("$here"/*.c)
 inputs=("${sources[@]}" "$here/preload.h" "$here/../include/danaus_proto.h" "$here/build.sh")
 cc=${CC:-cc}

@@ -200,7 +200,7 @@ struct registration {
 };
 
 static int parse_mount(struct json *j) {
-  char path[DANAUS_PATH_MAX];
+  char path[DN_PATH_MAX];
   int64_t id = -1;
   path[0] = '\0';
   if (json_expect(j, '{') < 0) return -1;

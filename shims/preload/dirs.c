@@ -50,7 +50,7 @@ static struct dn_dir *new_stream(int fd) {
 
 DIR *opendir(const char *path) {
   NEXT(opendir);
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(AT_FDCWD, path, inner);
   if (mount == -1) {
@@ -284,7 +284,7 @@ fail:;
 int scandir(const char *path, struct dirent ***list, int (*filter)(const struct dirent *),
             int (*compare)(const struct dirent **, const struct dirent **)) {
   NEXT(scandir);
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(AT_FDCWD, path, inner);
   UNLOCK();
@@ -295,7 +295,7 @@ int scandir(const char *path, struct dirent ***list, int (*filter)(const struct 
 int scandir64(const char *path, struct dirent64 ***list, int (*filter)(const struct dirent64 *),
               int (*compare)(const struct dirent64 **, const struct dirent64 **)) {
   NEXT(scandir64);
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(AT_FDCWD, path, inner);
   UNLOCK();

@@ -98,7 +98,7 @@ int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
 }
 
 static int open_at(int dirfd, const char *path, int flags, mode_t mode) {
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(dirfd, path, inner);
   if (mount == -1) {

@@ -27,13 +27,13 @@ static int lock_fd_of(struct dn_file *f) {
   if (f->lock_fd > 0) return f->lock_fd - 1;
   const char *socket = getenv(DN_ENV_SOCKET);
   if (socket == NULL) return -ENOLCK;
-  char dir[DANAUS_PATH_MAX];
+  char dir[DN_PATH_MAX];
   snprintf(dir, sizeof dir, "%s", socket);
-  char locks[DANAUS_PATH_MAX + 16];
+  char locks[DN_PATH_MAX + 16];
   snprintf(locks, sizeof locks, "%s/locks", dirname(dir));
   /* The system call itself: the wrapped mkdir would take dn_lock again. */
   if (syscall(SYS_mkdirat, AT_FDCWD, locks, 0700) < 0 && errno != EEXIST) return -ENOLCK;
-  char path[DANAUS_PATH_MAX + 64];
+  char path[DN_PATH_MAX + 64];
   snprintf(path, sizeof path, "%s/%d-%016llx", locks, f->mount, (unsigned long long)fnv1a(f->path, 0xcbf29ce484222325ULL));
   int fd = REAL(open)(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return -ENOLCK;

@@ -41,7 +41,7 @@ static int64_t path_call(uint32_t op, int mount, const char *a, const char *b, i
  */
 #define ROUTED(dirfd, path, expr, kernel) \
   do { \
-    char inner[DANAUS_PATH_MAX]; \
+    char inner[DN_PATH_MAX]; \
     LOCK(); \
     int mount = dn_route((dirfd), (path), inner); \
     if (mount == -1) { \
@@ -146,7 +146,7 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
     if (r == 0) to_statx(&st, sx);
     return (int)dn_ret(r);
   }
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(dirfd, path, inner);
   if (mount == -1) {
@@ -213,7 +213,7 @@ int unlinkat(int dirfd, const char *path, int flags) {
 }
 int remove(const char *path) {
   NEXT(remove);
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(AT_FDCWD, path, inner);
   if (mount == -1) {
@@ -228,7 +228,7 @@ int remove(const char *path) {
 
 /** Two-path operations: both under the same mount go to the service; one private and one not is EXDEV. */
 static int two_paths(uint32_t op, int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int64_t flag, int nflag, int *kernel) {
-  char a[DANAUS_PATH_MAX], b[DANAUS_PATH_MAX];
+  char a[DN_PATH_MAX], b[DN_PATH_MAX];
   *kernel = 0;
   LOCK();
   int ma = dn_route(olddirfd, oldpath, a);
@@ -332,7 +332,7 @@ static int fd_path(int fd, int *mount, char *inner) {
 
 #define BY_FD(fd, expr, kernel) \
   do { \
-    char inner[DANAUS_PATH_MAX]; \
+    char inner[DN_PATH_MAX]; \
     int mount; \
     LOCK(); \
     if (fd_path((fd), &mount, inner) < 0) { \
@@ -506,9 +506,9 @@ int fstatvfs64(int fd, struct statvfs64 *out) {
 /* ---- special files ---- */
 
 static int64_t mknod_call(int mount, const char *inner, mode_t mode, dev_t dev) {
-  (void)dev; /* devices are refused by the service (EPERM); FIFOs, sockets and regular files need no device number */
-  int64_t extra[1] = {(mode & S_IFMT) | (mode & 07777 & ~dn_umask)};
-  return path_call(DANAUS_OP_MKNOD, mount, inner, NULL, 1, extra, NULL);
+  /* The device number goes as makedev(3) gives it; the service makes a device only for a caller allowed to. */
+  int64_t extra[2] = {(mode & S_IFMT) | (mode & 07777 & ~dn_umask), (int64_t)dev};
+  return path_call(DANAUS_OP_MKNOD, mount, inner, NULL, 2, extra, NULL);
 }
 int mknod(const char *path, mode_t mode, dev_t dev) {
   NEXT(mknod);
@@ -532,7 +532,7 @@ int mkfifoat(int dirfd, const char *path, mode_t mode) {
 #define NO_XATTR_PATH(call, kernel) \
   do { \
     NEXT(call); \
-    char inner[DANAUS_PATH_MAX]; \
+    char inner[DN_PATH_MAX]; \
     LOCK(); \
     int mount = dn_route(AT_FDCWD, path, inner); \
     UNLOCK(); \
@@ -576,7 +576,7 @@ static int64_t enter(int mount, const char *inner) {
 
 int chdir(const char *path) {
   NEXT(chdir);
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(AT_FDCWD, path, inner);
   if (mount == -1) {
@@ -597,7 +597,7 @@ int chdir(const char *path) {
 
 int fchdir(int fd) {
   NEXT(fchdir);
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   int mount;
   LOCK();
   if (fd_path(fd, &mount, inner) < 0) {
@@ -623,7 +623,7 @@ char *getcwd(char *buf, size_t size) {
     UNLOCK();
     return next_getcwd(buf, size);
   }
-  char abs[DANAUS_PATH_MAX];
+  char abs[DN_PATH_MAX];
   int r = dn_connect() < 0 ? -errno : dn_absolute(dn_cwd_mount, dn_cwd_inner, abs, sizeof abs);
   UNLOCK();
   if (r < 0) {
@@ -656,9 +656,9 @@ char *get_current_dir_name(void) { return getcwd(NULL, 0); }
  * link's directory, absolute ones from the root: one that leaves the mount continues on the kernel's side).
  */
 static char *private_realpath(const char *path, char *resolved, int *kernel, char *work) {
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   *kernel = 0;
-  if (strlen(path) >= DANAUS_PATH_MAX) {
+  if (strlen(path) >= DN_PATH_MAX) {
     errno = ENAMETOOLONG;
     return NULL;
   }
@@ -676,7 +676,7 @@ static char *private_realpath(const char *path, char *resolved, int *kernel, cha
       return NULL;
     }
     /* Find the first component of inner that is a symlink. */
-    char prefix[DANAUS_PATH_MAX];
+    char prefix[DN_PATH_MAX];
     size_t len = 0;
     const char *p = inner;
     int64_t r = 0;
@@ -698,21 +698,21 @@ static char *private_realpath(const char *path, char *resolved, int *kernel, cha
       if (S_ISLNK(st.st_mode)) {
         r = path_call(DANAUS_OP_READLINK, mount, prefix, NULL, 0, NULL, NULL);
         if (r < 0) break;
-        char target[DANAUS_PATH_MAX];
+        char target[DN_PATH_MAX];
         if ((size_t)r >= sizeof target) { r = -ENAMETOOLONG; break; }
         memcpy(target, dn_buf, (size_t)r);
         target[r] = '\0';
-        char next[DANAUS_PATH_MAX * 2];
+        char next[DN_PATH_MAX * 2];
         if (target[0] == '/') {
           snprintf(next, sizeof next, "%s%s", target, p);
         } else {
-          char dir[DANAUS_PATH_MAX];
+          char dir[DN_PATH_MAX];
           prefix[len - n - 1] = '\0';
           r = dn_absolute(mount, prefix[0] ? prefix : "/", dir, sizeof dir);
           if (r < 0) break;
           snprintf(next, sizeof next, "%s/%s%s", dir, target, p);
         }
-        if (strlen(next) >= DANAUS_PATH_MAX) { r = -ENAMETOOLONG; break; }
+        if (strlen(next) >= DN_PATH_MAX) { r = -ENAMETOOLONG; break; }
         strcpy(work, next);
         linked = 1;
         break;
@@ -725,7 +725,7 @@ static char *private_realpath(const char *path, char *resolved, int *kernel, cha
       return NULL;
     }
     if (!linked) {
-      char abs[DANAUS_PATH_MAX];
+      char abs[DN_PATH_MAX];
       r = dn_absolute(mount, inner, abs, sizeof abs);
       UNLOCK();
       if (r < 0) {
@@ -752,7 +752,7 @@ char *realpath(const char *path, char *resolved) {
     errno = EINVAL;
     return NULL;
   }
-  char absolute[DANAUS_PATH_MAX];
+  char absolute[DN_PATH_MAX];
   const char *start = path;
   if (path[0] != '/') {
     LOCK();
@@ -769,7 +769,7 @@ char *realpath(const char *path, char *resolved) {
     start = absolute;
   }
   int kernel;
-  char work[DANAUS_PATH_MAX];
+  char work[DN_PATH_MAX];
   char *out = private_realpath(start, resolved, &kernel, work);
   return kernel ? next_realpath(work, resolved) : out;
 }

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 int dn_cwd_mount = -1;
-char dn_cwd_inner[DANAUS_PATH_MAX];
+char dn_cwd_inner[DN_PATH_MAX];
 
 /** Appends the components of `path` to the normalised absolute path in out[0..*len). Returns 0 or -ENAMETOOLONG. */
 static int append_normalised(char *out, size_t *len, const char *path) {
@@ -26,7 +26,7 @@ static int append_normalised(char *out, size_t *len, const char *path) {
       if (*len > 1) (*len)--;
       out[*len] = '\0';
     } else {
-      if (*len + 1 + n + 1 > DANAUS_PATH_MAX) return -ENAMETOOLONG;
+      if (*len + 1 + n + 1 > DN_PATH_MAX) return -ENAMETOOLONG;
       if (*len > 1) out[(*len)++] = '/';
       memcpy(out + *len, p, n);
       *len += n;
@@ -65,7 +65,7 @@ static int find_mount(const char *abs, char *inner) {
 }
 
 /** The kernel's working directory, when a mount point lies under it (relative paths may then enter a mount). */
-static char kernel_cwd[DANAUS_PATH_MAX];
+static char kernel_cwd[DN_PATH_MAX];
 /** 0: not looked up since the last chdir; 1: no mount point under it; 2: kernel_cwd holds it, mounts below. */
 static int kernel_cwd_state;
 
@@ -75,7 +75,7 @@ void dn_kernel_cwd_changed(void) { kernel_cwd_state = 0; }
 static int kernel_cwd_reaches_mount(void) {
   if (kernel_cwd_state == 0) {
     kernel_cwd_state = 1;
-    char here[DANAUS_PATH_MAX];
+    char here[DN_PATH_MAX];
     if (syscall(SYS_getcwd, here, sizeof here) > 0 && here[0] == '/') {
       size_t n = strlen(here);
       for (int i = 0; i < dn_mount_count; i++) {
@@ -92,7 +92,7 @@ static int kernel_cwd_reaches_mount(void) {
 
 int dn_route(int dirfd, const char *path, char *inner) {
   if (path == NULL || path[0] == '\0' || !dn_enabled()) return -1; /* "" is ENOENT from the kernel */
-  char abs[DANAUS_PATH_MAX];
+  char abs[DN_PATH_MAX];
   size_t len = 1;
   abs[0] = '/';
   abs[1] = '\0';
@@ -119,7 +119,7 @@ int dn_route(int dirfd, const char *path, char *inner) {
   } else {
     return -1;
   }
-  if (strlen(path) >= DANAUS_PATH_MAX) { errno = ENAMETOOLONG; return -2; }
+  if (strlen(path) >= DN_PATH_MAX) { errno = ENAMETOOLONG; return -2; }
   /* A working directory or descriptor inherited over fork: this process registers before its first request. */
   if (dn_connect() < 0 && dn_mount_count == 0) return -2;
   /* Inside the mount, ".." never climbs above its root: the mount point stands for "/" of the mount, as chroot-like
@@ -131,7 +131,7 @@ int dn_route(int dirfd, const char *path, char *inner) {
 
 int dn_put_paths(const char *a, const char *b) {
   size_t la = strlen(a) + 1, lb = b ? strlen(b) + 1 : 0;
-  if (la > DANAUS_PATH_MAX || lb > DANAUS_PATH_MAX || la + lb > dn_bufsize) return -ENAMETOOLONG;
+  if (la > DN_PATH_MAX || lb > DN_PATH_MAX || la + lb > dn_bufsize) return -ENAMETOOLONG;
   memcpy(dn_buf, a, la);
   if (b) memcpy(dn_buf + la, b, lb);
   return (int)(la + lb);

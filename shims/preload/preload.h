@@ -26,6 +26,10 @@
 #define DN_ENV_DEBUG "DANAUS_PRELOAD_DEBUG"
 
 #define DN_MAX_MOUNTS 64
+/* Longest path inside a mount this library builds: one syscall argument's (PATH_MAX). The service takes up to
+ * DANAUS_PATH_MAX, but the buffers here live on the caller's stack, which a thread may have made small; a deeper path
+ * answers ENAMETOOLONG on the preload path (the kernel path and the TypeScript client go deeper). */
+#define DN_PATH_MAX DANAUS_ARG_PATH_MAX
 
 /** One mount of the tenant, as the registration reply lists it. */
 struct dn_mount {
@@ -152,7 +156,7 @@ void dn_positions_adopt(int fd);
 /* ---- paths (paths.c) ---- */
 /**
  * Where `path` (relative to `dirfd`) falls: the mount id, with the path inside the mount written to `inner`
- * (DANAUS_PATH_MAX bytes), or -1 when it goes to the kernel. -2 with errno set when it is ours but bad
+ * (DN_PATH_MAX bytes), or -1 when it goes to the kernel. -2 with errno set when it is ours but bad
  * (ENAMETOOLONG, a stale dirfd that cannot be reopened, ENOTCONN). Caller holds dn_lock.
  */
 int dn_route(int dirfd, const char *path, char *inner);
@@ -162,7 +166,7 @@ int dn_put_paths(const char *a, const char *b);
 int dn_absolute(int mount, const char *inner, char *out, size_t size);
 /** The virtual working directory inside a mount (mount id, inner path) or mount -1 when the kernel's cwd applies. */
 extern int dn_cwd_mount;
-extern char dn_cwd_inner[DANAUS_PATH_MAX];
+extern char dn_cwd_inner[DN_PATH_MAX];
 /** The kernel's working directory changed (chdir/fchdir to a kernel directory). */
 void dn_kernel_cwd_changed(void);
 

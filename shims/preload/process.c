@@ -325,7 +325,7 @@ void dn_inherit(void) {
     int used = 0;
     if (sscanf(p, "%d,%d,%d,%d,%lld,%d,%n", &fd, &mount, &open_flags, &flags, &offset, &slot, &used) != 6 || used == 0) break;
     p += used;
-    char path[DANAUS_PATH_MAX];
+    char path[DN_PATH_MAX];
     p = unhex(p, path, sizeof path);
     while (*p && *p != ';') p++;
     if (*p == ';') p++;

@@ -107,7 +107,7 @@ int dn_stream_fd(FILE *fp, int *fd) {
 }
 
 static FILE *open_stream(const char *path, const char *mode, FILE *(*kernel)(const char *, const char *)) {
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   pthread_mutex_lock(&dn_lock);
   int mount = dn_route(AT_FDCWD, path, inner);
   pthread_mutex_unlock(&dn_lock);
@@ -211,7 +211,7 @@ void dn_stdio_adopt(void) {
  */
 FILE *freopen(const char *path, const char *mode, FILE *stream) {
   NEXT(freopen);
-  char inner[DANAUS_PATH_MAX];
+  char inner[DN_PATH_MAX];
   int mount = -1;
   if (path != NULL) {
     pthread_mutex_lock(&dn_lock);

@@ -6,7 +6,7 @@
  * backing directory.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alive, Harness, LAST_CPU, tenantToml, waitFor } from "../harness.ts";
@@ -125,6 +125,15 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
     const { mount, kernel } = await both("fifo", `cd "$R" && mkfifo p && stat -c '%F %a' p && { cat p > out & } && /bin/echo through-fifo > p && wait && cat out`);
     expect(mount.stdout).toBe(kernel.stdout);
     expect(mount.stdout).toBe("fifo 644\nthrough-fifo\n");
+  });
+
+  test.skipIf(process.getuid?.() !== 0)("mknod of character and block devices as root: stored with their numbers, as on the host", async () => {
+    const { mount, kernel } = await both("devices", `cd "$R" && mknod c c 1 3 && mknod b b 7 300 && umask 077 && mknod u c 4 5 && stat -c '%n %F %t:%T %a' c b u`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toBe("c character special file 1:3 644\nb block special file 7:12c 644\nu character special file 4:5 600\n");
+    const stored = lstatSync(join(backing("alpha"), "devices/b"));
+    expect(stored.isBlockDevice()).toBe(true);
+    expect(stored.rdev).toBe(lstatSync(join(host, "devices/b")).rdev);
   });
 
   test("cp -a, mv, stat, du, find, tar c/x of a tree with symlinks and hard links: the same as on the host", async () => {
