@@ -79,8 +79,8 @@ function errnoOf(error: unknown): number {
  * that cannot be served is logged, skipped and reported in `danaus status` (see mount-status.ts). Mounting needs root
  * (a tenant with its own `uid` cannot have legacy mounts). Page-cache use follows the tenant's `[fuse]`; a `slow`
  * fault delays every FUSE request. Each mount watches which files clients of other processes write through the
- * tenant service (change-watcher.ts) and has the kernel drop its cached pages and attributes of them. On a union
- * mount, looked-up names are not joined into one node by inode (`hardLinks = "link"`, see server/options.ts).
+ * tenant service (change-watcher.ts) and has the kernel drop its cached pages and attributes of them. Every name of one
+ * file is one node on union mounts too: the union keeps a hard-linked lower file one file across copy-up.
  */
 export const fuseLegacyService: ServiceDefinition = {
   name: "fuse-legacy",
@@ -129,7 +129,6 @@ export const fuseLegacyService: ServiceDefinition = {
           entryTimeoutMs: ctx.tenant.fuse.entryTimeoutMs,
           negativeTimeoutMs: ctx.tenant.fuse.negativeTimeoutMs,
           maxNodes: ctx.tenant.fuse.maxNodes,
-          hardLinks: ctx.tenant.mounts.find((m) => m.path === path)?.kind === "union" ? "link" : "inode",
           faults: ctx.faults.shared,
           logger: ctx.log,
           name: `danaus.${ctx.tenant.name}`,

@@ -167,7 +167,7 @@ export class FuseServer {
           nodes,
           ...(options.faults === undefined ? {} : { faults: options.faults }),
           opener: options.opener,
-          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs, hardLinks: options.hardLinks },
+          options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs },
         } satisfies ToServingWorker),
       );
       await Promise.all(starts);

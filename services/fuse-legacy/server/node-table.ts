@@ -23,11 +23,9 @@
  * (directories are known by name only, never joined: they have one name); a name of another file type, or whose new
  * inode is another node's, leaves its node (which keeps its other names) and takes the right one; otherwise (the same
  * type, an inode no node has) a node of that one name is re-keyed to the new inode and keeps its id, as an overlay
- * filesystem's inode survives copy-up, while a name of a node with other names leaves it for a new node. A union
- * breaks the hard links of a lower file at copy-up, so names of one node could then be different files: a union
- * mount's session asks the table not to join looked-up names by inode (see `hardLinks` in options.ts); there only
- * LINK through the mount adds a name to a node (the union has copied the file up by then), and a looked-up name whose
- * inode changed keeps its node unless its type changed.
+ * filesystem's inode survives copy-up, while a name of a node with other names leaves it for a new node (when the
+ * union copies up a hard-linked lower file, which it keeps one file, its other names follow it there at their next
+ * lookup).
  */
 import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, writeName } from "../../ipc-router/protocol/index.ts";
 import { FUSE_ROOT_ID } from "../protocol/index.ts";
@@ -217,14 +215,13 @@ export class NodeTable {
   /**
    * Records one more kernel reference to `name` in `parent` (a LOOKUP, CREATE, MKDIR... reply) whose lstat is `key`;
    * returns its node id, the same for every name of one file (see the module's identity rules). Without `key` the name
-   * is its own node; with `join` false a new name never joins the node of its inode (only {@link linked} adds names
-   * to a node), though the node is keyed. Throws FsError ESTALE when `parent` is unknown, ENAMETOOLONG for a name over
+   * is its own node. Throws FsError ESTALE when `parent` is unknown, ENAMETOOLONG for a name over
    * 255 bytes, ENFILE when the table is full.
    */
-  remember(parent: number, name: string, key?: NodeKey, join = true): number {
+  remember(parent: number, name: string, key?: NodeKey): number {
     const bytes = nameBytes(name);
     if (bytes.length >= NAME_BYTES) throw new FsError(ERRNO.ENAMETOOLONG, "lookup", name);
-    return this.locked(() => this.rememberName(parent, name, bytes, key, join));
+    return this.locked(() => this.rememberName(parent, name, bytes, key));
   }
 
   /**
@@ -238,7 +235,7 @@ export class NodeTable {
     return this.locked(() => {
       const slot = this.slotOf(nodeid);
       if (slot >= 0 && this.words[this.at(slot) + TYPE] === (key.st_mode & S_IFMT)) this.rekey(slot, key);
-      return this.rememberName(parent, name, bytes, key, true, slot);
+      return this.rememberName(parent, name, bytes, key, slot);
     });
   }
 
@@ -364,13 +361,13 @@ export class NodeTable {
   }
 
   /** {@link remember} inside the lock, `bytes` being `name` encoded; a new name joins node `into` when that is ≥ 0. */
-  private rememberName(parent: number, name: string, bytes: Uint8Array, key: NodeKey | undefined, join: boolean, into = -1): number {
+  private rememberName(parent: number, name: string, bytes: Uint8Array, key: NodeKey | undefined, into = -1): number {
     const parentSlot = this.slotOf(parent);
     if (parentSlot < 0 || this.pathOfSlot(parentSlot) === undefined) throw new FsError(ERRNO.ESTALE, "lookup", name);
     const w = this.words;
     let found = this.find(parentSlot, bytes);
     const elsewhere = found >= 0 && into >= 0 && w[this.at(found) + NODE] !== into;
-    if (found >= 0 && key !== undefined && (elsewhere || !this.stillNames(found, key, join))) {
+    if (found >= 0 && key !== undefined && (elsewhere || !this.stillNames(found, key))) {
       this.detachName(parentSlot, bytes);
       found = -1;
     }
@@ -397,7 +394,7 @@ export class NodeTable {
     this.keys[slot * 2 + 1] = key?.st_ino ?? 0;
     this.attach(slot, parentSlot, bytes);
     const holder = key === undefined ? -1 : this.nodeOfKey(key);
-    const node = into >= 0 ? into : join ? holder : -1;
+    const node = into >= 0 ? into : holder;
     if (node >= 0) {
       // Another name of a file the kernel knows: one more name in its ring.
       w[at + STATE] = ALIAS;
@@ -412,8 +409,7 @@ export class NodeTable {
     w[at + NODE] = slot;
     w[at + RING] = slot;
     this.handles.fill(-1, slot * HANDLES_PER_NODE, (slot + 1) * HANDLES_PER_NODE);
-    // Without joining, the inode may be another node's already: the index keeps that one.
-    if (key !== undefined && holder < 0) this.indexKey(slot);
+    if (key !== undefined) this.indexKey(slot);
     w[LIVE]!++;
     return this.idOf(slot);
   }
@@ -452,10 +448,9 @@ export class NodeTable {
 
   /**
    * Whether name slot `slot`, whose lstat is now `key`, still names its node's file (see the module's identity rules);
-   * re-keys a node of one name whose file got a new inode (a union copy-up). Without `join`, only another file type
-   * makes it another node.
+   * re-keys a node of one name whose file got a new inode (a union copy-up).
    */
-  private stillNames(slot: number, key: NodeKey, join: boolean): boolean {
+  private stillNames(slot: number, key: NodeKey): boolean {
     const w = this.words;
     const at = this.at(slot);
     const type = key.st_mode & S_IFMT;
@@ -473,8 +468,7 @@ export class NodeTable {
       this.keys[slot * 2 + 1] = key.st_ino;
       return true;
     }
-    if (other < 0 && this.rekey(slot, key)) return true;
-    return !join;
+    return other < 0 && this.rekey(slot, key);
   }
 
   /**

@@ -16,12 +16,6 @@ export interface FuseSessionOptions {
   readonly entryTimeoutMs?: number;
   /** How long the kernel may remember that a name does not exist (a negative entry), in ms. Default 0 (not at all). */
   readonly negativeTimeoutMs?: number;
-  /**
-   * Which names of one file are one node (one kernel inode): "inode" (default), every name with the file's st_dev and
-   * st_ino; "link", only names made by LINK through the mount, for a union, whose copy-up breaks the hard links of a
-   * lower file (as overlayfs gives such names inodes of their own), so a request through one name never reaches another.
-   */
-  readonly hardLinks?: "inode" | "link";
 }
 
 /** Largest WRITE the server accepts (also the READ size bound through max_pages): 1 MiB. */

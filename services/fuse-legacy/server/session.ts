@@ -116,8 +116,6 @@ export class FuseSession {
   private readonly entryValid: [number, number];
   private readonly negativeValid: [number, number];
   private readonly openFlags: number;
-  /** Whether a looked-up name joins the node of its file's inode (see {@link FuseSessionOptions.hardLinks}). */
-  private readonly joinByInode: boolean;
 
   /** Serves `fs`; `logger` hears about handler bugs (non-FsError throws); `nodes` is the mount's shared table. */
   constructor(private readonly fs: FileSystem, options: FuseSessionOptions = {}, private readonly logger?: FuseLogger, nodes?: NodeTable) {
@@ -128,7 +126,6 @@ export class FuseSession {
     this.entryValid = timeout(options.entryTimeoutMs ?? 1000);
     this.negativeValid = timeout(options.negativeTimeoutMs ?? 0);
     this.openFlags = options.directIo ? FOPEN.FOPEN_DIRECT_IO : 0;
-    this.joinByInode = options.hardLinks !== "link";
     this.register();
   }
 
@@ -226,7 +223,7 @@ export class FuseSession {
    */
   private entryReply(parent: number, name: string, path: string, at = OUT_HEADER_SIZE): number {
     const st = this.fs.lstat(path);
-    return this.writeEntry(at, this.nodes.remember(parent, name, st, this.joinByInode), st);
+    return this.writeEntry(at, this.nodes.remember(parent, name, st), st);
   }
 
   /**
@@ -256,7 +253,7 @@ export class FuseSession {
         st = stat();
       }
     }
-    return this.writeEntry(OUT_HEADER_SIZE, this.nodes.remember(parent, name, st, this.joinByInode), st);
+    return this.writeEntry(OUT_HEADER_SIZE, this.nodes.remember(parent, name, st), st);
   }
 
   /** Writes `fuse_entry_out` for node `nodeid` with attributes `st` at `at`; returns its size. */
@@ -553,7 +550,7 @@ export class FuseSession {
           if (entry.name !== "." && entry.name !== "..") {
             try {
               const st = this.fs.lstat(childPath(dirPath, entry.name));
-              this.writeEntry(at, this.nodes.remember(plus.dir, entry.name, st, this.joinByInode), st);
+              this.writeEntry(at, this.nodes.remember(plus.dir, entry.name, st), st);
             } catch (error) {
               if (!(error instanceof FsError)) throw error;
             }

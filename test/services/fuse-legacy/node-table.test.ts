@@ -295,20 +295,6 @@ describe("NodeTable", () => {
       expect(table.lookups(c)).toBe(3);
     });
 
-    test("without joining (a union mount), names of one inode stay apart unless LINK made them, which answers the old node", () => {
-      const table = new NodeTable();
-      const a = table.remember(ROOT, "a", file(10), false);
-      const b = table.remember(ROOT, "b", file(10), false);
-      expect(b).not.toBe(a);
-      expect(table.linked(b, ROOT, "c", file(10))).toBe(b);
-      expect(table.remember(ROOT, "c", file(10), false)).toBe(b);
-      // A name replaced by another file's inode keeps its node when not joining (only a type change parts them).
-      expect(table.remember(ROOT, "a", file(11), false)).toBe(a);
-      table.forget(a, 2);
-      expect(table.linked(b, ROOT, "e", file(10))).toBe(b);
-      expect(table.path(b)).toBe("/b");
-    });
-
     test("directories are known by name, never joined by inode, and keep their node when their inode changes", () => {
       const table = new NodeTable();
       const d = table.remember(ROOT, "d", dir(5));
