@@ -6,7 +6,8 @@
  * F/F). Then the paper's start-up experiment (fuse-startup.ts): N = 1, 4, 16 lighttpd servers chroot'd into unions
  * over one image, danaus against unionfs-fuse over ceph-fuse. Every service runs on core 0, fio and lighttpd on
  * core 1. Last, the cost of node identity (fuse-links.ts): lstat and open of 10,000 names with and without hard links
- * on fuse-legacy over a local directory. DANAUS_BENCH_ONLY=fio|startup|links runs one part (links needs no cluster).
+ * on fuse-legacy over a local directory, and shared-mmap reads (fuse-mmap.ts). DANAUS_BENCH_ONLY=fio|startup|links|mmap
+ * runs one part (links and mmap need no cluster).
  * Needs root, /dev/fuse and the cluster: `bun run ceph up`.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { mountCephFuse } from "./ceph-fuse.ts";
 import { cephTenantToml, legacyMountToml, PLACEMENTS, startDanausTenant, type Placement } from "./danaus-tenant.ts";
 import { FIO_CPU, FIO_JOBS, META_FILES, runFio } from "./fuse-fio.ts";
 import { runLinksPart, type LinksPart } from "./fuse-links.ts";
+import { runMmapPart, type MmapPart } from "./fuse-mmap.ts";
 import { runStartup, STARTUP_COUNTS, STARTUP_RUNS, type StartupRow } from "./fuse-startup.ts";
 import { printTable } from "./stats.ts";
 import { mountUnionfs, type UnionfsMount } from "./union-fuse.ts";
@@ -217,21 +219,25 @@ async function runStartupPart(conf: string, adminPath: string, base: string): Pr
   };
 }
 
-/** Runs the benchmark and writes bench/results/fuse.json; DANAUS_BENCH_ONLY=fio, startup or links runs one part and keeps the others' last results. */
+/** Runs the benchmark and writes bench/results/fuse.json; DANAUS_BENCH_ONLY=fio, startup, links or mmap runs one part and keeps the others' last results. */
 export async function run(): Promise<void> {
   if (process.getuid?.() !== 0 || !existsSync("/dev/fuse")) {
     process.stderr.write("bench fuse needs root and /dev/fuse (FUSE mounts)\n");
     process.exit(1);
   }
   const only = process.env.DANAUS_BENCH_ONLY;
-  if (only !== undefined && only !== "fio" && only !== "startup" && only !== "links") {
-    process.stderr.write(`DANAUS_BENCH_ONLY must be fio, startup or links, found "${only}"\n`);
+  if (only !== undefined && only !== "fio" && only !== "startup" && only !== "links" && only !== "mmap") {
+    process.stderr.write(`DANAUS_BENCH_ONLY must be fio, startup, links or mmap, found "${only}"\n`);
     process.exit(2);
   }
   const resultFile = join(import.meta.dir, "results", "fuse.json");
   const previous = readPrevious(resultFile);
   if (only === "links") {
     writeResult(resultFile, { ...previous, links: await runLinksPart() });
+    return;
+  }
+  if (only === "mmap") {
+    writeResult(resultFile, { ...previous, mmap: await runMmapPart() });
     return;
   }
   const cluster = status(process.env.DANAUS_CEPH_DIR ?? DEFAULT_CLUSTER_DIR);
@@ -258,23 +264,24 @@ export async function run(): Promise<void> {
     }
   }
   const links = await runLinksPart();
+  const mmap = await runMmapPart();
   process.stdout.write(`\n(run took ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
-  writeResult(resultFile, { fio, startup, links });
+  writeResult(resultFile, { fio, startup, links, mmap });
 }
 
-function writeResult(file: string, parts: { fio?: FioPart; startup?: StartupPart; links?: LinksPart }): void {
+function writeResult(file: string, parts: { fio?: FioPart; startup?: StartupPart; links?: LinksPart; mmap?: MmapPart }): void {
   const out = { benchmark: "fuse", when: new Date().toISOString(), serviceCpus: SERVICE_CPUS, ...parts };
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
   writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
 }
 
 /** The parts of the last fuse.json (the layout before the start-up part had the fio fields at the top level). */
-function readPrevious(file: string): { fio?: FioPart; startup?: StartupPart; links?: LinksPart } {
+function readPrevious(file: string): { fio?: FioPart; startup?: StartupPart; links?: LinksPart; mmap?: MmapPart } {
   try {
     const old = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
     if ("fio" in old || "startup" in old) {
-      const { fio, startup, links } = old as { fio?: FioPart; startup?: StartupPart; links?: LinksPart };
-      return { fio, startup, links };
+      const { fio, startup, links, mmap } = old as { fio?: FioPart; startup?: StartupPart; links?: LinksPart; mmap?: MmapPart };
+      return { fio, startup, links, mmap };
     }
     return { fio: old as unknown as FioPart };
   } catch {
