@@ -5,8 +5,13 @@
  * numbers are CephFS's. That one is not on by default: in about one run of six, right after "rename o over b" (b
  * and d1/c two links of a file whose first name a was unlinked), the tenant service itself (its own lstat through a
  * client, not only the kernel path) answered ENOENT for d1/c: a cause on the service's side (its cache, libcephfs or
- * the MDS) not found yet; the same steps straight on CephBackend (40 tries) or through a client alone (60) did not
- * show it.
+ * the MDS) not found yet; the same steps straight on CephBackend (40 tries, and 100 more with an lstat of every name
+ * between steps, 2026-12-04) or through a client alone (60) did not show it. Probed on 2026-12-04 (2 failures in 13
+ * runs): at that moment a second libcephfs client (client.admin, a fresh mount) lstats d1/c fine (nlink 1, size 3),
+ * while the tenant service's own client kept answering ENOENT for more than 3 s, far past the attribute cache's 1 s:
+ * its libcephfs client holds a stale null dentry, most likely left by the MDS's stray reintegration of the file (its
+ * first name was unlinked, then the name holding it was replaced). The kernel path shows it because GETATTR of a node
+ * is a path lookup in the service; an inode-based lookup (as ceph-fuse's) would not meet the dentry.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
