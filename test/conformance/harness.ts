@@ -17,6 +17,8 @@ export interface ConformanceInstance {
 export interface ConformanceCapabilities {
   /** rename() honours RENAME_NOREPLACE and RENAME_EXCHANGE. Default false. */
   readonly renameFlags?: boolean;
+  /** rename() honours RENAME_NOREPLACE (the union does, without RENAME_EXCHANGE). Default: as `renameFlags`. */
+  readonly renameNoreplace?: boolean;
   /** chown works (to the same owner always; to 1234:1234 when the tests run as root). */
   readonly chown?: boolean;
   /** link() makes hard links. */
@@ -60,6 +62,7 @@ export interface Suite {
 export function makeSuite(options: ConformanceOptions): Suite {
   const caps: Required<ConformanceCapabilities> = {
     renameFlags: false,
+    renameNoreplace: options.capabilities?.renameFlags ?? false,
     chown: true,
     hardLinks: true,
     largeFiles: true,

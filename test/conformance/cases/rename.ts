@@ -97,7 +97,7 @@ export function renameCases({ it }: Suite): void {
       expect(readFile(fs, "b")).toBe("B");
       fs.rename("a", "c", RENAME_NOREPLACE);
       expect(readFile(fs, "c")).toBe("A");
-    }, ["renameFlags"]);
+    }, ["renameNoreplace"]);
 
     it("RENAME_EXCHANGE swaps a file and a directory; a missing side: ENOENT", (fs) => {
       writeFile(fs, "f", "file");

@@ -6,7 +6,7 @@ import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
 import { runConformance, type ConformanceCapabilities } from "../../conformance/index.ts";
 
-const capabilities: ConformanceCapabilities = { renameFlags: false, chown: true, hardLinks: true, largeFiles: true, symlinks: true, fifoIo: true };
+const capabilities: ConformanceCapabilities = { renameFlags: false, renameNoreplace: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true, fifoIo: true };
 
 runConformance("union, upper only", {
   async newFs() {
