@@ -47,7 +47,7 @@ async function routeTo(ctx: ServiceContext, mountPath: string, events: Registrat
     // Clients of other processes still write through this process's service threads: hear which files.
     const onChanged = events.changed;
     if (onChanged === undefined) return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close: () => undefined };
-    const watcher = new ChangeWatcher(routerSocketPath(ctx.runtime.runDir), onChanged);
+    const watcher = new ChangeWatcher(routerSocketPath(ctx.runtime.runDir), mountPath, onChanged);
     const timer = setInterval(() => watcher.keepOpen(), WATCH_REOPEN_MS);
     watcher.keepOpen();
     const close = () => {
@@ -111,9 +111,11 @@ export const fuseLegacyService: ServiceDefinition = {
             ctx.log.info("legacy mount served again by the restarted tenant service", { mount: path });
           },
           unserved: (problem) => unserved(path, problem),
-          // Files other processes wrote through the tenant service: the kernel drops their cached pages and attributes.
-          changed: (files) => {
+          // Files other processes wrote, and names they changed, through the tenant service: the kernel drops their cached
+          // pages, attributes and entries.
+          changed: (files, names) => {
             try {
+              server?.invalidateNames(names);
               server?.invalidate(files);
             } catch (error) {
               ctx.log.warn("invalidating the kernel's cache of changed files failed", { mount: path, error: error instanceof Error ? error.message : String(error) });

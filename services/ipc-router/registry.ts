@@ -7,13 +7,14 @@ import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
 import type { Logger } from "../../kernel/log/index.ts";
-import type { ChangeLog } from "./change-log.ts";
+import type { ChangeLog, NameChange } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
 import { ENTRY, ENTRY_STATE, type FileSystem } from "./protocol/index.ts";
 import {
   MAX_REGISTRATION_BYTES,
   RegistrationRequestSchema,
   type MountEntry,
+  type NameChanged,
   type RegistrationReply,
   type RegistrationRequest,
 } from "./registration.ts";
@@ -34,7 +35,7 @@ export interface RegistryDeps {
   servicePid: number;
   epoch: number;
   log: Logger;
-  /** Files clients wrote, drained to the watchers. */
+  /** Files and names clients changed, drained to the watchers. */
   changes: ChangeLog;
 }
 
@@ -45,6 +46,8 @@ interface Connection {
   pending: string;
   /** A watcher's connection (see the "watch" request). */
   watching?: boolean;
+  /** The id of the mount whose name changes a watcher hears (-1: none). */
+  watchedMount?: number;
 }
 
 /**
@@ -56,6 +59,13 @@ const RECLAIM_PASSES_MS = [100, 1000];
 const RECLAIM_REPEAT_MS = 1000;
 /** How long the change drain waits after the first new record, to take a burst of them at once. */
 const DRAIN_PAUSE_MS = 2;
+
+/** A name change as a watcher hears it: the paths' bytes in base64, never decoded as text. */
+function nameChanged(change: NameChange): NameChanged {
+  const bytes = (path: string) => Buffer.from(path, "latin1").toString("base64");
+  const { kind, st_dev, st_ino } = change;
+  return { kind, path: bytes(change.path), ...(change.to === undefined ? {} : { to: bytes(change.to) }), st_dev, st_ino };
+}
 
 /** The registration server of one tenant service. */
 export class Registry {
@@ -144,18 +154,22 @@ export class Registry {
         // drain (a thread records a file once per drain), at the price of that much delay.
         await this.deps.changes.whenWritten(this.drainedTo, 500);
         if (this.deps.changes.written !== this.drainedTo) await Bun.sleep(DRAIN_PAUSE_MS);
-        const { changes, next, lost } = this.deps.changes.drain(this.drainedTo);
+        const { changes, names, next, lost } = this.deps.changes.drain(this.drainedTo);
         // An entry still being written stops the drain short: come back after a breath, not in a spin.
         if (next === this.drainedTo && lost === 0) {
           if (this.deps.changes.written !== next) await Bun.sleep(1);
           continue;
         }
         this.drainedTo = next;
-        if (lost > 0) this.deps.log.warn("change log lapped: some writes were not told to the kernel path", { lost });
+        if (lost > 0) this.deps.log.warn("change log lapped: some changes were not told to the kernel path", { lost });
         for (const socket of this.watchers) {
           const theirs = socket.data.pid;
           const changed = changes.filter((c) => this.clients.get(c.client)?.pid !== theirs).map((c): [number, number] => [c.st_dev, c.st_ino]);
-          if (changed.length > 0 || lost > 0) socket.write(JSON.stringify({ changed, ...(lost > 0 ? { lost } : {}) }) + "\n");
+          const mount = socket.data.watchedMount ?? -1;
+          const told = names.filter((n) => n.mount === mount && this.clients.get(n.client)?.pid !== theirs).map(nameChanged);
+          if (changed.length > 0 || told.length > 0 || lost > 0) {
+            socket.write(JSON.stringify({ changed, ...(told.length > 0 ? { names: told } : {}), ...(lost > 0 ? { lost } : {}) }) + "\n");
+          }
         }
       }
     } finally {
@@ -218,8 +232,11 @@ export class Registry {
       }
       case "watch": {
         if (conn.client !== 0) return { ok: false, errno: "EISCONN", message: "watch on a connection of its own, not a registered one" };
+        const mount = request.mount === undefined ? undefined : deps.mountTable.find((m) => m.path === request.mount);
+        if (request.mount !== undefined && mount === undefined) return { ok: false, errno: "ENOENT", message: `watch: ${request.mount} is not a mount of this service` };
         conn.pid = request.pid;
         conn.watching = true;
+        conn.watchedMount = mount?.id ?? -1;
         return { ok: true };
       }
       case "detach_thread": {
