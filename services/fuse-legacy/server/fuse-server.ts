@@ -112,24 +112,25 @@ export class FuseServer {
   invalidateNames(changes: Iterable<ChangedName>): number {
     if (!this.mounted) return 0;
     let sent = 0;
+    // Each directory and file once per batch, after its entries (a burst of creates in one directory is one INVAL_INODE).
+    const nodes = new Set<number>();
     for (const change of changes) {
       const from = pathNames(change.path);
       const to = change.to === undefined ? undefined : pathNames(change.to);
       // Before the table lets go of the name: the node of the file that lost it (a node with no name left is unindexed).
       const file = change.kind === "added" ? undefined : this.nodes.nodeOfInode(change.st_dev, change.st_ino);
+      if (file !== undefined) nodes.add(file);
       if (change.kind === "removed") this.nodes.vanished(from, change);
       else if (change.kind === "moved" && to !== undefined) this.nodes.moved(from, to, change);
-      const directories = new Set<number>();
       for (const names of to === undefined ? [from] : [from, to]) {
         if (names.length === 0) continue;
         const directory = this.nodes.directory(names.slice(0, -1));
         if (directory === undefined) continue;
         if (this.notify(encodeNotifyInvalEntry(directory, nameToBytes(names.at(-1)!)))) sent++;
-        directories.add(directory);
+        nodes.add(directory);
       }
-      for (const directory of directories) if (this.notify(encodeNotifyInvalInode(directory))) sent++;
-      if (file !== undefined && this.notify(encodeNotifyInvalInode(file))) sent++;
     }
+    for (const node of nodes) if (this.notify(encodeNotifyInvalInode(node))) sent++;
     return sent;
   }
 
