@@ -192,6 +192,8 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     const decoded = paths(request, window, 1);
     if (typeof decoded === "number") return decoded;
     const handle = fs.open(decoded[0]!, flags, mode);
+    // Created, or opened if it was there: told as a name that may be new either way (no stat to tell them apart).
+    if (flags & O.CREAT) named(ctx, request, "added", decoded[0]!);
     let node: number;
     try {
       node = fs.fifoNode(handle);
@@ -206,7 +208,6 @@ const HANDLERS: Record<Operation["name"], Handler> = {
       fs.close(handle);
       return -ERRNO.EMFILE;
     }
-    if (flags & O.CREAT) named(ctx, request, "added", decoded[0]!);
     if (node >= 0) {
       FIFO_NODE.write(new DataView(window.buffer, window.byteOffset, window.length), 0, { pid: process.pid, fd: node });
       replyLength = FIFO_NODE.size;
