@@ -9,7 +9,7 @@
  * fuse-legacy in the data-path process.
  */
 import { expect, setDefaultTimeout, test } from "bun:test";
-import { constants, existsSync, linkSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { constants, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../harness.ts";
 import { expectClientWriteInvalidates, useLegacyTenant } from "./legacy-fixture.ts";
@@ -181,4 +181,35 @@ test.skipIf(!legacy.run)("a watcher of the mount hears the name changes of other
   } finally {
     socket.end();
   }
+});
+
+test.skipIf(!legacy.run)("name changes through the ring while a kernel-path process changes the same directory: nothing hangs, both views agree after", async () => {
+  const client = legacy.setup.client!;
+  const dir = join(legacy.mount, "busy");
+  mkdirSync(dir);
+  // The kernel holds the directory's lock while it waits for our replies to these, as fuse-legacy notifies about it.
+  const kernelSide = Bun.spawn(["python3", "-c", `
+import os, sys
+d = sys.argv[1]
+for i in range(600):
+    p = os.path.join(d, "k%d" % i)
+    open(p, "w").close()
+    if i % 20 == 0:
+        os.listdir(d)
+    os.rename(p, p + "-moved")
+    os.unlink(p + "-moved")
+`, dir], { stdout: "ignore", stderr: "pipe" });
+  for (let i = 0; i < 600; i++) {
+    const path = `${dir}/r${i}`;
+    client.close(client.open(path, constants.O_CREAT | constants.O_WRONLY, 0o644));
+    client.rename(path, `${path}-moved`);
+    if (i % 2 === 0) client.unlink(`${path}-moved`);
+  }
+  expect(await kernelSide.exited).toBe(0);
+  const expected = Array.from({ length: 300 }, (_, i) => `r${2 * i + 1}-moved`).sort();
+  expect(client.readdir(dir).map((e) => e.name).filter((n) => n !== "." && n !== "..").sort()).toEqual(expected);
+  await waitFor("the mount to list what the client left", () => JSON.stringify(readdirSync(dir).sort()) === JSON.stringify(expected), SHOWS_WITHIN_MS);
+  expect(existsSync(join(dir, "r0-moved"))).toBe(false);
+  expect(existsSync(join(dir, "r1"))).toBe(false);
+  expect(statSync(join(dir, "r1-moved")).isFile()).toBe(true);
 });
