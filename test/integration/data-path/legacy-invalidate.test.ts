@@ -12,7 +12,7 @@ import { expect, setDefaultTimeout, test } from "bun:test";
 import { constants, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../harness.ts";
-import { expectClientWriteInvalidates, useLegacyTenant } from "./legacy-fixture.ts";
+import { at, expectClientRenameShows, expectClientWriteInvalidates, SHOWS_WITHIN_MS, useLegacyTenant } from "./legacy-fixture.ts";
 
 setDefaultTimeout(60_000);
 /**
@@ -81,10 +81,6 @@ test.skipIf(!legacy.run)("a client's chmod, utimens and link show in stat throug
   await waitFor("the new link count", () => statSync(path).nlink === 3, 30_000);
 });
 
-/** `dir`/`names` as bytes (each name a byte string: one char per byte, not UTF-8). */
-const at = (dir: string, ...names: string[]): Buffer => Buffer.concat([Buffer.from(dir), ...names.map((n) => Buffer.from(`/${n}`, "latin1"))]);
-/** How long a change may take to show: far below the ten-minute timeouts, far above a drain on a busy machine. */
-const SHOWS_WITHIN_MS = 10_000;
 
 test.skipIf(!legacy.run)("names a client creates through the ring show through the mount at once, though their absence was cached", async () => {
   const client = legacy.setup.client!;
@@ -124,27 +120,9 @@ test.skipIf(!legacy.run)("names a client removes through the ring are gone throu
   expect(readFileSync(at(mount, "rm-\xfe", "two"), "utf8")).toBe("x");
 });
 
-test.skipIf(!legacy.run)("a rename through the ring shows through the mount at once: the old name gone, the new one the moved file, the replaced file one link fewer", async () => {
-  const client = legacy.setup.client!;
-  const mount = legacy.mount;
-  mkdirSync(at(mount, "mv-dir"));
-  writeFileSync(at(mount, "mv-from-\x80"), "moved");
-  writeFileSync(at(mount, "mv-dir", "to"), "replaced");
-  linkSync(at(mount, "mv-dir", "to"), at(mount, "mv-kept"));
-  const moving = statSync(at(mount, "mv-from-\x80"));
-  expect(readFileSync(at(mount, "mv-dir", "to"), "utf8")).toBe("replaced");
-  expect(statSync(at(mount, "mv-kept")).nlink).toBe(2);
-  expect(existsSync(at(mount, "mv-new-\xff"))).toBe(false);
-  client.rename(at(mount, "mv-from-\x80"), at(mount, "mv-dir", "to"));
-  await waitFor("the old name gone through the mount", () => !existsSync(at(mount, "mv-from-\x80")), SHOWS_WITHIN_MS);
-  await waitFor("the new name naming the moved file", () => statSync(at(mount, "mv-dir", "to")).ino === moving.ino, SHOWS_WITHIN_MS);
-  expect(readFileSync(at(mount, "mv-dir", "to"), "utf8")).toBe("moved");
-  await waitFor("the replaced file's link count", () => statSync(at(mount, "mv-kept")).nlink === 1, SHOWS_WITHIN_MS);
-  // A directory moves with what is under it; the new name was cached as absent.
-  client.rename(at(mount, "mv-dir"), at(mount, "mv-new-\xff"));
-  await waitFor("the moved directory under its new name", () => existsSync(at(mount, "mv-new-\xff", "to")), SHOWS_WITHIN_MS);
-  expect(existsSync(at(mount, "mv-dir"))).toBe(false);
-});
+test.skipIf(!legacy.run)("a rename through the ring shows through the mount at once: the old name gone, the new one the moved file, the replaced file one link fewer", () =>
+  expectClientRenameShows(legacy.mount, legacy.setup.client!),
+);
 
 test.skipIf(!legacy.run)("a watcher of the mount hears the name changes of other processes' clients, their bytes exact", async () => {
   const client = legacy.setup.client!;
