@@ -48,6 +48,10 @@ interface Connection {
   watching?: boolean;
   /** The id of the mount whose name changes a watcher hears (-1: none). */
   watchedMount?: number;
+  /** What a watcher's socket did not take yet (it takes it at its next drain). */
+  outbox?: Buffer;
+  /** Changes left out of a watcher's full outbox, told as `lost` with its next line. */
+  dropped?: number;
 }
 
 /**
@@ -59,6 +63,8 @@ const RECLAIM_PASSES_MS = [100, 1000];
 const RECLAIM_REPEAT_MS = 1000;
 /** How long the change drain waits after the first new record, to take a burst of them at once. */
 const DRAIN_PAUSE_MS = 2;
+/** Bytes of lines a watcher may leave unread; past it, a drain's line to it is dropped (and told as `lost`). */
+const WATCH_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** A name change as a watcher hears it: the paths' bytes in base64, never decoded as text. */
 function nameChanged(change: NameChange): NameChanged {
@@ -94,6 +100,7 @@ export class Registry {
         socket.data = { client: 0, pid: 0, buffers: new Set(), pending: "" };
       },
       data: (socket, chunk) => this.onData(socket, chunk.toString()),
+      drain: (socket) => this.flush(socket),
       close: (socket) => {
         if (this.watchers.delete(socket)) {
           this.deps.changes.watch(-1);
@@ -167,14 +174,46 @@ export class Registry {
           const changed = changes.filter((c) => this.clients.get(c.client)?.pid !== theirs).map((c): [number, number] => [c.st_dev, c.st_ino]);
           const mount = socket.data.watchedMount ?? -1;
           const told = names.filter((n) => n.mount === mount && this.clients.get(n.client)?.pid !== theirs).map(nameChanged);
-          if (changed.length > 0 || told.length > 0 || lost > 0) {
-            socket.write(JSON.stringify({ changed, ...(told.length > 0 ? { names: told } : {}), ...(lost > 0 ? { lost } : {}) }) + "\n");
+          const untold = lost + (socket.data.dropped ?? 0);
+          if (changed.length === 0 && told.length === 0 && untold === 0) continue;
+          const line = JSON.stringify({ changed, ...(told.length > 0 ? { names: told } : {}), ...(untold > 0 ? { lost: untold } : {}) }) + "\n";
+          if (this.tell(socket, line)) {
+            socket.data.dropped = 0;
+            continue;
           }
+          if (untold === lost) this.deps.log.warn("a watcher leaves its changes unread: dropping them", { watcherPid: theirs, backlogBytes: WATCH_BACKLOG_BYTES });
+          socket.data.dropped = untold + changed.length + told.length;
         }
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  /**
+   * Writes `line` (ASCII) to watcher `socket`, keeping what the socket does not take now for its next drain (a socket
+   * write takes what fits). False when the watcher already leaves {@link WATCH_BACKLOG_BYTES} unread: the line is dropped.
+   */
+  private tell(socket: Socket<Connection>, line: string): boolean {
+    const conn = socket.data;
+    if (conn.outbox !== undefined) {
+      if (conn.outbox.length + line.length > WATCH_BACKLOG_BYTES) return false;
+      conn.outbox = Buffer.concat([conn.outbox, Buffer.from(line, "latin1")]);
+      return true;
+    }
+    const bytes = Buffer.from(line, "latin1");
+    const written = socket.write(bytes);
+    // -1: the socket is closing, and its close handler lets the watcher go.
+    if (written >= 0 && written < bytes.length) conn.outbox = bytes.subarray(written);
+    return true;
+  }
+
+  /** A watcher's socket takes more: writes what its outbox holds. */
+  private flush(socket: Socket<Connection>): void {
+    const outbox = socket.data.outbox;
+    if (outbox === undefined) return;
+    const written = socket.write(outbox);
+    socket.data.outbox = written < 0 || written >= outbox.length ? undefined : outbox.subarray(written);
   }
 
   private reply(socket: Socket<Connection>, reply: RegistrationReply): void {
