@@ -78,8 +78,9 @@ function errnoOf(error: unknown): number {
  * is not served it refuses writes rather than taking them into the host's filesystem (see mount-point.ts). A mount
  * that cannot be served is logged, skipped and reported in `danaus status` (see mount-status.ts). Mounting needs root
  * (a tenant with its own `uid` cannot have legacy mounts). Page-cache use follows the tenant's `[fuse]`; a `slow`
- * fault delays every FUSE request. Each mount watches which files clients of other processes write through the
- * tenant service (change-watcher.ts) and has the kernel drop its cached pages and attributes of them. Every name of one
+ * fault delays every FUSE request. Each mount watches which files clients of other processes write, and which of its
+ * names they change, through the tenant service (change-watcher.ts), and has the kernel drop its cached pages,
+ * attributes and entries of them. Every name of one
  * file is one node on union mounts too: the union keeps a hard-linked lower file one file across copy-up.
  */
 export const fuseLegacyService: ServiceDefinition = {

@@ -14,6 +14,9 @@ import type { FuseLogger, FuseSessionOptions } from "./options.ts";
 import { DEFAULT_MAX_NODES, NodeTable, pathNames } from "./node-table.ts";
 import type { FileSystemOpener, FromServingWorker, ToServingWorker } from "./worker-messages.ts";
 
+/** Longest name a kernel entry has. */
+const NAME_MAX = 255;
+
 /** Serving Workers per mount by default. */
 export const DEFAULT_SERVING_THREADS = 2;
 
@@ -125,8 +128,10 @@ export class FuseServer {
       for (const names of to === undefined ? [from] : [from, to]) {
         if (names.length === 0) continue;
         const directory = this.nodes.directory(names.slice(0, -1));
-        if (directory === undefined) continue;
-        if (this.notify(encodeNotifyInvalEntry(directory, nameToBytes(names.at(-1)!)))) sent++;
+        const name = nameToBytes(names.at(-1)!);
+        // Past NAME_MAX no entry can be cached (and the kernel would refuse the notification).
+        if (directory === undefined || name.length > NAME_MAX) continue;
+        if (this.notify(encodeNotifyInvalEntry(directory, name))) sent++;
         nodes.add(directory);
       }
     }
