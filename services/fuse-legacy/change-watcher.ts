@@ -1,17 +1,28 @@
 /**
  * @module change-watcher — fuse-legacy's ear on the tenant service: a "watch" connection to its registration socket
- * that hears which files clients of other processes wrote (see change-log.ts in the ipc-router), so the kernel's
- * cached pages and attributes of them can be dropped. Kept open by the caller's periodic {@link ChangeWatcher.keepOpen}
- * (a restarted service is watched again once it listens).
+ * that hears which files clients of other processes wrote and which names of the mount they changed (see
+ * change-log.ts in the ipc-router), so the kernel's cached pages, attributes and entries of them can be dropped. Kept
+ * open by the caller's periodic {@link ChangeWatcher.keepOpen} (a restarted service is watched again once it listens).
  */
 import type { Socket } from "bun";
 import * as v from "valibot";
-import { ChangedLineSchema, RegistrationReplySchema } from "../ipc-router/index.ts";
+import { ChangedLineSchema, RegistrationReplySchema, type NameChanged } from "../ipc-router/index.ts";
+import type { ChangedName } from "./server/index.ts";
 
 /** A file a client wrote. */
 export interface ChangedFile {
   readonly st_dev: number;
   readonly st_ino: number;
+}
+
+/** What the watcher heard in one line: files written and names changed. */
+export type OnChanged = (files: readonly ChangedFile[], names: readonly ChangedName[]) => void;
+
+/** A name change off the wire: the paths' bytes as byte strings, never decoded as text. */
+function changedName(name: NameChanged): ChangedName {
+  const bytes = (base64: string) => Buffer.from(base64, "base64").toString("latin1");
+  const { kind, st_dev, st_ino } = name;
+  return { kind, path: bytes(name.path), ...(name.to === undefined ? {} : { to: bytes(name.to) }), st_dev, st_ino };
 }
 
 /** One watch connection to the tenant service at a registration socket, reopened on demand. */
@@ -20,8 +31,11 @@ export class ChangeWatcher {
   private opening = false;
   private closed = false;
 
-  /** `onChanged` hears each batch of written files. Nothing is opened before {@link keepOpen}. */
-  constructor(private readonly path: string, private readonly onChanged: (files: readonly ChangedFile[]) => void) {}
+  /**
+   * `onChanged` hears each batch of written files, and of changed names of the mount at `mount` (a mount point of the
+   * service's mount table). Nothing is opened before {@link keepOpen}.
+   */
+  constructor(private readonly path: string, private readonly mount: string, private readonly onChanged: OnChanged) {}
 
   /** Opens the connection unless it is open or opening (a service that is not there yet: tried at the next call). */
   keepOpen(): void {
@@ -55,7 +69,7 @@ export class ChangeWatcher {
     return Bun.connect({
       unix: this.path,
       socket: {
-        open: (s) => void s.write(JSON.stringify({ op: "watch", pid: process.pid }) + "\n"),
+        open: (s) => void s.write(JSON.stringify({ op: "watch", pid: process.pid, mount: this.mount }) + "\n"),
         close: (s) => onClose(s),
         data: (s, chunk) => {
           pending += chunk.toString();
@@ -78,7 +92,9 @@ export class ChangeWatcher {
               continue;
             }
             const parsed = v.safeParse(ChangedLineSchema, raw);
-            if (parsed.success && parsed.output.changed.length > 0) this.onChanged(parsed.output.changed.map(([st_dev, st_ino]) => ({ st_dev, st_ino })));
+            if (!parsed.success) continue;
+            const { changed, names = [] } = parsed.output;
+            if (changed.length > 0 || names.length > 0) this.onChanged(changed.map(([st_dev, st_ino]) => ({ st_dev, st_ino })), names.map(changedName));
           }
         },
       },

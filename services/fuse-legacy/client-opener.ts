@@ -9,7 +9,7 @@
 import type { FileSystem } from "../ipc-router/protocol/index.ts";
 import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
 import { Connection, type ThreadGrant } from "../../shims/ts/index.ts";
-import { ChangeWatcher } from "./change-watcher.ts";
+import { ChangeWatcher, type OnChanged } from "./change-watcher.ts";
 import { GrantBoard } from "./grant-board.ts";
 import { RenewingFileSystem } from "./renewing-file-system.ts";
 
@@ -28,12 +28,13 @@ const RETRY_MS = 1000;
 
 /**
  * What a registration tells its owner: the mount is served again, or cannot be served now (and why); and, when it
- * listens, which files clients of other processes wrote through the tenant service (to drop what the kernel cached).
+ * listens, which files clients of other processes wrote through the tenant service, and which names of the mount they
+ * changed (to drop what the kernel cached).
  */
 export interface RegistrationEvents {
   served(): void;
   unserved(problem: FsError): void;
-  changed?(files: readonly { readonly st_dev: number; readonly st_ino: number }[]): void;
+  changed?: OnChanged;
 }
 
 /** Registers once with the service at `socket` and attaches a request buffer per serving Worker. Throws FsError. */
@@ -75,7 +76,7 @@ export class ServingRegistration {
     this.board.post(grants);
     this.timer = setInterval(() => this.watch(), WATCH_MS);
     this.timer.unref?.();
-    this.watcher = events.changed === undefined ? undefined : new ChangeWatcher(socket, events.changed);
+    this.watcher = events.changed === undefined ? undefined : new ChangeWatcher(socket, mountPath, events.changed);
     this.watcher?.keepOpen();
   }
 

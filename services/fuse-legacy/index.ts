@@ -47,7 +47,7 @@ async function routeTo(ctx: ServiceContext, mountPath: string, events: Registrat
     // Clients of other processes still write through this process's service threads: hear which files.
     const onChanged = events.changed;
     if (onChanged === undefined) return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close: () => undefined };
-    const watcher = new ChangeWatcher(routerSocketPath(ctx.runtime.runDir), onChanged);
+    const watcher = new ChangeWatcher(routerSocketPath(ctx.runtime.runDir), mountPath, onChanged);
     const timer = setInterval(() => watcher.keepOpen(), WATCH_REOPEN_MS);
     watcher.keepOpen();
     const close = () => {
@@ -78,8 +78,9 @@ function errnoOf(error: unknown): number {
  * is not served it refuses writes rather than taking them into the host's filesystem (see mount-point.ts). A mount
  * that cannot be served is logged, skipped and reported in `danaus status` (see mount-status.ts). Mounting needs root
  * (a tenant with its own `uid` cannot have legacy mounts). Page-cache use follows the tenant's `[fuse]`; a `slow`
- * fault delays every FUSE request. Each mount watches which files clients of other processes write through the
- * tenant service (change-watcher.ts) and has the kernel drop its cached pages and attributes of them. Every name of one
+ * fault delays every FUSE request. Each mount watches which files clients of other processes write, and which of its
+ * names they change, through the tenant service (change-watcher.ts), and has the kernel drop its cached pages,
+ * attributes and entries of them. Every name of one
  * file is one node on union mounts too: the union keeps a hard-linked lower file one file across copy-up.
  */
 export const fuseLegacyService: ServiceDefinition = {
@@ -111,9 +112,11 @@ export const fuseLegacyService: ServiceDefinition = {
             ctx.log.info("legacy mount served again by the restarted tenant service", { mount: path });
           },
           unserved: (problem) => unserved(path, problem),
-          // Files other processes wrote through the tenant service: the kernel drops their cached pages and attributes.
-          changed: (files) => {
+          // Files other processes wrote, and names they changed, through the tenant service: the kernel drops their cached
+          // pages, attributes and entries.
+          changed: (files, names) => {
             try {
+              server?.invalidateNames(names);
               server?.invalidate(files);
             } catch (error) {
               ctx.log.warn("invalidating the kernel's cache of changed files failed", { mount: path, error: error instanceof Error ? error.message : String(error) });

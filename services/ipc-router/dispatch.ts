@@ -21,8 +21,9 @@ import {
   type Operation,
   type RequestDescriptor,
 } from "./protocol/index.ts";
+import type { NameChangeKind } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
-import { AT_SYMLINK_NOFOLLOW, O } from "./protocol/linux.ts";
+import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE } from "./protocol/linux.ts";
 
 /** What a service thread needs to serve requests. */
 export interface DispatchContext {
@@ -37,12 +38,25 @@ export interface DispatchContext {
   /** Called for a handler that threw something other than FsError (a bug); the request is answered -EIO. */
   onBug(error: unknown, operation: string): void;
   /**
-   * Called after `client` changed a file (write, pwrite, ftruncate, truncate, chmod, chown, utimens, link) through
-   * `file` (its descriptor, or the path); `stat` tells which file, and is called only if someone watches (see
-   * change-log.ts).
+   * Called after `client` changed a file (write, pwrite, ftruncate, truncate, chmod, chown, utimens, link; unlink of a
+   * name, rename onto one: its link count) through `file` (its descriptor, or a key of the path or inode); `stat` tells
+   * which file, and is called only if someone watches (see change-log.ts).
    */
   changed?(client: number, file: number | string, stat: () => { readonly st_dev: number; readonly st_ino: number }): void;
+  /**
+   * Whether `client`'s changes are told now (someone watches, and the client is not quiet; see change-log.ts): a name
+   * change pays the lstat of the file whose name it takes away only then.
+   */
+  watching?(client: number): boolean;
+  /**
+   * Called after `client` changed a name of mount `mount` while {@link watching}: `kind` says how (see change-log.ts),
+   * `path` (and `to` for "moved") which, `file` the file the name named.
+   */
+  named?(client: number, mount: number, kind: NameChangeKind, path: string, to?: string, file?: FileKey): void;
 }
+
+/** Which file: its device and inode numbers. */
+type FileKey = { readonly st_dev: number; readonly st_ino: number };
 
 type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array) => number;
 
@@ -109,6 +123,51 @@ function changed(
   return result;
 }
 
+/** `path` of the request's mount (args[0]), as a key of what a client changed (two mounts may hold the same path). */
+function onMount(request: RequestDescriptor, path: string): string {
+  return `${request.args[0]}:${path}`;
+}
+
+/** The file `path` names (not following a last symlink) when the request's client is watched, else undefined. */
+function watchedFile(ctx: DispatchContext, request: RequestDescriptor, fs: FileSystem, path: string): FileKey | undefined {
+  if (ctx.watching?.(request.client) !== true) return undefined;
+  try {
+    return fs.lstat(path);
+  } catch {
+    return undefined; // the change itself answers what is wrong with the path
+  }
+}
+
+/** Tells `ctx` that the request's client changed the name `path` of its mount (args[0]) as `kind`; returns 0. */
+function named(ctx: DispatchContext, request: RequestDescriptor, kind: NameChangeKind, path: string, to?: string, file?: FileKey): number {
+  if (ctx.named !== undefined && ctx.watching?.(request.client) === true) ctx.named(request.client, request.args[0]!, kind, path, to, file);
+  return 0;
+}
+
+/**
+ * rename(2) through the ring, told to the watchers: the name moves (RENAME_EXCHANGE: both names lose their files),
+ * and a file the new name replaced has one link fewer.
+ */
+function renameTold(ctx: DispatchContext, request: RequestDescriptor, fs: FileSystem, from: string, to: string, flags: number): number {
+  const moving = watchedFile(ctx, request, fs, from);
+  const replaced = moving === undefined ? undefined : watchedFile(ctx, request, fs, to);
+  fs.rename(from, to, flags);
+  if (moving === undefined) {
+    named(ctx, request, "removed", from);
+    return named(ctx, request, "added", to);
+  }
+  if (flags & RENAME_EXCHANGE) {
+    named(ctx, request, "removed", from, undefined, moving);
+    return named(ctx, request, "removed", to, undefined, replaced);
+  }
+  if (replaced !== undefined) {
+    // Two names of one file: rename(2) did nothing.
+    if (replaced.st_dev === moving.st_dev && replaced.st_ino === moving.st_ino) return 0;
+    changed(ctx, request, 0, () => replaced, `i${replaced.st_dev}:${replaced.st_ino}`);
+  }
+  return named(ctx, request, "moved", from, to, moving);
+}
+
 /** The reply payload length of the last handled request (set by handlers that write one). */
 let replyLength = 0;
 /** Bytes of path the last handled request carried. */
@@ -133,6 +192,8 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     const decoded = paths(request, window, 1);
     if (typeof decoded === "number") return decoded;
     const handle = fs.open(decoded[0]!, flags, mode);
+    // Created, or opened if it was there: told as a name that may be new either way (no stat to tell them apart).
+    if (flags & O.CREAT) named(ctx, request, "added", decoded[0]!);
     let node: number;
     try {
       node = fs.fifoNode(handle);
@@ -180,14 +241,24 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     return result;
   }),
   ftruncate: onFile((fs, handle, request, _window, ctx) => (fs.ftruncate(handle, request.args[1]!), changed(ctx, request, 0, () => fs.fstat(handle)))),
-  truncate: onPath(1, (fs, [path], request, _window, ctx) => (fs.truncate(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), path!))),
+  truncate: onPath(1, (fs, [path], request, _window, ctx) => (fs.truncate(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), onMount(request, path!)))),
   fsync: onFile((fs, handle) => (fs.fsync(handle), 0)),
   fdatasync: onFile((fs, handle) => (fs.fdatasync(handle), 0)),
-  mkdir: onPath(1, (fs, [path], request) => (fs.mkdir(path!, request.args[1]!), 0)),
-  mknod: onPath(1, (fs, [path], request) => (fs.mknod(path!, request.args[1]!, request.args[2]!), 0)),
-  rmdir: onPath(1, (fs, [path]) => (fs.rmdir(path!), 0)),
-  unlink: onPath(1, (fs, [path]) => (fs.unlink(path!), 0)),
-  rename: onPath(2, (fs, [from, to], request) => (fs.rename(from!, to!, request.args[1]!), 0)),
+  mkdir: onPath(1, (fs, [path], request, _window, ctx) => (fs.mkdir(path!, request.args[1]!), named(ctx, request, "added", path!))),
+  mknod: onPath(1, (fs, [path], request, _window, ctx) => (fs.mknod(path!, request.args[1]!, request.args[2]!), named(ctx, request, "added", path!))),
+  rmdir: onPath(1, (fs, [path], request, _window, ctx) => {
+    const gone = watchedFile(ctx, request, fs, path!);
+    fs.rmdir(path!);
+    return named(ctx, request, "removed", path!, undefined, gone);
+  }),
+  unlink: onPath(1, (fs, [path], request, _window, ctx) => {
+    const gone = watchedFile(ctx, request, fs, path!);
+    fs.unlink(path!);
+    // The file's other names (if any) have one link fewer.
+    if (gone !== undefined) changed(ctx, request, 0, () => gone, `i${gone.st_dev}:${gone.st_ino}`);
+    return named(ctx, request, "removed", path!, undefined, gone);
+  }),
+  rename: onPath(2, (fs, [from, to], request, _window, ctx) => renameTold(ctx, request, fs, from!, to!, request.args[1]!)),
   readdir: onFile((fs, handle, request, window, ctx) => {
     if (window.length < DIRENT_NAME_OFFSET + 264) return -ERRNO.EINVAL;
     // A descriptor opened without O_DIRECTORY becomes a directory stream, counted against the limit, when it is read as one.
@@ -197,7 +268,7 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     replyLength = length;
     return count;
   }),
-  symlink: onPath(2, (fs, [target, path]) => (fs.symlink(target!, path!), 0)),
+  symlink: onPath(2, (fs, [target, path], request, _window, ctx) => (fs.symlink(target!, path!), named(ctx, request, "added", path!))),
   readlink: onPath(1, (fs, [path], _request, window) => {
     const target = fs.readlink(path!);
     if (target.length > window.length) return -ERRNO.ENAMETOOLONG;
@@ -207,16 +278,20 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     return target.length;
   }),
   // A new link changes the file's link count, seen through its other names.
-  link: onPath(2, (fs, [existing, path], request, _window, ctx) => (fs.link(existing!, path!), changed(ctx, request, 0, () => fs.lstat(path!), path!))),
-  chmod: onPath(1, (fs, [path], request, _window, ctx) => (fs.chmod(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), path!))),
+  link: onPath(2, (fs, [existing, path], request, _window, ctx) => {
+    fs.link(existing!, path!);
+    changed(ctx, request, 0, () => fs.lstat(path!), onMount(request, path!));
+    return named(ctx, request, "added", path!);
+  }),
+  chmod: onPath(1, (fs, [path], request, _window, ctx) => (fs.chmod(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), onMount(request, path!)))),
   chown: onPath(1, (fs, [path], request, _window, ctx) => {
     fs.chown(path!, request.args[1]!, request.args[2]!, request.args[3]!);
-    return changed(ctx, request, 0, () => (request.args[3]! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), path!);
+    return changed(ctx, request, 0, () => (request.args[3]! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), onMount(request, path!));
   }),
   utimens: onPath(1, (fs, [path], request, _window, ctx) => {
     const [, atimeSec, atimeNsec, mtimeSec, mtimeNsec, flags] = request.args as number[];
     fs.utimens(path!, { sec: atimeSec!, nsec: atimeNsec! }, { sec: mtimeSec!, nsec: mtimeNsec! }, flags!);
-    return changed(ctx, request, 0, () => (flags! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), path!);
+    return changed(ctx, request, 0, () => (flags! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), onMount(request, path!));
   }),
   access: onPath(1, (fs, [path], request) => (fs.access(path!, request.args[1]!), 0)),
   statfs: onPath(1, (fs, [path], _request, window) => {

@@ -12,6 +12,7 @@ export {
   RegistrationRequestSchema,
   type ChangedLine,
   type MountEntry,
+  type NameChanged,
   type RegistrationReply,
   type RegistrationRequest,
 } from "./registration.ts";

@@ -17,11 +17,11 @@ export const RegistrationRequestSchema = v.variant("op", [
   /** Give a thread's buffer back. */
   v.strictObject({ op: v.literal("detach_thread"), buffer: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
   /**
-   * On a connection of its own (not registered): hear which files other processes' clients write, as lines
-   * {@link ChangedLine}, from the `ok` reply on until the connection closes. Writes by clients of process `pid` (the
-   * watcher's own) are left out.
+   * On a connection of its own (not registered): hear which files other processes' clients write, and with `mount` (a
+   * mount point of the mount table) which names they change in that mount, as lines {@link ChangedLine}, from the `ok`
+   * reply on until the connection closes. Changes by clients of process `pid` (the watcher's own) are left out.
    */
-  v.strictObject({ op: v.literal("watch"), pid: v.pipe(v.number(), v.integer(), v.minValue(1)) }),
+  v.strictObject({ op: v.literal("watch"), pid: v.pipe(v.number(), v.integer(), v.minValue(1)), mount: v.optional(v.string()) }),
 ]);
 /** A registration request. */
 export type RegistrationRequest = v.InferOutput<typeof RegistrationRequestSchema>;
@@ -64,8 +64,32 @@ export const RegistrationReplySchema = v.union([
 /** A registration reply. */
 export type RegistrationReply = v.InferOutput<typeof RegistrationReplySchema>;
 
-/** What a watcher hears (see the "watch" request): files written, as [st_dev, st_ino] pairs; `lost` when some were dropped. */
-export const ChangedLineSchema = v.object({ changed: v.array(v.tuple([v.number(), v.number()])), lost: v.optional(v.number()) });
+/** A path on the watch connection: its bytes in base64 (a name is bytes, not text). */
+const PathBytesSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]*={0,2}$/));
+
+/**
+ * A name change a watcher hears (see NameChangeKind in change-log.ts): `path` (and `to` of a "moved" name) inside the
+ * mount, as {@link PathBytesSchema}; the file the name named (0, 0 for "added").
+ */
+export const NameChangedSchema = v.object({
+  kind: v.picklist(["added", "removed", "moved"]),
+  path: PathBytesSchema,
+  to: v.optional(PathBytesSchema),
+  st_dev: v.number(),
+  st_ino: v.number(),
+});
+/** A name change as sent on the watch connection. */
+export type NameChanged = v.InferOutput<typeof NameChangedSchema>;
+
+/**
+ * What a watcher hears (see the "watch" request): files written, as [st_dev, st_ino] pairs; the name changes in its
+ * mount; `lost` when some changes were dropped.
+ */
+export const ChangedLineSchema = v.object({
+  changed: v.array(v.tuple([v.number(), v.number()])),
+  names: v.optional(v.array(NameChangedSchema)),
+  lost: v.optional(v.number()),
+});
 /** A line a watcher hears. */
 export type ChangedLine = v.InferOutput<typeof ChangedLineSchema>;
 

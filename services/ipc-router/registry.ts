@@ -7,13 +7,14 @@ import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
 import type { Logger } from "../../kernel/log/index.ts";
-import type { ChangeLog } from "./change-log.ts";
+import type { ChangeLog, NameChange } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
 import { ENTRY, ENTRY_STATE, type FileSystem } from "./protocol/index.ts";
 import {
   MAX_REGISTRATION_BYTES,
   RegistrationRequestSchema,
   type MountEntry,
+  type NameChanged,
   type RegistrationReply,
   type RegistrationRequest,
 } from "./registration.ts";
@@ -34,7 +35,7 @@ export interface RegistryDeps {
   servicePid: number;
   epoch: number;
   log: Logger;
-  /** Files clients wrote, drained to the watchers. */
+  /** Files and names clients changed, drained to the watchers. */
   changes: ChangeLog;
 }
 
@@ -45,6 +46,12 @@ interface Connection {
   pending: string;
   /** A watcher's connection (see the "watch" request). */
   watching?: boolean;
+  /** The id of the mount whose name changes a watcher hears (-1: none). */
+  watchedMount?: number;
+  /** What a watcher's socket did not take yet (it takes it at its next drain). */
+  outbox?: Buffer;
+  /** Changes left out of a watcher's full outbox, told as `lost` with its next line. */
+  dropped?: number;
 }
 
 /**
@@ -56,6 +63,15 @@ const RECLAIM_PASSES_MS = [100, 1000];
 const RECLAIM_REPEAT_MS = 1000;
 /** How long the change drain waits after the first new record, to take a burst of them at once. */
 const DRAIN_PAUSE_MS = 2;
+/** Bytes of lines a watcher may leave unread; past it, a drain's line to it is dropped (and told as `lost`). */
+const WATCH_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/** A name change as a watcher hears it: the paths' bytes in base64, never decoded as text. */
+function nameChanged(change: NameChange): NameChanged {
+  const bytes = (path: string) => Buffer.from(path, "latin1").toString("base64");
+  const { kind, st_dev, st_ino } = change;
+  return { kind, path: bytes(change.path), ...(change.to === undefined ? {} : { to: bytes(change.to) }), st_dev, st_ino };
+}
 
 /** The registration server of one tenant service. */
 export class Registry {
@@ -84,6 +100,7 @@ export class Registry {
         socket.data = { client: 0, pid: 0, buffers: new Set(), pending: "" };
       },
       data: (socket, chunk) => this.onData(socket, chunk.toString()),
+      drain: (socket) => this.flush(socket),
       close: (socket) => {
         if (this.watchers.delete(socket)) {
           this.deps.changes.watch(-1);
@@ -144,23 +161,59 @@ export class Registry {
         // drain (a thread records a file once per drain), at the price of that much delay.
         await this.deps.changes.whenWritten(this.drainedTo, 500);
         if (this.deps.changes.written !== this.drainedTo) await Bun.sleep(DRAIN_PAUSE_MS);
-        const { changes, next, lost } = this.deps.changes.drain(this.drainedTo);
+        const { changes, names, next, lost } = this.deps.changes.drain(this.drainedTo);
         // An entry still being written stops the drain short: come back after a breath, not in a spin.
         if (next === this.drainedTo && lost === 0) {
           if (this.deps.changes.written !== next) await Bun.sleep(1);
           continue;
         }
         this.drainedTo = next;
-        if (lost > 0) this.deps.log.warn("change log lapped: some writes were not told to the kernel path", { lost });
+        if (lost > 0) this.deps.log.warn("change log lapped: some changes were not told to the kernel path", { lost });
         for (const socket of this.watchers) {
           const theirs = socket.data.pid;
           const changed = changes.filter((c) => this.clients.get(c.client)?.pid !== theirs).map((c): [number, number] => [c.st_dev, c.st_ino]);
-          if (changed.length > 0 || lost > 0) socket.write(JSON.stringify({ changed, ...(lost > 0 ? { lost } : {}) }) + "\n");
+          const mount = socket.data.watchedMount ?? -1;
+          const told = names.filter((n) => n.mount === mount && this.clients.get(n.client)?.pid !== theirs).map(nameChanged);
+          const untold = lost + (socket.data.dropped ?? 0);
+          if (changed.length === 0 && told.length === 0 && untold === 0) continue;
+          const line = JSON.stringify({ changed, ...(told.length > 0 ? { names: told } : {}), ...(untold > 0 ? { lost: untold } : {}) }) + "\n";
+          if (this.tell(socket, line)) {
+            socket.data.dropped = 0;
+            continue;
+          }
+          if (untold === lost) this.deps.log.warn("a watcher leaves its changes unread: dropping them", { watcherPid: theirs, backlogBytes: WATCH_BACKLOG_BYTES });
+          socket.data.dropped = untold + changed.length + told.length;
         }
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  /**
+   * Writes `line` (ASCII) to watcher `socket`, keeping what the socket does not take now for its next drain (a socket
+   * write takes what fits). False when the watcher already leaves {@link WATCH_BACKLOG_BYTES} unread: the line is dropped.
+   */
+  private tell(socket: Socket<Connection>, line: string): boolean {
+    const conn = socket.data;
+    if (conn.outbox !== undefined) {
+      if (conn.outbox.length + line.length > WATCH_BACKLOG_BYTES) return false;
+      conn.outbox = Buffer.concat([conn.outbox, Buffer.from(line, "latin1")]);
+      return true;
+    }
+    const bytes = Buffer.from(line, "latin1");
+    const written = socket.write(bytes);
+    // -1: the socket is closing, and its close handler lets the watcher go.
+    if (written >= 0 && written < bytes.length) conn.outbox = bytes.subarray(written);
+    return true;
+  }
+
+  /** A watcher's socket takes more: writes what its outbox holds. */
+  private flush(socket: Socket<Connection>): void {
+    const outbox = socket.data.outbox;
+    if (outbox === undefined) return;
+    const written = socket.write(outbox);
+    socket.data.outbox = written < 0 || written >= outbox.length ? undefined : outbox.subarray(written);
   }
 
   private reply(socket: Socket<Connection>, reply: RegistrationReply): void {
@@ -218,8 +271,11 @@ export class Registry {
       }
       case "watch": {
         if (conn.client !== 0) return { ok: false, errno: "EISCONN", message: "watch on a connection of its own, not a registered one" };
+        const mount = request.mount === undefined ? undefined : deps.mountTable.find((m) => m.path === request.mount);
+        if (request.mount !== undefined && mount === undefined) return { ok: false, errno: "ENOENT", message: `watch: ${request.mount} is not a mount of this service` };
         conn.pid = request.pid;
         conn.watching = true;
+        conn.watchedMount = mount?.id ?? -1;
         return { ok: true };
       }
       case "detach_thread": {

@@ -36,7 +36,7 @@ export interface ServiceThreadInit {
   /** The router's activity table, and this thread's slot in it (what it serves, for the watchdog). */
   activity: SharedArrayBuffer;
   activitySlot: number;
-  /** The router's {@link ChangeLog}: files clients wrote, for fuse-legacy's watchers. */
+  /** The router's {@link ChangeLog}: files and names clients changed, for fuse-legacy's watchers. */
   changes: SharedArrayBuffer;
 }
 
@@ -73,6 +73,10 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
     bufferOwners: new Int32Array(init.bufferOwners),
     buffer: (index) => region.buffer(index),
     onBug: (error, operation) => post({ type: "bug", operation, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack }),
+    watching: (client) => changes.watched && !changes.isQuiet(client),
+    named: (client, mount, kind, path, to, file) => {
+      if (!changes.seen(client, `n${kind}:${mount}:${file?.st_dev}:${file?.st_ino}:${path}\0${to}`)) changes.recordName(client, mount, kind, path, to, file);
+    },
     changed: (client, file, stat) => {
       if (!changes.watched || changes.isQuiet(client) || changes.seen(client, file)) return;
       let st: { readonly st_dev: number; readonly st_ino: number };

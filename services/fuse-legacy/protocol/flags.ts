@@ -78,6 +78,8 @@ export const FATTR = {
 
 /** `fuse_out_header.error` of a notification (unique 0) that invalidates a node's attributes and pages (`fuse_notify_code`). */
 export const FUSE_NOTIFY_INVAL_INODE = 2;
+/** `fuse_out_header.error` of a notification that drops the kernel's cached entry of one name (`fuse_notify_code`). */
+export const FUSE_NOTIFY_INVAL_ENTRY = 3;
 /** `fuse_getattr_in.getattr_flags`: `fh` is valid. */
 export const FUSE_GETATTR_FH = 1 << 0;
 /** `fuse_fsync_in.fsync_flags`: only the data (fdatasync). */

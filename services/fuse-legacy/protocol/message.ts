@@ -1,9 +1,11 @@
 /**
  * @module message — framing of FUSE messages: the request header and the NUL-terminated names after a request's
- * fixed struct, and the reply header (`fuse_out_header`) in front of a reply body.
+ * fixed struct, the reply header (`fuse_out_header`) in front of a reply body, and the notifications the server
+ * writes unasked.
  */
 import { bytesToName } from "../../ipc-router/protocol/names.ts";
-import { fuse_in_header, fuse_out_header } from "./structs.ts";
+import { FUSE_NOTIFY_INVAL_ENTRY, FUSE_NOTIFY_INVAL_INODE } from "./flags.ts";
+import { fuse_in_header, fuse_notify_inval_entry_out, fuse_notify_inval_inode_out, fuse_out_header } from "./structs.ts";
 
 /** A decoded request header. */
 export type FuseInHeader = ReturnType<typeof fuse_in_header.read>;
@@ -42,4 +44,25 @@ export function decodeNames(bytes: Uint8Array, start: number, end: number, count
     at = nul + 1;
   }
   return names;
+}
+
+/** A FUSE_NOTIFY_INVAL_INODE message: drop node `nodeid`'s cached attributes and all its cached pages. */
+export function encodeNotifyInvalInode(nodeid: number): Uint8Array {
+  const message = new Uint8Array(OUT_HEADER_SIZE + fuse_notify_inval_inode_out.size);
+  const view = new DataView(message.buffer);
+  // A notification: unique 0, the notify code where a reply has its error.
+  fuse_out_header.write(view, 0, { len: message.length, error: FUSE_NOTIFY_INVAL_INODE, unique: 0 });
+  fuse_notify_inval_inode_out.write(view, OUT_HEADER_SIZE, { ino: nodeid, off: 0, len: 0 });
+  return message;
+}
+
+/** A FUSE_NOTIFY_INVAL_ENTRY message: drop the cached entry of `name` (its bytes) in directory node `parent`. */
+export function encodeNotifyInvalEntry(parent: number, name: Uint8Array): Uint8Array {
+  const body = OUT_HEADER_SIZE + fuse_notify_inval_entry_out.size;
+  const message = new Uint8Array(body + name.length + 1);
+  const view = new DataView(message.buffer);
+  fuse_out_header.write(view, 0, { len: message.length, error: FUSE_NOTIFY_INVAL_ENTRY, unique: 0 });
+  fuse_notify_inval_entry_out.write(view, OUT_HEADER_SIZE, { parent, namelen: name.length, flags: 0 });
+  message.set(name, body); // then the NUL the array starts with
+  return message;
 }

@@ -311,6 +311,17 @@ export const fuse_notify_inval_inode_out = defineStruct("fuse_notify_inval_inode
   { name: "len", type: "u64", offset: 16 },
 ]);
 
+/**
+ * FUSE_NOTIFY_INVAL_ENTRY body, written unasked after a `fuse_out_header` with unique 0 and error
+ * {@link FUSE_NOTIFY_INVAL_ENTRY}, followed by the name's `namelen` bytes and a NUL: the kernel drops its cached entry
+ * (positive or negative) for that name in directory node `parent`. `flags` (7.38; padding before) is 0.
+ */
+export const fuse_notify_inval_entry_out = defineStruct("fuse_notify_inval_entry_out", "INVAL_ENTRY notification", [
+  { name: "parent", type: "u64", offset: 0 },
+  { name: "namelen", type: "u32", offset: 8 },
+  { name: "flags", type: "u32", offset: 12 },
+]);
+
 /** The expected sizeof of every struct, as in `<linux/fuse.h>`; checked at load time (go-fuse checkFixedBufferSize). */
 export const EXPECTED_SIZES: Readonly<Record<string, number>> = {
   fuse_in_header: 40, fuse_out_header: 16, fuse_init_in: 64, fuse_init_out: 64, fuse_attr: 88, fuse_getattr_in: 16,
@@ -318,7 +329,7 @@ export const EXPECTED_SIZES: Readonly<Record<string, number>> = {
   fuse_write_out: 8, fuse_release_in: 24, fuse_flush_in: 24, fuse_fsync_in: 16, fuse_mkdir_in: 8, fuse_mknod_in: 16,
   fuse_rename_in: 8, fuse_rename2_in: 16, fuse_link_in: 8, fuse_access_in: 8, fuse_kstatfs: 80, fuse_forget_in: 8,
   fuse_batch_forget_in: 8, fuse_forget_one: 16, fuse_interrupt_in: 8, fuse_dirent: 24, fuse_lseek_in: 24,
-  fuse_lseek_out: 8, fuse_getxattr_in: 8, fuse_notify_inval_inode_out: 24,
+  fuse_lseek_out: 8, fuse_getxattr_in: 8, fuse_notify_inval_inode_out: 24, fuse_notify_inval_entry_out: 16,
 };
 
 const ALL = [
@@ -326,7 +337,7 @@ const ALL = [
   fuse_open_in, fuse_open_out, fuse_create_in, fuse_read_in, fuse_write_in, fuse_write_out, fuse_release_in,
   fuse_flush_in, fuse_fsync_in, fuse_mkdir_in, fuse_mknod_in, fuse_rename_in, fuse_rename2_in, fuse_link_in,
   fuse_access_in, fuse_kstatfs, fuse_forget_in, fuse_batch_forget_in, fuse_forget_one, fuse_interrupt_in, fuse_dirent,
-  fuse_lseek_in, fuse_lseek_out, fuse_getxattr_in, fuse_notify_inval_inode_out,
+  fuse_lseek_in, fuse_lseek_out, fuse_getxattr_in, fuse_notify_inval_inode_out, fuse_notify_inval_entry_out,
 ];
 for (const layout of ALL) {
   if (layout.size !== EXPECTED_SIZES[layout.name]) {

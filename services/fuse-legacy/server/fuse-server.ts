@@ -5,13 +5,17 @@
  * hands each request to one reader). They share the mount's node table (a SharedArrayBuffer).
  */
 import { statSync, writeSync } from "node:fs";
-import { FUSE_NOTIFY_INVAL_INODE, fuse_notify_inval_inode_out, fuse_out_header, OUT_HEADER_SIZE } from "../protocol/index.ts";
+import { nameToBytes } from "../../ipc-router/protocol/index.ts";
+import { encodeNotifyInvalEntry, encodeNotifyInvalInode } from "../protocol/index.ts";
 import { answerInit } from "./handshake.ts";
 import { FusermountError } from "./fusermount.ts";
 import { closeFuseDevice, FuseMountError, mountFuseDevice, unmountFuseMount, type MountedBy, type MountWith } from "./mount.ts";
 import type { FuseLogger, FuseSessionOptions } from "./options.ts";
-import { DEFAULT_MAX_NODES, NodeTable } from "./node-table.ts";
+import { DEFAULT_MAX_NODES, NodeTable, pathNames } from "./node-table.ts";
 import type { FileSystemOpener, FromServingWorker, ToServingWorker } from "./worker-messages.ts";
+
+/** Longest name a kernel entry has. */
+const NAME_MAX = 255;
 
 /** Serving Workers per mount by default. */
 export const DEFAULT_SERVING_THREADS = 2;
@@ -40,6 +44,19 @@ export interface FuseServerOptions extends FuseSessionOptions {
   readonly startTimeoutMs?: number;
   /** mount(2), or fusermount3, or "auto" (default): mount(2), and fusermount3 when it is not permitted (not root). */
   readonly mountWith?: MountWith;
+}
+
+/** A name changed without the kernel knowing (through the user-level path), as fuse-legacy's change watcher hears it. */
+export interface ChangedName {
+  /** "added" (created, linked, renamed onto), "removed" (unlinked, removed, replaced), "moved" (renamed from path to `to`). */
+  readonly kind: "added" | "removed" | "moved";
+  /** The path inside the mount, a byte string (one char per byte). */
+  readonly path: string;
+  /** The new path of a "moved" name. */
+  readonly to?: string;
+  /** The file the name named ("removed", "moved"). */
+  readonly st_dev: number;
+  readonly st_ino: number;
 }
 
 /** A FUSE server that did not start: the Worker failed, the mount was refused or INIT never came. */
@@ -79,24 +96,59 @@ export class FuseServer {
    */
   invalidate(files: Iterable<{ readonly st_dev: number; readonly st_ino: number }>): number {
     if (!this.mounted) return 0;
-    const message = new Uint8Array(OUT_HEADER_SIZE + fuse_notify_inval_inode_out.size);
-    const view = new DataView(message.buffer);
     let invalidated = 0;
     for (const file of files) {
       const nodeid = this.nodes.nodeOfInode(file.st_dev, file.st_ino);
-      if (nodeid === undefined) continue;
-      // A notification: unique 0, the notify code where a reply has its error.
-      fuse_out_header.write(view, 0, { len: message.length, error: FUSE_NOTIFY_INVAL_INODE, unique: 0 });
-      fuse_notify_inval_inode_out.write(view, OUT_HEADER_SIZE, { ino: nodeid, off: 0, len: 0 });
-      try {
-        writeSync(this.fd, message);
-        invalidated++;
-      } catch (error) {
-        // ENOENT: the kernel has no inode of that id (any more).
-        if ((error as { code?: string }).code !== "ENOENT") throw error;
-      }
+      if (nodeid !== undefined && this.notify(encodeNotifyInvalInode(nodeid))) invalidated++;
     }
     return invalidated;
+  }
+
+  /**
+   * Names changed without the kernel knowing (through the user-level path): the node table follows (a removed name
+   * goes, a moved one moves, each only while the table has it for the file the change names), then for each name whose
+   * directory the kernel holds, FUSE_NOTIFY_INVAL_ENTRY drops the kernel's entry of it (a cached absence included), and
+   * FUSE_NOTIFY_INVAL_INODE the directory's cached attributes and those of the file that lost the name (its link count).
+   * Called outside request handling (the kernel may hold the directory's lock while it waits for a reply). Returns how
+   * many notifications the kernel took; an entry or node it does not hold is skipped.
+   */
+  invalidateNames(changes: Iterable<ChangedName>): number {
+    if (!this.mounted) return 0;
+    let sent = 0;
+    // Each directory and file once per batch, after its entries (a burst of creates in one directory is one INVAL_INODE).
+    const nodes = new Set<number>();
+    for (const change of changes) {
+      const from = pathNames(change.path);
+      const to = change.to === undefined ? undefined : pathNames(change.to);
+      // Before the table lets go of the name: the node of the file that lost it (a node with no name left is unindexed).
+      const file = change.kind === "added" ? undefined : this.nodes.nodeOfInode(change.st_dev, change.st_ino);
+      if (file !== undefined) nodes.add(file);
+      if (change.kind === "removed") this.nodes.vanished(from, change);
+      else if (change.kind === "moved" && to !== undefined) this.nodes.moved(from, to, change);
+      for (const names of to === undefined ? [from] : [from, to]) {
+        if (names.length === 0) continue;
+        const directory = this.nodes.directory(names.slice(0, -1));
+        const name = nameToBytes(names.at(-1)!);
+        // Past NAME_MAX no entry can be cached (and the kernel would refuse the notification).
+        if (directory === undefined || name.length > NAME_MAX) continue;
+        if (this.notify(encodeNotifyInvalEntry(directory, name))) sent++;
+        nodes.add(directory);
+      }
+    }
+    for (const node of nodes) if (this.notify(encodeNotifyInvalInode(node))) sent++;
+    return sent;
+  }
+
+  /** Writes notification `message`; false when the kernel holds no such node or entry (ENOENT, or ENOTDIR), which is normal. */
+  private notify(message: Uint8Array): boolean {
+    try {
+      writeSync(this.fd, message);
+      return true;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return false;
+      throw error;
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 /** @module fuse-legacy/server — a pure-TypeScript FUSE server that serves any FileSystem at a mount point. */
-export { FuseServer, FuseServerError, type FuseServerOptions } from "./fuse-server.ts";
+export { FuseServer, FuseServerError, type ChangedName, type FuseServerOptions } from "./fuse-server.ts";
 export { FuseSession } from "./session.ts";
-export { NodeTable, childPath, type NodeKey } from "./node-table.ts";
+export { NodeTable, childPath, pathNames, type FileKey, type NodeKey } from "./node-table.ts";
 export { negotiateInit, SERVER_MINOR, MIN_KERNEL_MINOR, WANTED_INIT_FLAGS, type InitResult } from "./init.ts";
 export { answerInit, type Handshake } from "./handshake.ts";
 export {

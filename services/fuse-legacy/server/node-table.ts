@@ -37,10 +37,14 @@ const NAME_BYTES = 256;
 /** Handles remembered per node, to stat a node whose name is gone through one of its open files. */
 const HANDLES_PER_NODE = 4;
 
-/** What the table needs of a name's lstat to tell which file it is (a {@link Stat} fits). */
-export interface NodeKey {
+/** Which file: its device and inode numbers. */
+export interface FileKey {
   readonly st_dev: number;
   readonly st_ino: number;
+}
+
+/** What the table needs of a name's lstat to tell which file it is (a {@link Stat} fits). */
+export interface NodeKey extends FileKey {
   readonly st_mode: number;
 }
 
@@ -85,11 +89,14 @@ const TOMBSTONE = -1;
 
 /** Names are byte strings (see names.ts in the protocol): stored and compared byte for byte. */
 const decoder = { decode: (bytes: Uint8Array) => bytesToName(bytes) };
-/** Scratch for the (at most two) names of one call, written in place: an `encode` per call leaves garbage only a full collection frees. */
-const nameScratch = [new Uint8Array(4 * NAME_BYTES), new Uint8Array(4 * NAME_BYTES)] as const;
+/**
+ * Scratch for the (at most two) names of one call, and the names of a path being resolved, written in place: an
+ * `encode` per call leaves garbage only a full collection frees.
+ */
+const nameScratch = [new Uint8Array(4 * NAME_BYTES), new Uint8Array(4 * NAME_BYTES), new Uint8Array(4 * NAME_BYTES)] as const;
 
 /** `name`'s bytes in scratch buffer `which` (valid until the next call with it); a name too long for the scratch comes back with its length past NAME_MAX. */
-function nameBytes(name: string, which: 0 | 1 = 0): Uint8Array {
+function nameBytes(name: string, which: 0 | 1 | 2 = 0): Uint8Array {
   const scratch = nameScratch[which];
   const written = writeName(name, scratch);
   return written < 0 ? scratch : scratch.subarray(0, written);
@@ -98,6 +105,17 @@ function nameBytes(name: string, which: 0 | 1 = 0): Uint8Array {
 /** Joins a directory path and one name ("/" + "a" → "/a"). */
 export function childPath(parent: string, name: string): string {
   return parent === "/" ? `/${name}` : `${parent}/${name}`;
+}
+
+/** The names of `path` (a byte string) from the mount's root: "." and empty names dropped, ".." taken lexically. */
+export function pathNames(path: string): string[] {
+  const names: string[] = [];
+  for (const name of path.split("/")) {
+    if (name === "" || name === ".") continue;
+    if (name === "..") names.pop();
+    else names.push(name);
+  }
+  return names;
 }
 
 /** The byte layout of a table of `capacity` nodes. */
@@ -305,6 +323,58 @@ export class NodeTable {
     });
   }
 
+  /**
+   * The node id the kernel holds for the directory at `parts` (the names of a path from the mount's root, [] for the
+   * root), if it holds one: directories are known by name.
+   */
+  directory(parts: readonly string[]): number | undefined {
+    return this.locked(() => {
+      const slot = this.resolve(parts);
+      return slot >= 0 && this.words[this.at(slot) + STATE] === KNOWN && this.isDirectory(slot) ? this.idOf(slot) : undefined;
+    });
+  }
+
+  /**
+   * A name change the kernel did not make (through the user-level path): the name at `parts` no longer names the file
+   * `key`. If the table still has that name for that file, the name goes, as at an UNLINK; a name the kernel has
+   * looked up again since (another file now) stays.
+   */
+  vanished(parts: readonly string[], key: FileKey): void {
+    if (parts.length === 0) return;
+    this.locked(() => {
+      const parent = this.resolve(parts.slice(0, -1));
+      const name = nameBytes(parts.at(-1)!, 1);
+      const slot = parent < 0 ? -1 : this.find(parent, name);
+      if (slot >= 0 && this.namesFile(slot, key)) this.detachName(parent, name);
+    });
+  }
+
+  /**
+   * A rename the kernel did not make: the name at `from`, if the table still has it for the file `key`, moves to `to`
+   * (what is under it with it), as at a RENAME; a name at `to` of another file goes. When the table does not know
+   * `to`'s directory, the old name just goes.
+   */
+  moved(from: readonly string[], to: readonly string[], key: FileKey): void {
+    if (from.length === 0 || to.length === 0) return;
+    this.locked(() => {
+      const fromParent = this.resolve(from.slice(0, -1));
+      const fromName = nameBytes(from.at(-1)!, 0);
+      const moving = fromParent < 0 ? -1 : this.find(fromParent, fromName);
+      const toParent = this.resolve(to.slice(0, -1));
+      const toName = nameBytes(to.at(-1)!, 1);
+      const replaced = toParent < 0 ? -1 : this.find(toParent, toName);
+      if (replaced >= 0 && !this.namesFile(replaced, key)) this.detachName(toParent, toName);
+      if (moving < 0 || !this.namesFile(moving, key)) return;
+      if (toParent < 0 || this.find(toParent, toName) >= 0) {
+        this.detachName(fromParent, fromName);
+        return;
+      }
+      this.detach(moving);
+      this.attach(moving, toParent, toName);
+      this.collect(fromParent);
+    });
+  }
+
   /** File handle `fh` was opened on `nodeid` (remembered to stat the node once its name is gone). */
   opened(nodeid: number, fh: number): void {
     this.locked(() => {
@@ -446,6 +516,27 @@ export class NodeTable {
     return parts.length === 0 ? "/" : `/${parts.reverse().join("/")}`;
   }
 
+  /** The attached slot at `parts` from the root, or -1. */
+  private resolve(parts: readonly string[]): number {
+    let slot = ROOT_SLOT;
+    for (const part of parts) {
+      const name = nameBytes(part, 2);
+      if (name.length >= NAME_BYTES) return -1;
+      slot = this.find(slot, name);
+      if (slot < 0) return -1;
+    }
+    return slot;
+  }
+
+  /** Whether name slot `slot` was last seen naming the file `key`. */
+  private namesFile(slot: number, key: FileKey): boolean {
+    return this.keys[slot * 2] === key.st_dev && this.keys[slot * 2 + 1] === key.st_ino;
+  }
+
+  private isDirectory(slot: number): boolean {
+    return slot === ROOT_SLOT || this.words[this.at(slot) + TYPE] === S_IFDIR;
+  }
+
   /**
    * Whether name slot `slot`, whose lstat is now `key`, still names its node's file (see the module's identity rules);
    * re-keys a node of one name whose file got a new inode (a union copy-up).
@@ -455,12 +546,15 @@ export class NodeTable {
     const at = this.at(slot);
     const type = key.st_mode & S_IFMT;
     const known = w[at + TYPE]!;
-    if (known === 0) {
+    if (known !== 0 && known !== type) return false;
+    if (known === 0 || type === S_IFDIR) {
+      // A directory keeps its node (known by name), but its key follows what the name names now, as a name change told
+      // by path and file must find (see vanished).
       w[at + TYPE] = type;
+      this.keys[slot * 2] = key.st_dev;
+      this.keys[slot * 2 + 1] = key.st_ino;
       return true;
     }
-    if (known !== type) return false;
-    if (type === S_IFDIR || slot === ROOT_SLOT) return true;
     if (this.keys[slot * 2] === key.st_dev && this.keys[slot * 2 + 1] === key.st_ino) return true;
     const other = this.nodeOfKey(key);
     if (other >= 0 && other === w[at + NODE]) {

@@ -1,7 +1,7 @@
 /** @module test/integration/data-path/legacy-fixture — what the kernel-path integration tests share: start, stop, and the two-path checks. */
 import { expect } from "bun:test";
 import { afterAll, beforeAll } from "bun:test";
-import { constants, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { constants, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
@@ -97,6 +97,38 @@ export async function expectClientWriteInvalidates(mount: string, client: Danaus
   } finally {
     reader.close();
   }
+}
+
+/** `dir`/`names` as bytes (each name a byte string: one char per byte, not UTF-8). */
+export const at = (dir: string, ...names: string[]): Buffer => Buffer.concat([Buffer.from(dir), ...names.map((n) => Buffer.from(`/${n}`, "latin1"))]);
+
+/** How long a change through the ring may take to show through a mount: far below its timeouts, far above a drain on a busy machine. */
+export const SHOWS_WITHIN_MS = 10_000;
+
+/**
+ * `client` renames, through the ring, a file over another (looked up through the kernel-path first, so cached) and
+ * then a directory to a name the kernel cached as absent; through `mount`, the old names are gone, the new ones name
+ * the moved file and directory, and the replaced file's other name shows one link, all long before the mount's
+ * timeouts (whose caching the caller sets long). Names are not UTF-8.
+ */
+export async function expectClientRenameShows(mount: string, client: DanausClient): Promise<void> {
+  mkdirSync(at(mount, "mv-dir"));
+  writeFileSync(at(mount, "mv-from-\x80"), "moved");
+  writeFileSync(at(mount, "mv-dir", "to"), "replaced");
+  linkSync(at(mount, "mv-dir", "to"), at(mount, "mv-kept"));
+  const moving = statSync(at(mount, "mv-from-\x80"));
+  expect(readFileSync(at(mount, "mv-dir", "to"), "utf8")).toBe("replaced");
+  expect(statSync(at(mount, "mv-kept")).nlink).toBe(2);
+  expect(existsSync(at(mount, "mv-new-\xff"))).toBe(false);
+  client.rename(at(mount, "mv-from-\x80"), at(mount, "mv-dir", "to"));
+  await waitFor("the old name gone through the mount", () => !existsSync(at(mount, "mv-from-\x80")), SHOWS_WITHIN_MS);
+  await waitFor("the new name naming the moved file", () => statSync(at(mount, "mv-dir", "to")).ino === moving.ino, SHOWS_WITHIN_MS);
+  expect(readFileSync(at(mount, "mv-dir", "to"), "utf8")).toBe("moved");
+  await waitFor("the replaced file's link count", () => statSync(at(mount, "mv-kept")).nlink === 1, SHOWS_WITHIN_MS);
+  // A directory moves with what is under it; the new name was cached as absent.
+  client.rename(at(mount, "mv-dir"), at(mount, "mv-new-\xff"));
+  await waitFor("the moved directory under its new name", () => existsSync(at(mount, "mv-new-\xff", "to")), SHOWS_WITHIN_MS);
+  expect(existsSync(at(mount, "mv-dir"))).toBe(false);
 }
 
 /** A script stored in the mount is exec'd by the kernel. */

@@ -1,7 +1,8 @@
 /**
  * Hard links through a tenant's legacy mount on the `cephfs` backend (the Ceph cluster of DANAUS_CEPH_CONF; skipped
  * with a printed reason without it): a client's write through the ring reaching a kernel-path process's shared
- * mapping, and (with DANAUS_CEPH_LINK_DIFFERENTIAL=1) the link differential of legacy-hard-links.test.ts, where inode
+ * mapping, a client's rename through the ring showing through the mount at once (the kernel caches for ten minutes
+ * here), and (with DANAUS_CEPH_LINK_DIFFERENTIAL=1) the link differential of legacy-hard-links.test.ts, where inode
  * numbers are CephFS's. That one is not on by default: in about one run of six, right after "rename o over b" (b
  * and d1/c two links of a file whose first name a was unlinked), the tenant service itself (its own lstat through a
  * client, not only the kernel path) answered ENOENT for d1/c: a cause on the service's side (its cache, libcephfs or
@@ -19,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeCephTree } from "../../services/client-cache/backend/cephfs-tree.ts";
 import { freshTrees, randomLinkSteps, scriptedLinkSteps, seeThrough } from "../../services/fuse-legacy/fixtures/link-differential.ts";
-import { expectClientWriteInvalidates, useLegacyTenant } from "./legacy-fixture.ts";
+import { expectClientRenameShows, expectClientWriteInvalidates, useLegacyTenant } from "./legacy-fixture.ts";
 
 setDefaultTimeout(120_000);
 const conf = process.env.DANAUS_CEPH_CONF;
@@ -29,6 +30,7 @@ const hostBase = mkdtempSync(join(tmpdir(), "danaus-legacy-links-ceph-host-"));
 
 const legacy = useLegacyTenant("legacy-hard-links-ceph.test.ts", "danaus-legacy-links-ceph-", (mount) =>
   [`name = "alpha"`, `cpus = [0]`, `memory = "384MiB"`, `shareCpus = true`, `[backend]`, `kind = "cephfs"`, `conf = "${conf ?? ""}"`, `root = "${cephRoot}"`,
+    `[fuse]`, `attrTimeoutMs = 600000`, `entryTimeoutMs = 600000`, `negativeTimeoutMs = 600000`,
     `[[mounts]]`, `path = "${mount}"`, `source = "data"`, `legacy = true`].join("\n"),
   undefined,
   conf !== undefined,
@@ -49,4 +51,8 @@ test.skipIf(!run || !differential)("cephfs: every name shows a change through an
 
 test.skipIf(!run)("cephfs: a client's write through the ring shows in a kernel-path process's shared mapping", () =>
   expectClientWriteInvalidates(legacy.mount, legacy.setup.client!),
+);
+
+test.skipIf(!run)("cephfs: a client's rename through the ring shows through the mount at once", () =>
+  expectClientRenameShows(legacy.mount, legacy.setup.client!),
 );

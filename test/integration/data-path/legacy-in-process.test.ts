@@ -2,12 +2,15 @@
  * The kernel path inside the data-path process: with fuse-legacy grouped with the ipc-router in the tenant's
  * topology, the FUSE mount is served straight from the tenant storage (no shared-memory ring in between), still one
  * cache and one view with the shared-memory client. `[fuse] negativeTimeoutMs = 0` keeps absent names uncached, so a
- * name the kernel looked up in vain and the client then created is seen at once.
+ * name the kernel looked up in vain and the client then created is seen at once. Entries and attributes are cached for
+ * ten minutes: a name the client removes or renames is gone at once only because fuse-legacy is told
+ * (FUSE_NOTIFY_INVAL_ENTRY).
  */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
-import { constants, existsSync, mkdtempSync, statSync } from "node:fs";
+import { constants, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { waitFor } from "../harness.ts";
 import { expectClientWriteInvalidates, expectCrossPathVisible, expectScriptRuns, startLegacy, stopLegacy, type LegacySetup } from "./legacy-fixture.ts";
 
 setDefaultTimeout(60_000);
@@ -33,6 +36,8 @@ beforeAll(async () => {
     `root = "backends/alpha"`,
     `[fuse]`,
     `negativeTimeoutMs = 0`,
+    `entryTimeoutMs = 600000`,
+    `attrTimeoutMs = 600000`,
     `threads = 3`,
     `[[mounts]]`,
     `path = "${MOUNT}"`,
@@ -66,3 +71,15 @@ test.skipIf(!root)("a script stored in the mount is exec'd by the kernel", () =>
 test.skipIf(!root)("a client's write through the ring shows in a kernel-path process's shared mapping and in stat of every name", () =>
   expectClientWriteInvalidates(MOUNT, setup.client!),
 );
+
+test.skipIf(!root)("a name the client renames or removes through the ring is gone through the mount at once", async () => {
+  writeFileSync(join(MOUNT, "renamed-by-client"), "moved");
+  writeFileSync(join(MOUNT, "removed-by-client"), "x");
+  // Both entries cached by the kernel for ten minutes from here.
+  expect(statSync(join(MOUNT, "renamed-by-client")).size).toBe(5);
+  expect(statSync(join(MOUNT, "removed-by-client")).size).toBe(1);
+  setup.client!.rename(join(MOUNT, "renamed-by-client"), join(MOUNT, "renamed-to"));
+  setup.client!.unlink(join(MOUNT, "removed-by-client"));
+  await waitFor("the renamed and the removed name gone", () => !existsSync(join(MOUNT, "renamed-by-client")) && !existsSync(join(MOUNT, "removed-by-client")), 10_000);
+  expect(readFileSync(join(MOUNT, "renamed-to"), "utf8")).toBe("moved");
+});

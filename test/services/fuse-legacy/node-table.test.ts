@@ -1,6 +1,9 @@
-/** @module test/services/fuse-legacy/node-table — node ids, lookup counts, forget, unlink and rename bookkeeping, hard links as one node, across threads. */
+/**
+ * @module test/services/fuse-legacy/node-table — node ids, lookup counts, forget, unlink and rename bookkeeping, hard
+ * links as one node, across threads, and name changes told by path (made through the user-level path).
+ */
 import { describe, expect, test } from "bun:test";
-import { childPath, NodeTable } from "../../../services/fuse-legacy/server/index.ts";
+import { childPath, NodeTable, pathNames } from "../../../services/fuse-legacy/server/index.ts";
 import { ERRNO, FsError, S_IFDIR, S_IFREG } from "../../../services/ipc-router/protocol/index.ts";
 
 const ROOT = 1;
@@ -363,6 +366,80 @@ describe("NodeTable", () => {
           expect(table.size).toBe(nodes.size + 1);
         }
       }
+    });
+  });
+
+  describe("name changes told by path and file (made without the kernel)", () => {
+    const file = (ino: number) => ({ st_dev: 7, st_ino: ino, st_mode: S_IFREG | 0o644 });
+    const dir = (ino: number) => ({ st_dev: 7, st_ino: ino, st_mode: S_IFDIR | 0o755 });
+
+    test("paths split into names lexically, byte for byte", () => {
+      expect(pathNames("/")).toEqual([]);
+      expect(pathNames("//a/./b\xff//")).toEqual(["a", "b\xff"]);
+      expect(pathNames("/a/../b\x80")).toEqual(["b\x80"]);
+    });
+
+    test("a directory is found by its path; a file, an unknown or a forgotten name is not", () => {
+      const table = new NodeTable();
+      const d = table.remember(ROOT, "d\xfe", dir(2));
+      const e = table.remember(d, "e", dir(3));
+      table.remember(e, "f", file(4));
+      expect(table.directory([])).toBe(ROOT);
+      expect(table.directory(["d\xfe"])).toBe(d);
+      expect(table.directory(["d\xfe", "e"])).toBe(e);
+      expect(table.directory(["d\xfe", "e", "f"])).toBeUndefined();
+      expect(table.directory(["d\xff"])).toBeUndefined();
+      expect(table.directory(["x".repeat(300)])).toBeUndefined();
+      table.forget(e, 1);
+      expect(table.directory(["d\xfe", "e"])).toBeUndefined();
+    });
+
+    test("a removed name goes only while the table has it for that file; the file's other names stay", () => {
+      const table = new NodeTable();
+      const a = table.remember(ROOT, "a", file(10));
+      expect(table.remember(ROOT, "b", file(10))).toBe(a);
+      // Removed, and looked up again since as another file: stays.
+      table.remember(ROOT, "c", file(11));
+      const c2 = table.remember(ROOT, "c", file(12));
+      table.vanished(["c"], { st_dev: 7, st_ino: 11 });
+      expect(table.child(ROOT, "c")).toBe(c2);
+      table.vanished(["a"], { st_dev: 7, st_ino: 10 });
+      expect(table.child(ROOT, "a")).toBeUndefined();
+      expect(table.path(a)).toBe("/b");
+      expect(table.nodeOfInode(7, 10)).toBe(a);
+      // A directory removed and made again, looked up since: its name stays.
+      const d = table.remember(ROOT, "d", dir(20));
+      expect(table.remember(ROOT, "d", dir(21))).toBe(d);
+      table.vanished(["d"], { st_dev: 7, st_ino: 20 });
+      expect(table.directory(["d"])).toBe(d);
+      table.vanished(["d"], { st_dev: 7, st_ino: 21 });
+      expect(table.directory(["d"])).toBeUndefined();
+    });
+
+    test("a moved name keeps its node under the new name, replacing another file's; into an unknown directory it just goes", () => {
+      const table = new NodeTable();
+      const d = table.remember(ROOT, "d", dir(2));
+      const a = table.remember(ROOT, "a", file(10));
+      const old = table.remember(d, "b", file(11));
+      table.moved(["a"], ["d", "b"], { st_dev: 7, st_ino: 10 });
+      expect(table.child(ROOT, "a")).toBeUndefined();
+      expect(table.child(d, "b")).toBe(a);
+      expect(table.path(a)).toBe("/d/b");
+      expect(table.path(old)).toBeUndefined();
+      // A directory moves with what is under it.
+      const inner = table.remember(d, "c", file(12));
+      table.moved(["d"], ["e\xff"], { st_dev: 7, st_ino: 2 });
+      expect(table.directory(["e\xff"])).toBe(d);
+      expect(table.path(inner)).toBe("/e\xff/c");
+      table.moved(["e\xff", "c"], ["nowhere", "c"], { st_dev: 7, st_ino: 12 });
+      expect(table.path(inner)).toBeUndefined();
+      // A name the table has for another file (looked up since) does not move.
+      table.remember(ROOT, "f", file(13));
+      const g = table.remember(ROOT, "g", file(14));
+      table.moved(["f"], ["h"], { st_dev: 7, st_ino: 99 });
+      expect(table.child(ROOT, "f")).toBeDefined();
+      expect(table.child(ROOT, "h")).toBeUndefined();
+      expect(table.child(ROOT, "g")).toBe(g);
     });
   });
 });

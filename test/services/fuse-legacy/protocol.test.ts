@@ -7,6 +7,8 @@ import {
   decodeInHeader,
   decodeNames,
   encodeFuseDirent,
+  encodeNotifyInvalEntry,
+  encodeNotifyInvalInode,
   encodeOutHeader,
   EXPECTED_SIZES,
   FUSE_OP,
@@ -32,6 +34,8 @@ import {
   fuse_lseek_out,
   fuse_mkdir_in,
   fuse_mknod_in,
+  fuse_notify_inval_entry_out,
+  fuse_notify_inval_inode_out,
   fuse_open_in,
   fuse_open_out,
   fuse_read_in,
@@ -233,6 +237,28 @@ describe("golden reply fixtures", () => {
     expect(fuseDirentSize(5)).toBe(32);
     expect([...bytes.subarray(0, 32)]).toEqual([...u64(77), ...u64(3), ...u32(5), ...u32(8), ...ascii("hello"), 0, 0, 0]);
     expect(encodeFuseDirent(bytes, view, 32, 63, { ino: 1, off: 4, type: 4, name: new Uint8Array(ascii("world")) })).toBe(0);
+  });
+});
+
+describe("golden notification fixtures", () => {
+  test("fuse_notify_inval_inode_out", () =>
+    golden(fuse_notify_inval_inode_out, [...u64(2 ** 40 + 5), ...u64(0), ...u64(4096)], { ino: 2 ** 40 + 5, off: 0, len: 4096 }));
+  test("fuse_notify_inval_entry_out", () =>
+    golden(fuse_notify_inval_entry_out, [...u64(42), ...u32(3), ...u32(0)], { parent: 42, namelen: 3, flags: 0 }));
+
+  test("INVAL_INODE: a header with unique 0 and the notify code 2 as its error, the node, the whole range", () => {
+    expect([...encodeNotifyInvalInode(9)]).toEqual([
+      ...u32(40), ...u32(2), ...u64(0), // fuse_out_header: len, error = FUSE_NOTIFY_INVAL_INODE, unique
+      ...u64(9), ...u64(0), ...u64(0), // ino, off, len (0: to the end)
+    ]);
+  });
+
+  test("INVAL_ENTRY: code 3, the parent, the name's bytes as they are (not UTF-8 here) and a NUL", () => {
+    expect([...encodeNotifyInvalEntry(7, new Uint8Array([0x61, 0xff, 0x80]))]).toEqual([
+      ...u32(36), ...u32(3), ...u64(0), // fuse_out_header: len, error = FUSE_NOTIFY_INVAL_ENTRY, unique
+      ...u64(7), ...u32(3), ...u32(0), // parent, namelen, flags
+      0x61, 0xff, 0x80, 0, // the name, then NUL
+    ]);
   });
 });
 
