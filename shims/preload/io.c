@@ -80,7 +80,8 @@ int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
     return -saved;
   }
   struct dn_file *f = calloc(1, sizeof *f);
-  char *path = strdup(inner);
+  char *path = malloc(strlen(inner) + 2);
+  if (path != NULL) dn_normalise(inner, path);
   if (f == NULL || path == NULL || dn_bind(kfd, f) < 0) {
     free(f);
     free(path);
@@ -90,6 +91,7 @@ int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
   }
   f->mount = mount;
   f->handle = handle;
+  f->is_dir = (flags & O_DIRECTORY) != 0;
   if (!(flags & (O_DIRECTORY | O_PATH))) f->slot = dn_position_new();
   f->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC);
   f->open_flags = flags;
@@ -571,7 +573,24 @@ static off_t slot_lseek(struct dn_file *f, off_t offset, int whence) {
   return (off_t)at;
 }
 
+/**
+ * lseek on a directory: its position is the cookie where getdents64 continues (dirs.c), as a kernel directory's is the
+ * d_off of the last entry read. SEEK_SET and SEEK_CUR move it; other whences answer EINVAL, as tmpfs does.
+ */
+static off_t dir_lseek(struct dn_file *f, off_t offset, int whence) {
+  int64_t at = offset;
+  if (whence == SEEK_CUR) {
+    if (__builtin_add_overflow(f->dir_cookie, (int64_t)offset, &at)) return -EOVERFLOW;
+  } else if (whence != SEEK_SET) {
+    return -EINVAL;
+  }
+  if (at < 0) return -EINVAL;
+  f->dir_cookie = at;
+  return (off_t)at;
+}
+
 static off_t private_lseek(struct dn_file *f, off_t offset, int whence) {
+  if (f->is_dir) return dir_lseek(f, offset, whence);
   if (f->slot != 0) return slot_lseek(f, offset, whence);
   if (whence == SEEK_DATA || whence == SEEK_HOLE) {
     /* The service keeps no holes map: data runs from offset to the end, and the only hole is the end. */

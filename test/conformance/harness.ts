@@ -47,12 +47,17 @@ export interface ConformanceOptions {
   /** A new, empty filesystem instance; called once per test. */
   newFs(): Promise<ConformanceInstance>;
   readonly capabilities?: ConformanceCapabilities;
+  /** Why the implementation lacks a capability, shown in the name of every case skipped for it. */
+  readonly why?: Partial<Record<keyof ConformanceCapabilities, string>>;
 }
 
 /** The context every group of cases registers its tests with. */
 export interface Suite {
   readonly caps: Required<ConformanceCapabilities>;
-  /** Registers a test that gets a fresh, empty filesystem; skipped unless every capability in `needs` is there. */
+  /**
+   * Registers a test that gets a fresh, empty filesystem; skipped unless every capability in `needs` is there, with
+   * "[skipped: no <capability> (<why>)]" added to its name.
+   */
   it(name: string, body: (fs: FileSystem) => void | Promise<void>, needs?: readonly (keyof ConformanceCapabilities)[]): void;
 }
 
@@ -80,8 +85,9 @@ export function makeSuite(options: ConformanceOptions): Suite {
           await instance.cleanup();
         }
       };
-      if (needs.every((need) => caps[need])) test(name, run);
-      else test.skip(name, run);
+      const missing = needs.filter((need) => !caps[need]);
+      if (missing.length === 0) test(name, run);
+      else test.skip(`${name} [skipped: ${missing.map((need) => `no ${need}${options.why?.[need] ? ` (${options.why[need]})` : ""}`).join("; ")}]`, run);
     },
   };
 }
