@@ -1,6 +1,6 @@
 /* io.c — the descriptor calls: the open family, close/close_range, dup/dup2/dup3, fcntl, read/write and their
  * positioned and vectored forms, lseek, fstat, ftruncate, fsync, and the calls that only need a kernel-like answer on
- * a private descriptor (ioctl, flock, fallocate, fadvise, copy_file_range, sendfile). */
+ * a private descriptor (ioctl, flock, fallocate, fadvise). copy_file_range and sendfile are in copy.c. */
 #include "preload.h"
 
 #include <dlfcn.h>
@@ -12,7 +12,6 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -719,25 +718,6 @@ int posix_fallocate(int fd, off_t offset, off_t len) {
   return -r;
 }
 int posix_fallocate64(int fd, off64_t offset, off64_t len) { return posix_fallocate(fd, offset, len); }
-
-ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size_t len, unsigned flags) {
-  if (dn_get(in) != NULL || dn_get(out) != NULL) {
-    errno = EXDEV; /* different filesystems: callers (cp, shutil) fall back to read/write */
-    return -1;
-  }
-  NEXT(copy_file_range);
-  return next_copy_file_range(in, in_off, out, out_off, len, flags);
-}
-
-ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
-  if (dn_get(in) != NULL || dn_get(out) != NULL) {
-    errno = EINVAL; /* as for an input file that cannot be mapped: callers fall back to read/write */
-    return -1;
-  }
-  NEXT(sendfile);
-  return next_sendfile(out, in, offset, count);
-}
-ssize_t sendfile64(int out, int in, off64_t *offset, size_t count) { return sendfile(out, in, offset, count); }
 
 /* ---- mmap ---- */
 

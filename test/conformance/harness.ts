@@ -37,7 +37,8 @@ export interface ConformanceCapabilities {
   readonly devices?: boolean;
   /**
    * Paths longer than one syscall argument (PATH_MAX), up to DANAUS_PATH_MAX: the FileSystem contract. Default true;
-   * false where every call is one kernel syscall on a whole path (node:fs), which answers ENAMETOOLONG instead.
+   * false where every call is one kernel syscall on a whole path (node:fs), or goes through the LD_PRELOAD library
+   * (which builds paths in PATH_MAX buffers on the caller's stack): both answer ENAMETOOLONG instead.
    */
   readonly deepPaths?: boolean;
 }
