@@ -1,7 +1,8 @@
 /* copy-semantics.c — copy_file_range(2) and sendfile(2) as a program sees them, printed line by line so a run on a
  * danaus mount (through the preload library) can be compared with a run on a host directory: file positions with a
  * NULL offset, updated offsets with a given one, counts, the end of the file, every mix of a file in DIR and a kernel
- * file in KDIR (on the host run both are the kernel's), a pipe as sendfile's output, and the errno values.
+ * file in KDIR (on the host run both are the kernel's; files are opened relative to the directories with openat), a pipe
+ * as sendfile's output, and the errno values.
  * Usage: copy-semantics DIR KDIR */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,24 +16,17 @@
 
 #define SIZE 300000
 
-static char dir[4096], kdir[4096];
-
-static const char *in(const char *base, const char *name) {
-  static char paths[4][8192];
-  static int next;
-  char *path = paths[next++ % 4];
-  snprintf(path, sizeof paths[0], "%s/%s", base, name);
-  return path;
-}
+/** The two directories, open: files are named relative to them (openat). */
+static int dir, kdir;
 
 /** A result and, when it failed, the errno's name. */
 static void show(const char *what, long value) {
   printf("%s %ld%s%s\n", what, value, value < 0 ? " " : "", value < 0 ? strerrorname_np(errno) : "");
 }
 
-/** FNV-1a of the whole file at `path` and its size. */
-static void digest(const char *what, const char *path) {
-  int fd = open(path, O_RDONLY);
+/** FNV-1a of the whole file `name` in directory `at` and its size. */
+static void digest(const char *what, int at, const char *name) {
+  int fd = openat(at, name, O_RDONLY);
   uint64_t h = 1469598103934665603ull;
   long size = 0;
   unsigned char buf[8192];
@@ -45,20 +39,20 @@ static void digest(const char *what, const char *path) {
   printf("%s size %ld fnv %016llx\n", what, size, (unsigned long long)h);
 }
 
-static void make(const char *path) {
+static void make(int at, const char *name) {
   static char data[SIZE];
   for (int i = 0; i < SIZE; i++) data[i] = (char)(i * 7 % 251);
-  int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  if (fd < 0 || write(fd, data, SIZE) != SIZE) perror(path);
+  int fd = openat(at, name, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, data, SIZE) != SIZE) perror(name);
   close(fd);
 }
 
 static long position(int fd) { return (long)lseek(fd, 0, SEEK_CUR); }
 
-/** copy_file_range cases from `src` to a new file `dst`, with NULL and given offsets. */
-static void copy_range(const char *label, const char *src, const char *dst) {
+/** copy_file_range cases from `src` in `from` to a new file `dst` in `to`, with NULL and given offsets. */
+static void copy_range(const char *label, int from, const char *src, int to, const char *dst) {
   char what[128];
-  int a = open(src, O_RDONLY), b = open(dst, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  int a = openat(from, src, O_RDONLY), b = openat(to, dst, O_CREAT | O_WRONLY | O_TRUNC, 0644);
   lseek(a, 10, SEEK_SET);
   snprintf(what, sizeof what, "%s null-offsets", label);
   show(what, (long)copy_file_range(a, NULL, b, NULL, 5000, 0));
@@ -80,13 +74,13 @@ static void copy_range(const char *label, const char *src, const char *dst) {
   printf("%s offsets %lld %lld\n", label, (long long)oi, (long long)oo);
   close(a);
   close(b);
-  digest(label, dst);
+  digest(label, to, dst);
 }
 
-/** sendfile cases from `src` to a new file `dst`, with NULL and given offsets. */
-static void send_file(const char *label, const char *src, const char *dst) {
+/** sendfile cases from `src` in `from` to a new file `dst` in `to`, with NULL and given offsets. */
+static void send_file(const char *label, int from, const char *src, int to, const char *dst) {
   char what[128];
-  int a = open(src, O_RDONLY), b = open(dst, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  int a = openat(from, src, O_RDONLY), b = openat(to, dst, O_CREAT | O_WRONLY | O_TRUNC, 0644);
   lseek(a, 3, SEEK_SET);
   snprintf(what, sizeof what, "%s null-offset", label);
   show(what, (long)sendfile(b, a, NULL, 7000));
@@ -102,27 +96,28 @@ static void send_file(const char *label, const char *src, const char *dst) {
   printf("%s offset %lld\n", label, (long long)off);
   close(a);
   close(b);
-  digest(label, dst);
+  digest(label, to, dst);
 }
 
 int main(int argc, char **argv) {
   if (argc < 3) return 2;
-  snprintf(dir, sizeof dir, "%s", argv[1]);
-  snprintf(kdir, sizeof kdir, "%s", argv[2]);
-  make(in(dir, "src"));
-  make(in(kdir, "ksrc"));
+  dir = open(argv[1], O_RDONLY | O_DIRECTORY);
+  kdir = open(argv[2], O_RDONLY | O_DIRECTORY);
+  if (dir < 0 || kdir < 0) return 2;
+  make(dir, "src");
+  make(kdir, "ksrc");
 
-  copy_range("cfr-dir-dir", in(dir, "src"), in(dir, "c1"));
-  copy_range("cfr-dir-kernel", in(dir, "src"), in(kdir, "kc2"));
-  copy_range("cfr-kernel-dir", in(kdir, "ksrc"), in(dir, "c3"));
-  send_file("sendfile-dir-dir", in(dir, "src"), in(dir, "s1"));
-  send_file("sendfile-dir-kernel", in(dir, "src"), in(kdir, "ks2"));
-  send_file("sendfile-kernel-dir", in(kdir, "ksrc"), in(dir, "s3"));
+  copy_range("cfr-dir-dir", dir, "src", dir, "c1");
+  copy_range("cfr-dir-kernel", dir, "src", kdir, "kc2");
+  copy_range("cfr-kernel-dir", kdir, "ksrc", dir, "c3");
+  send_file("sendfile-dir-dir", dir, "src", dir, "s1");
+  send_file("sendfile-dir-kernel", dir, "src", kdir, "ks2");
+  send_file("sendfile-kernel-dir", kdir, "ksrc", dir, "s3");
 
   /* sendfile into a pipe, from a file in DIR. */
   int pipefd[2];
   if (pipe(pipefd) < 0) return 3;
-  int src = open(in(dir, "src"), O_RDONLY);
+  int src = openat(dir, "src", O_RDONLY);
   off_t off = 17;
   show("sendfile-to-pipe", (long)sendfile(pipefd[1], src, &off, 4000));
   printf("sendfile-to-pipe offset %lld position %ld\n", (long long)off, position(src));
@@ -133,7 +128,7 @@ int main(int argc, char **argv) {
   close(pipefd[1]);
 
   /* The same file: overlapping ranges are EINVAL, disjoint ones copy. */
-  int same = open(in(dir, "c1"), O_RDWR);
+  int same = openat(dir, "c1", O_RDWR);
   loff_t oi = 0, oo = 10;
   show("cfr-same-file-overlap", (long)copy_file_range(same, &oi, same, &oo, 100, 0));
   oo = 1000;
@@ -142,18 +137,17 @@ int main(int argc, char **argv) {
   close(same);
 
   /* Errors. */
-  int rd = open(in(dir, "src"), O_RDONLY);
-  int wr = open(in(dir, "w"), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  int app = open(in(dir, "a"), O_CREAT | O_WRONLY | O_APPEND, 0644);
-  int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
-  int closed = open(in(dir, "src"), O_RDONLY);
+  int rd = openat(dir, "src", O_RDONLY);
+  int wr = openat(dir, "w", O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  int app = openat(dir, "a", O_CREAT | O_WRONLY | O_APPEND, 0644);
+  int closed = openat(dir, "src", O_RDONLY);
   close(closed);
   loff_t negative = -1;
   show("cfr-flags", (long)copy_file_range(rd, NULL, wr, NULL, 10, 1));
   show("cfr-in-write-only", (long)copy_file_range(wr, NULL, wr, NULL, 10, 0));
   show("cfr-out-read-only", (long)copy_file_range(rd, NULL, rd, NULL, 10, 0));
   show("cfr-out-append", (long)copy_file_range(rd, NULL, app, NULL, 10, 0));
-  show("cfr-in-directory", (long)copy_file_range(dirfd, NULL, wr, NULL, 10, 0));
+  show("cfr-in-directory", (long)copy_file_range(dir, NULL, wr, NULL, 10, 0));
   show("cfr-in-closed", (long)copy_file_range(closed, NULL, wr, NULL, 10, 0));
   show("cfr-out-closed", (long)copy_file_range(rd, NULL, closed, NULL, 10, 0));
   show("cfr-negative-offset", (long)copy_file_range(rd, &negative, wr, NULL, 10, 0));
@@ -162,7 +156,7 @@ int main(int argc, char **argv) {
   show("sendfile-in-write-only", (long)sendfile(wr, wr, NULL, 10));
   show("sendfile-out-read-only", (long)sendfile(rd, rd, NULL, 10));
   show("sendfile-out-append", (long)sendfile(app, rd, NULL, 10));
-  show("sendfile-in-directory", (long)sendfile(wr, dirfd, NULL, 10));
+  show("sendfile-in-directory", (long)sendfile(wr, dir, NULL, 10));
   show("sendfile-in-closed", (long)sendfile(wr, closed, NULL, 10));
   show("sendfile-out-closed", (long)sendfile(closed, rd, NULL, 10));
   show("sendfile-negative-offset", (long)sendfile(wr, rd, &snegative, 10));
@@ -171,7 +165,7 @@ int main(int argc, char **argv) {
   off = 0;
   show("sendfile-from-pipe-with-offset", (long)sendfile(wr, pipefd[0], &off, 10));
   printf("positions after errors %ld %ld %ld\n", position(rd), position(wr), position(app));
-  digest("after errors w", in(dir, "w"));
-  digest("after errors a", in(dir, "a"));
+  digest("after errors w", dir, "w");
+  digest("after errors a", dir, "a");
   return 0;
 }

@@ -5,9 +5,8 @@
  * the library; started plainly, through the kernel. The calls block this thread until the driver answers (the suite's
  * interface is synchronous): the service under test must live in another process.
  */
-import { dlopen, FFIType, ptr } from "bun:ffi";
 import type { Subprocess } from "bun";
-import { errno, fileCalls } from "../../../kernel/sys/libc.ts";
+import { errno, fileCalls, setReceiveTimeout, unixStreamPair } from "../../../kernel/sys/libc.ts";
 import {
   decodeDirents,
   decodeStat,
@@ -23,15 +22,6 @@ import {
   type Timespec,
 } from "../../../services/ipc-router/protocol/index.ts";
 
-const socketLib = dlopen("libc.so.6", {
-  socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-});
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_RCVTIMEO = 20;
 /** How long a reply may take before the driver counts as hung (a guard against blocking the test run forever). */
 const HUNG_SECONDS = 120;
 
@@ -72,11 +62,10 @@ export class DriverFs implements FileSystem {
    * stderr collected for {@link stop}. `env` is the child's environment.
    */
   constructor(readonly root: string, argv: readonly string[], env: Record<string, string | undefined>, cwd: string) {
-    const pair = new Int32Array(2);
-    if (socketLib.symbols.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptr(pair)) !== 0) throw new DriverError(`socketpair failed: errno ${errno()}`);
-    const [mine, theirs] = [pair[0]!, pair[1]!];
-    const timeout = new BigInt64Array([BigInt(HUNG_SECONDS), 0n]);
-    socketLib.symbols.setsockopt(mine, SOL_SOCKET, SO_RCVTIMEO, ptr(timeout), 16);
+    const pair = unixStreamPair();
+    if (pair === null) throw new DriverError(`socketpair failed: errno ${errno()}`);
+    const [mine, theirs] = pair;
+    if (setReceiveTimeout(mine, HUNG_SECONDS) !== 0) throw new DriverError(`SO_RCVTIMEO failed: errno ${errno()}`);
     this.socket = mine;
     this.proc = Bun.spawn([...argv], { cwd, env, stdio: [theirs, theirs, "pipe"] });
     fileCalls.close(theirs);
