@@ -180,13 +180,15 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
 });
 
 describe("descriptors and other programs", () => {
-  test("dup, dup2 past 1024, dup3, fcntl flags, close_range, fork and errno values behave as on a kernel file (C driver)", async () => {
+  test("dup, dup2 past 1024, dup3, fcntl flags, close_range, fork, directory positions (lseek, exec) and errno values behave as on a kernel file (C driver)", async () => {
     const driver = join(scratch, "fd-semantics");
     const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", driver, join(import.meta.dir, "fd-semantics.c")], { stderr: "pipe" });
     expect(built.stderr.toString()).toBe("");
     const { mount, kernel } = await both("fds", `${driver} "$R"`);
     expect(mount.stdout).toBe(kernel.stdout);
     expect(mount.stdout).toContain("content hello world!HELLOWchild\n");
+    expect(mount.stdout).toContain("lseek-dir-cookie 1 \ngetdents-rest-again 1 \n");
+    expect(mount.stdout).toContain("dir-handover-names 40 \n");
     expect(readFileSync(join(backing("alpha"), "fds/after-closefrom"), "utf8")).toBe("ok");
     const bypass = await run("alpha", `${ALPHA}/fds`, `${driver} "$R" bypass | grep bypass`);
     expect(bypass.stdout).toBe("bypass-write -1 Bad file descriptor\nbypass-read -1 Bad file descriptor\n");
