@@ -118,6 +118,27 @@ const fileLib = dlopen("libc.so.6", {
  */
 export const fileCalls = fileLib.symbols;
 
+const socketLib = dlopen("libc.so.6", {
+  socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+});
+
+/** Socket constants (Linux x86-64). */
+export const SOCKET = { AF_UNIX: 1, SOCK_STREAM: 1, SOCK_CLOEXEC: 0o2000000, SOL_SOCKET: 1, SO_RCVTIMEO: 20 } as const;
+
+/** A connected pair of close-on-exec Unix stream sockets, or null (read {@link errno}) when the call failed. */
+export function unixStreamPair(): [number, number] | null {
+  const pair = new Int32Array(2);
+  if (socketLib.symbols.socketpair(SOCKET.AF_UNIX, SOCKET.SOCK_STREAM | SOCKET.SOCK_CLOEXEC, 0, ptr(pair)) !== 0) return null;
+  return [pair[0]!, pair[1]!];
+}
+
+/** SO_RCVTIMEO: a blocking read of socket `fd` fails with EAGAIN after `seconds`. Returns 0, or -1 (read {@link errno}). */
+export function setReceiveTimeout(fd: number, seconds: number): number {
+  const timeval = new BigInt64Array([BigInt(seconds), 0n]);
+  return socketLib.symbols.setsockopt(fd, SOCKET.SOL_SOCKET, SOCKET.SO_RCVTIMEO, ptr(timeval), 16);
+}
+
 /** `AT_*` flags and the `AT_FDCWD` directory of the *at calls (Linux). */
 export const AT = {
   FDCWD: -100,

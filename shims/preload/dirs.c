@@ -339,6 +339,7 @@ ssize_t getdents64(int fd, void *out, size_t count) {
     } else {
       memcpy(out, dn_buf, at);
       f->dir_cookie = cookie;
+      f->is_dir = 1; /* a directory whatever its open flags: lseek moves its cookie from now on */
       r = (int64_t)at;
     }
   } else if (r > 0) {

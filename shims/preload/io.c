@@ -1,6 +1,6 @@
 /* io.c — the descriptor calls: the open family, close/close_range, dup/dup2/dup3, fcntl, read/write and their
  * positioned and vectored forms, lseek, fstat, ftruncate, fsync, and the calls that only need a kernel-like answer on
- * a private descriptor (ioctl, flock, fallocate, fadvise, copy_file_range, sendfile). */
+ * a private descriptor (ioctl, flock, fallocate, fadvise). copy_file_range and sendfile are in copy.c. */
 #include "preload.h"
 
 #include <dlfcn.h>
@@ -12,7 +12,6 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -80,7 +79,8 @@ int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
     return -saved;
   }
   struct dn_file *f = calloc(1, sizeof *f);
-  char *path = strdup(inner);
+  char *path = malloc(strlen(inner) + 2);
+  if (path != NULL) dn_normalise(inner, path);
   if (f == NULL || path == NULL || dn_bind(kfd, f) < 0) {
     free(f);
     free(path);
@@ -90,6 +90,7 @@ int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
   }
   f->mount = mount;
   f->handle = handle;
+  f->is_dir = (flags & O_DIRECTORY) != 0;
   if (!(flags & (O_DIRECTORY | O_PATH))) f->slot = dn_position_new();
   f->flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC);
   f->open_flags = flags;
@@ -571,7 +572,24 @@ static off_t slot_lseek(struct dn_file *f, off_t offset, int whence) {
   return (off_t)at;
 }
 
+/**
+ * lseek on a directory: its position is the cookie where getdents64 continues (dirs.c), as a kernel directory's is the
+ * d_off of the last entry read. SEEK_SET and SEEK_CUR move it; other whences answer EINVAL, as tmpfs does.
+ */
+static off_t dir_lseek(struct dn_file *f, off_t offset, int whence) {
+  int64_t at = offset;
+  if (whence == SEEK_CUR) {
+    if (__builtin_add_overflow(f->dir_cookie, (int64_t)offset, &at)) return -EOVERFLOW;
+  } else if (whence != SEEK_SET) {
+    return -EINVAL;
+  }
+  if (at < 0) return -EINVAL;
+  f->dir_cookie = at;
+  return (off_t)at;
+}
+
 static off_t private_lseek(struct dn_file *f, off_t offset, int whence) {
+  if (f->is_dir) return dir_lseek(f, offset, whence);
   if (f->slot != 0) return slot_lseek(f, offset, whence);
   if (whence == SEEK_DATA || whence == SEEK_HOLE) {
     /* The service keeps no holes map: data runs from offset to the end, and the only hole is the end. */
@@ -700,25 +718,6 @@ int posix_fallocate(int fd, off_t offset, off_t len) {
   return -r;
 }
 int posix_fallocate64(int fd, off64_t offset, off64_t len) { return posix_fallocate(fd, offset, len); }
-
-ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size_t len, unsigned flags) {
-  if (dn_get(in) != NULL || dn_get(out) != NULL) {
-    errno = EXDEV; /* different filesystems: callers (cp, shutil) fall back to read/write */
-    return -1;
-  }
-  NEXT(copy_file_range);
-  return next_copy_file_range(in, in_off, out, out_off, len, flags);
-}
-
-ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
-  if (dn_get(in) != NULL || dn_get(out) != NULL) {
-    errno = EINVAL; /* as for an input file that cannot be mapped: callers fall back to read/write */
-    return -1;
-  }
-  NEXT(sendfile);
-  return next_sendfile(out, in, offset, count);
-}
-ssize_t sendfile64(int out, int in, off64_t *offset, size_t count) { return sendfile(out, in, offset, count); }
 
 /* ---- mmap ---- */
 

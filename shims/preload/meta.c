@@ -570,7 +570,7 @@ static int64_t enter(int mount, const char *inner) {
   if (r < 0) return r;
   if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
   dn_cwd_mount = mount;
-  strcpy(dn_cwd_inner, inner);
+  dn_normalise(inner, dn_cwd_inner);
   return 0;
 }
 
@@ -675,6 +675,8 @@ static char *private_realpath(const char *path, char *resolved, int *kernel, cha
       UNLOCK();
       return NULL;
     }
+    dn_normalise(inner, work); /* work is rebuilt below before it is read again */
+    strcpy(inner, work);
     /* Find the first component of inner that is a symlink. */
     char prefix[DN_PATH_MAX];
     size_t len = 0;

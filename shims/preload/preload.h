@@ -45,7 +45,7 @@ struct dn_file {
   int64_t handle;  /* service descriptor; -1 while stale (inherited over fork or exec, not reopened yet) */
   int flags;       /* O_ACCMODE | O_APPEND | O_NONBLOCK ... as the program sees them (F_GETFL) */
   int open_flags;  /* flags the service handle was opened with */
-  int is_dir;
+  int is_dir;      /* a directory (opened with O_DIRECTORY, or listed): lseek moves dir_cookie */
   int64_t stale_offset; /* position to restore when a stale file is reopened */
   char *path;      /* path inside the mount ("/" = the mount point) */
   int lock_fd;     /* 1 + the kernel descriptor of this file's lock file (locks.c), 0 while none */
@@ -160,6 +160,9 @@ void dn_positions_adopt(int fd);
  * (ENAMETOOLONG, a stale dirfd that cannot be reopened, ENOTCONN). Caller holds dn_lock.
  */
 int dn_route(int dirfd, const char *path, char *inner);
+/** Writes inner path `inner` normalised lexically to `out` (strlen(inner) + 2 bytes): what an open file or the working
+ * directory keeps (dn_route hands out paths as the program spelled them). */
+void dn_normalise(const char *inner, char *out);
 /** Writes one or two NUL-terminated paths at the start of the request buffer; returns the bytes or -ENAMETOOLONG. */
 int dn_put_paths(const char *a, const char *b);
 /** The absolute path of mount `mount` + `inner` into `out` (size bytes). Returns 0 or -ERANGE. */

@@ -98,7 +98,9 @@ static void describe(int fd, struct dn_file *f, void *arg) {
   int flags = REAL(fcntl)(fd, F_GETFL);
   if (flags < 0 || !(flags & O_PATH) || syscall(SYS_fstat, fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) return;
   int64_t offset = f->stale_offset;
-  if (f->slot != 0) {
+  if (f->is_dir) {
+    offset = f->dir_cookie; /* a directory's position is where its listing continues */
+  } else if (f->slot != 0) {
     offset = dn_position_get(f->slot);
   } else if (f->handle >= 0) {
     int64_t args[3] = {f->handle, 0, SEEK_CUR};
@@ -341,7 +343,9 @@ void dn_inherit(void) {
     f->handle = -1;
     f->open_flags = open_flags;
     f->flags = flags;
-    f->stale_offset = offset;
+    f->is_dir = (open_flags & O_DIRECTORY) != 0;
+    if (f->is_dir) f->dir_cookie = offset;
+    else f->stale_offset = offset;
     f->slot = slot > 0 && slot <= 4096 && dn_positions_fd() >= 0 ? slot : 0;
     f->path = copy;
     if (dn_bind(fd, f) < 0) {

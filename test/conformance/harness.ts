@@ -39,7 +39,8 @@ export interface ConformanceCapabilities {
   readonly devices?: boolean;
   /**
    * Paths longer than one syscall argument (PATH_MAX), up to DANAUS_PATH_MAX: the FileSystem contract. Default true;
-   * false where every call is one kernel syscall on a whole path (node:fs), which answers ENAMETOOLONG instead.
+   * false where every call is one kernel syscall on a whole path (node:fs), or goes through the LD_PRELOAD library
+   * (which builds paths in PATH_MAX buffers on the caller's stack): both answer ENAMETOOLONG instead.
    */
   readonly deepPaths?: boolean;
 }
@@ -49,12 +50,17 @@ export interface ConformanceOptions {
   /** A new, empty filesystem instance; called once per test. */
   newFs(): Promise<ConformanceInstance>;
   readonly capabilities?: ConformanceCapabilities;
+  /** Why the implementation lacks a capability, shown in the name of every case skipped for it. */
+  readonly why?: Partial<Record<keyof ConformanceCapabilities, string>>;
 }
 
 /** The context every group of cases registers its tests with. */
 export interface Suite {
   readonly caps: Required<ConformanceCapabilities>;
-  /** Registers a test that gets a fresh, empty filesystem; skipped unless every capability in `needs` is there. */
+  /**
+   * Registers a test that gets a fresh, empty filesystem; skipped unless every capability in `needs` is there, with
+   * "[skipped: no <capability> (<why>)]" added to its name.
+   */
   it(name: string, body: (fs: FileSystem) => void | Promise<void>, needs?: readonly (keyof ConformanceCapabilities)[]): void;
 }
 
@@ -83,8 +89,9 @@ export function makeSuite(options: ConformanceOptions): Suite {
           await instance.cleanup();
         }
       };
-      if (needs.every((need) => caps[need])) test(name, run);
-      else test.skip(name, run);
+      const missing = needs.filter((need) => !caps[need]);
+      if (missing.length === 0) test(name, run);
+      else test.skip(`${name} [skipped: ${missing.map((need) => `no ${need}${options.why?.[need] ? ` (${options.why[need]})` : ""}`).join("; ")}]`, run);
     },
   };
 }

@@ -6,19 +6,15 @@
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
-import { errno, fileCalls } from "../../../kernel/sys/libc.ts";
+import { errno, fileCalls, SOCKET, unixStreamPair } from "../../../kernel/sys/libc.ts";
 import { defineStruct, ERRNO, errnoName } from "../../ipc-router/protocol/index.ts";
 
 const socketLib = dlopen("libc.so.6", {
-  socketpair: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },
 });
 
 /** Socket constants (Linux x86-64). */
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
+const { SOL_SOCKET } = SOCKET;
 const SCM_RIGHTS = 1;
 const MSG_DONTWAIT = 0x40;
 const MSG_CTRUNC = 0x8;
@@ -133,11 +129,9 @@ export async function mountWithFusermount(mountPoint: string, options: Fusermoun
   if (helper === undefined) throw new FusermountError(mountPoint, "mount", null, "", "fusermount3 is not installed (Debian: apt-get install fuse3)");
   const asRoot = process.getuid?.() === 0;
   const { opts, dropped } = fusermountOptions(options, asRoot, userAllowOther());
-  const pair = new Int32Array(2);
-  if (socketLib.symbols.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptr(pair)) !== 0) {
-    throw new FusermountError(mountPoint, "mount", null, "", `socketpair failed: ${errnoName(errno()) ?? errno()}`);
-  }
-  const [helperEnd, ourEnd] = [pair[0]!, pair[1]!];
+  const pair = unixStreamPair();
+  if (pair === null) throw new FusermountError(mountPoint, "mount", null, "", `socketpair failed: ${errnoName(errno()) ?? errno()}`);
+  const [helperEnd, ourEnd] = pair;
   try {
     // The helper's end becomes its fd 3 (dup2 clears close-on-exec), named by _FUSE_COMMFD.
     const child = Bun.spawn([helper, "-o", opts, "--", mountPoint], {

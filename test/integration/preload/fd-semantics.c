@@ -1,6 +1,7 @@
 /* fd-semantics.c — descriptor behaviour a program relies on, printed line by line so a run on a danaus mount (through
  * the preload library) can be compared with a run on a host directory: shared offsets of dup'ed descriptors, fcntl
- * flags, dup2/dup3 past 1024, close/close_range, fork, errno values. Usage: fd-semantics DIR [bypass] */
+ * flags, dup2/dup3 past 1024, close/close_range, fork, errno values, directory positions (lseek, exec).
+ * Usage: fd-semantics DIR [bypass]; fd-semantics DIR dir-child FD is the exec'ed half of the directory hand-over. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -31,9 +32,41 @@ static void show(const char *what, long value) {
   fflush(stdout);
 }
 
+/** Reads directory `fd` to its end with getdents64 in 256-byte batches; returns the names other than "." and "..". */
+static long names_to_end(int fd) {
+  char dents[256];
+  long names = 0;
+  ssize_t got;
+  while ((got = getdents64(fd, dents, sizeof dents)) > 0) {
+    for (ssize_t off = 0; off < got;) {
+      struct dirent64 *e = (struct dirent64 *)(dents + off);
+      if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) names++;
+      off += e->d_reclen;
+    }
+  }
+  return got < 0 ? -1 : names;
+}
+
+/** The first 256-byte batch of directory `fd`: its names other than "." and "..", and the d_off of its last entry. */
+static long first_batch(int fd, long long *last_off) {
+  char dents[256];
+  ssize_t got = getdents64(fd, dents, sizeof dents);
+  long names = 0;
+  for (ssize_t off = 0; off < got;) {
+    struct dirent64 *e = (struct dirent64 *)(dents + off);
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) names++;
+    *last_off = e->d_off;
+    off += e->d_reclen;
+  }
+  return got < 0 ? -1 : names;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
   snprintf(dir, sizeof dir, "%s", argv[1]);
+  if (argc > 3 && strcmp(argv[2], "dir-child") == 0) {
+    return (int)names_to_end(atoi(argv[3])); /* the parent adds it to its own count */
+  }
   struct rlimit limit = {4096, 4096};
   setrlimit(RLIMIT_NOFILE, &limit);
   char buf[64] = {0};
@@ -194,13 +227,34 @@ int main(int argc, char **argv) {
   int again_dir = open(at("many"), O_RDONLY | O_DIRECTORY);
   show("getdents-tiny", getdents64(again_dir, dents, 8));
 
+  /* lseek to an entry's d_off lists what follows it again; across exec, a directory keeps its position. */
+  int listing = open(at("many"), O_RDONLY | O_DIRECTORY);
+  long long cookie = 0;
+  long first = first_batch(listing, &cookie);
+  long rest = names_to_end(listing);
+  show("getdents-first-and-rest", first + rest);
+  show("lseek-dir-cookie", lseek(listing, cookie, SEEK_SET) == cookie);
+  show("getdents-rest-again", names_to_end(listing) == rest);
+  int handed = open(at("many"), O_RDONLY | O_DIRECTORY);
+  first = first_batch(handed, &cookie);
+  pid_t reader = fork();
+  if (reader == 0) {
+    char number[16];
+    snprintf(number, sizeof number, "%d", handed);
+    execl(argv[0], argv[0], dir, "dir-child", number, (char *)NULL);
+    _exit(127);
+  }
+  int reader_status = 0;
+  waitpid(reader, &reader_status, 0);
+  show("dir-handover-names", WIFEXITED(reader_status) ? first + WEXITSTATUS(reader_status) : -1000);
+
   /* A program that closes every descriptor keeps the library working. */
   show("closefrom", close_range(3, ~0U, 0));
   int again = open(at("after-closefrom"), O_CREAT | O_WRONLY, 0600);
   show("open-after-closefrom", again >= 3);
   show("write-after-closefrom", write(again, "ok", 2));
   close(again);
-  if (argc > 2) {
+  if (argc > 2 && strcmp(argv[2], "bypass") == 0) {
     /* Bypassing the library (a raw system call) on a private descriptor fails; it never lands in a placeholder. */
     int p = open(at("bypass"), O_CREAT | O_WRONLY, 0600);
     long r = syscall(SYS_write, p, "x", 1);

@@ -180,18 +180,72 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
 });
 
 describe("descriptors and other programs", () => {
-  test("dup, dup2 past 1024, dup3, fcntl flags, close_range, fork and errno values behave as on a kernel file (C driver)", async () => {
+  test("dup, dup2 past 1024, dup3, fcntl flags, close_range, fork, directory positions (lseek, exec) and errno values behave as on a kernel file (C driver)", async () => {
     const driver = join(scratch, "fd-semantics");
     const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", driver, join(import.meta.dir, "fd-semantics.c")], { stderr: "pipe" });
     expect(built.stderr.toString()).toBe("");
     const { mount, kernel } = await both("fds", `${driver} "$R"`);
     expect(mount.stdout).toBe(kernel.stdout);
     expect(mount.stdout).toContain("content hello world!HELLOWchild\n");
+    expect(mount.stdout).toContain("lseek-dir-cookie 1 \ngetdents-rest-again 1 \n");
+    expect(mount.stdout).toContain("dir-handover-names 40 \n");
     expect(readFileSync(join(backing("alpha"), "fds/after-closefrom"), "utf8")).toBe("ok");
     const bypass = await run("alpha", `${ALPHA}/fds`, `${driver} "$R" bypass | grep bypass`);
     expect(bypass.stdout).toBe("bypass-write -1 Bad file descriptor\nbypass-read -1 Bad file descriptor\n");
     const asan = await run("alpha", `${ALPHA}/fds-asan`, `mkdir "$R" && ${driver} "$R"`, { asan: true });
     expect({ code: asan.code, stderr: asan.stderr, stdout: asan.stdout }).toEqual({ code: 0, stderr: "", stdout: kernel.stdout });
+  });
+
+  test("copy_file_range and sendfile between private and kernel descriptors, to a pipe, and their errno values: as on the host (C driver)", async () => {
+    const program = join(scratch, "copy-semantics");
+    const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", program, join(import.meta.dir, "copy-semantics.c")], { stderr: "pipe" });
+    expect(built.stderr.toString()).toBe("");
+    // The second directory is the kernel's (in the scratch directory, on the host directory's filesystem).
+    const script = `K=$(mktemp -d -p ${scratch}) && ${program} "$R" "$K"`;
+    const { mount, kernel } = await both("copy-range", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    for (const line of ["cfr-dir-kernel size 300107 fnv", "sendfile-kernel-dir offset 201000 positions 7003 207000", "sendfile-to-pipe read 4000", "cfr-flags -1 EINVAL", "sendfile-out-append -1 EINVAL"]) {
+      expect(mount.stdout).toContain(line);
+    }
+    const asan = await run("alpha", `${ALPHA}/copy-range-asan`, `mkdir "$R" && ${script}`, { asan: true });
+    expect({ code: asan.code, stderr: asan.stderr, stdout: asan.stdout }).toEqual({ code: 0, stderr: "", stdout: kernel.stdout });
+  });
+
+  test("cp copies through copy_file_range between the mount and the host, both ways and within the mount", async () => {
+    const script = `K=$(mktemp -d -p ${scratch}) && head -c 3000000 /dev/urandom > "$K/big" && cp "$K/big" "$R/in" && cp "$R/in" "$R/within" && cp "$R/within" "$K/out" ` +
+      `&& cmp "$K/big" "$R/in" && cmp "$K/big" "$R/within" && cmp "$K/big" "$K/out" && stat -c %s "$R/within"`;
+    const ran = await run("alpha", `${ALPHA}/cp-range`, `mkdir "$R" && ${script}`, { env: { DANAUS_PRELOAD_DEBUG: "1" } });
+    expect({ code: ran.code, stdout: ran.stdout }).toEqual({ code: 0, stdout: "3000000\n" });
+    // Each of the three copies went through the library's copy_file_range (cp falls back to read/write on an error).
+    const copies = ran.stderr.split("\n").filter((line) => /copy_file_range \d+ -> \d+: \d+ through the library/.test(line));
+    expect(copies.length).toBeGreaterThanOrEqual(3);
+    expect(ran.stderr).not.toContain(": -");
+    expect(readFileSync(join(backing("alpha"), "cp-range/within")).length).toBe(3_000_000);
+  });
+
+  test("python3: os.sendfile and os.copy_file_range with and without offsets, shutil.copyfile (sendfile): as on the host", async () => {
+    const program = [
+      "import os, shutil, sys",
+      "R = os.environ['R']",
+      "data = bytes(range(256)) * 400",
+      "open(R + '/src', 'wb').write(data)",
+      "src = os.open(R + '/src', os.O_RDONLY); dst = os.open(R + '/dst', os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644)",
+      "print(os.sendfile(dst, src, 1000, 5000), os.lseek(src, 0, os.SEEK_CUR), os.lseek(dst, 0, os.SEEK_CUR))",
+      "print(os.sendfile(dst, src, None, 300), os.lseek(src, 0, os.SEEK_CUR), os.lseek(dst, 0, os.SEEK_CUR))",
+      "print(os.copy_file_range(src, dst, 4096, 50000, 20000), os.lseek(src, 0, os.SEEK_CUR), os.lseek(dst, 0, os.SEEK_CUR))",
+      "print(os.copy_file_range(src, dst, 777), os.lseek(src, 0, os.SEEK_CUR), os.lseek(dst, 0, os.SEEK_CUR))",
+      "print(os.copy_file_range(src, dst, 10, len(data) + 5), os.sendfile(dst, src, len(data), 10))",
+      "os.close(dst)",
+      "got = open(R + '/dst', 'rb').read(); print(len(got), got[:5300] == data[1000:6000] + data[0:300], got[20000:24096] == data[50000:54096])",
+      "for call in (lambda: os.sendfile(src, src, 0, 10), lambda: os.copy_file_range(src, src, 10, 0, 5)):",
+      "  try:\n    call(); print('no error')\n  except OSError as e:\n    print(os.strerror(e.errno))",
+      "shutil.copyfile(R + '/src', R + '/copied'); print(open(R + '/copied', 'rb').read() == data)",
+    ].join("\n");
+    writeFileSync(join(scratch, "copy.py"), program);
+    const { mount, kernel } = await both("python-copy", `/usr/bin/python3 ${join(scratch, "copy.py")}`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("5000 0 5000\n300 300 5300\n4096 300 5300\n777 1077 6077\n");
+    expect(readFileSync(join(backing("alpha"), "python-copy/copied")).length).toBe(102400);
   });
 
   test("python3: open, os.scandir, os.walk, shutil.copytree, tempfile and shutil.rmtree", async () => {
