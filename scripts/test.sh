@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing (Bun, and as root the Debian packages: Ceph, fuse3, fio,
-# unionfs-fuse), brings the project's single-node Ceph cluster up (and down again if it started it), type-checks,
+# unionfs-fuse, lighttpd, gcc, python3, sqlite3, rocksdb-tools), brings the project's single-node Ceph cluster up (and down again if it started it), type-checks,
 # runs every test, then checks nothing was left behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ echo "== packages and Ceph cluster"
 stop_cluster=no
 if [ "$(id -u)" = 0 ]; then
   bun scripts/ceph/main.ts packages
+  # The preload library, in case set-up ran before the packages brought the C compiler (prints nothing when built).
+  bash shims/preload/build.sh
 fi
 if bun scripts/ceph/main.ts status >/dev/null 2>&1; then
   echo "using the Ceph cluster already running in .danaus/ceph"

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { CEPH_PACKAGES, DEFAULT_CLUSTER_DIR, down, ensurePackages, OBJECTSTORES, PEER_PACKAGES, status, up, type Objectstore } from "./index.ts";
 
 const USAGE = `usage: bun run ceph up|down|status|packages [options]
-  packages               install the Ceph packages and the peers (fuse3, fio, unionfs-fuse) if missing (root)
+  packages               install the Ceph packages, the peers (fuse3, fio, unionfs-fuse, lighttpd) and the programs the tests run (gcc, python3, sqlite3, rocksdb-tools) if missing (root)
   --dir D                cluster directory (default ${DEFAULT_CLUSTER_DIR})
   --objectstore S        bluestore (default: a 10 GiB sparse file, bounded memory) or memstore (faster start, never returns memory)
   --port N               monitor msgr2 port (default 3300; msgr1 on 6789, or N+1)

@@ -13,12 +13,19 @@ export const CEPH_PACKAGES: Readonly<Record<string, string>> = {
   "libcephfs-dev": "/usr/include/cephfs/libcephfs.h",
 };
 
-/** The peers the benchmarks compare against and the FUSE tools (package → a file it installs). */
+/**
+ * The peers the benchmarks compare against, the FUSE tools, the C compiler the preload library is built with, and the
+ * unmodified programs the preload tests run (package → a file it installs).
+ */
 export const PEER_PACKAGES: Readonly<Record<string, string>> = {
   fuse3: "/usr/bin/fusermount3",
   fio: "/usr/bin/fio",
   "unionfs-fuse": "/usr/bin/unionfs",
   lighttpd: "/usr/sbin/lighttpd",
+  gcc: "/usr/bin/gcc",
+  python3: "/usr/bin/python3",
+  sqlite3: "/usr/bin/sqlite3",
+  "rocksdb-tools": "/usr/bin/db_bench",
 };
 
 /** Thrown when packages are missing and cannot be installed here. */
