@@ -6,7 +6,7 @@
  */
 import type { Socket } from "bun";
 import * as v from "valibot";
-import { ChangedLineSchema, RegistrationReplySchema, type NameChanged } from "../ipc-router/index.ts";
+import { ChangedLineSchema, nameChangedFromWire, RegistrationReplySchema } from "../ipc-router/index.ts";
 import type { ChangedName } from "./server/index.ts";
 
 /** A file a client wrote. */
@@ -17,13 +17,6 @@ export interface ChangedFile {
 
 /** What the watcher heard in one line: files written and names changed. */
 export type OnChanged = (files: readonly ChangedFile[], names: readonly ChangedName[]) => void;
-
-/** A name change off the wire: the paths' bytes as byte strings, never decoded as text. */
-function changedName(name: NameChanged): ChangedName {
-  const bytes = (base64: string) => Buffer.from(base64, "base64").toString("latin1");
-  const { kind, st_dev, st_ino } = name;
-  return { kind, path: bytes(name.path), ...(name.to === undefined ? {} : { to: bytes(name.to) }), st_dev, st_ino };
-}
 
 /** One watch connection to the tenant service at a registration socket, reopened on demand. */
 export class ChangeWatcher {
@@ -94,7 +87,7 @@ export class ChangeWatcher {
             const parsed = v.safeParse(ChangedLineSchema, raw);
             if (!parsed.success) continue;
             const { changed, names = [] } = parsed.output;
-            if (changed.length > 0 || names.length > 0) this.onChanged(changed.map(([st_dev, st_ino]) => ({ st_dev, st_ino })), names.map(changedName));
+            if (changed.length > 0 || names.length > 0) this.onChanged(changed.map(([st_dev, st_ino]) => ({ st_dev, st_ino })), names.map(nameChangedFromWire));
           }
         },
       },

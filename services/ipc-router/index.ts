@@ -8,11 +8,14 @@ export { localDataPath, type LocalDataPath } from "./local-data-path.ts";
 export {
   ChangedLineSchema,
   routerSocketPath,
+  nameChangedFromWire,
+  nameChangedToWire,
   RegistrationReplySchema,
   RegistrationRequestSchema,
   type ChangedLine,
   type MountEntry,
   type NameChanged,
+  type NameChangedPaths,
   type RegistrationReply,
   type RegistrationRequest,
 } from "./registration.ts";

@@ -81,6 +81,29 @@ export const NameChangedSchema = v.object({
 /** A name change as sent on the watch connection. */
 export type NameChanged = v.InferOutput<typeof NameChangedSchema>;
 
+/** A name change with its paths as byte strings (one char per byte), the form both ends of the wire work with. */
+export interface NameChangedPaths {
+  readonly kind: NameChanged["kind"];
+  readonly path: string;
+  readonly to?: string;
+  readonly st_dev: number;
+  readonly st_ino: number;
+}
+
+/** The wire form of `change`: its paths' bytes in base64, never encoded as text. */
+export function nameChangedToWire(change: NameChangedPaths): NameChanged {
+  const wire = (path: string) => Buffer.from(path, "latin1").toString("base64");
+  const { kind, st_dev, st_ino } = change;
+  return { kind, path: wire(change.path), ...(change.to === undefined ? {} : { to: wire(change.to) }), st_dev, st_ino };
+}
+
+/** The change a {@link nameChangedToWire} line carries, its paths' bytes as byte strings, never decoded as text. */
+export function nameChangedFromWire(name: NameChanged): NameChangedPaths {
+  const bytes = (base64: string) => Buffer.from(base64, "base64").toString("latin1");
+  const { kind, st_dev, st_ino } = name;
+  return { kind, path: bytes(name.path), ...(name.to === undefined ? {} : { to: bytes(name.to) }), st_dev, st_ino };
+}
+
 /**
  * What a watcher hears (see the "watch" request): files written, as [st_dev, st_ino] pairs; the name changes in its
  * mount; `lost` when some changes were dropped.

@@ -7,14 +7,14 @@ import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
 import type { Logger } from "../../kernel/log/index.ts";
-import type { ChangeLog, NameChange } from "./change-log.ts";
+import type { ChangeLog } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
 import { ENTRY, ENTRY_STATE, type FileSystem } from "./protocol/index.ts";
 import {
   MAX_REGISTRATION_BYTES,
+  nameChangedToWire,
   RegistrationRequestSchema,
   type MountEntry,
-  type NameChanged,
   type RegistrationReply,
   type RegistrationRequest,
 } from "./registration.ts";
@@ -65,13 +65,6 @@ const RECLAIM_REPEAT_MS = 1000;
 const DRAIN_PAUSE_MS = 2;
 /** Bytes of lines a watcher may leave unread; past it, a drain's line to it is dropped (and told as `lost`). */
 const WATCH_BACKLOG_BYTES = 4 * 1024 * 1024;
-
-/** A name change as a watcher hears it: the paths' bytes in base64, never decoded as text. */
-function nameChanged(change: NameChange): NameChanged {
-  const bytes = (path: string) => Buffer.from(path, "latin1").toString("base64");
-  const { kind, st_dev, st_ino } = change;
-  return { kind, path: bytes(change.path), ...(change.to === undefined ? {} : { to: bytes(change.to) }), st_dev, st_ino };
-}
 
 /** The registration server of one tenant service. */
 export class Registry {
@@ -173,7 +166,7 @@ export class Registry {
           const theirs = socket.data.pid;
           const changed = changes.filter((c) => this.clients.get(c.client)?.pid !== theirs).map((c): [number, number] => [c.st_dev, c.st_ino]);
           const mount = socket.data.watchedMount ?? -1;
-          const told = names.filter((n) => n.mount === mount && this.clients.get(n.client)?.pid !== theirs).map(nameChanged);
+          const told = names.filter((n) => n.mount === mount && this.clients.get(n.client)?.pid !== theirs).map(nameChangedToWire);
           const untold = lost + (socket.data.dropped ?? 0);
           if (changed.length === 0 && told.length === 0 && untold === 0) continue;
           const line = JSON.stringify({ changed, ...(told.length > 0 ? { names: told } : {}), ...(untold > 0 ? { lost: untold } : {}) }) + "\n";
