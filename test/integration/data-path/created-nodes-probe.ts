@@ -6,6 +6,7 @@
  */
 import { constants } from "node:fs";
 import { DanausClient } from "../../../shims/ts/client.ts";
+import { outcome } from "../../services/fuse-legacy/fixtures/link-differential.ts";
 
 /** One operation of the probe (the Python probe reads the same list). */
 export type ProbeOp =
@@ -19,15 +20,6 @@ export interface ProbeOutput {
   readonly results: string[];
   readonly stats: Record<string, [number, number, number, number] | string>;
 }
-
-const outcome = (call: () => unknown): string => {
-  try {
-    call();
-    return "ok";
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  }
-};
 
 if (import.meta.main) {
   const [socket, dir, json] = process.argv.slice(2);
