@@ -5,12 +5,14 @@
  * (FUSE_NOTIFY_INVAL_INODE): the mapping shows the new bytes, and stat through any name the new size, mode, times and
  * link count, without waiting for the attribute timeout (ten minutes here). Names too: a name the client creates,
  * removes or renames shows through the mount at once (FUSE_NOTIFY_INVAL_ENTRY), though the kernel caches entries and
- * absences for ten minutes, whatever bytes the name holds. legacy-in-process.test.ts checks the mapping with
+ * absences for ten minutes, whatever bytes the name holds, also once the tenant service was restarted (fuse-legacy
+ * watches the new one). legacy-in-process.test.ts checks the mapping with
  * fuse-legacy in the data-path process.
  */
 import { expect, setDefaultTimeout, test } from "bun:test";
 import { constants, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { FsError } from "../../../services/ipc-router/protocol/index.ts";
 import { waitFor } from "../harness.ts";
 import { at, expectClientRenameShows, expectClientWriteInvalidates, SHOWS_WITHIN_MS, useLegacyTenant } from "./legacy-fixture.ts";
 
@@ -191,3 +193,35 @@ for i in range(600):
   expect(existsSync(join(dir, "r1"))).toBe(false);
   expect(statSync(join(dir, "r1-moved")).isFile()).toBe(true);
 });
+
+test.skipIf(!legacy.run)("after the tenant service restarts, fuse-legacy watches the new one: a name made through the ring shows at once", async () => {
+  const h = legacy.setup.h!;
+  const client = legacy.setup.client!;
+  const name = "made-after-restart";
+  // Cached by the kernel as absent for ten minutes from here.
+  expect(existsSync(join(legacy.mount, name))).toBe(false);
+  const before = (await h.pids("alpha"))["ipc-router"];
+  await h.ok({ cmd: "fault", kind: "kill", tenant: "alpha", service: "ipc-router" });
+  await waitFor("a new ipc-router", async () => {
+    const pid = (await h.pids("alpha"))["ipc-router"];
+    return pid !== null && pid !== before;
+  }, 60_000);
+  // fuse-legacy renews its watch on its own time, and a change nobody watches is not recorded: the client makes the
+  // name again (removing it first) until one making is heard. Without a renewed watch the absence stays cached.
+  await waitFor("the name made through the ring, through the mount", () => {
+    try {
+      try {
+        client.rmdir(`${legacy.mount}/${name}`);
+      } catch (error) {
+        if (!(error instanceof FsError && error.code === "ENOENT")) throw error;
+      }
+      client.mkdir(`${legacy.mount}/${name}`, 0o755);
+    } catch (error) {
+      // The client's calls fail while it reconnects to the new service.
+      if (error instanceof FsError && (error.code === "ENOTCONN" || error.code === "ESTALE")) return false;
+      throw error;
+    }
+    return existsSync(join(legacy.mount, name));
+  }, 60_000);
+  expect(statSync(join(legacy.mount, name)).isDirectory()).toBe(true);
+}, 180_000);
