@@ -17,7 +17,8 @@ if ! command -v "$cc" >/dev/null; then
   echo "preload build: no C compiler ($cc); install Debian's gcc (apt-get install gcc) to build the LD_PRELOAD library" >&2
   exit 1
 fi
-common=(-std=c11 -Wall -Wextra -Werror -fPIC -shared)
+# -z defs: a symbol the library calls but nothing defines fails the build, not the program that first calls it.
+common=(-std=c11 -Wall -Wextra -Werror -fPIC -shared -Wl,-z,defs)
 build() { # target, extra flags...
   local target="$out/$1"
   shift

@@ -47,6 +47,19 @@ static int append_normalised(char *out, size_t *len, const char *path) {
   }
 }
 
+int dn_absolute(int mount, const char *inner, char *out, size_t size) {
+  const struct dn_mount *m = NULL;
+  for (int i = 0; i < dn_mount_count && m == NULL; i++) {
+    if (dn_mounts[i].id == mount) m = &dn_mounts[i];
+  }
+  if (m == NULL) return -ENOENT;
+  /* The mount point "/" adds nothing before the inner path; the inner "/" adds nothing after a mount point. */
+  const char *point = m->len == 1 ? "" : m->path;
+  const char *rest = strcmp(inner, "/") == 0 && point[0] != '\0' ? "" : inner;
+  if ((size_t)snprintf(out, size, "%s%s", point, rest) >= size) return -ERANGE;
+  return 0;
+}
+
 void dn_normalise(const char *inner, char *out) {
   size_t len = 1;
   out[0] = '/';
