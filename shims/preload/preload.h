@@ -198,5 +198,12 @@ int dn_stream_fd(FILE *fp, int *fd);
 /* ---- process (process.c) ---- */
 /** Adopts the descriptors a parent handed over in DANAUS_INHERIT (called once at load, with dn_lock held). */
 void dn_inherit(void);
+/**
+ * envp with DANAUS_INHERIT describing the private descriptors that survive exec, DANAUS_CWD, DANAUS_POSITIONS and the
+ * variables that load the library again; or envp itself when there is nothing to hand over. *owned gets what
+ * dn_release_env frees when exec fails; *handed the number of descriptors described.
+ */
+char **dn_handover_env(char *const envp[], char ***owned, int *handed);
+void dn_release_env(char **owned);
 
 #endif /* DANAUS_PRELOAD_H */

@@ -7,12 +7,13 @@
 #include "preload.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -89,14 +90,42 @@ static void append(struct inherit_text *t, const char *s) {
   t->length += n;
 }
 
-static void describe(int fd, struct dn_file *f, void *arg) {
-  struct inherit_text *t = arg;
+/** Whether `fd` is a placeholder (an O_PATH descriptor of /dev/null) that stays open across exec. */
+static int inheritable_placeholder(int fd) {
   int fdflags = REAL(fcntl)(fd, F_GETFD);
-  if (fdflags < 0 || (fdflags & FD_CLOEXEC)) return;
-  /* Still the placeholder? A vfork child (sharing the table of its parent) may have dup2'ed a pipe over it. */
+  if (fdflags < 0 || (fdflags & FD_CLOEXEC)) return 0;
   struct stat st;
   int flags = REAL(fcntl)(fd, F_GETFL);
-  if (flags < 0 || !(flags & O_PATH) || syscall(SYS_fstat, fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) return;
+  return flags >= 0 && (flags & O_PATH) && syscall(SYS_fstat, fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+/** Whether this process's `fd` and the library process's `other` are one open file description (kcmp(2)). */
+static int same_description(int fd, int other) {
+  return syscall(SYS_kcmp, getpid(), dn_pid, KCMP_FILE, fd, other) == 0;
+}
+
+static void highest(int fd, struct dn_file *f, void *arg) {
+  (void)f;
+  if (fd >= *(int *)arg) *(int *)arg = fd + 1;
+}
+
+/**
+ * The private file that placeholder `fd` stands for. The table says, except in a child sharing its parent's memory
+ * (vfork): the table is the parent's, and the child may have moved placeholders since (subprocess dup2's a private
+ * file onto 0, 1 or 2 there), so the file is the one whose placeholder in the parent is the same open description.
+ */
+static struct dn_file *file_of(int fd) {
+  struct dn_file *f = dn_get(fd);
+  if (!dn_shared_memory_child() || (f != NULL && same_description(fd, fd))) return f;
+  int end = 0;
+  dn_each(highest, &end);
+  for (int other = 0; other < end; other++) {
+    if (dn_get(other) != NULL && same_description(fd, other)) return dn_get(other);
+  }
+  return NULL;
+}
+
+static void describe(int fd, struct dn_file *f, struct inherit_text *t) {
   int64_t offset = f->stale_offset;
   if (f->is_dir) {
     offset = f->dir_cookie; /* a directory's position is where its listing continues */
@@ -118,8 +147,6 @@ static void describe(int fd, struct dn_file *f, void *arg) {
   t->count++;
 }
 
-/** envp with DANAUS_INHERIT describing the private descriptors that survive exec (and the variables that load the
- * library again), or envp itself when there are none. *owned gets what to free if exec fails. */
 /** "DANAUS_CWD=mount,hexpath" for a working directory inside a mount, or NULL. Caller holds dn_lock. */
 static char *cwd_entry(void) {
   if (dn_cwd_mount < 0) return NULL;
@@ -142,16 +169,25 @@ static int is_ours(const char *entry) {
          strncmp(entry, DN_ENV_POSITIONS "=", sizeof DN_ENV_POSITIONS) == 0;
 }
 
-static char **handover_env(char *const envp[], char ***owned) {
+char **dn_handover_env(char *const envp[], char ***owned, int *handed) {
   *owned = NULL;
+  *handed = 0;
   struct inherit_text t = {malloc(256), 0, 256, 0};
   if (t.text == NULL) return (char **)envp;
   t.text[0] = '\0';
   append(&t, DN_ENV_INHERIT "=");
   pthread_mutex_lock(&dn_lock);
-  dn_each(describe, &t);
+  int end = 3;
+  dn_each(highest, &end);
+  for (int fd = 0; fd < end; fd++) {
+    if (!inheritable_placeholder(fd)) continue;
+    struct dn_file *f = file_of(fd);
+    if (f != NULL) describe(fd, f, &t);
+    else dn_log("descriptor %d stands for a private file the library cannot name here: the new program gets EBADF on it", fd);
+  }
   char *cwd = cwd_entry();
   pthread_mutex_unlock(&dn_lock);
+  *handed = t.text != NULL ? t.count : 0;
   size_t n = 0;
   while (envp != NULL && envp[n] != NULL) n++;
   if (t.text == NULL || t.count == 0) {
@@ -195,7 +231,7 @@ static char **handover_env(char *const envp[], char ***owned) {
   return env;
 }
 
-static void release_env(char **owned) {
+void dn_release_env(char **owned) {
   if (owned == NULL) return;
   for (char **e = owned; *e != NULL; e++) {
     if (is_ours(*e)) free(*e);
@@ -203,35 +239,84 @@ static void release_env(char **owned) {
   free(owned);
 }
 
-int execve(const char *path, char *const argv[], char *const envp[]) {
+/**
+ * Why the program open as `fd` will run without this library, or NULL when it loads it: a setuid or setgid program
+ * that changes the ids (the dynamic loader then ignores LD_PRELOAD), a statically linked ELF file (no PT_INTERP), or a
+ * 32-bit one (which cannot load a 64-bit library). A script is taken to load it (its interpreter usually does).
+ */
+static const char *without_library(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return NULL;
+  if ((st.st_mode & S_ISUID) && st.st_uid != geteuid()) return "a setuid program ignores LD_PRELOAD";
+  if ((st.st_mode & S_ISGID) && st.st_gid != getegid()) return "a setgid program ignores LD_PRELOAD";
+  Elf64_Ehdr header;
+  if (pread(fd, &header, sizeof header, 0) != (ssize_t)sizeof header || memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return NULL;
+  if (header.e_ident[EI_CLASS] != ELFCLASS64) return "a 32-bit program cannot load the library";
+  for (unsigned i = 0; i < header.e_phnum; i++) {
+    uint32_t type; /* p_type leads every program header */
+    if (pread(fd, &type, sizeof type, (off_t)(header.e_phoff + (uint64_t)i * header.e_phentsize)) != (ssize_t)sizeof type) return NULL;
+    if (type == PT_INTERP) return NULL;
+  }
+  return "a statically linked program does not load the library";
+}
+
+/** The file execvpe would run for `file`: itself when it names a path, else the first executable one on PATH. */
+static const char *search_path(const char *file, char *out, size_t size) {
+  if (strchr(file, '/') != NULL) return file;
+  const char *path = getenv("PATH");
+  if (path == NULL) path = "/bin:/usr/bin";
+  while (*path) {
+    size_t n = strcspn(path, ":");
+    if (snprintf(out, size, "%.*s%s%s", (int)n, path, n ? "/" : "", file) < (int)size && access(out, X_OK) == 0) return out;
+    path += n;
+    if (*path == ':') path++;
+  }
+  return file;
+}
+
+enum exec_kind { EXEC_PATH, EXEC_SEARCH, EXEC_FD };
+
+/**
+ * One of libc's exec calls with the hand-over in its environment. When descriptors are handed over to a program that
+ * will not load the library, the program would find placeholders where its files should be: the exec fails with
+ * ENOTSUP and a log line instead.
+ */
+static int exec_handing_over(enum exec_kind kind, const char *file, int fd, char *const argv[], char *const envp[]) {
   char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = REAL(execve)(path, argv, env);
+  int handed;
+  char **env = dn_handover_env(envp, &owned, &handed);
+  const char *why = NULL;
+  char found[DN_PATH_MAX];
+  const char *program = kind == EXEC_SEARCH ? search_path(file, found, sizeof found) : file;
+  if (handed > 0) {
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    int probe = REAL(open)(kind == EXEC_FD ? self : program, O_RDONLY | O_CLOEXEC);
+    if (probe >= 0) {
+      why = without_library(probe);
+      REAL(close)(probe);
+    }
+  }
+  int r = -1;
+  if (why != NULL) {
+    dn_log("not running %s: %d private descriptor(s) would be handed over, but %s (ENOTSUP)", kind == EXEC_FD ? "a program by descriptor" : program, handed, why);
+    errno = ENOTSUP;
+  } else if (kind == EXEC_FD) {
+    r = REAL(fexecve)(fd, argv, env);
+  } else {
+    r = kind == EXEC_SEARCH ? REAL(execvpe)(file, argv, env) : REAL(execve)(file, argv, env);
+  }
   int saved = errno;
-  release_env(owned);
+  dn_release_env(owned);
   errno = saved;
   return r;
 }
+
+int execve(const char *path, char *const argv[], char *const envp[]) { return exec_handing_over(EXEC_PATH, path, -1, argv, envp); }
 int execv(const char *path, char *const argv[]) { return execve(path, argv, environ); }
-int execvpe(const char *file, char *const argv[], char *const envp[]) {
-  char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = REAL(execvpe)(file, argv, env);
-  int saved = errno;
-  release_env(owned);
-  errno = saved;
-  return r;
-}
+int execvpe(const char *file, char *const argv[], char *const envp[]) { return exec_handing_over(EXEC_SEARCH, file, -1, argv, envp); }
 int execvp(const char *file, char *const argv[]) { return execvpe(file, argv, environ); }
-int fexecve(int fd, char *const argv[], char *const envp[]) {
-  char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = REAL(fexecve)(fd, argv, env);
-  int saved = errno;
-  release_env(owned);
-  errno = saved;
-  return r;
-}
+int fexecve(int fd, char *const argv[], char *const envp[]) { return exec_handing_over(EXEC_FD, NULL, fd, argv, envp); }
 
 /** Collects execl-style arguments (argv[0] = arg, up to NULL), and for execle the envp after the NULL. */
 #define COLLECT_ARGS(arg, argv, envp_out) \
@@ -265,25 +350,6 @@ int execle(const char *path, const char *arg, ...) {
   COLLECT_ARGS(arg, argv, envp = va_arg(ap_, char **));
   int r = execve(path, argv, envp);
   free(argv);
-  return r;
-}
-
-int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
-                char *const argv[], char *const envp[]) {
-  NEXT(posix_spawn);
-  char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = next_posix_spawn(pid, path, actions, attr, argv, env);
-  release_env(owned);
-  return r;
-}
-int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
-                 char *const argv[], char *const envp[]) {
-  NEXT(posix_spawnp);
-  char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = next_posix_spawnp(pid, file, actions, attr, argv, env);
-  release_env(owned);
   return r;
 }
 
@@ -363,13 +429,14 @@ int system(const char *command) {
   NEXT(system);
   if (command == NULL) return next_system(command);
   char **owned;
+  int handed;
   char **saved = environ;
-  char **env = handover_env(saved, &owned);
+  char **env = dn_handover_env(saved, &owned, &handed);
   environ = env;
   int r = next_system(command);
   int e = errno;
   environ = saved;
-  release_env(owned);
+  dn_release_env(owned);
   errno = e;
   return r;
 }
@@ -377,13 +444,14 @@ int system(const char *command) {
 FILE *popen(const char *command, const char *type) {
   NEXT(popen);
   char **owned;
+  int handed;
   char **saved = environ;
-  char **env = handover_env(saved, &owned);
+  char **env = dn_handover_env(saved, &owned, &handed);
   environ = env;
   FILE *fp = next_popen(command, type);
   int e = errno;
   environ = saved;
-  release_env(owned);
+  dn_release_env(owned);
   errno = e;
   return fp;
 }
