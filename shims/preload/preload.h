@@ -36,6 +36,7 @@ struct dn_mount {
   char *path; /* mount point, absolute, without a trailing slash ("/" stays "/") */
   size_t len;
   int id;
+  int legacy; /* also a FUSE mount at `path` (legacy = true): the kernel opens the same files there */
 };
 
 /** One open file description of the service (shared by dup'ed descriptors, as a kernel file is). */

@@ -125,17 +125,39 @@ static struct dn_file *file_of(int fd) {
   return NULL;
 }
 
-static void describe(int fd, struct dn_file *f, struct inherit_text *t) {
-  int64_t offset = f->stale_offset;
-  if (f->is_dir) {
-    offset = f->dir_cookie; /* a directory's position is where its listing continues */
-  } else if (f->slot != 0) {
-    offset = dn_position_get(f->slot);
-  } else if (f->handle >= 0) {
+/** The position of private file `f` (for a directory, where its listing continues). Caller holds dn_lock. */
+static int64_t position_of(struct dn_file *f) {
+  if (f->is_dir) return f->dir_cookie;
+  if (f->slot != 0) return dn_position_get(f->slot);
+  if (f->handle >= 0) {
     int64_t args[3] = {f->handle, 0, SEEK_CUR};
     int64_t at = dn_call(DANAUS_OP_LSEEK, args, 3, 0, NULL);
-    if (at >= 0) offset = at;
+    if (at >= 0) return at;
   }
+  return f->stale_offset;
+}
+
+/**
+ * Calls `fn` for every descriptor exec hands over (a placeholder that is not close-on-exec) with the private file it
+ * stands for, until `fn` returns nonzero; returns that. Caller holds dn_lock.
+ */
+static int each_handed(int (*fn)(int fd, struct dn_file *f, void *arg), void *arg) {
+  int end = 3;
+  dn_each(highest, &end);
+  for (int fd = 0; fd < end; fd++) {
+    if (!inheritable_placeholder(fd)) continue;
+    struct dn_file *f = file_of(fd);
+    int r = 0;
+    if (f != NULL) r = fn(fd, f, arg);
+    else dn_log("descriptor %d stands for a private file the library cannot name here: the new program gets EBADF on it", fd);
+    if (r != 0) return r;
+  }
+  return 0;
+}
+
+static int describe(int fd, struct dn_file *f, void *arg) {
+  struct inherit_text *t = arg;
+  int64_t offset = position_of(f);
   char head[128];
   snprintf(head, sizeof head, "%s%d,%d,%d,%d,%lld,%d,", t->count ? ";" : "", fd, f->mount, f->open_flags, f->flags, (long long)offset, f->slot);
   append(t, head);
@@ -145,6 +167,7 @@ static void describe(int fd, struct dn_file *f, struct inherit_text *t) {
     append(t, hex);
   }
   t->count++;
+  return 0;
 }
 
 /** "DANAUS_CWD=mount,hexpath" for a working directory inside a mount, or NULL. Caller holds dn_lock. */
@@ -177,14 +200,7 @@ char **dn_handover_env(char *const envp[], char ***owned, int *handed) {
   t.text[0] = '\0';
   append(&t, DN_ENV_INHERIT "=");
   pthread_mutex_lock(&dn_lock);
-  int end = 3;
-  dn_each(highest, &end);
-  for (int fd = 0; fd < end; fd++) {
-    if (!inheritable_placeholder(fd)) continue;
-    struct dn_file *f = file_of(fd);
-    if (f != NULL) describe(fd, f, &t);
-    else dn_log("descriptor %d stands for a private file the library cannot name here: the new program gets EBADF on it", fd);
-  }
+  each_handed(describe, &t);
   char *cwd = cwd_entry();
   pthread_mutex_unlock(&dn_lock);
   *handed = t.text != NULL ? t.count : 0;
@@ -274,11 +290,73 @@ static const char *search_path(const char *file, char *out, size_t size) {
   return file;
 }
 
+/** A descriptor handed to a program without the library as a kernel descriptor, and its placeholder kept aside. */
+struct swap {
+  int fd, placeholder;
+};
+struct swaps {
+  struct swap *list;
+  int count;
+};
+
+/**
+ * Puts in place of placeholder `fd` a kernel descriptor of the same file, opened through its mount's FUSE mount
+ * (legacy = true) with its flags and at its position; the placeholder goes aside in `arg` (struct swaps). Returns 0,
+ * or the errno why not (ENOTSUP for a mount the kernel cannot see), with a log line. Caller holds dn_lock.
+ */
+static int swap_to_kernel(int fd, struct dn_file *f, void *arg) {
+  struct swaps *s = arg;
+  const struct dn_mount *m = NULL;
+  for (int i = 0; i < dn_mount_count && m == NULL; i++) {
+    if (dn_mounts[i].id == f->mount) m = &dn_mounts[i];
+  }
+  char path[DN_PATH_MAX];
+  if (m == NULL || !m->legacy || dn_absolute(f->mount, f->path, path, sizeof path) < 0) {
+    dn_log("descriptor %d (%s) is on a mount the kernel cannot see (no legacy = true): it cannot be handed over as a kernel descriptor", fd, f->path);
+    return ENOTSUP;
+  }
+  int flags = (f->open_flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | (f->flags & (O_APPEND | O_NONBLOCK));
+  int kernel = REAL(open)(path, flags);
+  if (kernel < 0) {
+    int e = errno;
+    dn_log("descriptor %d: cannot open %s through the legacy mount: %s", fd, path, strerror(e));
+    return e;
+  }
+  /* A directory's listing starts again: the kernel's cookies are not the service's. */
+  if (!f->is_dir && !(flags & O_APPEND) && syscall(SYS_lseek, kernel, (long)position_of(f), SEEK_SET) < 0) {
+    int e = errno;
+    REAL(close)(kernel);
+    return e;
+  }
+  int placeholder = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
+  if (placeholder < 0 || REAL(dup2)(kernel, fd) < 0) {
+    int e = errno;
+    if (placeholder >= 0) REAL(close)(placeholder);
+    REAL(close)(kernel);
+    return e;
+  }
+  REAL(close)(kernel);
+  s->list[s->count++] = (struct swap){fd, placeholder};
+  return 0;
+}
+
+/** Puts the placeholders back (the exec did not happen). */
+static void put_back(struct swaps *s) {
+  for (int i = 0; i < s->count; i++) {
+    REAL(dup2)(s->list[i].placeholder, s->list[i].fd);
+    REAL(close)(s->list[i].placeholder);
+  }
+  free(s->list);
+  s->list = NULL;
+  s->count = 0;
+}
+
 enum exec_kind { EXEC_PATH, EXEC_SEARCH, EXEC_FD };
 
 /**
- * One of libc's exec calls with the hand-over in its environment. When descriptors are handed over to a program that
- * will not load the library, the program would find placeholders where its files should be: the exec fails with
+ * One of libc's exec calls with the hand-over in its environment. A program that will not load the library gets
+ * kernel descriptors of the tenant's legacy (FUSE) mounts in place of the placeholders; when a descriptor is on a
+ * mount the kernel cannot see, the program would find a placeholder where its file should be: the exec fails with
  * ENOTSUP and a log line instead.
  */
 static int exec_handing_over(enum exec_kind kind, const char *file, int fd, char *const argv[], char *const envp[]) {
@@ -297,16 +375,28 @@ static int exec_handing_over(enum exec_kind kind, const char *file, int fd, char
       REAL(close)(probe);
     }
   }
-  int r = -1;
+  struct swaps swaps = {NULL, 0};
+  int refused = 0;
   if (why != NULL) {
-    dn_log("not running %s: %d private descriptor(s) would be handed over, but %s (ENOTSUP)", kind == EXEC_FD ? "a program by descriptor" : program, handed, why);
-    errno = ENOTSUP;
+    swaps.list = malloc((size_t)handed * sizeof *swaps.list);
+    pthread_mutex_lock(&dn_lock);
+    dn_connect(); /* a forked child reads the mount table (which mounts are legacy) at its registration */
+    refused = swaps.list == NULL ? ENOMEM : each_handed(swap_to_kernel, &swaps);
+    pthread_mutex_unlock(&dn_lock);
+    const char *name = kind == EXEC_FD ? "a program by descriptor" : program;
+    if (refused != 0) dn_log("not running %s: %d private descriptor(s) would be handed over, but %s (%s)", name, handed, why, refused == ENOTSUP ? "ENOTSUP" : strerrorname_np(refused));
+    else if (dn_debug) dn_log("%s: %s; %d private descriptor(s) handed over as kernel descriptors of legacy mounts", name, why, swaps.count);
+  }
+  int r = -1;
+  if (refused != 0) {
+    errno = refused;
   } else if (kind == EXEC_FD) {
     r = REAL(fexecve)(fd, argv, env);
   } else {
     r = kind == EXEC_SEARCH ? REAL(execvpe)(file, argv, env) : REAL(execve)(file, argv, env);
   }
   int saved = errno;
+  put_back(&swaps);
   dn_release_env(owned);
   errno = saved;
   return r;

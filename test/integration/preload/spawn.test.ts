@@ -3,13 +3,16 @@
  * /bin/echo, cat, sh, grep and pwd with file actions and attributes, through `danaus run` against a real supervisor
  * whose tenant alpha has a mount no kernel process can see (not legacy). Each case runs once in the mount and once in
  * a host directory; the spawned programs must leave the same bytes in both, and the mount's in alpha's backend. A
- * statically linked program, which cannot take a private descriptor over, is refused with ENOTSUP and a log line.
+ * statically linked program, which cannot take a private descriptor over, is refused with ENOTSUP and a log line; on
+ * tenant beta's legacy (FUSE) mount it gets a kernel descriptor of the same file instead (needs root and /dev/fuse).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Harness, tenantToml } from "../harness.ts";
+import { isMountPoint } from "../../../kernel/sys/mounts.ts";
+import { fuseTestsRun } from "../data-path/legacy-fixture.ts";
+import { Harness, LAST_CPU, tenantToml, waitFor } from "../harness.ts";
 
 setDefaultTimeout(120_000);
 const ROOT = resolve(import.meta.dir, "../../..");
@@ -19,6 +22,10 @@ let h: Harness;
 let host: string;
 let scratch: string;
 let staticWriter: string;
+const FUSE = fuseTestsRun("spawn.test.ts (the legacy mount case)");
+const legacyBase = mkdtempSync(join(tmpdir(), "danaus-spawn-legacy-"));
+/** Tenant beta's legacy mount (a FUSE mount of its backend's `legacy` directory). */
+const LEGACY = join(legacyBase, "mnt");
 
 beforeAll(async () => {
   const build = Bun.spawnSync(["bash", join(ROOT, "shims/preload/build.sh")], { stderr: "pipe" });
@@ -28,12 +35,15 @@ beforeAll(async () => {
   staticWriter = join(scratch, "static-writer");
   const cc = Bun.spawnSync(["cc", "-static", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", staticWriter, join(import.meta.dir, "static-writer.c")], { stderr: "pipe" });
   if (cc.exitCode !== 0) throw new Error(`building static-writer.c failed (needs libc6-dev's libc.a): ${cc.stderr.toString()}`);
-  h = new Harness({ tenants: { alpha: tenantToml("alpha", 0, "", "") } });
-  await h.start(["alpha"]);
+  const beta = tenantToml("beta", LAST_CPU, `[[mounts]]\npath = "${LEGACY}"\nsource = "legacy"\nlegacy = true\n`, "");
+  h = new Harness({ tenants: { alpha: tenantToml("alpha", 0, "", ""), ...(FUSE ? { beta } : {}) } });
+  await h.start(FUSE ? ["alpha", "beta"] : ["alpha"]);
+  if (FUSE) await waitFor("beta's FUSE mount", () => isMountPoint(LEGACY), 60_000);
 }, 120_000);
 afterAll(async () => {
   await h?.stop();
-  for (const dir of [host, scratch]) if (dir) rmSync(dir, { recursive: true, force: true });
+  if (isMountPoint(LEGACY)) Bun.spawnSync(["umount", "-l", LEGACY]);
+  for (const dir of [host, scratch, legacyBase]) if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 interface Ran {
@@ -42,9 +52,10 @@ interface Ran {
   stderr: string;
 }
 
-/** `danaus run --tenant alpha [--asan] -- python3 spawn-driver.py CASE ARGS…` with R = `root`; `root` reads as $R. */
+/** `danaus run --tenant T [--asan] -- python3 spawn-driver.py CASE ARGS…` with R = `root`; `root` reads as $R. */
 async function driver(root: string, which: string, asan = false, ...args: string[]): Promise<Ran> {
-  const argv = [process.execPath, join(ROOT, "kernel/cli/main.ts"), "run", "--tenant", "alpha", "--config", h.hostFile, ...(asan ? ["--asan"] : []), "--", "/usr/bin/python3", DRIVER, which, ...args];
+  const tenant = root.startsWith(LEGACY) ? "beta" : "alpha";
+  const argv = [process.execPath, join(ROOT, "kernel/cli/main.ts"), "run", "--tenant", tenant, "--config", h.hostFile, ...(asan ? ["--asan"] : []), "--", "/usr/bin/python3", DRIVER, which, ...args];
   const proc = Bun.spawn(argv, { cwd: scratch, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, R: root } });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   return { code, stdout: stdout.replaceAll(root, "$R"), stderr };
@@ -89,5 +100,14 @@ describe("posix_spawn from unmodified python3, on a mount no kernel process can 
     const mount = await driver(`${ALPHA}/static`, "static", false, staticWriter);
     expect({ code: mount.code, stdout: mount.stdout }).toEqual({ code: 0, stdout: "written by a static program\nstatic Operation not supported 0 ''\n" });
     expect(mount.stderr).toContain(`not running ${staticWriter}: 1 private descriptor(s) would be handed over, but a statically linked program does not load the library (ENOTSUP)`);
+  });
+
+  test.skipIf(!FUSE)("on a legacy mount, a statically linked program gets a kernel descriptor of the same file, at the parent's position", async () => {
+    const expected = "legacy 0 'parent first\\nwritten by a static program\\n'\n";
+    const kernel = await driver(join(host, "legacy"), "legacy", false, staticWriter);
+    expect(kernel).toEqual({ code: 0, stdout: expected, stderr: "" });
+    const mount = await driver(join(LEGACY, "static-case"), "legacy", false, staticWriter);
+    expect(mount).toEqual({ code: 0, stdout: expected, stderr: "" });
+    expect(readFileSync(join(h.dir, "state/backends/beta/legacy/static-case/static"), "utf8")).toBe("parent first\nwritten by a static program\n");
   });
 });
