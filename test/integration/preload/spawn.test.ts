@@ -1,6 +1,6 @@
 /**
  * posix_spawn and posix_spawnp on the preload path (shims/preload/spawn.c): unmodified python3 (spawn-driver.py) spawns
- * /bin/echo, cat, sh, grep and pwd with file actions and attributes, through `danaus run` against a real supervisor
+ * /bin/echo, cat, sh and pwd with file actions and attributes, through `danaus run` against a real supervisor
  * whose tenant alpha has a mount no kernel process can see (not legacy). Each case runs once in the mount and once in
  * a host directory; the spawned programs must leave the same bytes in both, and the mount's in alpha's backend. A
  * statically linked program, which cannot take a private descriptor over, is refused with ENOTSUP and a log line; on
