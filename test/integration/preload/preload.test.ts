@@ -94,6 +94,14 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
     expect(existsSync(join(backing("alpha"), "climb"))).toBe(false);
   });
 
+  test("getcwd and realpath inside the mount (/bin/pwd -P, realpath, readlink -f, python3 os.getcwd): as on the host", async () => {
+    const script = `mkdir -p "$R/d/e" && ln -s d/e "$R/l" && cd "$R/l" && /bin/pwd -P && realpath . .. "$R/l" && readlink -f "$R/l/../e" ` +
+      `; python3 -c 'import os; print(os.getcwd()); print(os.path.realpath("."))'`;
+    const { mount, kernel } = await both("cwd", script);
+    expect(mount.stdout.replaceAll(`${ALPHA}/cwd`, "R")).toBe(kernel.stdout.replaceAll(`${host}/cwd`, "R"));
+    expect(mount.stdout.split("\n")[0]).toBe(`${ALPHA}/cwd/d/e`);
+  });
+
   test("cp, cat and sha256sum: the bytes land in alpha's backing directory and read back the same", async () => {
     const { mount, kernel } = await both("copy", `cp /etc/services "$R/services" && cat "$R/services" | sha256sum && sha256sum < "$R/services" && cd "$R" && sha256sum services`);
     expect(mount.stdout).toBe(kernel.stdout);
