@@ -284,6 +284,9 @@ static int parse_registration(const char *text, size_t length, struct registrati
 
 /** Moves `fd` to the top of the descriptor table, close-on-exec; returns the new number (or fd when it cannot). */
 int dn_move_high(int fd) {
+  /* The tries below fail with EMFILE near the limit: a call that succeeds must leave the program's errno alone (make
+   * reads errno after a successful fopen and stops on EMFILE). */
+  int saved = errno;
   struct rlimit limit;
   long top = 1024;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) top = (long)limit.rlim_cur;
@@ -292,10 +295,12 @@ int dn_move_high(int fd) {
     int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, (int)at);
     if (high >= 0) {
       REAL(close)(fd);
+      errno = saved;
       return high;
     }
   }
   REAL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
+  errno = saved;
   return fd;
 }
 

@@ -360,13 +360,14 @@ describe("glibc functions that reach files through glibc's internal calls", () =
     expect(kernelCwd()).toEqual(before);
   });
 
-  test("sed -i and sed -i.bak, coreutils mktemp -p and -d -p: as on the host, nothing created in the kernel's working directory", async () => {
+  test("sed -i and sed -i.bak, coreutils mktemp -p and -d -p, make (which stats through __xstat): as on the host, nothing created in the kernel's working directory", async () => {
     const before = kernelCwd();
     const script = `cd "$R" && printf 'a\\nb\\n' > f && sed -i s/a/A/ f && cat f && sed -i.bak s/b/B/ f && cat f f.bak ` +
-      `&& t=$(mktemp -p . tmp.XXXXXX) && d=$(mktemp -d -p . dir.XXXXXX) && stat -c '%F %a' "$t" "$d" && rm "$t" && rmdir "$d" && ls`;
+      `&& t=$(mktemp -p . tmp.XXXXXX) && d=$(mktemp -d -p . dir.XXXXXX) && stat -c '%F %a' "$t" "$d" && rm "$t" && rmdir "$d" && ls ` +
+      `&& printf 'out: f\\n\\tcp f out\\n' > Makefile && make && make && rm Makefile out`;
     const { mount, kernel } = await both("sed", script);
     expect(mount.stdout).toBe(kernel.stdout);
-    expect(mount.stdout).toBe("A\nb\nA\nB\nA\nb\nregular empty file 600\ndirectory 700\nf\nf.bak\n");
+    expect(mount.stdout).toBe("A\nb\nA\nB\nA\nb\nregular empty file 600\ndirectory 700\nf\nf.bak\ncp f out\nmake: 'out' is up to date.\n");
     expect(readFileSync(join(backing("alpha"), "sed/f"), "utf8")).toBe("A\nB\n");
     expect(kernelCwd()).toEqual(before);
   });
