@@ -1,4 +1,4 @@
-/* temp.c — temporary names under a mount: mkstemp and its variants, mkdtemp and mktemp. glibc makes them through its
+/* temp.c — temporary names under a mount: mkstemp and its variants, mkdtemp, mktemp and tempnam. glibc makes them through its
  * internal open, mkdir and lstat, which the library never sees; for a template under a mount the library fills the
  * XXXXXX itself and creates through its own open (O_CREAT | O_EXCL, 0600) or mkdir (0700). Other templates go to
  * glibc unchanged. */
@@ -7,6 +7,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -99,4 +101,36 @@ char *mktemp(char *template) {
   if (!dn_path_is_private(AT_FDCWD, template)) return next_mktemp(template);
   if (make_temporary(template, 0, 0, MAKE_NOTHING) < 0) template[0] = '\0';
   return template;
+}
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return path != NULL && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/**
+ * tempnam with TMPDIR or `dir` under a mount: glibc's order of directories (TMPDIR when it is a directory, then `dir`,
+ * then P_tmpdir), checked with the library's stat, and a name that lstat does not find. NULL with errno when none.
+ */
+char *tempnam(const char *dir, const char *pfx) {
+  NEXT(tempnam);
+  const char *env = secure_getenv("TMPDIR");
+  int saved = errno;
+  if (!(env != NULL && dn_path_is_private(AT_FDCWD, env)) && !(dir != NULL && dn_path_is_private(AT_FDCWD, dir))) return next_tempnam(dir, pfx);
+  const char *in = is_dir(env) ? env : is_dir(dir) ? dir : is_dir(P_tmpdir) ? P_tmpdir : NULL;
+  if (in == NULL) {
+    errno = EIO;
+    return NULL;
+  }
+  errno = saved;
+  size_t length = strlen(in);
+  while (length > 1 && in[length - 1] == '/') length--;
+  if (pfx == NULL || pfx[0] == '\0') pfx = "file";
+  char *name;
+  if (asprintf(&name, "%.*s/%.5sXXXXXX", (int)length, in, pfx) < 0) return NULL;
+  if (make_temporary(name, 0, 0, MAKE_NOTHING) < 0) {
+    free(name);
+    return NULL;
+  }
+  return name;
 }

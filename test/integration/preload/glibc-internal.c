@@ -86,6 +86,10 @@ static void temporaries(void) {
   char t5[] = "tmp-XXXXXX";
   char *m = mktemp(t5);
   show("mktemp", m == t5 && filled(t5, 0) && access(t5, F_OK) < 0 && errno == ENOENT);
+  unsetenv("TMPDIR"); /* else tempnam would take it before its argument */
+  char *tn = tempnam("sub-dir", "pre");
+  show("tempnam", tn != NULL && strncmp(tn, "sub-dir/pre", 11) == 0 && filled(tn, 0) && access(tn, F_OK) < 0);
+  free(tn);
   show("rmdir-sub-dir", rmdir("sub-dir"));
 }
 

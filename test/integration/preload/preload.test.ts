@@ -390,7 +390,7 @@ describe("glibc functions that reach files through glibc's internal calls", () =
     expect(kernelCwd()).toEqual(before);
   });
 
-  test("mkstemp/mkostemps/mkdtemp/mktemp, readdir_r, scandirat, getdirentries, glob, nftw/ftw with symlinks, lockf, __xstat (C driver, both builds): as on the host; fts_open is ENOTSUP", async () => {
+  test("mkstemp/mkostemps/mkdtemp/mktemp/tempnam, readdir_r, scandirat, getdirentries, glob, nftw/ftw with symlinks, lockf, __xstat (C driver, both builds): as on the host; fts_open is ENOTSUP", async () => {
     const driver = join(scratch, "glibc-internal");
     // The linker warns about mktemp on stderr; the compiler's warnings are errors.
     const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", driver, join(import.meta.dir, "glibc-internal.c")], { stderr: "pipe" });
@@ -398,7 +398,7 @@ describe("glibc functions that reach files through glibc's internal calls", () =
     const before = kernelCwd();
     const { mount, kernel } = await both("glibc", `${driver} "$R"`);
     expect(mount.stdout).toBe(kernel.stdout);
-    for (const line of ["mkstemp-mode 384 ", "mkdtemp-mode 448 ", "scandirat 3 ", "glob tree/s*/* -> 0: tree/sub/deep tree/sub/up tree/sub/x.c", "follow tree/outlink/z F level=2 base=z size=6", "phys tree/sub/up SL level=2 base=up size=-1", "nftw-stop 42", "chdir tree/sub/deep/y F level=3 base=y size=5 here=1"]) {
+    for (const line of ["mkstemp-mode 384 ", "mkdtemp-mode 448 ", "tempnam 1 ", "scandirat 3 ", "glob tree/s*/* -> 0: tree/sub/deep tree/sub/up tree/sub/x.c", "follow tree/outlink/z F level=2 base=z size=6", "phys tree/sub/up SL level=2 base=up size=-1", "nftw-stop 42", "chdir tree/sub/deep/y F level=3 base=y size=5 here=1"]) {
       expect(mount.stdout).toContain(line);
     }
     expect(tree(join(backing("alpha"), "glibc"))).toEqual(tree(join(host, "glibc")));
