@@ -3,7 +3,7 @@
  * core of the tenant), runs service threads pinned to each queue's core (more while a queue is busy), keeps the
  * open-file table and the mount table, and registers clients.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { publishStats, type ServiceContext } from "../../kernel/service-host/index.ts";
 import { attachMount, TenantStorage } from "../client-cache/index.ts";
 import { publishLocalDataPath } from "./local-data-path.ts";
@@ -122,6 +122,7 @@ export class IpcRouter {
       cpus: ctx.tenant.cpus,
       servicePid: process.pid,
       epoch,
+      attrTimeoutMs: Math.floor(ctx.tenant.fuse.attrTimeoutMs),
       log: ctx.log,
       changes: this.changes,
     });
@@ -131,6 +132,7 @@ export class IpcRouter {
       mountTable: served.map(({ path, id, kind }) => ({ path, id, kind })),
       bufferSize: limits.bufferSize,
       log: ctx.log,
+      mutated: () => region.bumpMutations(),
     });
   }
 
@@ -147,8 +149,9 @@ export class IpcRouter {
     const { served, skipped } = buildMountTable(ctx.tenant, (paths) => storage.missingDirectories(paths));
     for (const mount of skipped) ctx.log.error("mount not served", { ...mount });
     const path = IpcRouter.regionPath(ctx);
-    // A region left by a killed predecessor: its clients see the old service gone and reconnect to the new file.
-    if (existsSync(path)) rmSync(path);
+    // A region left by a killed predecessor: marked closed, so its clients see the old service gone (and stop using
+    // attributes they cached under it), and reconnect to the new file.
+    if (existsSync(path)) Region.retire(path);
     const region = Region.create(path, {
       queueCount: ctx.tenant.cpus.length,
       queueCapacity: limits.queueCapacity,
