@@ -28,6 +28,13 @@ struct entry {
   char path[KEY_MAX];
 };
 
+#ifdef DANAUS_NO_ATTR_CACHE
+/* A build that keeps nothing, so every stat asks the service: what `bun run bench preload` compares the cache with. */
+enum { KEEPS = 0 };
+#else
+enum { KEEPS = 1 };
+#endif
+
 static struct entry table[SETS][WAYS];
 /* Bumped to empty the whole table at once (0 is never used, so a zeroed entry is empty). */
 static uint32_t table_epoch = 1;
@@ -63,7 +70,7 @@ static int same_key(const struct entry *e, uint64_t hash, int mount, const char 
 int dn_attrs_get(int mount, const char *inner, int nofollow, struct stat *st) {
   uint32_t generation;
   int64_t timeout = dn_mutations(&generation);
-  if (timeout <= 0) return 0;
+  if (!KEEPS || timeout <= 0) return 0;
   size_t len = strlen(inner);
   if (len >= KEY_MAX) return 0;
   uint64_t hash = key_hash(mount, inner, len, nofollow);
@@ -88,7 +95,7 @@ void dn_attrs_begin(struct dn_attrs_ticket *ticket) {
 }
 
 void dn_attrs_put(const struct dn_attrs_ticket *ticket, int mount, const char *inner, int nofollow, int64_t result, const struct stat *st) {
-  if (ticket->timeout_ns <= 0 || (result != 0 && result != -ENOENT)) return;
+  if (!KEEPS || ticket->timeout_ns <= 0 || (result != 0 && result != -ENOENT)) return;
   size_t len = strlen(inner);
   if (len >= KEY_MAX) return;
   uint64_t hash = key_hash(mount, inner, len, nofollow);
