@@ -33,28 +33,29 @@ static double median(double *values, long n) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
-/* --stat-only: BATCHES batches of CALLS stats of `file` after a warm-up; prints the median ns per call. */
-static int stat_loop(const char *file, long batches, long calls) {
+/* `calls` stats of `file`: 0, or 1 after saying why one failed. */
+static int stats(const char *file, long calls) {
   struct stat st;
-  double *ns = calloc((size_t)batches, sizeof(double));
-  if (ns == NULL) {
-    perror("calloc");
-    return 1;
-  }
-  for (long i = 0; i < 1000; i++) {
+  for (long i = 0; i < calls; i++) {
     if (stat(file, &st) != 0) {
       perror(file);
       return 1;
     }
   }
+  return 0;
+}
+
+/* --stat-only: BATCHES batches of CALLS stats of `file` after a warm-up; prints the median ns per call. */
+static int stat_loop(const char *file, long batches, long calls) {
+  double *ns = calloc((size_t)batches, sizeof(double));
+  if (ns == NULL) {
+    perror("calloc");
+    return 1;
+  }
+  if (stats(file, 1000) != 0) return 1;
   for (long b = 0; b < batches; b++) {
     double t0 = now_ns();
-    for (long i = 0; i < calls; i++) {
-      if (stat(file, &st) != 0) {
-        perror("stat");
-        return 1;
-      }
-    }
+    if (stats(file, calls) != 0) return 1;
     ns[b] = (now_ns() - t0) / (double)calls;
   }
   printf("%.1f\n", median(ns, batches));
@@ -107,12 +108,7 @@ int main(int argc, char **argv) {
   }
   for (long b = 0; b < batches; b++) {
     double t0 = now_ns();
-    for (long i = 0; i < calls; i++) {
-      if (stat(file, &st) != 0) {
-        perror("stat");
-        return 1;
-      }
-    }
+    if (stats(file, calls) != 0) return 1;
     double t1 = now_ns();
     for (long i = 0; i < calls; i++) {
       if (pread(fd, buf, sizeof buf, (off_t)(i % blocks) * 4096) != (ssize_t)sizeof buf) {

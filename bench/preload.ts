@@ -29,12 +29,14 @@ const SERVICE_CPUS = [0];
 const SIZES = { seq: "64M", rand: "64M", randSeconds: Number(process.env.DANAUS_BENCH_PRELOAD_SECONDS ?? 5), metaFiles: 2000 };
 /** Rounds over every target; each figure is the median of the rounds. */
 const ROUNDS = Number(process.env.DANAUS_BENCH_PRELOAD_ROUNDS ?? 3);
+/** DANAUS_BENCH_ONLY=calls runs only the added cost on kernel-bound calls (a local tenant, no fio, nothing written). */
+const ONLY = process.env.DANAUS_BENCH_ONLY;
 const JOBS = fioJobs(SIZES);
 /** The jobs the 2× targets are about. */
 const TARGET_JOBS = ["4k randrw 50/50", "create 4k", "stat", "unlink"];
 const SPEEDUP_TARGET = 2;
-/** DANAUS_BENCH_ONLY=stat: the stat part and the call costs only (no fio). */
-const ONLY_STAT = process.env.DANAUS_BENCH_ONLY === "stat";
+/** DANAUS_BENCH_ONLY=stat: the stat part and the call costs only (no fio; the last fio results stay in the JSON). */
+const ONLY_STAT = ONLY === "stat";
 
 /** The two ways fio runs through the library. */
 const PRELOAD_POOL = "preload (danaus run, core 0)";
@@ -189,6 +191,20 @@ function statPoints(targets: readonly Target[], noCacheLibrary: string): StatPoi
   return points;
 }
 
+/** The calls table: the added cost of the library on calls that go to the kernel. */
+function printCalls(calls: CallsPart): void {
+  process.stdout.write(`\nadded cost on calls that go to the kernel (ns per call: median of ${calls.runs} runs, each the median of ${calls.batches} batches of ${calls.callsPerBatch} calls; "added" is the median of the per-round differences; core ${calls.cpu})\n`);
+  printTable(
+    ["call", "without library", "loaded, unconnected", "connected", "added (connected)", "added (unconnected)", "noise (control - without)", `added <= ${ADDED_NS_TARGET} ns`],
+    (
+      [
+        ["stat (host file)", calls.medians.statNs],
+        ["pread 4 KiB (host file)", calls.medians.preadNs],
+      ] as const
+    ).map(([name, m]) => [name, m.without, m.loaded, m.with, m.added, m.addedLoaded, m.noise, m.added <= ADDED_NS_TARGET ? "met" : "not met"]),
+  );
+}
+
 /** Runs the benchmark, prints its tables and writes bench/results/preload.json. */
 export async function run(): Promise<void> {
   if (process.getuid?.() !== 0 || !existsSync("/dev/fuse")) {
@@ -207,11 +223,16 @@ export async function run(): Promise<void> {
   let calls: CallsPart;
   let stats: StatPart;
   try {
+    const local = await danausSide("local", localTenantToml);
+    closers.push(() => local.close());
+    if (ONLY === "calls") {
+      printCalls(runCallsPart(preloadLibrary(), local.socket, local.privateMount, FIO_CPU));
+      process.stdout.write("(DANAUS_BENCH_ONLY=calls: the fio jobs were not run and results/preload.json was not written)\n");
+      return;
+    }
     const variant = mkdtempSync(join(tmpdir(), "danaus-bench-preload-no-attr-cache-"));
     closers.push(() => rmSync(variant, { recursive: true, force: true }));
     const noCacheLibrary = buildWithoutAttrCache(variant);
-    const local = await danausSide("local", localTenantToml);
-    closers.push(() => local.close());
     const targets: Target[] = [...local.targets, hostTarget("host ext4 (/tmp)", tmpdir()), hostTarget("host tmpfs (/dev/shm)", "/dev/shm")];
     if (conf !== null) {
       const base = `bench-preload-${process.pid}`;
@@ -279,16 +300,7 @@ export async function run(): Promise<void> {
   for (const v of verdicts) process.stdout.write(`2x target, ${v.backend}, ${v.preload}: ${v.met ? "met" : "not met"} (${v.jobsMet.length} of ${v.jobs}${v.jobsMet.length ? `: ${v.jobsMet.join(", ")}` : ""})\n`);
   if (conf === null) process.stdout.write(`ceph-fuse and the cephfs backend: ${cephNote}\n`);
 
-  process.stdout.write(`\nadded cost on calls that go to the kernel (ns per call: median of ${calls.runs} runs, each the median of ${calls.batches} batches of ${calls.callsPerBatch} calls; "added" is the median of the per-round differences; core ${calls.cpu})\n`);
-  printTable(
-    ["call", "without library", "loaded, unconnected", "connected", "added (connected)", "added (unconnected)", "noise (control - without)", `added <= ${ADDED_NS_TARGET} ns`],
-    (
-      [
-        ["stat (host file)", calls.medians.statNs],
-        ["pread 4 KiB (host file)", calls.medians.preadNs],
-      ] as const
-    ).map(([name, m]) => [name, m.without, m.loaded, m.with, m.added, m.addedLoaded, m.noise, m.added <= ADDED_NS_TARGET ? "met" : "not met"]),
-  );
+  printCalls(calls);
   process.stdout.write(`\nstat(2) of one existing 4 KiB file, ns per call (median of ${stats.runs} runs, each the median of ${stats.batches} batches of ${stats.callsPerBatch}); each ratio is the stats per second of the row over the FUSE mount's of its backend\n`);
   const fuseNs = (backend: string) => stats.rows.find((r) => r.backend === backend && r.target === FUSE)?.medianNs;
   const hostNs = stats.rows.find((r) => r.backend === "host")?.medianNs;

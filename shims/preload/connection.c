@@ -29,6 +29,10 @@ int dn_socket_fd = -1;
 /** Registration state: 0 never tried, 1 connected, -1 failed (the errno in `failed_errno`), 2 gone (service died). */
 static int state;
 static int failed_errno;
+
+/** `state` is written under dn_lock and read without it by dn_registered. */
+static void set_state(int value) { __atomic_store_n(&state, value, __ATOMIC_RELEASE); }
+int dn_registered(void) { return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == 1; }
 static uint8_t *region;
 static size_t region_size;
 static struct danaus_region_header *header;
@@ -230,6 +234,7 @@ static int parse_mount(struct json *j) {
   m->len = len;
   m->id = (int)id;
   dn_mount_count++;
+  dn_note_mount_point(m->path);
   return 0;
 }
 
@@ -445,7 +450,7 @@ static int reconnect(void) {
   }
   for (int i = 0; i < old_count; i++) free(old[i].path);
   dn_each(mark_lost, NULL);
-  state = 1;
+  set_state(1);
   dn_log("registered again with the restarted tenant service; files opened before the restart answer ESTALE");
   return 0;
 }
@@ -462,20 +467,20 @@ int dn_connect(void) {
     return -1;
   }
   if (!dn_enabled()) {
-    state = -1;
+    set_state(-1);
     failed_errno = ENOTCONN;
     errno = ENOTCONN;
     return -1;
   }
   int rc = do_register();
   if (rc < 0) {
-    state = -1;
+    set_state(-1);
     failed_errno = -rc;
     dn_log("cannot register with the tenant service at %s: %s; paths under its mounts are not served", getenv(DN_ENV_SOCKET), strerror(-rc));
     errno = -rc;
     return -1;
   }
-  state = 1;
+  set_state(1);
   return 0;
 }
 
@@ -493,7 +498,7 @@ void dn_connection_forked(void) {
   drop_registration();
   for (int i = 0; i < dn_mount_count; i++) free(dn_mounts[i].path);
   dn_mount_count = 0;
-  if (state == 1 || state == 2) state = 0;
+  if (state == 1 || state == 2) set_state(0);
   /* The child starts with an empty cache: its registration (on its first call) may be with a restarted service. */
   dn_attrs_clear();
 }
@@ -513,7 +518,7 @@ static int service_alive(void) {
 static void gone(void) {
   if (state == 1) {
     dn_log("the tenant service went away (killed, restarted or stopped): calls on its mounts fail with ENOTCONN");
-    state = 2;
+    set_state(2);
   }
 }
 

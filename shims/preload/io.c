@@ -99,6 +99,7 @@ int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
 }
 
 static int open_at(int dirfd, const char *path, int flags, mode_t mode) {
+  if (dn_surely_kernel(dirfd, path)) return kernel_fd(REAL(openat)(dirfd, path, flags, mode));
   char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(dirfd, path, inner);

@@ -41,6 +41,7 @@ static int64_t path_call(uint32_t op, int mount, const char *a, const char *b, i
  */
 #define ROUTED(dirfd, path, expr, kernel) \
   do { \
+    if (dn_surely_kernel((dirfd), (path))) return (kernel); \
     char inner[DN_PATH_MAX]; \
     LOCK(); \
     int mount = dn_route((dirfd), (path), inner); \
@@ -102,6 +103,7 @@ static int empty_path_fstat(int dirfd, const char *path, int flags, struct stat 
 int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
   NEXT(fstatat);
   if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)) return next_fstatat(dirfd, path, st, flags);
+  if (dn_surely_kernel(dirfd, path)) return next_fstatat(dirfd, path, st, flags);
   LOCK();
   int handled;
   int r = empty_path_fstat(dirfd, path, flags, st, &handled);
@@ -142,6 +144,7 @@ static void to_statx(const struct stat *st, struct statx *sx) {
 
 int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx) {
   NEXT(statx);
+  if (dn_surely_kernel(dirfd, path)) return next_statx(dirfd, path, flags, mask, sx);
   struct stat st;
   LOCK();
   int handled;

@@ -91,6 +91,8 @@ extern int dn_debug;
 int dn_connect(void);
 /** Whether DANAUS_SOCKET is set at all (the library has nothing to route otherwise). */
 int dn_enabled(void);
+/** Whether this process is registered with a live service now (read without dn_lock). */
+int dn_registered(void);
 /** From now on the library routes nothing (a setuid program). */
 void dn_disable(void);
 /** The mount table (valid after dn_connect). */
@@ -181,6 +183,13 @@ void dn_positions_adopt(int fd);
  * (ENAMETOOLONG, a stale dirfd that cannot be reopened, ENOTCONN). Caller holds dn_lock.
  */
 int dn_route(int dirfd, const char *path, char *inner);
+/**
+ * 1 when `path` (relative to `dirfd`) surely goes to the kernel: decided without dn_lock and without normalising, so
+ * kernel-bound calls stay cheap; 0 when dn_route must decide.
+ */
+int dn_surely_kernel(int dirfd, const char *path);
+/** Records a mount point of a registration (for dn_surely_kernel). Caller holds dn_lock. */
+void dn_note_mount_point(const char *point);
 /** Writes inner path `inner` normalised lexically to `out` (strlen(inner) + 2 bytes): what an open file or the working
  * directory keeps (dn_route hands out paths as the program spelled them). */
 void dn_normalise(const char *inner, char *out);

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { alive, Harness, LAST_CPU, tenantToml, waitFor } from "../harness.ts";
 
 setDefaultTimeout(60_000);
@@ -81,6 +81,17 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
   test("the mount points do not exist for the kernel", () => {
     expect(existsSync(ALPHA)).toBe(false);
     expect(existsSync(BETA)).toBe(false);
+  });
+
+  test("a relative path climbing with '..' from a host working directory into the mount, and absolute paths not in normal form, reach the mount", async () => {
+    // The run starts in `scratch` (on the host, no mount below it): only the '..' climb can lead into alpha's mount.
+    const up = relative(scratch, ALPHA);
+    expect(up.startsWith("../")).toBe(true);
+    // Spellings that are not in normal form take the library's slow path; each must still reach the mount.
+    const spellings = [`${up}/climb`, ALPHA.replace("/test/", "//test/") + "/climb", ALPHA.replace("/test/", "/test/./") + "/climb", `${ALPHA}/../alpha/climb`, `/tmp/../${ALPHA}/climb`];
+    const ran = await run("alpha", "", `printf climbed > ${ALPHA}/climb && for p in ${spellings.join(" ")}; do cat $p; stat -c ' %s' $p; done && ls ${up} | grep -x climb && rm ${up}/climb`);
+    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({ code: 0, stdout: "climbed 7\n".repeat(spellings.length) + "climb\n", stderr: "" });
+    expect(existsSync(join(backing("alpha"), "climb"))).toBe(false);
   });
 
   test("cp, cat and sha256sum: the bytes land in alpha's backing directory and read back the same", async () => {
