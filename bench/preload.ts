@@ -304,12 +304,16 @@ export async function run(): Promise<void> {
   process.stdout.write(`\nstat(2) of one existing 4 KiB file, ns per call (median of ${stats.runs} runs, each the median of ${stats.batches} batches of ${stats.callsPerBatch}); each ratio is the stats per second of the row over the FUSE mount's of its backend\n`);
   const fuseNs = (backend: string) => stats.rows.find((r) => r.backend === backend && r.target === FUSE)?.medianNs;
   const hostNs = stats.rows.find((r) => r.backend === "host")?.medianNs;
+  const cephFuseNs = stats.rows.find((r) => r.target === CEPH_FUSE)?.medianNs;
+  const over = (base: number | undefined, ns: number) => (base === undefined ? "-" : ratio(base, ns));
   printTable(
-    ["backend", "target", "ns per stat", "stats/s", "÷ FUSE mount", "÷ host ext4"],
-    stats.rows.map((r) => {
-      const fuse = fuseNs(r.backend);
-      return [r.backend, r.target, r.medianNs, r.statsPerSecond, fuse === undefined || r.backend === "host" ? "-" : ratio(fuse, r.medianNs), hostNs === undefined ? "-" : ratio(hostNs, r.medianNs)];
-    }),
+    ["backend", "target", "ns per stat", "stats/s", "÷ FUSE mount", "÷ ceph-fuse", "÷ host ext4"],
+    stats.rows.map((r) => [
+      r.backend, r.target, r.medianNs, r.statsPerSecond,
+      r.backend === "host" ? "-" : over(fuseNs(r.backend), r.medianNs),
+      r.backend === "cephfs" ? over(cephFuseNs, r.medianNs) : "-",
+      over(hostNs, r.medianNs),
+    ]),
   );
   const fioStat = (backend: string, target: string) => find(backend, target)?.figures.stat;
   const hostFio = fioStat("host", "host ext4 (/tmp)");

@@ -163,7 +163,7 @@ export class IpcRouter {
     await Promise.all(ctx.tenant.cpus.map((_, q) => router.startThread(q, false)));
     router.registry.listen(router.socketPath);
     router.stream.listen(streamSocketPath(ctx.runtime.runDir));
-    publishLocalDataPath({ storage: storage.shared, mounts: served.map(({ path, branches }) => ({ path, branches })) });
+    publishLocalDataPath({ storage: storage.shared, mounts: served.map(({ path, branches }) => ({ path, branches })), regionAddress: region.address });
     ctx.log.info("ipc-router serving", { region: path, socket: router.socketPath, queues: ctx.tenant.cpus.length, mounts: served.map((m) => m.path), epoch });
     return router;
   }

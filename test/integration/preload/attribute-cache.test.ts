@@ -24,12 +24,15 @@ const ROOT = resolve(import.meta.dir, "../../..");
 const LONG = "long";
 const SHORT = "short";
 const NONE = "none";
+/** Ten minutes too, with fuse-legacy in the data-path process (it serves its FUSE mount without the ring). */
+const IN_PROCESS = "inproc";
 const mountOf = (tenant: string) => `/mnt/test/${tenant}`;
 const withFuse = fuseTestsRun("attribute-cache.test.ts");
 let h: Harness;
 let scratch: string;
 let driver: string;
-let legacy: string;
+/** The FUSE mount of each tenant that has one. */
+const legacyOf: Record<string, string> = {};
 let client: DanausClient | undefined;
 const drivers: DriverFs[] = [];
 
@@ -37,28 +40,31 @@ beforeAll(async () => {
   const build = Bun.spawnSync(["bash", join(ROOT, "shims/preload/build.sh")], { stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(`building the preload library failed: ${build.stderr.toString()}`);
   scratch = mkdtempSync(join(tmpdir(), "danaus-preload-attrs-"));
-  legacy = join(scratch, "fuse");
+  legacyOf[LONG] = join(scratch, "fuse");
+  legacyOf[IN_PROCESS] = join(scratch, "fuse-in-process");
   driver = join(scratch, "conformance-driver");
   const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", driver, join(import.meta.dir, "conformance-driver.c")], { stderr: "pipe" });
   if (built.exitCode !== 0) throw new Error(`building the driver failed: ${built.stderr.toString()}`);
   const fuse = (ms: number) => `[fuse]\nattrTimeoutMs = ${ms}\nentryTimeoutMs = ${ms}\nnegativeTimeoutMs = ${ms}\n`;
-  const legacyMount = withFuse ? `[[mounts]]\npath = "${legacy}"\nsource = "data"\nlegacy = true\n` : "";
+  const legacyMount = (tenant: string) => `[[mounts]]\npath = "${legacyOf[tenant]}"\nsource = "data"\nlegacy = true\n`;
+  const inProcess = `topology = [["client-cache", "union", "ipc-router", "fuse-legacy"]]`;
   h = new Harness({
     tenants: {
-      [LONG]: tenantToml(LONG, 0, `${legacyMount}${fuse(600_000)}`),
+      [LONG]: tenantToml(LONG, 0, `${withFuse ? legacyMount(LONG) : ""}${fuse(600_000)}`),
       [SHORT]: tenantToml(SHORT, LAST_CPU, fuse(200)),
       [NONE]: tenantToml(NONE, LAST_CPU, fuse(0)),
+      ...(withFuse ? { [IN_PROCESS]: tenantToml(IN_PROCESS, 0, `${legacyMount(IN_PROCESS)}${fuse(600_000)}`, inProcess) } : {}),
     },
   });
-  await h.start([LONG, SHORT, NONE]);
-  if (withFuse) await waitFor("the FUSE mount", () => isMountPoint(legacy), 30_000);
+  await h.start([LONG, SHORT, NONE, ...(withFuse ? [IN_PROCESS] : [])]);
+  if (withFuse) for (const mount of [legacyOf[LONG]!, legacyOf[IN_PROCESS]!]) await waitFor(`the FUSE mount ${mount}`, () => isMountPoint(mount), 30_000);
   client = DanausClient.connect({ socket: join(h.dir, "state/run", LONG, "router.sock") });
 }, 120_000);
 afterAll(async () => {
   for (const d of drivers) await d.stop();
   client?.disconnect();
   await h?.stop();
-  if (legacy && isMountPoint(legacy)) Bun.spawnSync(["umount", "-l", legacy]);
+  for (const mount of Object.values(legacyOf)) if (isMountPoint(mount)) Bun.spawnSync(["umount", "-l", mount]);
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 }, 60_000);
 
@@ -150,8 +156,12 @@ describe("a tenant whose attribute timeout is ten minutes", () => {
     expect(errnoOf(() => a.stat("ring"))).toBe(ERRNO.ENOENT);
   });
 
-  test.skipIf(!withFuse)("a change made through the tenant's FUSE mount shows in the very next stat", () => {
-    const a = preloaded(LONG);
+  test.skipIf(!withFuse).each([
+    ["in its own process (through the ring)", LONG],
+    ["in the data-path process (without the ring)", IN_PROCESS],
+  ])("a change made through the tenant's FUSE mount, fuse-legacy %s, shows in the very next stat", (_where, tenant) => {
+    const a = preloaded(tenant);
+    const legacy = legacyOf[tenant]!;
     expect(errnoOf(() => a.stat("fuse"))).toBe(ERRNO.ENOENT);
     writeFileSync(join(legacy, "fuse"), "1234567");
     expect(a.stat("fuse").st_size).toBe(7);
