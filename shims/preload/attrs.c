@@ -67,26 +67,36 @@ static int same_key(const struct entry *e, uint64_t hash, int mount, const char 
          memcmp(e->path, path, len) == 0;
 }
 
+/* The entry kept for the key, or NULL. */
+static struct entry *find(int mount, const char *inner, int nofollow) {
+  size_t len = strlen(inner);
+  if (len >= KEY_MAX) return NULL;
+  uint64_t hash = key_hash(mount, inner, len, nofollow);
+  struct entry *set = table[hash % SETS];
+  for (int i = 0; i < WAYS; i++) {
+    if (same_key(&set[i], hash, mount, inner, len, nofollow)) return &set[i];
+  }
+  return NULL;
+}
+
 int dn_attrs_get(int mount, const char *inner, int nofollow, struct stat *st) {
   uint32_t generation;
   int64_t timeout = dn_mutations(&generation);
   if (!KEEPS || timeout <= 0) return 0;
-  size_t len = strlen(inner);
-  if (len >= KEY_MAX) return 0;
-  uint64_t hash = key_hash(mount, inner, len, nofollow);
-  struct entry *set = table[hash % SETS];
-  for (int i = 0; i < WAYS; i++) {
-    struct entry *e = &set[i];
-    if (!same_key(e, hash, mount, inner, len, nofollow)) continue;
-    if (e->generation != generation || now_ns() - e->asked_ns >= timeout) {
-      e->table = 0;
-      return 0;
-    }
-    if (e->error != 0) return -e->error;
-    *st = e->st;
-    return 1;
+  struct entry *e = find(mount, inner, nofollow);
+  if (e == NULL) return 0;
+  if (e->generation != generation || now_ns() - e->asked_ns >= timeout) {
+    e->table = 0;
+    return 0;
   }
-  return 0;
+  if (e->error != 0) return -e->error;
+  *st = e->st;
+  return 1;
+}
+
+void dn_attrs_forget(int mount, const char *inner, int nofollow) {
+  struct entry *e = find(mount, inner, nofollow);
+  if (e != NULL) e->table = 0;
 }
 
 void dn_attrs_begin(struct dn_attrs_ticket *ticket) {
@@ -101,10 +111,7 @@ void dn_attrs_put(const struct dn_attrs_ticket *ticket, int mount, const char *i
   uint64_t hash = key_hash(mount, inner, len, nofollow);
   struct entry *set = table[hash % SETS];
   /* The same key, else an empty or unusable way, else the one asked longest ago. */
-  struct entry *slot = NULL;
-  for (int i = 0; i < WAYS && slot == NULL; i++) {
-    if (same_key(&set[i], hash, mount, inner, len, nofollow)) slot = &set[i];
-  }
+  struct entry *slot = find(mount, inner, nofollow);
   for (int i = 0; i < WAYS && slot == NULL; i++) {
     if (set[i].table != table_epoch || set[i].generation != ticket->generation) slot = &set[i];
   }

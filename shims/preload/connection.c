@@ -486,7 +486,7 @@ int dn_connect(void) {
 
 int64_t dn_mutations(uint32_t *generation) {
   *generation = 0;
-  if (state != 1 || header == NULL || attr_timeout_ns <= 0) return 0;
+  if (!dn_registered() || header == NULL || attr_timeout_ns <= 0) return 0;
   if (__atomic_load_n(&header->status, __ATOMIC_ACQUIRE) != DANAUS_REGION_READY) return 0;
   *generation = __atomic_load_n(&header->mutations, __ATOMIC_ACQUIRE);
   return attr_timeout_ns;

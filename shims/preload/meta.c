@@ -161,6 +161,8 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
     UNLOCK();
     return next_statx(dirfd, path, flags, mask, sx);
   }
+  /* AT_STATX_FORCE_SYNC asks the service, as it makes the kernel ask a FUSE server. */
+  if (mount >= 0 && (flags & AT_STATX_SYNC_TYPE) == AT_STATX_FORCE_SYNC) dn_attrs_forget(mount, inner, flags & AT_SYMLINK_NOFOLLOW);
   int64_t res = mount == -2 ? -errno : stat_into(mount, inner, flags & AT_SYMLINK_NOFOLLOW, &st);
   UNLOCK();
   if (res == 0) to_statx(&st, sx);

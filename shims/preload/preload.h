@@ -135,6 +135,8 @@ int dn_attrs_get(int mount, const char *inner, int nofollow, struct stat *st);
 void dn_attrs_begin(struct dn_attrs_ticket *ticket);
 /** Keeps the service's answer (`result` 0 with *st, or -ENOENT; others are not kept) under `ticket`. */
 void dn_attrs_put(const struct dn_attrs_ticket *ticket, int mount, const char *inner, int nofollow, int64_t result, const struct stat *st);
+/** Forgets the answer for one key (statx with AT_STATX_FORCE_SYNC). */
+void dn_attrs_forget(int mount, const char *inner, int nofollow);
 /** Forgets every answer (a new registration: another service, or a forked child's own). */
 void dn_attrs_clear(void);
 
