@@ -287,6 +287,7 @@ static int parse_registration(const char *text, size_t length, struct registrati
 
 /** Moves `fd` to the top of the descriptor table, close-on-exec; returns the new number (or fd when it cannot). */
 int dn_move_high(int fd) {
+  int saved = errno; /* the tries that find a slot taken fail with EMFILE: not the program's business */
   struct rlimit limit;
   long top = 1024;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) top = (long)limit.rlim_cur;
@@ -295,10 +296,12 @@ int dn_move_high(int fd) {
     int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, (int)at);
     if (high >= 0) {
       REAL(close)(fd);
+      errno = saved;
       return high;
     }
   }
   REAL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
+  errno = saved;
   return fd;
 }
 
@@ -459,8 +462,17 @@ void dn_revive(void) {
   if (state == 2) reconnect();
 }
 
+static int connect_now(void);
+
 int dn_connect(void) {
   if (state == 1) return 0;
+  int saved = errno;
+  int r = connect_now();
+  if (r == 0) errno = saved; /* registering is the library's business; a failure sets errno for the caller */
+  return r;
+}
+
+static int connect_now(void) {
   if (state == 2) return reconnect();
   if (state == -1) {
     errno = failed_errno;
@@ -551,7 +563,18 @@ static void announce_free(void) {
   if (__atomic_load_n(&queue->producer_sleepers, __ATOMIC_SEQ_CST) != 0) futex(&queue->free_seq, FUTEX_WAKE, INT32_MAX, NULL);
 }
 
+static int64_t call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length);
+
+/* A call answers through its result; the futex waits and liveness checks on its way (EAGAIN, ETIMEDOUT…) must not
+ * leave their errno behind, since programs read errno after calls that succeed (readdir's end, strtol's idiom). */
 int64_t dn_call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length) {
+  int saved = errno;
+  int64_t result = call(opcode, args, nargs, length, reply_length);
+  errno = saved;
+  return result;
+}
+
+static int64_t call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length) {
   if (reply_length) *reply_length = 0;
   if (state != 1) return -ENOTCONN;
   if (length > dn_bufsize) return -EINVAL;

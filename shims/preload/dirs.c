@@ -31,8 +31,6 @@ _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent and dir
 
 static struct dn_dir *streams;
 
-int dn_open_private(int mount, const char *inner, int flags, mode_t mode);
-
 static struct dn_dir *ours(void *dir) {
   for (struct dn_dir *d = streams; d != NULL; d = d->next) if ((void *)d == dir) return d;
   return NULL;

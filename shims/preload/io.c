@@ -22,7 +22,6 @@
 
 _Static_assert(sizeof(struct stat) == sizeof(struct danaus_stat), "struct stat is the wire stat");
 
-extern mode_t dn_umask;
 #define LOCK() pthread_mutex_lock(&dn_lock)
 #define UNLOCK() pthread_mutex_unlock(&dn_lock)
 

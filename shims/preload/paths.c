@@ -228,6 +228,18 @@ int dn_route(int dirfd, const char *path, char *inner) {
   return mount;
 }
 
+int dn_absolute(int mount, const char *inner, char *out, size_t size) {
+  const struct dn_mount *m = NULL;
+  for (int i = 0; i < dn_mount_count && m == NULL; i++)
+    if (dn_mounts[i].id == mount) m = &dn_mounts[i];
+  if (m == NULL) return -ENOENT;
+  /* The mount point, then the inner path: "/" inside a mount at "/m" is "/m"; anything inside "/" is itself. */
+  const char *point = m->len == 1 ? "" : m->path;
+  const char *rest = point[0] != '\0' && strcmp(inner, "/") == 0 ? "" : inner;
+  if (snprintf(out, size, "%s%s", point, rest) >= (int)size) return -ERANGE;
+  return 0;
+}
+
 int dn_put_paths(const char *a, const char *b) {
   size_t la = strlen(a) + 1, lb = b ? strlen(b) + 1 : 0;
   if (la > DN_PATH_MAX || lb > DN_PATH_MAX || la + lb > dn_bufsize) return -ENAMETOOLONG;

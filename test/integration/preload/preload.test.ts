@@ -94,6 +94,22 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
     expect(existsSync(join(backing("alpha"), "climb"))).toBe(false);
   });
 
+  test("getcwd and realpath inside the mount (/bin/pwd -P, realpath, readlink -f, python3 os.getcwd): as on the host", async () => {
+    const script = `mkdir -p "$R/d/e" && ln -s d/e "$R/l" && cd "$R/l" && /bin/pwd -P && realpath . .. "$R/l" && readlink -f "$R/l/../e" ` +
+      `; python3 -c 'import os; print(os.getcwd()); print(os.path.realpath("."))'`;
+    const { mount, kernel } = await both("cwd", script);
+    expect(mount.stdout.replaceAll(`${ALPHA}/cwd`, "R")).toBe(kernel.stdout.replaceAll(`${host}/cwd`, "R"));
+    expect(mount.stdout.split("\n")[0]).toBe(`${ALPHA}/cwd/d/e`);
+  });
+
+  test("make builds a target, then finds it up to date (it calls glibc's pre-2.33 __xstat family and reads errno after calls that succeed)", async () => {
+    const script = `cd "$R" && printf 'all: out\\nout: in\\n\\tcp in out\\n' > Makefile && echo data > in && make -s && cat out && make && touch in && make -s && echo again`;
+    const { mount, kernel } = await both("make", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("Nothing to be done for 'all'");
+    expect(readFileSync(join(backing("alpha"), "make/out"), "utf8")).toBe("data\n");
+  });
+
   test("cp, cat and sha256sum: the bytes land in alpha's backing directory and read back the same", async () => {
     const { mount, kernel } = await both("copy", `cp /etc/services "$R/services" && cat "$R/services" | sha256sum && sha256sum < "$R/services" && cd "$R" && sha256sum services`);
     expect(mount.stdout).toBe(kernel.stdout);
