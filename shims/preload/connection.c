@@ -287,7 +287,9 @@ static int parse_registration(const char *text, size_t length, struct registrati
 
 /** Moves `fd` to the top of the descriptor table, close-on-exec; returns the new number (or fd when it cannot). */
 int dn_move_high(int fd) {
-  int saved = errno; /* the tries that find a slot taken fail with EMFILE: not the program's business */
+  /* The tries below fail with EMFILE near the limit: a call that succeeds must leave the program's errno alone (make
+   * reads errno after a successful fopen and stops on EMFILE). */
+  int saved = errno;
   struct rlimit limit;
   long top = 1024;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) top = (long)limit.rlim_cur;

@@ -5,7 +5,6 @@
  * and closing a descriptor of the file releases the process's POSIX locks on it. */
 #include "preload.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -96,41 +95,4 @@ int dn_flock(int fd, int operation) {
     return -1;
   }
   return flock(lfd, operation);
-}
-
-/* lockf: glibc builds it on its internal fcntl, which would lock the placeholder; on a private file it is the
- * record lock it stands for, from the current position for `len` bytes (0: to the end and beyond). */
-static int private_lockf(int fd, int cmd, off_t len) {
-  struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_CUR, .l_start = 0, .l_len = len};
-  switch (cmd) {
-  case F_ULOCK:
-    lock.l_type = F_UNLCK;
-    return dn_fcntl_lock(fd, F_SETLK, &lock);
-  case F_LOCK:
-    return dn_fcntl_lock(fd, F_SETLKW, &lock);
-  case F_TLOCK:
-    return dn_fcntl_lock(fd, F_SETLK, &lock);
-  case F_TEST:
-    lock.l_type = F_RDLCK;
-    if (dn_fcntl_lock(fd, F_GETLK, &lock) < 0) return -1;
-    if (lock.l_type == F_UNLCK || lock.l_pid == getpid()) return 0;
-    errno = EACCES;
-    return -1;
-  default:
-    errno = EINVAL;
-    return -1;
-  }
-}
-
-int lockf(int fd, int cmd, off_t len) {
-  if (dn_get(fd) != NULL) return private_lockf(fd, cmd, len);
-  static __typeof__(&lockf) next;
-  if (next == NULL) next = (__typeof__(&lockf))dlsym(RTLD_NEXT, "lockf");
-  return next(fd, cmd, len);
-}
-int lockf64(int fd, int cmd, off64_t len) {
-  if (dn_get(fd) != NULL) return private_lockf(fd, cmd, (off_t)len);
-  static __typeof__(&lockf64) next;
-  if (next == NULL) next = (__typeof__(&lockf64))dlsym(RTLD_NEXT, "lockf64");
-  return next(fd, cmd, len);
 }

@@ -114,39 +114,9 @@ int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
 int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) {
   return fstatat(dirfd, path, (struct stat *)st, flags);
 }
-/* The versioned stat entry points of glibc before 2.33, which programs built then still call (GNU make in Debian 12
- * calls __xstat, __lxstat and __fxstat). On x86-64 every version has the one struct stat layout. */
 int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags) {
   (void)ver;
   return fstatat(dirfd, path, st, flags);
-}
-int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags) {
-  (void)ver;
-  return fstatat(dirfd, path, (struct stat *)st, flags);
-}
-int __xstat(int ver, const char *path, struct stat *st) {
-  (void)ver;
-  return stat(path, st);
-}
-int __xstat64(int ver, const char *path, struct stat64 *st) {
-  (void)ver;
-  return stat(path, (struct stat *)st);
-}
-int __lxstat(int ver, const char *path, struct stat *st) {
-  (void)ver;
-  return lstat(path, st);
-}
-int __lxstat64(int ver, const char *path, struct stat64 *st) {
-  (void)ver;
-  return lstat(path, (struct stat *)st);
-}
-int __fxstat(int ver, int fd, struct stat *st) {
-  (void)ver;
-  return fstat(fd, st);
-}
-int __fxstat64(int ver, int fd, struct stat64 *st) {
-  (void)ver;
-  return fstat(fd, (struct stat *)st);
 }
 
 static void to_statx(const struct stat *st, struct statx *sx) {
@@ -557,14 +527,6 @@ int mknod(const char *path, mode_t mode, dev_t dev) {
 int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev) {
   NEXT(mknodat);
   ROUTED(dirfd, path, mknod_call(mount, inner, mode, dev), next_mknodat(dirfd, path, mode, dev));
-}
-int __xmknod(int ver, const char *path, mode_t mode, dev_t *dev) {
-  (void)ver;
-  return mknod(path, mode, *dev);
-}
-int __xmknodat(int ver, int dirfd, const char *path, mode_t mode, dev_t *dev) {
-  (void)ver;
-  return mknodat(dirfd, path, mode, *dev);
 }
 int mkfifo(const char *path, mode_t mode) {
   NEXT(mkfifo);

@@ -247,3 +247,14 @@ int dn_put_paths(const char *a, const char *b) {
   if (b) memcpy(dn_buf + la, b, lb);
   return (int)(la + lb);
 }
+
+int dn_path_is_private(int dirfd, const char *path) {
+  if (dn_surely_kernel(dirfd, path)) return 0;
+  char inner[DN_PATH_MAX];
+  int saved = errno;
+  pthread_mutex_lock(&dn_lock);
+  int mount = dn_route(dirfd, path, inner);
+  pthread_mutex_unlock(&dn_lock);
+  errno = saved;
+  return mount != -1;
+}

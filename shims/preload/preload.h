@@ -195,6 +195,11 @@ int dn_route(int dirfd, const char *path, char *inner);
  * kernel-bound calls stay cheap; 0 when dn_route must decide.
  */
 int dn_surely_kernel(int dirfd, const char *path);
+/**
+ * 1 when `path` (relative to `dirfd`) is the library's (under a mount, or ours but bad: the library's own call then
+ * answers the errno), 0 when it goes to the kernel. Takes dn_lock when the quick answer is not enough; call it unlocked.
+ */
+int dn_path_is_private(int dirfd, const char *path);
 /** Records a mount point of a registration (for dn_surely_kernel). Caller holds dn_lock. */
 void dn_note_mount_point(const char *point);
 /** Writes inner path `inner` normalised lexically to `out` (strlen(inner) + 2 bytes): what an open file or the working

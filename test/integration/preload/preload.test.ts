@@ -351,6 +351,75 @@ describe("descriptors and other programs", () => {
   });
 });
 
+describe("glibc functions that reach files through glibc's internal calls", () => {
+  /** The names in the run's kernel working directory (`scratch`): a call that escaped the library would add some. */
+  const kernelCwd = () => readdirSync(scratch).sort();
+
+  test("git init, add, commit, log, status and diff in the mount: as on the host, nothing created in the kernel's working directory", async () => {
+    const before = kernelCwd();
+    const git = "git -c user.name=T -c user.email=t@example.org -c init.defaultBranch=main";
+    const script = `cd "$R" && ${git} init -q && printf 'one\\n' > f && mkdir d && printf 'two\\n' > d/g && ${git} add f d && ${git} commit -q -m first ` +
+      `&& printf 'three\\n' >> f && ${git} commit -q -am second && ${git} log --format=%s && ${git} status --porcelain && printf x > new ` +
+      `&& ${git} status --porcelain && ${git} diff --stat HEAD~1 | tail -1 && ${git} ls-files && ${git} fsck --no-progress 2>&1 && ls .git/objects | wc -l`;
+    const { mount, kernel } = await both("git", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("second\nfirst\n?? new\n");
+    expect(existsSync(join(backing("alpha"), "git/.git/HEAD"))).toBe(true);
+    expect(kernelCwd()).toEqual(before);
+  });
+
+  test("sed -i and sed -i.bak, coreutils mktemp -p and -d -p, make (which stats through __xstat): as on the host, nothing created in the kernel's working directory", async () => {
+    const before = kernelCwd();
+    const script = `cd "$R" && printf 'a\\nb\\n' > f && sed -i s/a/A/ f && cat f && sed -i.bak s/b/B/ f && cat f f.bak ` +
+      `&& t=$(mktemp -p . tmp.XXXXXX) && d=$(mktemp -d -p . dir.XXXXXX) && stat -c '%F %a' "$t" "$d" && rm "$t" && rmdir "$d" && ls ` +
+      `&& printf 'out: f\\n\\tcp f out\\n' > Makefile && make && make && rm Makefile out`;
+    const { mount, kernel } = await both("sed", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toBe("A\nb\nA\nB\nA\nb\nregular empty file 600\ndirectory 700\nf\nf.bak\ncp f out\nmake: 'out' is up to date.\n");
+    expect(readFileSync(join(backing("alpha"), "sed/f"), "utf8")).toBe("A\nB\n");
+    expect(kernelCwd()).toEqual(before);
+  });
+
+  test("python3 tempfile.mkstemp, mkdtemp, TemporaryDirectory with a relative dir in the mount: as on the host", async () => {
+    const program = [
+      "import os, stat, tempfile",
+      "os.chdir(os.environ['R'])",
+      "fd, name = tempfile.mkstemp(dir='.', suffix='.txt'); os.write(fd, b'abc'); os.close(fd)",
+      "print(oct(stat.S_IMODE(os.stat(name).st_mode)), os.path.getsize(name), name.endswith('.txt'))",
+      "d = tempfile.mkdtemp(dir='.'); print(oct(stat.S_IMODE(os.stat(d).st_mode)), os.path.isdir(d))",
+      "with tempfile.TemporaryDirectory(dir='.') as t: open(os.path.join(t, 'x'), 'w').write('x'); print(os.listdir(t))",
+      "os.unlink(name); os.rmdir(d); print(os.listdir('.'))",
+    ].join("\n");
+    writeFileSync(join(scratch, "temp.py"), program);
+    const before = kernelCwd();
+    const { mount, kernel } = await both("python-temp", `/usr/bin/python3 ${join(scratch, "temp.py")}`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toBe("0o600 3 True\n0o700 True\n['x']\n[]\n");
+    expect(kernelCwd()).toEqual(before);
+  });
+
+  test("mkstemp/mkostemps/mkdtemp/mktemp/tempnam, readdir_r, scandirat, getdirentries, glob, nftw/ftw with symlinks, lockf, __xstat (C driver, both builds): as on the host; fts_open is ENOTSUP", async () => {
+    const driver = join(scratch, "glibc-internal");
+    // The linker warns about mktemp on stderr; the compiler's warnings are errors.
+    const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", driver, join(import.meta.dir, "glibc-internal.c")], { stderr: "pipe" });
+    expect({ code: built.exitCode, errors: built.stderr.toString().split("\n").filter((line) => line.includes("error")) }).toEqual({ code: 0, errors: [] });
+    const before = kernelCwd();
+    const { mount, kernel } = await both("glibc", `${driver} "$R"`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    for (const line of ["mkstemp-mode 384 ", "mkdtemp-mode 448 ", "tempnam 1 ", "scandirat 3 ", "glob tree/s*/* -> 0: tree/sub/deep tree/sub/up tree/sub/x.c", "follow tree/outlink/z F level=2 base=z size=6", "phys tree/sub/up SL level=2 base=up size=-1", "nftw-stop 42", "chdir tree/sub/deep/y F level=3 base=y size=5 here=1"]) {
+      expect(mount.stdout).toContain(line);
+    }
+    expect(tree(join(backing("alpha"), "glibc"))).toEqual(tree(join(host, "glibc")));
+    const asan = await run("alpha", `${ALPHA}/glibc-asan`, `mkdir "$R" && ${driver} "$R"`, { asan: true });
+    expect({ code: asan.code, stderr: asan.stderr, stdout: asan.stdout }).toEqual({ code: 0, stderr: "", stdout: kernel.stdout });
+    const fts = await run("alpha", `${ALPHA}/glibc`, `${driver} "$R" fts`);
+    expect({ code: fts.code, stdout: fts.stdout }).toEqual({ code: 0, stdout: "fts_open -1 Operation not supported\n" });
+    expect(fts.stderr).toContain("fts is not implemented for paths under a mount");
+    expect((await run("alpha", `${host}/glibc`, `${driver} "$R" fts`)).stdout).toBe("fts_open 0 \n");
+    expect(kernelCwd()).toEqual(before);
+  });
+});
+
 describe("without a tenant", () => {
   test("preloaded without DANAUS_SOCKET, or with a socket nobody serves, programs work on the kernel path", () => {
     const library = join(ROOT, ".danaus/build/libdanaus-preload.so");
