@@ -9,6 +9,16 @@
  * job group runs on every target in turn, three rounds, and each figure is the median of its rounds. Last, the cost
  * the library adds to calls that go to the kernel (preload-calls.ts). Needs root and /dev/fuse; the cluster is
  * optional (`bun run ceph up`, or DANAUS_CEPH_CONF / DANAUS_CEPH_DIR naming a running one).
+ *
+ * On CephFS two more targets give the metadata jobs' floor (preload-floor.ts): the loops of fio's create, stat and
+ * unlink engines run in one process on core 0 with no IPC, on the project's cephfs backend alone ("floor: backend") and
+ * on the tenant's cache over it ("floor: cache + backend"), as a libcephfs client of their own in the tenant's root.
+ *
+ * preload.json: `rows` has one entry per target (`figures`: job → median of the rounds; `rounds`: job → every round's
+ * figure); a floor row has the three metadata jobs only. `ratios` has one entry per preload placement and job:
+ * `vsFuse`, `vsCephFuse` (cephfs only) and `vsFloor` (the preload figure ÷ the "floor: backend" figure; cephfs
+ * metadata jobs only, else null). `floor` lists, for each metadata job, every cephfs row's figure ÷ the backend
+ * floor's.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -18,7 +28,8 @@ import { routerSocketPath } from "../services/ipc-router/index.ts";
 import { preloadLibrary } from "../kernel/cli/run.ts";
 import { mountCephFuse } from "./ceph-fuse.ts";
 import { BENCH_TENANT, cephTenantToml, legacyMountToml, startDanausTenant, type DanausTenant } from "./danaus-tenant.ts";
-import { FIO_CPU, fioJobs, runFio, type FioLaunch } from "./fuse-fio.ts";
+import { FIO_CPU, fioJobs, runFio, type FioJob, type FioLaunch } from "./fuse-fio.ts";
+import { runFloor, type FloorStack } from "./preload-floor.ts";
 import { ADDED_NS_TARGET, runCallsPart, runMountStatPart, type CallsPart, type StatPart, type StatPoint } from "./preload-calls.ts";
 import { printTable } from "./stats.ts";
 
@@ -47,6 +58,9 @@ const PRELOAD_NO_CACHE = "preload, no attribute cache (fio on core 1)";
 /** The file the stat part times, in each target's directory. */
 const STAT_FILE = "stat-file";
 const CEPH_FUSE = "ceph-fuse";
+/** The metadata floor (cephfs only): the same loops in one process, no IPC. */
+const FLOOR: Record<FloorStack, string> = { backend: "floor: backend (in process, no IPC)", cache: "floor: cache + backend (in process, no IPC)" };
+const META_JOBS = ["create 4k", "stat", "unlink"];
 
 /** One place fio runs: a directory and how fio is started there. */
 interface Target {
@@ -54,8 +68,10 @@ interface Target {
   readonly name: string;
   readonly dir: string;
   readonly launch: FioLaunch;
-  /** The same directory as the kernel sees it (made before the first job, removed after the last). */
-  readonly kernelDir: string;
+  /** The same directory as the kernel sees it (made before the first job, removed after the last); null for a floor. */
+  readonly kernelDir: string | null;
+  /** Measures a whole job group itself instead of fio (the floor): job name → figure; null for a group it does not run. */
+  readonly measureGroup?: (jobs: readonly FioJob[]) => Record<string, number> | null;
 }
 
 /** What one target measured: job name → figure (the median of the rounds), and every round's figure. */
@@ -73,6 +89,8 @@ interface Ratio {
   job: string;
   vsFuse: number;
   vsCephFuse: number | null;
+  /** preload ÷ the backend floor (cephfs metadata jobs; null otherwise). */
+  vsFloor: number | null;
   met: boolean;
 }
 
@@ -146,17 +164,44 @@ function measureAll(targets: readonly Target[]): Row[] {
   const rows: Row[] = targets.map((t) => ({ backend: t.backend, target: t.name, figures: {}, rounds: Object.fromEntries(JOBS.map((j) => [j.name, [] as number[]])) }));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const group of GROUPS) {
+      const jobs = group.map((name) => JOBS.find((j) => j.name === name)!);
       targets.forEach((target, i) => {
-        for (const name of group) {
-          const job = JOBS.find((j) => j.name === name)!;
+        if (target.measureGroup) {
+          process.stderr.write(`  round ${round}/${ROUNDS} ${target.backend} / ${target.name}: ${group.join(", ")}\n`);
+          const figures = target.measureGroup(jobs);
+          if (figures !== null) for (const job of jobs) rows[i]!.rounds[job.name]!.push(figures[job.name]!);
+          return;
+        }
+        for (const job of jobs) {
           process.stderr.write(`  round ${round}/${ROUNDS} ${target.backend} / ${target.name}: ${job.name}\n`);
           rows[i]!.rounds[job.name]!.push(runFio(target.dir, job, target.launch).figure);
         }
       });
     }
   }
-  for (const row of rows) for (const job of JOBS) row.figures[job.name] = median(row.rounds[job.name]!);
+  for (const row of rows) {
+    for (const job of JOBS) {
+      const rounds = row.rounds[job.name]!;
+      if (rounds.length > 0) row.figures[job.name] = median(rounds);
+      else delete row.rounds[job.name];
+    }
+  }
   return rows;
+}
+
+/**
+ * The floor targets on the cluster `conf`, in the tenant's root `root` (core 0, like the tenant's service): they run
+ * the metadata group only, each run in a new directory that the floor's own client makes.
+ */
+function floorTargets(conf: string, root: string): Target[] {
+  return (["backend", "cache"] as const).map((stack) => ({
+    backend: "cephfs",
+    name: FLOOR[stack],
+    dir: root,
+    kernelDir: null,
+    launch: {},
+    measureGroup: (jobs) => (jobs.every((j) => META_JOBS.includes(j.name)) ? { ...runFloor(conf, root, `floor-${stack}`, SIZES.metaFiles, stack, SERVICE_CPUS[0]!) } : null),
+  }));
 }
 
 /** The running cluster's ceph.conf, or null (DANAUS_CEPH_CONF, else DANAUS_CEPH_DIR, else the project's). */
@@ -182,7 +227,8 @@ function statPoints(targets: readonly Target[], noCacheLibrary: string): StatPoi
   const points: StatPoint[] = [];
   const pinned = ["taskset", "-c", String(FIO_CPU)];
   for (const target of targets) {
-    if (target.name === "host tmpfs (/dev/shm)") continue;
+    // A floor runs no program of its own (and has no directory the kernel sees).
+    if (target.name === "host tmpfs (/dev/shm)" || target.kernelDir === null) continue;
     writeFileSync(join(target.kernelDir, STAT_FILE), Buffer.alloc(4096, 1));
     const point = { backend: target.backend, target: target.name, path: join(target.dir, STAT_FILE), prefix: target.launch.prefix ?? pinned, ...(target.launch.env ? { env: target.launch.env } : {}) };
     points.push(point);
@@ -248,11 +294,13 @@ export async function run(): Promise<void> {
       const ceph = await danausSide("cephfs", (mounts) => cephTenantToml(conf, `/${base}/tenant`, SERVICE_CPUS, "1GiB", mounts));
       closers.push(() => ceph.close());
       const dir = join(admin.path, base, "ceph-fuse");
-      targets.push(...ceph.targets, { backend: "cephfs", name: CEPH_FUSE, dir, kernelDir: dir, launch: {} });
+      targets.push(...ceph.targets, { backend: "cephfs", name: CEPH_FUSE, dir, kernelDir: dir, launch: {} }, ...floorTargets(conf, `/${base}/tenant`));
     }
     for (const target of targets) {
-      mkdirSync(target.kernelDir);
-      closers.push(() => rmSync(target.kernelDir, { recursive: true, force: true }));
+      const kernelDir = target.kernelDir;
+      if (kernelDir === null) continue;
+      mkdirSync(kernelDir);
+      closers.push(() => rmSync(kernelDir, { recursive: true, force: true }));
     }
     stats = runMountStatPart(statPoints(targets, noCacheLibrary));
     rows = ONLY_STAT ? [] : measureAll(targets);
@@ -268,29 +316,43 @@ export async function run(): Promise<void> {
   }
 
   process.stdout.write(`\nfio, one job at a time, median of ${ROUNDS} rounds (${SIZES.seq} sequential file, 4 KiB random r/w on ${SIZES.rand} for ${SIZES.randSeconds} s, ${SIZES.metaFiles} files); services on core ${SERVICE_CPUS.join(",")}, fio on core ${FIO_CPU} unless placed by danaus run\n`);
-  printTable(["backend", "target", ...JOBS.map((j) => `${j.name} ${j.unit}`)], rows.map((r) => [r.backend, r.target, ...JOBS.map((j) => r.figures[j.name]!)]));
+  printTable(["backend", "target", ...JOBS.map((j) => `${j.name} ${j.unit}`)], rows.map((r) => [r.backend, r.target, ...JOBS.map((j) => r.figures[j.name] ?? "-")]));
 
   const find = (backend: string, target: string) => rows.find((r) => r.backend === backend && r.target === target);
   const ratios: Ratio[] = [];
   for (const backend of ["local", "cephfs"]) {
     const fuse = find(backend, FUSE);
     const cephFuse = find("cephfs", CEPH_FUSE);
+    const floor = backend === "cephfs" ? find("cephfs", FLOOR.backend) : undefined;
     for (const preload of [PRELOAD_POOL, PRELOAD_CORE1]) {
       const mine = find(backend, preload);
       if (!mine || !fuse) continue;
       for (const job of JOBS) {
         const vsFuse = ratio(mine.figures[job.name]!, fuse.figures[job.name]!);
         const vsCephFuse = backend === "cephfs" && cephFuse ? ratio(mine.figures[job.name]!, cephFuse.figures[job.name]!) : null;
+        const floorFigure = floor?.figures[job.name];
+        const vsFloor = floorFigure !== undefined ? ratio(mine.figures[job.name]!, floorFigure) : null;
         const met = vsFuse >= SPEEDUP_TARGET && (backend !== "cephfs" || (vsCephFuse !== null && vsCephFuse >= SPEEDUP_TARGET));
-        ratios.push({ backend, preload, job: job.name, vsFuse, vsCephFuse, met });
+        ratios.push({ backend, preload, job: job.name, vsFuse, vsCephFuse, vsFloor, met });
       }
     }
   }
   process.stdout.write(`\nratios: preload ÷ FUSE legacy mount (same tenant, same backend), preload ÷ ceph-fuse (cephfs only); target >= ${SPEEDUP_TARGET}x on ${TARGET_JOBS.join(", ")}\n`);
   printTable(
-    ["backend", "preload", "job", "÷ FUSE", "÷ ceph-fuse", "target"],
-    ratios.map((r) => [r.backend, r.preload, r.job, r.vsFuse, r.vsCephFuse ?? (r.backend === "cephfs" ? "n/a" : "-"), TARGET_JOBS.includes(r.job) ? (r.met ? "met" : "not met") : "(report)"]),
+    ["backend", "preload", "job", "÷ FUSE", "÷ ceph-fuse", "÷ floor", "target"],
+    ratios.map((r) => [r.backend, r.preload, r.job, r.vsFuse, r.vsCephFuse ?? (r.backend === "cephfs" ? "n/a" : "-"), r.vsFloor ?? "-", TARGET_JOBS.includes(r.job) ? (r.met ? "met" : "not met") : "(report)"]),
   );
+  const backendFloor = find("cephfs", FLOOR.backend);
+  const floor = backendFloor === undefined ? [] : META_JOBS.map((job) => ({
+    job,
+    floorOpsPerSec: backendFloor.figures[job]!,
+    vsFloor: Object.fromEntries(rows.filter((r) => r.backend === "cephfs").map((r) => [r.target, ratio(r.figures[job]!, backendFloor.figures[job]!)])),
+  }));
+  if (floor.length > 0) {
+    process.stdout.write(`\ncephfs metadata jobs ÷ the floor (${FLOOR.backend}, ops/s in the first column)\n`);
+    const names = Object.keys(floor[0]!.vsFloor);
+    printTable(["job", "floor ops/s", ...names], floor.map((f) => [f.job, f.floorOpsPerSec, ...names.map((n) => f.vsFloor[n]!)]));
+  }
   const verdicts = [...new Set(ratios.map((r) => `${r.backend}|${r.preload}`))].map((key) => {
     const [backend, preload] = key.split("|") as [string, string];
     const mine = ratios.filter((r) => r.backend === backend && r.preload === preload && TARGET_JOBS.includes(r.job));
@@ -341,12 +403,15 @@ export async function run(): Promise<void> {
       [PRELOAD_CORE1]: "fio with LD_PRELOAD and DANAUS_SOCKET set by hand, pinned to core 1 like every other target, on the same non-legacy mount",
       [FUSE]: "fio on the same tenant's legacy mount (fuse-legacy, default directIo = true) of the same backend directory",
       [CEPH_FUSE]: "ceph-fuse (default options) on the same cluster, daemon pinned to core 0",
+      [FLOOR.backend]: "fio's create/stat/unlink loops (open O_CREAT|O_RDWR 0600 + close, stat, unlink) in one Bun process on core 0, calling the project's CephBackend directly (no IPC, no cache), as a libcephfs client of its own in the tenant's root; its directory made by that client (bench/preload-floor.ts)",
+      [FLOOR.cache]: "the same loops through the tenant's client cache (CachedFileSystem) over the CephBackend, as a service thread calls it, still in one process with no IPC",
       host: "fio in a directory of the host's ext4 (/tmp) or tmpfs (/dev/shm)",
       [PRELOAD_NO_CACHE]: "stat part only: as fio on core 1, with the library built with -DDANAUS_NO_ATTR_CACHE (every stat asks the service)",
     },
     jobs: JOBS.map((j) => ({ name: j.name, unit: j.unit, fio: j.args.join(" ") })),
     rows,
     ratios,
+    floor,
     target: { wanted: `preload >= ${SPEEDUP_TARGET}x the FUSE mount and >= ${SPEEDUP_TARGET}x ceph-fuse on ${TARGET_JOBS.join(", ")}`, verdicts },
     calls,
     stat: { ...stats, fioStatReach: reach },
@@ -355,6 +420,6 @@ export async function run(): Promise<void> {
   const file = join(import.meta.dir, "results", "preload.json");
   // A stat-only run keeps the last fio results.
   const previous = ONLY_STAT && existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<typeof out>) : {};
-  const kept = ONLY_STAT ? { rows: previous.rows ?? [], ratios: previous.ratios ?? [], target: previous.target ?? out.target, fioWhen: previous.when } : {};
+  const kept = ONLY_STAT ? { rows: previous.rows ?? [], ratios: previous.ratios ?? [], floor: previous.floor ?? out.floor, target: previous.target ?? out.target, fioWhen: previous.when } : {};
   writeFileSync(file, JSON.stringify({ ...out, ...kept }, null, 2) + "\n");
 }

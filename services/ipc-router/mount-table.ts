@@ -29,10 +29,10 @@ export function buildMountTable(tenant: TenantConfig, missing: (paths: readonly 
         skipped.push({ path: mount.path, reason: `lower branches missing on the backend: ${absent.join(", ")} (import the image first)` });
         continue;
       }
-      served.push({ path: mount.path, id: served.length, kind: mount.kind, branches: { kind: "union", upper: mount.upper, lowers: mount.lowers, ...(mount.renameDir !== undefined ? { renameDir: mount.renameDir } : {}) } });
+      served.push({ path: mount.path, id: served.length, kind: mount.kind, legacy: mount.legacy, branches: { kind: "union", upper: mount.upper, lowers: mount.lowers, ...(mount.renameDir !== undefined ? { renameDir: mount.renameDir } : {}) } });
       continue;
     }
-    served.push({ path: mount.path, id: served.length, kind: mount.kind, branches: { kind: "direct", source: mount.source } });
+    served.push({ path: mount.path, id: served.length, kind: mount.kind, legacy: mount.legacy, branches: { kind: "direct", source: mount.source } });
   }
   return { served, skipped };
 }

@@ -34,6 +34,8 @@ export const MountEntrySchema = v.object({
   id: v.number(),
   /** "direct" (a backend path) or "union". */
   kind: v.string(),
+  /** Also served through FUSE at `path` (`legacy = true`): the kernel opens the same files there. */
+  legacy: v.optional(v.boolean()),
 });
 /** A mount table entry. */
 export type MountEntry = v.InferOutput<typeof MountEntrySchema>;

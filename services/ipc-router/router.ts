@@ -103,6 +103,7 @@ export class IpcRouter {
     epoch: number,
   ) {
     const mainMounts: (FileSystem | undefined)[] = [];
+    const mountTable = served.map(({ path, id, kind, legacy }) => ({ path, id, kind, legacy }));
     for (const mount of served) mainMounts[mount.id] = attachMount(storage.shared, mount.branches);
     const queues = ctx.tenant.cpus.map((_, q) => new RequestQueue(region, q));
     this.socketPath = routerSocketPath(ctx.runtime.runDir);
@@ -118,7 +119,7 @@ export class IpcRouter {
       files: new FileTable(files),
       bufferOwners: new Int32Array(bufferOwners),
       mounts: mainMounts,
-      mountTable: served.map(({ path, id, kind }) => ({ path, id, kind })),
+      mountTable,
       cpus: ctx.tenant.cpus,
       servicePid: process.pid,
       epoch,
@@ -129,7 +130,7 @@ export class IpcRouter {
     this.stream = new StreamServer({
       mounts: mainMounts,
       files: new FileTable(files),
-      mountTable: served.map(({ path, id, kind }) => ({ path, id, kind })),
+      mountTable,
       bufferSize: limits.bufferSize,
       log: ctx.log,
       mutated: () => region.bumpMutations(),

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -157,3 +158,24 @@ int lockf(int fd, int cmd, off_t len) {
   }
 }
 int lockf64(int fd, int cmd, off64_t len) { return lockf(fd, cmd, len); }
+
+/* pathconf/fpathconf: glibc asks its internal statfs, which answers ENOENT (or the placeholder's filesystem) for a
+ * private file. The library's statfs says whether the file is there and its longest name; every other limit is the
+ * one the service's host answers for its root, as on any Linux filesystem without limits of its own. */
+static long private_conf(const struct statfs *fs, int name) {
+  NEXT(pathconf);
+  if (name == _PC_NAME_MAX) return fs->f_namelen;
+  return next_pathconf("/", name);
+}
+long pathconf(const char *path, int name) {
+  NEXT(pathconf);
+  if (!dn_path_is_private(AT_FDCWD, path)) return next_pathconf(path, name);
+  struct statfs fs;
+  return statfs(path, &fs) < 0 ? -1 : private_conf(&fs, name);
+}
+long fpathconf(int fd, int name) {
+  NEXT(fpathconf);
+  if (dn_get(fd) == NULL) return next_fpathconf(fd, name);
+  struct statfs fs;
+  return fstatfs(fd, &fs) < 0 ? -1 : private_conf(&fs, name);
+}

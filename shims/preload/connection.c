@@ -208,6 +208,7 @@ struct registration {
 static int parse_mount(struct json *j) {
   char path[DN_PATH_MAX];
   int64_t id = -1;
+  int legacy = 0;
   path[0] = '\0';
   if (json_expect(j, '{') < 0) return -1;
   if (json_peek(j, '}')) { j->p++; return -1; }
@@ -218,6 +219,10 @@ static int parse_mount(struct json *j) {
       if (json_string(j, path, sizeof path) < 0) return -1;
     } else if (strcmp(key, "id") == 0) {
       if (json_number(j, &id) < 0) return -1;
+    } else if (strcmp(key, "legacy") == 0) {
+      json_space(j);
+      legacy = j->end - j->p >= 4 && memcmp(j->p, "true", 4) == 0;
+      if (json_skip(j, 1) < 0) return -1;
     } else if (json_skip(j, 1) < 0) {
       return -1;
     }
@@ -233,8 +238,10 @@ static int parse_mount(struct json *j) {
   if (m->path == NULL) return -1;
   m->len = len;
   m->id = (int)id;
+  m->legacy = legacy;
   dn_mount_count++;
   dn_note_mount_point(m->path);
+  if (dn_debug) dn_log("mount %d at %s%s", m->id, m->path, legacy ? " (legacy: also a FUSE mount)" : "");
   return 0;
 }
 

@@ -41,6 +41,7 @@ struct dn_mount {
   char *path; /* mount point, absolute, without a trailing slash ("/" stays "/") */
   size_t len;
   int id;
+  int legacy; /* also a FUSE mount at `path` (legacy = true): the kernel opens the same files there */
 };
 
 /** One open file description of the service (shared by dup'ed descriptors, as a kernel file is). */
@@ -254,6 +255,13 @@ int dn_fstat_locked(int fd, struct stat *st);
 void dn_fork_handlers(void);
 /** Adopts the descriptors a parent handed over in DANAUS_INHERIT (called once at load, with dn_lock held). */
 void dn_inherit(void);
+/**
+ * envp with DANAUS_INHERIT describing the private descriptors that survive exec, DANAUS_CWD, DANAUS_POSITIONS and the
+ * variables that load the library again; or envp itself when there is nothing to hand over. *owned gets what
+ * dn_release_env frees when exec fails; *handed the number of descriptors described.
+ */
+char **dn_handover_env(char *const envp[], char ***owned, int *handed);
+void dn_release_env(char **owned);
 
 #pragma GCC visibility pop
 

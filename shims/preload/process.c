@@ -7,12 +7,13 @@
 #include "preload.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -87,24 +88,74 @@ static void append(struct inherit_text *t, const char *s) {
   t->length += n;
 }
 
-static void describe(int fd, struct dn_file *f, void *arg) {
-  struct inherit_text *t = arg;
+/** Whether `fd` is a placeholder (an O_PATH descriptor of /dev/null) that stays open across exec. */
+static int inheritable_placeholder(int fd) {
   int fdflags = REAL(fcntl)(fd, F_GETFD);
-  if (fdflags < 0 || (fdflags & FD_CLOEXEC)) return;
-  /* Still the placeholder? A vfork child (sharing the table of its parent) may have dup2'ed a pipe over it. */
+  if (fdflags < 0 || (fdflags & FD_CLOEXEC)) return 0;
   struct stat st;
   int flags = REAL(fcntl)(fd, F_GETFL);
-  if (flags < 0 || !(flags & O_PATH) || syscall(SYS_fstat, fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) return;
-  int64_t offset = f->stale_offset;
-  if (f->is_dir) {
-    offset = f->dir_cookie; /* a directory's position is where its listing continues */
-  } else if (f->slot != 0) {
-    offset = dn_position_get(f->slot);
-  } else if (f->handle >= 0) {
+  return flags >= 0 && (flags & O_PATH) && syscall(SYS_fstat, fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+/** Whether this process's `fd` and the library process's `other` are one open file description (kcmp(2)). */
+static int same_description(int fd, int other) {
+  return syscall(SYS_kcmp, getpid(), dn_pid, KCMP_FILE, fd, other) == 0;
+}
+
+static void highest(int fd, struct dn_file *f, void *arg) {
+  (void)f;
+  if (fd >= *(int *)arg) *(int *)arg = fd + 1;
+}
+
+/**
+ * The private file that placeholder `fd` stands for. The table says, except in a child sharing its parent's memory
+ * (vfork): the table is the parent's, and the child may have moved placeholders since (subprocess dup2's a private
+ * file onto 0, 1 or 2 there), so the file is the one whose placeholder in the parent is the same open description.
+ */
+static struct dn_file *file_of(int fd) {
+  struct dn_file *f = dn_get(fd);
+  if (!dn_shared_memory_child() || (f != NULL && same_description(fd, fd))) return f;
+  int end = 0;
+  dn_each(highest, &end);
+  for (int other = 0; other < end; other++) {
+    if (dn_get(other) != NULL && same_description(fd, other)) return dn_get(other);
+  }
+  return NULL;
+}
+
+/** The position of private file `f` (for a directory, where its listing continues). Caller holds dn_lock. */
+static int64_t position_of(struct dn_file *f) {
+  if (f->is_dir) return f->dir_cookie;
+  if (f->slot != 0) return dn_position_get(f->slot);
+  if (f->handle >= 0) {
     int64_t args[3] = {f->handle, 0, SEEK_CUR};
     int64_t at = dn_call(DANAUS_OP_LSEEK, args, 3, 0, NULL);
-    if (at >= 0) offset = at;
+    if (at >= 0) return at;
   }
+  return f->stale_offset;
+}
+
+/**
+ * Calls `fn` for every descriptor exec hands over (a placeholder that is not close-on-exec) with the private file it
+ * stands for, until `fn` returns nonzero; returns that. Caller holds dn_lock.
+ */
+static int each_handed(int (*fn)(int fd, struct dn_file *f, void *arg), void *arg) {
+  int end = 3;
+  dn_each(highest, &end);
+  for (int fd = 0; fd < end; fd++) {
+    if (!inheritable_placeholder(fd)) continue;
+    struct dn_file *f = file_of(fd);
+    int r = 0;
+    if (f != NULL) r = fn(fd, f, arg);
+    else dn_log("descriptor %d stands for a private file the library cannot name here: the new program gets EBADF on it", fd);
+    if (r != 0) return r;
+  }
+  return 0;
+}
+
+static int describe(int fd, struct dn_file *f, void *arg) {
+  struct inherit_text *t = arg;
+  int64_t offset = position_of(f);
   char head[128];
   snprintf(head, sizeof head, "%s%d,%d,%d,%d,%lld,%d,", t->count ? ";" : "", fd, f->mount, f->open_flags, f->flags, (long long)offset, f->slot);
   append(t, head);
@@ -114,10 +165,9 @@ static void describe(int fd, struct dn_file *f, void *arg) {
     append(t, hex);
   }
   t->count++;
+  return 0;
 }
 
-/** envp with DANAUS_INHERIT describing the private descriptors that survive exec (and the variables that load the
- * library again), or envp itself when there are none. *owned gets what to free if exec fails. */
 /** "DANAUS_CWD=mount,hexpath" for a working directory inside a mount, or NULL. Caller holds dn_lock. */
 static char *cwd_entry(void) {
   if (dn_cwd_mount < 0) return NULL;
@@ -140,16 +190,18 @@ static int is_ours(const char *entry) {
          strncmp(entry, DN_ENV_POSITIONS "=", sizeof DN_ENV_POSITIONS) == 0;
 }
 
-static char **handover_env(char *const envp[], char ***owned) {
+char **dn_handover_env(char *const envp[], char ***owned, int *handed) {
   *owned = NULL;
+  *handed = 0;
   struct inherit_text t = {malloc(256), 0, 256, 0};
   if (t.text == NULL) return (char **)envp;
   t.text[0] = '\0';
   append(&t, DN_ENV_INHERIT "=");
   pthread_mutex_lock(&dn_lock);
-  dn_each(describe, &t);
+  each_handed(describe, &t);
   char *cwd = cwd_entry();
   pthread_mutex_unlock(&dn_lock);
+  *handed = t.text != NULL ? t.count : 0;
   size_t n = 0;
   while (envp != NULL && envp[n] != NULL) n++;
   if (t.text == NULL || t.count == 0) {
@@ -193,7 +245,7 @@ static char **handover_env(char *const envp[], char ***owned) {
   return env;
 }
 
-static void release_env(char **owned) {
+void dn_release_env(char **owned) {
   if (owned == NULL) return;
   for (char **e = owned; *e != NULL; e++) {
     if (is_ours(*e)) free(*e);
@@ -201,35 +253,158 @@ static void release_env(char **owned) {
   free(owned);
 }
 
-int execve(const char *path, char *const argv[], char *const envp[]) {
+/**
+ * Why the program open as `fd` will run without this library, or NULL when it loads it: a setuid or setgid program
+ * that changes the ids (the dynamic loader then ignores LD_PRELOAD), a statically linked ELF file (no PT_INTERP), or a
+ * 32-bit one (which cannot load a 64-bit library). A script is taken to load it (its interpreter usually does).
+ */
+static const char *without_library(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return NULL;
+  if ((st.st_mode & S_ISUID) && st.st_uid != geteuid()) return "a setuid program ignores LD_PRELOAD";
+  if ((st.st_mode & S_ISGID) && st.st_gid != getegid()) return "a setgid program ignores LD_PRELOAD";
+  Elf64_Ehdr header;
+  if (pread(fd, &header, sizeof header, 0) != (ssize_t)sizeof header || memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) return NULL;
+  if (header.e_ident[EI_CLASS] != ELFCLASS64) return "a 32-bit program cannot load the library";
+  for (unsigned i = 0; i < header.e_phnum; i++) {
+    uint32_t type; /* p_type leads every program header */
+    if (pread(fd, &type, sizeof type, (off_t)(header.e_phoff + (uint64_t)i * header.e_phentsize)) != (ssize_t)sizeof type) return NULL;
+    if (type == PT_INTERP) return NULL;
+  }
+  return "a statically linked program does not load the library";
+}
+
+/** The file execvpe would run for `file`: itself when it names a path, else the first executable one on PATH. */
+static const char *search_path(const char *file, char *out, size_t size) {
+  if (strchr(file, '/') != NULL) return file;
+  const char *path = getenv("PATH");
+  if (path == NULL) path = "/bin:/usr/bin";
+  while (*path) {
+    size_t n = strcspn(path, ":");
+    if (snprintf(out, size, "%.*s%s%s", (int)n, path, n ? "/" : "", file) < (int)size && access(out, X_OK) == 0) return out;
+    path += n;
+    if (*path == ':') path++;
+  }
+  return file;
+}
+
+/** A descriptor handed to a program without the library as a kernel descriptor, and its placeholder kept aside. */
+struct swap {
+  int fd, placeholder;
+};
+struct swaps {
+  struct swap *list;
+  int count;
+};
+
+/**
+ * Puts in place of placeholder `fd` a kernel descriptor of the same file, opened through its mount's FUSE mount
+ * (legacy = true) with its flags and at its position; the placeholder goes aside in `arg` (struct swaps). Returns 0,
+ * or the errno why not (ENOTSUP for a mount the kernel cannot see), with a log line. Caller holds dn_lock.
+ */
+static int swap_to_kernel(int fd, struct dn_file *f, void *arg) {
+  struct swaps *s = arg;
+  const struct dn_mount *m = NULL;
+  for (int i = 0; i < dn_mount_count && m == NULL; i++) {
+    if (dn_mounts[i].id == f->mount) m = &dn_mounts[i];
+  }
+  char path[DN_PATH_MAX];
+  if (m == NULL || !m->legacy || dn_absolute(f->mount, f->path, path, sizeof path) < 0) {
+    dn_log("descriptor %d (%s) is on a mount the kernel cannot see (no legacy = true): it cannot be handed over as a kernel descriptor", fd, f->path);
+    return ENOTSUP;
+  }
+  int flags = (f->open_flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)) | (f->flags & (O_APPEND | O_NONBLOCK));
+  int kernel = REAL(open)(path, flags);
+  if (kernel < 0) {
+    int e = errno;
+    dn_log("descriptor %d: cannot open %s through the legacy mount: %s", fd, path, strerror(e));
+    return e;
+  }
+  /* A directory's listing starts again: the kernel's cookies are not the service's. */
+  if (!f->is_dir && !(flags & O_APPEND) && syscall(SYS_lseek, kernel, (long)position_of(f), SEEK_SET) < 0) {
+    int e = errno;
+    REAL(close)(kernel);
+    return e;
+  }
+  int placeholder = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
+  if (placeholder < 0 || REAL(dup2)(kernel, fd) < 0) {
+    int e = errno;
+    if (placeholder >= 0) REAL(close)(placeholder);
+    REAL(close)(kernel);
+    return e;
+  }
+  REAL(close)(kernel);
+  s->list[s->count++] = (struct swap){fd, placeholder};
+  return 0;
+}
+
+/** Puts the placeholders back (the exec did not happen). */
+static void put_back(struct swaps *s) {
+  for (int i = 0; i < s->count; i++) {
+    REAL(dup2)(s->list[i].placeholder, s->list[i].fd);
+    REAL(close)(s->list[i].placeholder);
+  }
+  free(s->list);
+  s->list = NULL;
+  s->count = 0;
+}
+
+enum exec_kind { EXEC_PATH, EXEC_SEARCH, EXEC_FD };
+
+/**
+ * One of libc's exec calls with the hand-over in its environment. A program that will not load the library gets
+ * kernel descriptors of the tenant's legacy (FUSE) mounts in place of the placeholders; when a descriptor is on a
+ * mount the kernel cannot see, the program would find a placeholder where its file should be: the exec fails with
+ * ENOTSUP and a log line instead.
+ */
+static int exec_handing_over(enum exec_kind kind, const char *file, int fd, char *const argv[], char *const envp[]) {
   char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = REAL(execve)(path, argv, env);
+  int handed;
+  char **env = dn_handover_env(envp, &owned, &handed);
+  const char *why = NULL;
+  char found[DN_PATH_MAX];
+  const char *program = kind == EXEC_SEARCH ? search_path(file, found, sizeof found) : file;
+  if (handed > 0) {
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    int probe = REAL(open)(kind == EXEC_FD ? self : program, O_RDONLY | O_CLOEXEC);
+    if (probe >= 0) {
+      why = without_library(probe);
+      REAL(close)(probe);
+    }
+  }
+  struct swaps swaps = {NULL, 0};
+  int refused = 0;
+  if (why != NULL) {
+    swaps.list = malloc((size_t)handed * sizeof *swaps.list);
+    pthread_mutex_lock(&dn_lock);
+    dn_connect(); /* a forked child reads the mount table (which mounts are legacy) at its registration */
+    refused = swaps.list == NULL ? ENOMEM : each_handed(swap_to_kernel, &swaps);
+    pthread_mutex_unlock(&dn_lock);
+    const char *name = kind == EXEC_FD ? "a program by descriptor" : program;
+    if (refused != 0) dn_log("not running %s: %d private descriptor(s) would be handed over, but %s (%s)", name, handed, why, refused == ENOTSUP ? "ENOTSUP" : strerrorname_np(refused));
+    else if (dn_debug) dn_log("%s: %s; %d private descriptor(s) handed over as kernel descriptors of legacy mounts", name, why, swaps.count);
+  }
+  int r = -1;
+  if (refused != 0) {
+    errno = refused;
+  } else if (kind == EXEC_FD) {
+    r = REAL(fexecve)(fd, argv, env);
+  } else {
+    r = kind == EXEC_SEARCH ? REAL(execvpe)(file, argv, env) : REAL(execve)(file, argv, env);
+  }
   int saved = errno;
-  release_env(owned);
+  put_back(&swaps);
+  dn_release_env(owned);
   errno = saved;
   return r;
 }
+
+int execve(const char *path, char *const argv[], char *const envp[]) { return exec_handing_over(EXEC_PATH, path, -1, argv, envp); }
 int execv(const char *path, char *const argv[]) { return execve(path, argv, environ); }
-int execvpe(const char *file, char *const argv[], char *const envp[]) {
-  char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = REAL(execvpe)(file, argv, env);
-  int saved = errno;
-  release_env(owned);
-  errno = saved;
-  return r;
-}
+int execvpe(const char *file, char *const argv[], char *const envp[]) { return exec_handing_over(EXEC_SEARCH, file, -1, argv, envp); }
 int execvp(const char *file, char *const argv[]) { return execvpe(file, argv, environ); }
-int fexecve(int fd, char *const argv[], char *const envp[]) {
-  char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = REAL(fexecve)(fd, argv, env);
-  int saved = errno;
-  release_env(owned);
-  errno = saved;
-  return r;
-}
+int fexecve(int fd, char *const argv[], char *const envp[]) { return exec_handing_over(EXEC_FD, NULL, fd, argv, envp); }
 
 /** Collects execl-style arguments (argv[0] = arg, up to NULL), and for execle the envp after the NULL. */
 #define COLLECT_ARGS(arg, argv, envp_out) \
@@ -263,25 +438,6 @@ int execle(const char *path, const char *arg, ...) {
   COLLECT_ARGS(arg, argv, envp = va_arg(ap_, char **));
   int r = execve(path, argv, envp);
   free(argv);
-  return r;
-}
-
-int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
-                char *const argv[], char *const envp[]) {
-  NEXT(posix_spawn);
-  char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = next_posix_spawn(pid, path, actions, attr, argv, env);
-  release_env(owned);
-  return r;
-}
-int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
-                 char *const argv[], char *const envp[]) {
-  NEXT(posix_spawnp);
-  char **owned;
-  char **env = handover_env(envp, &owned);
-  int r = next_posix_spawnp(pid, file, actions, attr, argv, env);
-  release_env(owned);
   return r;
 }
 
@@ -361,13 +517,14 @@ int system(const char *command) {
   NEXT(system);
   if (command == NULL) return next_system(command);
   char **owned;
+  int handed;
   char **saved = environ;
-  char **env = handover_env(saved, &owned);
+  char **env = dn_handover_env(saved, &owned, &handed);
   environ = env;
   int r = next_system(command);
   int e = errno;
   environ = saved;
-  release_env(owned);
+  dn_release_env(owned);
   errno = e;
   return r;
 }
@@ -375,13 +532,14 @@ int system(const char *command) {
 FILE *popen(const char *command, const char *type) {
   NEXT(popen);
   char **owned;
+  int handed;
   char **saved = environ;
-  char **env = handover_env(saved, &owned);
+  char **env = dn_handover_env(saved, &owned, &handed);
   environ = env;
   FILE *fp = next_popen(command, type);
   int e = errno;
   environ = saved;
-  release_env(owned);
+  dn_release_env(owned);
   errno = e;
   return fp;
 }

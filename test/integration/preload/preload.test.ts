@@ -110,6 +110,21 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
     expect(readFileSync(join(backing("alpha"), "make/out"), "utf8")).toBe("data\n");
   });
 
+  test("pathconf and fpathconf of a file in the mount (python3 os.pathconf/os.fpathconf): as on the host, ENOENT for a missing file", async () => {
+    const script = `cd "$R" && echo x > f && python3 -c '
+import os
+fd = os.open("f", os.O_RDONLY)
+print(os.pathconf("f", "PC_NAME_MAX"), os.fpathconf(fd, "PC_NAME_MAX"), os.pathconf(".", "PC_PATH_MAX"), os.pathconf("f", "PC_PIPE_BUF"))
+try:
+    os.pathconf("missing", "PC_NAME_MAX")
+except OSError as e:
+    print(e.strerror)
+'`;
+    const { mount, kernel } = await both("pathconf", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("No such file or directory");
+  });
+
   test("cp, cat and sha256sum: the bytes land in alpha's backing directory and read back the same", async () => {
     const { mount, kernel } = await both("copy", `cp /etc/services "$R/services" && cat "$R/services" | sha256sum && sha256sum < "$R/services" && cd "$R" && sha256sum services`);
     expect(mount.stdout).toBe(kernel.stdout);
