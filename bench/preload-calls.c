@@ -5,12 +5,14 @@
  * program first stats that path (so the library has registered with the tenant and holds its mount table, as in a
  * program that uses both). It times BATCHES batches of CALLS stat calls, each followed by a batch of CALLS preads, and
  * prints one line: "stat_ns pread_ns", the median over the batches of the nanoseconds per call (a batch that another
- * process preempted does not move the median).
+ * process preempted does not move the median). With --stat-only first, FILE may be anywhere (a file in a mount the
+ * library serves, on a FUSE mount, on the host): only the stat batches run, and the line is "stat_ns".
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,9 +33,44 @@ static double median(double *values, long n) {
   return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
+/* `calls` stats of `file`: 0, or 1 after saying why one failed. */
+static int stats(const char *file, long calls) {
+  struct stat st;
+  for (long i = 0; i < calls; i++) {
+    if (stat(file, &st) != 0) {
+      perror(file);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* --stat-only: BATCHES batches of CALLS stats of `file` after a warm-up; prints the median ns per call. */
+static int stat_loop(const char *file, long batches, long calls) {
+  double *ns = calloc((size_t)batches, sizeof(double));
+  if (ns == NULL) {
+    perror("calloc");
+    return 1;
+  }
+  if (stats(file, 1000) != 0) return 1;
+  for (long b = 0; b < batches; b++) {
+    double t0 = now_ns();
+    if (stats(file, calls) != 0) return 1;
+    ns[b] = (now_ns() - t0) / (double)calls;
+  }
+  printf("%.1f\n", median(ns, batches));
+  free(ns);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  int stat_only = argc > 1 && strcmp(argv[1], "--stat-only") == 0;
+  if (stat_only) {
+    argv++;
+    argc--;
+  }
   if (argc < 4) {
-    fprintf(stderr, "usage: %s FILE BATCHES CALLS [MOUNT_PATH]\n", argv[0]);
+    fprintf(stderr, "usage: %s [--stat-only] FILE BATCHES CALLS [MOUNT_PATH]\n", argv[0]);
     return 2;
   }
   const char *file = argv[1];
@@ -48,6 +85,7 @@ int main(int argc, char **argv) {
     perror(argv[4]);
     return 1;
   }
+  if (stat_only) return stat_loop(file, batches, calls);
   int fd = open(file, O_RDONLY);
   if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < 4096) {
     perror(file);
@@ -70,12 +108,7 @@ int main(int argc, char **argv) {
   }
   for (long b = 0; b < batches; b++) {
     double t0 = now_ns();
-    for (long i = 0; i < calls; i++) {
-      if (stat(file, &st) != 0) {
-        perror("stat");
-        return 1;
-      }
-    }
+    if (stats(file, calls) != 0) return 1;
     double t1 = now_ns();
     for (long i = 0; i < calls; i++) {
       if (pread(fd, buf, sizeof buf, (off_t)(i % blocks) * 4096) != (ssize_t)sizeof buf) {

@@ -5,7 +5,9 @@
  * with it connected to a running tenant (the cost a tenant's program pays), and without it again (a control: the
  * difference between the two runs without it is the noise floor of the method), each pinned to the same core. Each
  * run times batches and reports its median batch; here the medians of the runs, and the medians of the differences
- * within a round (the order of the four rotates from round to round).
+ * within a round (the order of the four rotates from round to round). Also, {@link runMountStatPart}: the time per stat(2)
+ * of one existing file in a mount, through the library (with its attribute cache and without), through the tenant's
+ * FUSE mount, ceph-fuse and on the host.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -58,6 +60,72 @@ const median = (values: number[]) => {
 };
 const round1 = (x: number) => Math.round(x * 10) / 10;
 
+/** Compiles preload-calls.c into `dir`; returns the program's path. */
+function compileCalls(dir: string): string {
+  const exe = join(dir, "preload-calls");
+  const cc = Bun.spawnSync(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", exe, join(import.meta.dir, "preload-calls.c")], { stderr: "pipe" });
+  if (cc.exitCode !== 0) throw new Error(`cc preload-calls.c: ${cc.stderr.toString().trim()}`);
+  return exe;
+}
+
+/** Batches per stat run, and stats per batch (a stat that asks the tenant service takes tens of microseconds). */
+const STAT_BATCHES = 30;
+const STAT_CALLS = Number(process.env.DANAUS_BENCH_PRELOAD_STAT_CALLS ?? 1000);
+/** Rounds over every stat target; each figure is the median of its rounds. */
+const STAT_RUNS = Number(process.env.DANAUS_BENCH_PRELOAD_STAT_RUNS ?? 5);
+
+/** One place a file is stat'ed: the file and how the program is started (as fio is: prefix and extra environment). */
+export interface StatPoint {
+  readonly backend: string;
+  readonly target: string;
+  /** An existing file, as the program names it. */
+  readonly path: string;
+  readonly prefix: readonly string[];
+  readonly env?: Record<string, string>;
+}
+
+/** preload.json's stat part: ns per stat of each point, each round and the median of the rounds. */
+export interface StatPart {
+  what: string;
+  batches: number;
+  callsPerBatch: number;
+  runs: number;
+  rows: { backend: string; target: string; path: string; ns: number[]; medianNs: number; statsPerSecond: number }[];
+}
+
+/**
+ * Times stat(2) of each point's file ({@link STAT_RUNS} rounds over all points, in turn, so that a change of load
+ * touches all of them alike); each run reports the median ns per call of its batches.
+ */
+export function runMountStatPart(points: readonly StatPoint[]): StatPart {
+  const dir = mkdtempSync(join(tmpdir(), "danaus-bench-stat-"));
+  try {
+    const exe = compileCalls(dir);
+    const ns = points.map(() => [] as number[]);
+    for (let round = 1; round <= STAT_RUNS; round++) {
+      points.forEach((point, i) => {
+        process.stderr.write(`  stat round ${round}/${STAT_RUNS} ${point.backend} / ${point.target}\n`);
+        const argv = [...point.prefix, exe, "--stat-only", point.path, String(STAT_BATCHES), String(STAT_CALLS)];
+        const r = Bun.spawnSync(argv, { env: { ...process.env, ...point.env }, stdout: "pipe", stderr: "pipe", timeout: 120_000 });
+        if (r.exitCode !== 0) throw new Error(`preload-calls --stat-only ${point.path} (${point.target}) exited ${r.exitCode}: ${r.stderr.toString().trim()}`);
+        ns[i]!.push(Number(r.stdout.toString().trim()));
+      });
+    }
+    return {
+      what: `stat(2) of one existing 4 KiB file: ${STAT_BATCHES} batches of ${STAT_CALLS} calls per run (a run reports its median batch), ${STAT_RUNS} rounds over every target in turn`,
+      batches: STAT_BATCHES,
+      callsPerBatch: STAT_CALLS,
+      runs: STAT_RUNS,
+      rows: points.map((p, i) => {
+        const m = round1(median(ns[i]!));
+        return { backend: p.backend, target: p.target, path: p.path, ns: ns[i]!, medianNs: m, statsPerSecond: Math.round(1e9 / m) };
+      }),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Compiles and runs the timing loop on `cpu`, {@link RUNS} rounds of four runs: without the library, with `library`
  * preloaded but no socket, with it preloaded and `socket` as the tenant's socket (after a stat of `mountPath`, so the
@@ -66,9 +134,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 export function runCallsPart(library: string, socket: string, mountPath: string, cpu: number): CallsPart {
   const dir = mkdtempSync(join(tmpdir(), "danaus-bench-calls-"));
   try {
-    const exe = join(dir, "preload-calls");
-    const cc = Bun.spawnSync(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", exe, join(import.meta.dir, "preload-calls.c")], { stderr: "pipe" });
-    if (cc.exitCode !== 0) throw new Error(`cc preload-calls.c: ${cc.stderr.toString().trim()}`);
+    const exe = compileCalls(dir);
     const file = join(dir, "file");
     writeFileSync(file, Buffer.alloc(1 << 20, 7));
     const once = (mode: "without" | "loaded" | "with") => {

@@ -20,7 +20,7 @@
  * metadata jobs only, else null). `floor` lists, for each metadata job, every cephfs row's figure ÷ the backend
  * floor's.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { DEFAULT_CLUSTER_DIR, status } from "../scripts/ceph/index.ts";
@@ -30,7 +30,7 @@ import { mountCephFuse } from "./ceph-fuse.ts";
 import { BENCH_TENANT, cephTenantToml, legacyMountToml, startDanausTenant, type DanausTenant } from "./danaus-tenant.ts";
 import { FIO_CPU, fioJobs, runFio, type FioJob, type FioLaunch } from "./fuse-fio.ts";
 import { runFloor, type FloorStack } from "./preload-floor.ts";
-import { ADDED_NS_TARGET, runCallsPart, type CallsPart } from "./preload-calls.ts";
+import { ADDED_NS_TARGET, runCallsPart, runMountStatPart, type CallsPart, type StatPart, type StatPoint } from "./preload-calls.ts";
 import { printTable } from "./stats.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -46,11 +46,17 @@ const JOBS = fioJobs(SIZES);
 /** The jobs the 2× targets are about. */
 const TARGET_JOBS = ["4k randrw 50/50", "create 4k", "stat", "unlink"];
 const SPEEDUP_TARGET = 2;
+/** DANAUS_BENCH_ONLY=stat: the stat part and the call costs only (no fio; the last fio results stay in the JSON). */
+const ONLY_STAT = ONLY === "stat";
 
 /** The two ways fio runs through the library. */
 const PRELOAD_POOL = "preload (danaus run, core 0)";
 const PRELOAD_CORE1 = "preload (fio on core 1)";
 const FUSE = "FUSE legacy mount";
+/** The library built without its attribute cache (-DDANAUS_NO_ATTR_CACHE): every stat asks the service. */
+const PRELOAD_NO_CACHE = "preload, no attribute cache (fio on core 1)";
+/** The file the stat part times, in each target's directory. */
+const STAT_FILE = "stat-file";
 const CEPH_FUSE = "ceph-fuse";
 /** The metadata floor (cephfs only): the same loops in one process, no IPC. */
 const FLOOR: Record<FloorStack, string> = { backend: "floor: backend (in process, no IPC)", cache: "floor: cache + backend (in process, no IPC)" };
@@ -205,6 +211,32 @@ function clusterConf(): string | null {
   return cluster.usable && cluster.conf !== null ? cluster.conf : null;
 }
 
+/** Builds the library without its attribute cache into `dir`; returns its path. */
+function buildWithoutAttrCache(dir: string): string {
+  const build = Bun.spawnSync(["bash", join(ROOT, "shims/preload/build.sh"), dir], { stderr: "pipe", env: { ...process.env, DANAUS_PRELOAD_CFLAGS: "-DDANAUS_NO_ATTR_CACHE" } });
+  if (build.exitCode !== 0) throw new Error(`building the library without its attribute cache failed: ${build.stderr.toString().trim()}`);
+  return join(dir, "libdanaus-preload.so");
+}
+
+/**
+ * The stat part's points on `targets` (a file made in each target's directory): the library with and without its
+ * attribute cache, on the FUSE mount's directory as the library sees it (the same backend file), every other target
+ * on its own directory.
+ */
+function statPoints(targets: readonly Target[], noCacheLibrary: string): StatPoint[] {
+  const points: StatPoint[] = [];
+  const pinned = ["taskset", "-c", String(FIO_CPU)];
+  for (const target of targets) {
+    // A floor runs no program of its own (and has no directory the kernel sees).
+    if (target.name === "host tmpfs (/dev/shm)" || target.kernelDir === null) continue;
+    writeFileSync(join(target.kernelDir, STAT_FILE), Buffer.alloc(4096, 1));
+    const point = { backend: target.backend, target: target.name, path: join(target.dir, STAT_FILE), prefix: target.launch.prefix ?? pinned, ...(target.launch.env ? { env: target.launch.env } : {}) };
+    points.push(point);
+    if (target.name === PRELOAD_CORE1) points.push({ ...point, target: PRELOAD_NO_CACHE, env: { ...target.launch.env, LD_PRELOAD: noCacheLibrary } });
+  }
+  return points;
+}
+
 /** The calls table: the added cost of the library on calls that go to the kernel. */
 function printCalls(calls: CallsPart): void {
   process.stdout.write(`\nadded cost on calls that go to the kernel (ns per call: median of ${calls.runs} runs, each the median of ${calls.batches} batches of ${calls.callsPerBatch} calls; "added" is the median of the per-round differences; core ${calls.cpu})\n`);
@@ -235,6 +267,7 @@ export async function run(): Promise<void> {
   const closers: (() => Promise<void> | void)[] = [];
   let rows: Row[];
   let calls: CallsPart;
+  let stats: StatPart;
   try {
     const local = await danausSide("local", localTenantToml);
     closers.push(() => local.close());
@@ -243,6 +276,9 @@ export async function run(): Promise<void> {
       process.stdout.write("(DANAUS_BENCH_ONLY=calls: the fio jobs were not run and results/preload.json was not written)\n");
       return;
     }
+    const variant = mkdtempSync(join(tmpdir(), "danaus-bench-preload-no-attr-cache-"));
+    closers.push(() => rmSync(variant, { recursive: true, force: true }));
+    const noCacheLibrary = buildWithoutAttrCache(variant);
     const targets: Target[] = [...local.targets, hostTarget("host ext4 (/tmp)", tmpdir()), hostTarget("host tmpfs (/dev/shm)", "/dev/shm")];
     if (conf !== null) {
       const base = `bench-preload-${process.pid}`;
@@ -266,7 +302,8 @@ export async function run(): Promise<void> {
       mkdirSync(kernelDir);
       closers.push(() => rmSync(kernelDir, { recursive: true, force: true }));
     }
-    rows = measureAll(targets);
+    stats = runMountStatPart(statPoints(targets, noCacheLibrary));
+    rows = ONLY_STAT ? [] : measureAll(targets);
     calls = runCallsPart(preloadLibrary(), local.socket, local.privateMount, FIO_CPU);
   } finally {
     for (const close of closers.reverse()) {
@@ -326,6 +363,29 @@ export async function run(): Promise<void> {
   if (conf === null) process.stdout.write(`ceph-fuse and the cephfs backend: ${cephNote}\n`);
 
   printCalls(calls);
+  process.stdout.write(`\nstat(2) of one existing 4 KiB file, ns per call (median of ${stats.runs} runs, each the median of ${stats.batches} batches of ${stats.callsPerBatch}); each ratio is the stats per second of the row over the FUSE mount's of its backend\n`);
+  const fuseNs = (backend: string) => stats.rows.find((r) => r.backend === backend && r.target === FUSE)?.medianNs;
+  const hostNs = stats.rows.find((r) => r.backend === "host")?.medianNs;
+  const cephFuseNs = stats.rows.find((r) => r.target === CEPH_FUSE)?.medianNs;
+  const over = (base: number | undefined, ns: number) => (base === undefined ? "-" : ratio(base, ns));
+  printTable(
+    ["backend", "target", "ns per stat", "stats/s", "÷ FUSE mount", "÷ ceph-fuse", "÷ host ext4"],
+    stats.rows.map((r) => [
+      r.backend, r.target, r.medianNs, r.statsPerSecond,
+      r.backend === "host" ? "-" : over(fuseNs(r.backend), r.medianNs),
+      r.backend === "cephfs" ? over(cephFuseNs, r.medianNs) : "-",
+      over(hostNs, r.medianNs),
+    ]),
+  );
+  const fioStat = (backend: string, target: string) => find(backend, target)?.figures.stat;
+  const hostFio = fioStat("host", "host ext4 (/tmp)");
+  const reach = ["local", "cephfs"].flatMap((backend) => {
+    const fuse = fioStat(backend, FUSE);
+    return fuse === undefined || hostFio === undefined ? [] : [{ backend, fuseOpsPerSec: fuse, hostExt4OpsPerSec: hostFio, hostOverFuse: ratio(hostFio, fuse), reachable: hostFio / fuse >= SPEEDUP_TARGET }];
+  });
+  for (const r of reach) {
+    process.stdout.write(`fio stat job, ${r.backend}: host ext4 ${r.hostExt4OpsPerSec}/s is ${r.hostOverFuse}x the FUSE mount's ${r.fuseOpsPerSec}/s: 2x the FUSE mount is ${r.reachable ? "" : "not "}reachable for a target no faster than ext4\n`);
+  }
   const loadAtEnd = loadavg().map((x) => +x.toFixed(2));
   process.stdout.write(`\n(run took ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadAtStart.join(" ")} at the start, ${loadAtEnd.join(" ")} at the end)\n`);
 
@@ -346,6 +406,7 @@ export async function run(): Promise<void> {
       [FLOOR.backend]: "fio's create/stat/unlink loops (open O_CREAT|O_RDWR 0600 + close, stat, unlink) in one Bun process on core 0, calling the project's CephBackend directly (no IPC, no cache), as a libcephfs client of its own in the tenant's root; its directory made by that client (bench/preload-floor.ts)",
       [FLOOR.cache]: "the same loops through the tenant's client cache (CachedFileSystem) over the CephBackend, as a service thread calls it, still in one process with no IPC",
       host: "fio in a directory of the host's ext4 (/tmp) or tmpfs (/dev/shm)",
+      [PRELOAD_NO_CACHE]: "stat part only: as fio on core 1, with the library built with -DDANAUS_NO_ATTR_CACHE (every stat asks the service)",
     },
     jobs: JOBS.map((j) => ({ name: j.name, unit: j.unit, fio: j.args.join(" ") })),
     rows,
@@ -353,7 +414,12 @@ export async function run(): Promise<void> {
     floor,
     target: { wanted: `preload >= ${SPEEDUP_TARGET}x the FUSE mount and >= ${SPEEDUP_TARGET}x ceph-fuse on ${TARGET_JOBS.join(", ")}`, verdicts },
     calls,
+    stat: { ...stats, fioStatReach: reach },
   };
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
-  writeFileSync(join(import.meta.dir, "results", "preload.json"), JSON.stringify(out, null, 2) + "\n");
+  const file = join(import.meta.dir, "results", "preload.json");
+  // A stat-only run keeps the last fio results.
+  const previous = ONLY_STAT && existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<typeof out>) : {};
+  const kept = ONLY_STAT ? { rows: previous.rows ?? [], ratios: previous.ratios ?? [], floor: previous.floor ?? out.floor, target: previous.target ?? out.target, fioWhen: previous.when } : {};
+  writeFileSync(file, JSON.stringify({ ...out, ...kept }, null, 2) + "\n");
 }

@@ -34,7 +34,16 @@ export interface StorageShared {
   readonly cache: SharedCacheData | null;
   /** The union mounts' shared tables (directory handles). */
   readonly union: UnionShared;
+  /**
+   * How long the cache keeps attributes and names (default 1000 ms): at most the tenant's `[fuse] attrTimeoutMs`, so
+   * a change made behind the service shows through every front end within that timeout (the kernel's cache, or the
+   * preload library's, adds at most as much again); 0 keeps none.
+   */
+  readonly attrTimeoutMs?: number;
 }
+
+/** The cache's attribute timeout when the tenant's is longer (or not given). */
+const CACHE_ATTR_TIMEOUT_MS = 1000;
 
 /** What a mount serves: one backend directory, or a union of a writable upper over read-only lowers (top first). */
 export type MountBranches =
@@ -80,12 +89,13 @@ export class TenantStorage {
     const { backend, ceph } = openBackendClient(tenant, sessionName);
     try {
       const union = createUnionShared();
-      if (tenant.cache.sizeBytes === 0) return new TenantStorage({ backend, cache: null, union }, ceph, null);
+      const attrTimeoutMs = Math.min(CACHE_ATTR_TIMEOUT_MS, tenant.fuse.attrTimeoutMs);
+      if (tenant.cache.sizeBytes === 0) return new TenantStorage({ backend, cache: null, union, attrTimeoutMs }, ceph, null);
       const cache = SharedCache.create(tenant.cache);
       const opener = { module: import.meta.url, exportName: "openBackendInstance", specs: { [BACKEND_ID]: backend } };
       const writeBack = startWriteBackThread(cache, opener, onError);
       await writeBack.ready;
-      return new TenantStorage({ backend, cache, union }, ceph, writeBack);
+      return new TenantStorage({ backend, cache, union, attrTimeoutMs }, ceph, writeBack);
     } catch (error) {
       ceph?.close();
       throw error;
@@ -175,7 +185,7 @@ function attachBranch(shared: StorageShared, path: string): FileSystem {
   const backend = shared.backend;
   const inner = backend.kind === "local" ? new LocalBackend(join(backend.root, path)) : new CephBackend(backend.mount, path);
   if (shared.cache === null) return inner;
-  return new CachedFileSystem(inner, SharedCache.attach(shared.cache), BACKEND_ID);
+  return new CachedFileSystem(inner, SharedCache.attach(shared.cache), BACKEND_ID, { attrTimeoutMs: shared.attrTimeoutMs ?? CACHE_ATTR_TIMEOUT_MS });
 }
 
 /**

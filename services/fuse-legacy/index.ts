@@ -43,7 +43,7 @@ async function routeTo(ctx: ServiceContext, mountPath: string, events: Registrat
       error.message = `ENOENT: the tenant service does not serve ${mountPath} (served: ${local.mounts.map((m) => m.path).join(", ") || "none"})`;
       throw error;
     }
-    const spec: StorageSpec = { storage: local.storage, branches: mount.branches };
+    const spec: StorageSpec = { storage: local.storage, branches: mount.branches, regionAddress: local.regionAddress };
     // Clients of other processes still write through this process's service threads: hear which files.
     const onChanged = events.changed;
     if (onChanged === undefined) return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close: () => undefined };

@@ -13,6 +13,7 @@ import {
   FsError,
   decodePaths,
   lookupOperation,
+  mutates,
   DANAUS_PATH_MAX,
   PATH_MAX,
   STAT,
@@ -53,6 +54,12 @@ export interface DispatchContext {
    * `path` (and `to` for "moved") which, `file` the file the name named.
    */
   named?(client: number, mount: number, kind: NameChangeKind, path: string, to?: string, file?: FileKey): void;
+  /**
+   * Called once after every request that may have changed a file or a name (the table's {@link mutates}), whether it
+   * succeeded or not, before it is answered: bumps the tenant's mutation generation, which the preload library's
+   * attribute cache checks (protocol/region-layout.ts, `mutations`).
+   */
+  mutated?(): void;
 }
 
 /** Which file: its device and inode numbers. */
@@ -319,6 +326,7 @@ export function dispatch(ctx: DispatchContext, request: RequestDescriptor): Serv
   if (ctx.bufferOwners[request.buffer] !== (request.client | 0) || request.client === 0) return { result: -ERRNO.EINVAL, replyLength: 0 };
   const window = ctx.buffer(request.buffer).subarray(request.offset, request.offset + request.length);
   replyLength = 0;
+  const mutating = ctx.mutated !== undefined && mutates(operation, request.args);
   try {
     const result = HANDLERS[operation.name](ctx, request, window);
     // A result the reply cannot carry exactly, e.g. lseek to 2^62 in a directory (ext4 takes 63-bit hash positions):
@@ -334,5 +342,7 @@ export function dispatch(ctx: DispatchContext, request: RequestDescriptor): Serv
     if (error instanceof FsError) return { result: -error.errno, replyLength: 0 };
     ctx.onBug(error, operation.name);
     return { result: -ERRNO.EIO, replyLength: 0 };
+  } finally {
+    if (mutating) ctx.mutated!();
   }
 }

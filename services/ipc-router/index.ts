@@ -4,7 +4,7 @@ import { IpcRouter } from "./router.ts";
 
 export { IpcRouter, DEFAULT_LIMITS, type RouterLimits } from "./router.ts";
 export { streamSocketPath } from "./stream-server.ts";
-export { localDataPath, type LocalDataPath } from "./local-data-path.ts";
+export { countMutations, localDataPath, type LocalDataPath } from "./local-data-path.ts";
 export {
   ChangedLineSchema,
   routerSocketPath,

@@ -57,6 +57,11 @@ export const RegistrationReplySchema = v.union([
     servicePid: v.number(),
     /** Region epoch: changes every time the service is restarted. */
     epoch: v.number(),
+    /**
+     * How long a client may answer a stat from its own cache (the tenant's `[fuse] attrTimeoutMs`; 0: never), and only
+     * while the region's mutation generation (`mutations` in its header) has not moved since it asked the service.
+     */
+    attrTimeoutMs: v.number(),
     mounts: v.array(MountEntrySchema),
   }),
   v.object({ ok: v.literal(true), buffer: v.number() }),

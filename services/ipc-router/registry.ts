@@ -34,6 +34,8 @@ export interface RegistryDeps {
   cpus: number[];
   servicePid: number;
   epoch: number;
+  /** The tenant's attribute timeout (`[fuse] attrTimeoutMs`), handed to clients that cache attributes. */
+  attrTimeoutMs: number;
   log: Logger;
   /** Files and names clients changed, drained to the watchers. */
   changes: ChangeLog;
@@ -252,6 +254,7 @@ export class Registry {
           bufferSize: deps.region.layout.params.bufferSize,
           servicePid: deps.servicePid,
           epoch: deps.epoch,
+          attrTimeoutMs: deps.attrTimeoutMs,
           mounts: deps.mountTable,
         };
       }

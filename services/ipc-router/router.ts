@@ -3,7 +3,7 @@
  * core of the tenant), runs service threads pinned to each queue's core (more while a queue is busy), keeps the
  * open-file table and the mount table, and registers clients.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { publishStats, type ServiceContext } from "../../kernel/service-host/index.ts";
 import { attachMount, TenantStorage } from "../client-cache/index.ts";
 import { publishLocalDataPath } from "./local-data-path.ts";
@@ -123,6 +123,7 @@ export class IpcRouter {
       cpus: ctx.tenant.cpus,
       servicePid: process.pid,
       epoch,
+      attrTimeoutMs: Math.floor(ctx.tenant.fuse.attrTimeoutMs),
       log: ctx.log,
       changes: this.changes,
     });
@@ -132,6 +133,7 @@ export class IpcRouter {
       mountTable,
       bufferSize: limits.bufferSize,
       log: ctx.log,
+      mutated: () => region.bumpMutations(),
     });
   }
 
@@ -148,8 +150,9 @@ export class IpcRouter {
     const { served, skipped } = buildMountTable(ctx.tenant, (paths) => storage.missingDirectories(paths));
     for (const mount of skipped) ctx.log.error("mount not served", { ...mount });
     const path = IpcRouter.regionPath(ctx);
-    // A region left by a killed predecessor: its clients see the old service gone and reconnect to the new file.
-    if (existsSync(path)) rmSync(path);
+    // A region left by a killed predecessor: marked closed, so its clients see the old service gone (and stop using
+    // attributes they cached under it), and reconnect to the new file.
+    if (existsSync(path)) Region.retire(path);
     const region = Region.create(path, {
       queueCount: ctx.tenant.cpus.length,
       queueCapacity: limits.queueCapacity,
@@ -161,7 +164,7 @@ export class IpcRouter {
     await Promise.all(ctx.tenant.cpus.map((_, q) => router.startThread(q, false)));
     router.registry.listen(router.socketPath);
     router.stream.listen(streamSocketPath(ctx.runtime.runDir));
-    publishLocalDataPath({ storage: storage.shared, mounts: served.map(({ path, branches }) => ({ path, branches })) });
+    publishLocalDataPath({ storage: storage.shared, mounts: served.map(({ path, branches }) => ({ path, branches })), regionAddress: region.address });
     ctx.log.info("ipc-router serving", { region: path, socket: router.socketPath, queues: ctx.tenant.cpus.length, mounts: served.map((m) => m.path), epoch });
     return router;
   }

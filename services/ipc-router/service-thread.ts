@@ -73,6 +73,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
     bufferOwners: new Int32Array(init.bufferOwners),
     buffer: (index) => region.buffer(index),
     onBug: (error, operation) => post({ type: "bug", operation, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack }),
+    mutated: () => region.bumpMutations(),
     watching: (client) => changes.watched && !changes.isQuiet(client),
     named: (client, mount, kind, path, to, file) => {
       if (!changes.seen(client, `n${kind}:${mount}:${file?.st_dev}:${file?.st_ino}:${path}\0${to}`)) changes.recordName(client, mount, kind, path, to, file);

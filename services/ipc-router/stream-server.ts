@@ -29,6 +29,8 @@ export interface StreamServerDeps {
   mountTable: MountEntry[];
   bufferSize: number;
   log: Logger;
+  /** Bumps the tenant's mutation generation (the region's), after each request that may have changed something. */
+  mutated(): void;
 }
 
 /** Path of the stream transport's socket in a tenant's run directory. */
@@ -68,6 +70,7 @@ export class StreamServer {
       bufferOwners: new Int32Array([client]),
       buffer: () => buffer,
       onBug: (error, operation) => this.deps.log.error("request handler failed; answered EIO", { operation, error }),
+      mutated: this.deps.mutated,
     };
     socket.data = { client, ctx, buffer, pending: new Uint8Array(0), outbox: [] };
     socket.write(JSON.stringify({ client, bufferSize: this.deps.bufferSize, mounts: this.deps.mountTable }) + "\n");

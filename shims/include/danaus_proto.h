@@ -14,7 +14,7 @@
 #define DANAUS_STATIC_ASSERT(cond, what) _Static_assert(cond, what)
 #endif
 
-#define DANAUS_PROTOCOL_VERSION 4
+#define DANAUS_PROTOCOL_VERSION 5
 #define DANAUS_REGION_MAGIC 0x53554e44u
 #define DANAUS_ARG_COUNT 6
 #define DANAUS_HEADER_SLOT 256
@@ -196,8 +196,11 @@ struct danaus_region_header {
   uint64_t buffers_offset;              /* @64 */
   int32_t service_pid;                  /* @72 pid of the serving process, 0 if none */
   uint32_t __reserved;                  /* @76 */
+  uint32_t __pad0[12];                  /* @80 */
+  uint32_t mutations;                   /* @128 tenant-wide mutation generation: bumped after every request that changes a file or a name, whoever sent it (its own cache line: writes bump it) */
+  uint32_t __pad1[15];                  /* @132 */
 };
-DANAUS_STATIC_ASSERT(sizeof(struct danaus_region_header) == 80, "danaus_region_header size");
+DANAUS_STATIC_ASSERT(sizeof(struct danaus_region_header) == 192, "danaus_region_header size");
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, magic) == 0, "danaus_region_header.magic");
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, version) == 4, "danaus_region_header.version");
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, status) == 8, "danaus_region_header.status");
@@ -214,6 +217,9 @@ DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, entries_offset) == 56
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, buffers_offset) == 64, "danaus_region_header.buffers_offset");
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, service_pid) == 72, "danaus_region_header.service_pid");
 DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, __reserved) == 76, "danaus_region_header.__reserved");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, __pad0) == 80, "danaus_region_header.__pad0");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, mutations) == 128, "danaus_region_header.mutations");
+DANAUS_STATIC_ASSERT(offsetof(struct danaus_region_header, __pad1) == 132, "danaus_region_header.__pad1");
 
 /* per-queue counters and futex words */
 struct danaus_queue_header {

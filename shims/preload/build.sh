@@ -2,6 +2,8 @@
 # Builds the preload library with the system's C compiler (Debian's cc): .danaus/build/libdanaus-preload.so and its
 # AddressSanitizer twin libdanaus-preload-asan.so (used by tests). Rebuilds only when a source or the generated wire
 # header is newer than the library; prints nothing when up to date. Usage: shims/preload/build.sh [OUT_DIR]
+# DANAUS_PRELOAD_CFLAGS adds compiler flags (bench preload builds a variant with -DDANAUS_NO_ATTR_CACHE into its own
+# OUT_DIR, to compare the attribute cache with none).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../../.danaus/build}"
@@ -17,7 +19,7 @@ if ! command -v "$cc" >/dev/null; then
   echo "preload build: no C compiler ($cc); install Debian's gcc (apt-get install gcc) to build the LD_PRELOAD library" >&2
   exit 1
 fi
-common=(-std=c11 -Wall -Wextra -Werror -fPIC -shared)
+common=(-std=c11 -Wall -Wextra -Werror -fPIC -shared ${DANAUS_PRELOAD_CFLAGS:-})
 build() { # target, extra flags...
   local target="$out/$1"
   shift

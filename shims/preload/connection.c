@@ -43,6 +43,8 @@ static uint32_t client_id;
 static uint32_t buffer_index;
 static int32_t service_pid;
 static uint64_t next_request = 1;
+/** The tenant's attribute timeout from the registration reply, in nanoseconds (0: the attribute cache is off). */
+static int64_t attr_timeout_ns;
 
 #define REGISTRATION_TIMEOUT_MS 5000
 #define LIVENESS_SLICE_NS 50000000L
@@ -198,7 +200,7 @@ static int json_skip(struct json *j, int depth) {
 
 struct registration {
   int ok;
-  int64_t client, queue, buffer, buffer_size, service_pid;
+  int64_t client, queue, buffer, buffer_size, service_pid, attr_timeout_ms;
   char region[PATH_MAX];
   char err[64];
 };
@@ -257,6 +259,7 @@ static int parse_registration(const char *text, size_t length, struct registrati
     else if (strcmp(key, "buffer") == 0) number = &r->buffer;
     else if (strcmp(key, "bufferSize") == 0) number = &r->buffer_size;
     else if (strcmp(key, "servicePid") == 0) number = &r->service_pid;
+    else if (strcmp(key, "attrTimeoutMs") == 0) number = &r->attr_timeout_ms;
     if (number != NULL) {
       if (json_number(&j, number) < 0) return -1;
     } else if (strcmp(key, "ok") == 0) {
@@ -415,6 +418,9 @@ static int do_register(void) {
   entries = region + header->entries_offset + (size_t)r.queue * capacity * header->entry_slot;
   dn_buf = region + header->buffers_offset + (size_t)buffer_index * header->buffer_size;
   dn_bufsize = header->buffer_size;
+  /* Answers kept under another registration were kept under another region's generation. */
+  dn_attrs_clear();
+  attr_timeout_ns = r.attr_timeout_ms <= 0 ? 0 : r.attr_timeout_ms > INT32_MAX ? (int64_t)INT32_MAX * 1000000 : r.attr_timeout_ms * 1000000;
   if (dn_debug) dn_log("registered as client %u (queue %lld, buffer %u, %d mounts)", client_id, (long long)r.queue, buffer_index, dn_mount_count);
   return 0;
 }
@@ -499,6 +505,14 @@ static int connect_now(void) {
   return 0;
 }
 
+int64_t dn_mutations(uint32_t *generation) {
+  *generation = 0;
+  if (!dn_registered() || header == NULL || attr_timeout_ns <= 0) return 0;
+  if (__atomic_load_n(&header->status, __ATOMIC_ACQUIRE) != DANAUS_REGION_READY) return 0;
+  *generation = __atomic_load_n(&header->mutations, __ATOMIC_ACQUIRE);
+  return attr_timeout_ns;
+}
+
 void dn_connection_forked(void) {
   /* The parent keeps its registration; this child's copy of the socket must not keep it alive, nor may the child
    * write into the parent's request buffer. Mounts and the region mapping are re-read at the next registration. */
@@ -506,6 +520,8 @@ void dn_connection_forked(void) {
   for (int i = 0; i < dn_mount_count; i++) free(dn_mounts[i].path);
   dn_mount_count = 0;
   if (state == 1 || state == 2) set_state(0);
+  /* The child starts with an empty cache: its registration (on its first call) may be with a restarted service. */
+  dn_attrs_clear();
 }
 
 /* ---- the ring ---- */

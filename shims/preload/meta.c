@@ -56,13 +56,18 @@ static int64_t path_call(uint32_t op, int mount, const char *a, const char *b, i
 
 /* ---- stat ---- */
 
+/** stat (nofollow 0) or lstat of `inner` in `mount`: from the attribute cache (attrs.c) while valid, else the service's. */
 static int64_t stat_into(int mount, const char *inner, int nofollow, struct stat *st) {
+  int cached = dn_attrs_get(mount, inner, nofollow, st);
+  if (cached != 0) return cached < 0 ? cached : 0;
+  struct dn_attrs_ticket ticket;
+  dn_attrs_begin(&ticket);
   uint32_t reply;
   int64_t r = path_call(nofollow ? DANAUS_OP_LSTAT : DANAUS_OP_STAT, mount, inner, NULL, 0, NULL, &reply);
-  if (r < 0) return r;
-  if (reply < sizeof(struct danaus_stat)) return -EIO;
-  memcpy(st, dn_buf, sizeof *st);
-  return 0;
+  if (r == 0 && reply < sizeof(struct danaus_stat)) return -EIO;
+  if (r == 0) memcpy(st, dn_buf, sizeof *st);
+  dn_attrs_put(&ticket, mount, inner, nofollow, r, st);
+  return r < 0 ? r : 0;
 }
 
 int stat(const char *path, struct stat *st) {
@@ -156,6 +161,8 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
     UNLOCK();
     return next_statx(dirfd, path, flags, mask, sx);
   }
+  /* AT_STATX_FORCE_SYNC asks the service, as it makes the kernel ask a FUSE server. */
+  if (mount >= 0 && (flags & AT_STATX_SYNC_TYPE) == AT_STATX_FORCE_SYNC) dn_attrs_forget(mount, inner, flags & AT_SYMLINK_NOFOLLOW);
   int64_t res = mount == -2 ? -errno : stat_into(mount, inner, flags & AT_SYMLINK_NOFOLLOW, &st);
   UNLOCK();
   if (res == 0) to_statx(&st, sx);

@@ -122,6 +122,29 @@ int dn_move_high(int fd);
 void dn_revive(void);
 /** After fork, in the child: forget the parent's registration (the next call registers anew). */
 void dn_connection_forked(void);
+/**
+ * For the attribute cache: the tenant's mutation generation now (in *generation) and how long an answer may be kept, in
+ * nanoseconds; 0 when none may be used now (not registered, the service gone or stopping, the tenant's timeout is 0).
+ */
+int64_t dn_mutations(uint32_t *generation);
+
+/* ---- attribute cache (attrs.c), all under dn_lock ---- */
+/** Taken before asking the service for attributes: what the answer will be valid for. */
+struct dn_attrs_ticket {
+  uint32_t generation;
+  int64_t timeout_ns; /* 0: the answer is not kept */
+  int64_t asked_ns;
+};
+/** The stat (nofollow 0) or lstat answer for `inner` in `mount`: 1 with *st filled, -ENOENT, or 0 when none is valid. */
+int dn_attrs_get(int mount, const char *inner, int nofollow, struct stat *st);
+/** Before asking the service. */
+void dn_attrs_begin(struct dn_attrs_ticket *ticket);
+/** Keeps the service's answer (`result` 0 with *st, or -ENOENT; others are not kept) under `ticket`. */
+void dn_attrs_put(const struct dn_attrs_ticket *ticket, int mount, const char *inner, int nofollow, int64_t result, const struct stat *st);
+/** Forgets the answer for one key (statx with AT_STATX_FORCE_SYNC). */
+void dn_attrs_forget(int mount, const char *inner, int nofollow);
+/** Forgets every answer (a new registration: another service, or a forked child's own). */
+void dn_attrs_clear(void);
 
 /* ---- descriptors (files.c) ---- */
 /** The file behind private descriptor `fd`, or NULL when `fd` is not private. Caller holds dn_lock. */

@@ -1,9 +1,10 @@
 /** @module operations — every operation of the typed channel declared once, as data: opcode, name, request and reply layout, flags. */
 import { ARG_COUNT } from "./entry.ts";
 import { ERRNO } from "./errno.ts";
+import { O } from "./linux.ts";
 
 /** Version of the wire protocol; bump on any change to the tables in this folder. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Operation flags (a bitmask, also emitted into the C header as `DANAUS_OPF_*`). */
 export const OP_FLAG = {
@@ -11,7 +12,10 @@ export const OP_FLAG = {
   FD: 1,
   /** The request payload holds mount-relative path(s); `args[0]` is the mount id. */
   PATH: 2,
-  /** Changes the filesystem (refused on a read-only mount). */
+  /**
+   * Changes the filesystem (a file's data or attributes, or a name): serving it bumps the tenant's mutation generation
+   * (see {@link mutates}). An operation that changes it only with some arguments declares `mutatesWhen` instead.
+   */
   MUTATES: 4,
   /** Answered by the ipc-router itself, not by a filesystem instance. */
   CONTROL: 8,
@@ -47,6 +51,8 @@ export interface OperationSpec {
   readonly reply: { readonly result: ResultKind; readonly payload: ReplyPayload };
   /** {@link OP_FLAG} bits. */
   readonly flags: number;
+  /** Without MUTATES: the operation changes the filesystem when argument `arg` has any of the bits `anyOf`. */
+  readonly mutatesWhen?: { readonly arg: string; readonly anyOf: number };
   /** Protocol version the operation appeared in. */
   readonly since: number;
   readonly doc: string;
@@ -69,6 +75,7 @@ export const OPERATIONS = [
   // whose connection also tells the router when a client process dies; see services/ipc-router/registration.ts.
 
   { opcode: 16, name: "open", args: ["mount", "flags", "mode"], request: "path", reply: { result: "fd", payload: "fifo-node" }, flags: PATH, since: 1,
+    mutatesWhen: { arg: "flags", anyOf: O.CREAT | O.TRUNC },
     doc: "open(2) with Linux O_* flags; result is a service file descriptor; for a FIFO the reply holds a danaus_fifo_node to reopen (protocol 3)" },
   { opcode: 17, name: "close", args: ["fd"], request: "none", reply: none, flags: FD, since: 1,
     doc: "close a service file descriptor" },
@@ -185,6 +192,18 @@ export function unpackArgs<O extends Operation>(op: O, args: readonly number[]):
   return out as ArgsOf<O["name"]>;
 }
 
+const MUTATES_WHEN = new Map<number, { readonly index: number; readonly anyOf: number }>();
+
+/**
+ * Whether serving a request of operation `op` with arguments `args` (in `args[]` order) may change a file or a name:
+ * every MUTATES operation, and one whose `mutatesWhen` argument has one of its bits (open with O_CREAT or O_TRUNC).
+ */
+export function mutates(op: Operation, args: readonly number[]): boolean {
+  if ((op.flags & MUTATES) !== 0) return true;
+  const when = MUTATES_WHEN.get(op.opcode);
+  return when !== undefined && ((args[when.index] ?? 0) & when.anyOf) !== 0;
+}
+
 /**
  * Check the table for declaration mistakes: duplicate opcodes or names, opcode 0 or out of u32 range,
  * too many arguments, flags that contradict the layouts. Runs at module load; throws {@link OperationTableError}.
@@ -206,9 +225,16 @@ export function checkOperations(table: readonly OperationSpec[] = OPERATIONS): v
     if (isPath && op.args[0] !== "mount") throw new OperationTableError(op.name, "a path operation takes the mount id as args[0]");
     if (((op.flags & FD) !== 0) !== (op.args[0] === "fd")) throw new OperationTableError(op.name, "FD flag must be set exactly when args[0] is fd");
     if (((op.flags & CONTROL) !== 0) !== (op.opcode < FIRST_FILE_OPCODE)) throw new OperationTableError(op.name, `CONTROL flag must be set exactly when the opcode is below ${FIRST_FILE_OPCODE}`);
+    if (op.mutatesWhen !== undefined) {
+      if ((op.flags & MUTATES) !== 0) throw new OperationTableError(op.name, "MUTATES and mutatesWhen together: MUTATES already says always");
+      if (!op.args.includes(op.mutatesWhen.arg)) throw new OperationTableError(op.name, `mutatesWhen names ${op.mutatesWhen.arg}, not one of its arguments`);
+    }
     opcodes.add(op.opcode);
     names.add(op.name);
   }
 }
 
 checkOperations();
+for (const op of OPERATIONS as readonly OperationSpec[]) {
+  if (op.mutatesWhen !== undefined) MUTATES_WHEN.set(op.opcode, { index: op.args.indexOf(op.mutatesWhen.arg), anyOf: op.mutatesWhen.anyOf });
+}

@@ -27,6 +27,12 @@ export const REGION_HEADER = defineStruct("danaus_region_header", "region header
   { name: "buffers_offset", type: "u64", offset: 64 },
   { name: "service_pid", type: "i32", offset: 72, doc: "pid of the serving process, 0 if none" },
   { name: "__reserved", type: "u32", offset: 76 },
+  { name: "__pad0", type: "u32", offset: 80, count: 12 },
+  {
+    name: "mutations", type: "u32", offset: 128,
+    doc: "tenant-wide mutation generation: bumped after every request that changes a file or a name, whoever sent it (its own cache line: writes bump it)",
+  },
+  { name: "__pad1", type: "u32", offset: 132, count: 15 },
 ]);
 
 /**
@@ -199,5 +205,6 @@ export function initialHeader(layout: RegionLayout): ReturnType<typeof REGION_HE
     entries_offset: layout.entries.offset,
     buffers_offset: layout.buffers.offset,
     service_pid: 0,
+    mutations: 0,
   };
 }

@@ -15,6 +15,7 @@ import { futexWake, WAKE_ALL } from "./futex.ts";
 export type RegionHeader = ReturnType<typeof REGION_HEADER.read>;
 
 const STATUS_WORD = REGION_HEADER.offsets.status >> 2;
+const MUTATIONS_WORD = REGION_HEADER.offsets.mutations >> 2;
 
 /**
  * A mapped region. Mappings are never unmapped (a live `toArrayBuffer` view over an unmapped range
@@ -112,6 +113,19 @@ export class Region {
   }
 
   /**
+   * Bump the tenant's mutation generation (after a request that may have changed a file or a name): every client's
+   * cached attributes taken before it stop being valid (the preload library's attribute cache).
+   */
+  bumpMutations(): void {
+    Atomics.add(this.words, MUTATIONS_WORD, 1);
+  }
+
+  /** The tenant's mutation generation (see {@link bumpMutations}). */
+  mutations(): number {
+    return Atomics.load(this.words, MUTATIONS_WORD) >>> 0;
+  }
+
+  /**
    * Mark the region CLOSED and wake every sleeper (queue waiters and reply waiters), which then fail
    * with RegionClosedError instead of waiting for a service that is gone.
    */
@@ -127,6 +141,31 @@ export class Region {
         futexWake(this.address + this.layout.entryOffset(q, slot) + ENTRY.offsets.state, WAKE_ALL);
       }
     }
+  }
+
+  /**
+   * Mark the region file at `path`, left by a predecessor that did not close it (killed), CLOSED, then remove it: its
+   * clients see at their next call, or their next look at the header (the preload library's attribute cache), that
+   * the service they mapped is gone, without waiting to notice the dead process. A file that is not a region is only
+   * removed. Throws what `fs.rmSync` throws when it cannot be removed.
+   */
+  static retire(path: string): void {
+    const c = fs.constants;
+    let fd = -1;
+    try {
+      fd = fs.openSync(path, c.O_RDWR | c.O_NOFOLLOW);
+      const magic = Buffer.alloc(4);
+      if (fs.fstatSync(fd).isFile() && fs.readSync(fd, magic, 0, 4, 0) === 4 && magic.readUInt32LE(0) === REGION_MAGIC) {
+        const closed = Buffer.alloc(4);
+        closed.writeUInt32LE(REGION_STATUS.CLOSED, 0);
+        fs.writeSync(fd, closed, 0, 4, REGION_HEADER.offsets.status);
+      }
+    } catch {
+      // Not ours to mark (gone meanwhile, not a file): removing it is all that matters.
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+    fs.rmSync(path, { force: true });
   }
 
   /** Remove the backing file (the mapping stays valid in every process that has it). */

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
 import {
-  checkOperations, lookupOperation, OP_FLAG, OPCODE, operationByName, operationByOpcode, OperationTableError, OPERATIONS,
+  checkOperations, lookupOperation, mutates, OP_FLAG, OPCODE, operationByName, operationByOpcode, OperationTableError, OPERATIONS,
   packArgs, unpackArgs, type OperationSpec,
 } from "../../../../services/ipc-router/protocol/operations.ts";
 import { ARG_COUNT } from "../../../../services/ipc-router/protocol/entry.ts";
@@ -74,5 +74,30 @@ describe("checkOperations catches declaration mistakes", () => {
   ] as const)("%s", (_what, table, message) => {
     expect(() => checkOperations(table as readonly OperationSpec[])).toThrow(OperationTableError);
     expect(() => checkOperations(table as readonly OperationSpec[])).toThrow(message);
+  });
+});
+
+describe("mutates: which requests bump the tenant's mutation generation", () => {
+  const CHANGING = ["write", "pwrite", "ftruncate", "truncate", "mkdir", "rmdir", "unlink", "rename", "symlink", "link", "chmod", "chown", "utimens", "mknod"];
+
+  test("every operation that changes a file or a name, whatever its arguments; none that only reads", () => {
+    for (const op of OPERATIONS) {
+      if (op.name === "open") continue;
+      expect([op.name, mutates(op, [0, 0, 0, 0, 0, 0])]).toEqual([op.name, CHANGING.includes(op.name)]);
+    }
+  });
+
+  test("open only with O_CREAT or O_TRUNC in its flags", () => {
+    const open = operationByName("open");
+    expect(mutates(open, [0, 0o0, 0])).toBe(false);
+    expect(mutates(open, [0, 0o2 | 0o2000, 0])).toBe(false); // O_RDWR | O_APPEND
+    expect(mutates(open, [0, 0o100, 0o644])).toBe(true); // O_CREAT
+    expect(mutates(open, [0, 0o1 | 0o1000, 0])).toBe(true); // O_WRONLY | O_TRUNC
+  });
+
+  test("a table that says both MUTATES and mutatesWhen, or names an argument it lacks, is refused", () => {
+    const base = operationByName("open");
+    expect(() => checkOperations([{ ...base, flags: base.flags | OP_FLAG.MUTATES }])).toThrow("MUTATES and mutatesWhen");
+    expect(() => checkOperations([{ ...base, mutatesWhen: { arg: "nope", anyOf: 1 } }])).toThrow("mutatesWhen names nope");
   });
 });

@@ -29,8 +29,10 @@ describe("region layout", () => {
     expect(layout.size % 4096).toBe(0);
   });
 
-  test("structs: header, queue header (producer and consumer words on separate cache lines)", () => {
-    expect(REGION_HEADER.size).toBe(80);
+  test("structs: header (the mutation generation on a cache line of its own), queue header (producer and consumer words on separate cache lines)", () => {
+    expect(REGION_HEADER.size).toBe(192);
+    expect(REGION_HEADER.offsets.mutations).toBe(128);
+    expect(REGION_HEADER.offsets.mutations >> 6).not.toBe(REGION_HEADER.offsets.status >> 6);
     expect(QUEUE_HEADER.size).toBe(128);
     expect(QUEUE_HEADER.offsets.post_seq >> 6).not.toBe(QUEUE_HEADER.offsets.free_seq >> 6);
     expect(QUEUE_HEADER.offsets.consumer_sleepers >> 6).not.toBe(QUEUE_HEADER.offsets.producer_sleepers >> 6);
