@@ -22,6 +22,10 @@ const hostBase = mkdtempSync(join(tmpdir(), "danaus-legacy-links-ceph-host-"));
 
 const legacy = useLegacyTenant("legacy-hard-links-ceph.test.ts", "danaus-legacy-links-ceph-", (mount) =>
   [`name = "alpha"`, `cpus = [0]`, `memory = "384MiB"`, `shareCpus = true`, `[backend]`, `kind = "cephfs"`, `conf = "${conf ?? ""}"`, `root = "${cephRoot}"`,
+    // The harness gives a service 1.5 s to stop. This one unmounts two libcephfs clients (CephShared.renamer), and
+    // an unmount can wait up to 5 s for libcephfs to let go of an inode; killed before that, the service leaves its
+    // sessions holding capabilities, and removing the test's tree then waits for the MDS to time them out.
+    `[restart]`, `shutdownMs = 10000`,
     `[fuse]`, `attrTimeoutMs = 600000`, `entryTimeoutMs = 600000`, `negativeTimeoutMs = 600000`,
     `[[mounts]]`, `path = "${mount}"`, `source = "data"`, `legacy = true`].join("\n"),
   undefined,

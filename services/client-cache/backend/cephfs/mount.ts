@@ -100,8 +100,8 @@ export class CephMount {
   /**
    * Creates a client, reads `conf`, applies `keyring` and `options`, selects `fsName` and mounts `root`; then the
    * same for the renamer (unless `renamer: false`). Blocks the calling thread for the mounts (tens of ms each on a
-   * healthy cluster; up to `client_mount_timeout` when the cluster is unreachable). Throws CephMountError (ENOENT when `root` does not exist, ETIMEDOUT, EINVAL for a bad
-   * option...) or CephLibraryMissingError.
+   * healthy cluster; up to `client_mount_timeout` when the cluster is unreachable). Throws CephMountError (ENOENT
+   * when `root` does not exist, ETIMEDOUT, EINVAL for a bad option...) or CephLibraryMissingError.
    */
   static open(options: CephMountOptions): CephMount {
     const main = mountClient(options, options.sessionName);
