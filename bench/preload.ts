@@ -9,6 +9,16 @@
  * job group runs on every target in turn, three rounds, and each figure is the median of its rounds. Last, the cost
  * the library adds to calls that go to the kernel (preload-calls.ts). Needs root and /dev/fuse; the cluster is
  * optional (`bun run ceph up`, or DANAUS_CEPH_CONF / DANAUS_CEPH_DIR naming a running one).
+ *
+ * On CephFS two more targets give the metadata jobs' floor (preload-floor.ts): the loops of fio's create, stat and
+ * unlink engines run in one process on core 0 with no IPC, on the project's cephfs backend alone ("floor: backend") and
+ * on the tenant's cache over it ("floor: cache + backend"), as a libcephfs client of their own in the tenant's root.
+ *
+ * preload.json: `rows` has one entry per target (`figures`: job → median of the rounds; `rounds`: job → every round's
+ * figure); a floor row has the three metadata jobs only. `ratios` has one entry per preload placement and job:
+ * `vsFuse`, `vsCephFuse` (cephfs only) and `vsFloor` (the preload figure ÷ the "floor: backend" figure; cephfs
+ * metadata jobs only, else null). `floor` lists, for each metadata job, every cephfs row's figure ÷ the backend
+ * floor's.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -18,7 +28,8 @@ import { routerSocketPath } from "../services/ipc-router/index.ts";
 import { preloadLibrary } from "../kernel/cli/run.ts";
 import { mountCephFuse } from "./ceph-fuse.ts";
 import { BENCH_TENANT, cephTenantToml, legacyMountToml, startDanausTenant, type DanausTenant } from "./danaus-tenant.ts";
-import { FIO_CPU, fioJobs, runFio, type FioLaunch } from "./fuse-fio.ts";
+import { FIO_CPU, fioJobs, runFio, type FioJob, type FioLaunch } from "./fuse-fio.ts";
+import { runFloor, type FloorStack } from "./preload-floor.ts";
 import { ADDED_NS_TARGET, runCallsPart, type CallsPart } from "./preload-calls.ts";
 import { printTable } from "./stats.ts";
 
@@ -29,6 +40,8 @@ const SERVICE_CPUS = [0];
 const SIZES = { seq: "64M", rand: "64M", randSeconds: Number(process.env.DANAUS_BENCH_PRELOAD_SECONDS ?? 5), metaFiles: 2000 };
 /** Rounds over every target; each figure is the median of the rounds. */
 const ROUNDS = Number(process.env.DANAUS_BENCH_PRELOAD_ROUNDS ?? 3);
+/** DANAUS_BENCH_ONLY=calls runs only the added cost on kernel-bound calls (a local tenant, no fio, nothing written). */
+const ONLY = process.env.DANAUS_BENCH_ONLY;
 const JOBS = fioJobs(SIZES);
 /** The jobs the 2× targets are about. */
 const TARGET_JOBS = ["4k randrw 50/50", "create 4k", "stat", "unlink"];
@@ -39,6 +52,9 @@ const PRELOAD_POOL = "preload (danaus run, core 0)";
 const PRELOAD_CORE1 = "preload (fio on core 1)";
 const FUSE = "FUSE legacy mount";
 const CEPH_FUSE = "ceph-fuse";
+/** The metadata floor (cephfs only): the same loops in one process, no IPC. */
+const FLOOR: Record<FloorStack, string> = { backend: "floor: backend (in process, no IPC)", cache: "floor: cache + backend (in process, no IPC)" };
+const META_JOBS = ["create 4k", "stat", "unlink"];
 
 /** One place fio runs: a directory and how fio is started there. */
 interface Target {
@@ -46,8 +62,10 @@ interface Target {
   readonly name: string;
   readonly dir: string;
   readonly launch: FioLaunch;
-  /** The same directory as the kernel sees it (made before the first job, removed after the last). */
-  readonly kernelDir: string;
+  /** The same directory as the kernel sees it (made before the first job, removed after the last); null for a floor. */
+  readonly kernelDir: string | null;
+  /** Measures a whole job group itself instead of fio (the floor): job name → figure; null for a group it does not run. */
+  readonly measureGroup?: (jobs: readonly FioJob[]) => Record<string, number> | null;
 }
 
 /** What one target measured: job name → figure (the median of the rounds), and every round's figure. */
@@ -65,6 +83,8 @@ interface Ratio {
   job: string;
   vsFuse: number;
   vsCephFuse: number | null;
+  /** preload ÷ the backend floor (cephfs metadata jobs; null otherwise). */
+  vsFloor: number | null;
   met: boolean;
 }
 
@@ -138,17 +158,44 @@ function measureAll(targets: readonly Target[]): Row[] {
   const rows: Row[] = targets.map((t) => ({ backend: t.backend, target: t.name, figures: {}, rounds: Object.fromEntries(JOBS.map((j) => [j.name, [] as number[]])) }));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const group of GROUPS) {
+      const jobs = group.map((name) => JOBS.find((j) => j.name === name)!);
       targets.forEach((target, i) => {
-        for (const name of group) {
-          const job = JOBS.find((j) => j.name === name)!;
+        if (target.measureGroup) {
+          process.stderr.write(`  round ${round}/${ROUNDS} ${target.backend} / ${target.name}: ${group.join(", ")}\n`);
+          const figures = target.measureGroup(jobs);
+          if (figures !== null) for (const job of jobs) rows[i]!.rounds[job.name]!.push(figures[job.name]!);
+          return;
+        }
+        for (const job of jobs) {
           process.stderr.write(`  round ${round}/${ROUNDS} ${target.backend} / ${target.name}: ${job.name}\n`);
           rows[i]!.rounds[job.name]!.push(runFio(target.dir, job, target.launch).figure);
         }
       });
     }
   }
-  for (const row of rows) for (const job of JOBS) row.figures[job.name] = median(row.rounds[job.name]!);
+  for (const row of rows) {
+    for (const job of JOBS) {
+      const rounds = row.rounds[job.name]!;
+      if (rounds.length > 0) row.figures[job.name] = median(rounds);
+      else delete row.rounds[job.name];
+    }
+  }
   return rows;
+}
+
+/**
+ * The floor targets on the cluster `conf`, in the tenant's root `root` (core 0, like the tenant's service): they run
+ * the metadata group only, each run in a new directory that the floor's own client makes.
+ */
+function floorTargets(conf: string, root: string): Target[] {
+  return (["backend", "cache"] as const).map((stack) => ({
+    backend: "cephfs",
+    name: FLOOR[stack],
+    dir: root,
+    kernelDir: null,
+    launch: {},
+    measureGroup: (jobs) => (jobs.every((j) => META_JOBS.includes(j.name)) ? { ...runFloor(conf, root, `floor-${stack}`, SIZES.metaFiles, stack, SERVICE_CPUS[0]!) } : null),
+  }));
 }
 
 /** The running cluster's ceph.conf, or null (DANAUS_CEPH_CONF, else DANAUS_CEPH_DIR, else the project's). */
@@ -156,6 +203,20 @@ function clusterConf(): string | null {
   const fromEnv = process.env.DANAUS_CEPH_CONF;
   const cluster = status(process.env.DANAUS_CEPH_DIR ?? (fromEnv ? dirname(fromEnv) : DEFAULT_CLUSTER_DIR));
   return cluster.usable && cluster.conf !== null ? cluster.conf : null;
+}
+
+/** The calls table: the added cost of the library on calls that go to the kernel. */
+function printCalls(calls: CallsPart): void {
+  process.stdout.write(`\nadded cost on calls that go to the kernel (ns per call: median of ${calls.runs} runs, each the median of ${calls.batches} batches of ${calls.callsPerBatch} calls; "added" is the median of the per-round differences; core ${calls.cpu})\n`);
+  printTable(
+    ["call", "without library", "loaded, unconnected", "connected", "added (connected)", "added (unconnected)", "noise (control - without)", `added <= ${ADDED_NS_TARGET} ns`],
+    (
+      [
+        ["stat (host file)", calls.medians.statNs],
+        ["pread 4 KiB (host file)", calls.medians.preadNs],
+      ] as const
+    ).map(([name, m]) => [name, m.without, m.loaded, m.with, m.added, m.addedLoaded, m.noise, m.added <= ADDED_NS_TARGET ? "met" : "not met"]),
+  );
 }
 
 /** Runs the benchmark, prints its tables and writes bench/results/preload.json. */
@@ -177,6 +238,11 @@ export async function run(): Promise<void> {
   try {
     const local = await danausSide("local", localTenantToml);
     closers.push(() => local.close());
+    if (ONLY === "calls") {
+      printCalls(runCallsPart(preloadLibrary(), local.socket, local.privateMount, FIO_CPU));
+      process.stdout.write("(DANAUS_BENCH_ONLY=calls: the fio jobs were not run and results/preload.json was not written)\n");
+      return;
+    }
     const targets: Target[] = [...local.targets, hostTarget("host ext4 (/tmp)", tmpdir()), hostTarget("host tmpfs (/dev/shm)", "/dev/shm")];
     if (conf !== null) {
       const base = `bench-preload-${process.pid}`;
@@ -192,11 +258,13 @@ export async function run(): Promise<void> {
       const ceph = await danausSide("cephfs", (mounts) => cephTenantToml(conf, `/${base}/tenant`, SERVICE_CPUS, "1GiB", mounts));
       closers.push(() => ceph.close());
       const dir = join(admin.path, base, "ceph-fuse");
-      targets.push(...ceph.targets, { backend: "cephfs", name: CEPH_FUSE, dir, kernelDir: dir, launch: {} });
+      targets.push(...ceph.targets, { backend: "cephfs", name: CEPH_FUSE, dir, kernelDir: dir, launch: {} }, ...floorTargets(conf, `/${base}/tenant`));
     }
     for (const target of targets) {
-      mkdirSync(target.kernelDir);
-      closers.push(() => rmSync(target.kernelDir, { recursive: true, force: true }));
+      const kernelDir = target.kernelDir;
+      if (kernelDir === null) continue;
+      mkdirSync(kernelDir);
+      closers.push(() => rmSync(kernelDir, { recursive: true, force: true }));
     }
     rows = measureAll(targets);
     calls = runCallsPart(preloadLibrary(), local.socket, local.privateMount, FIO_CPU);
@@ -211,29 +279,43 @@ export async function run(): Promise<void> {
   }
 
   process.stdout.write(`\nfio, one job at a time, median of ${ROUNDS} rounds (${SIZES.seq} sequential file, 4 KiB random r/w on ${SIZES.rand} for ${SIZES.randSeconds} s, ${SIZES.metaFiles} files); services on core ${SERVICE_CPUS.join(",")}, fio on core ${FIO_CPU} unless placed by danaus run\n`);
-  printTable(["backend", "target", ...JOBS.map((j) => `${j.name} ${j.unit}`)], rows.map((r) => [r.backend, r.target, ...JOBS.map((j) => r.figures[j.name]!)]));
+  printTable(["backend", "target", ...JOBS.map((j) => `${j.name} ${j.unit}`)], rows.map((r) => [r.backend, r.target, ...JOBS.map((j) => r.figures[j.name] ?? "-")]));
 
   const find = (backend: string, target: string) => rows.find((r) => r.backend === backend && r.target === target);
   const ratios: Ratio[] = [];
   for (const backend of ["local", "cephfs"]) {
     const fuse = find(backend, FUSE);
     const cephFuse = find("cephfs", CEPH_FUSE);
+    const floor = backend === "cephfs" ? find("cephfs", FLOOR.backend) : undefined;
     for (const preload of [PRELOAD_POOL, PRELOAD_CORE1]) {
       const mine = find(backend, preload);
       if (!mine || !fuse) continue;
       for (const job of JOBS) {
         const vsFuse = ratio(mine.figures[job.name]!, fuse.figures[job.name]!);
         const vsCephFuse = backend === "cephfs" && cephFuse ? ratio(mine.figures[job.name]!, cephFuse.figures[job.name]!) : null;
+        const floorFigure = floor?.figures[job.name];
+        const vsFloor = floorFigure !== undefined ? ratio(mine.figures[job.name]!, floorFigure) : null;
         const met = vsFuse >= SPEEDUP_TARGET && (backend !== "cephfs" || (vsCephFuse !== null && vsCephFuse >= SPEEDUP_TARGET));
-        ratios.push({ backend, preload, job: job.name, vsFuse, vsCephFuse, met });
+        ratios.push({ backend, preload, job: job.name, vsFuse, vsCephFuse, vsFloor, met });
       }
     }
   }
   process.stdout.write(`\nratios: preload ÷ FUSE legacy mount (same tenant, same backend), preload ÷ ceph-fuse (cephfs only); target >= ${SPEEDUP_TARGET}x on ${TARGET_JOBS.join(", ")}\n`);
   printTable(
-    ["backend", "preload", "job", "÷ FUSE", "÷ ceph-fuse", "target"],
-    ratios.map((r) => [r.backend, r.preload, r.job, r.vsFuse, r.vsCephFuse ?? (r.backend === "cephfs" ? "n/a" : "-"), TARGET_JOBS.includes(r.job) ? (r.met ? "met" : "not met") : "(report)"]),
+    ["backend", "preload", "job", "÷ FUSE", "÷ ceph-fuse", "÷ floor", "target"],
+    ratios.map((r) => [r.backend, r.preload, r.job, r.vsFuse, r.vsCephFuse ?? (r.backend === "cephfs" ? "n/a" : "-"), r.vsFloor ?? "-", TARGET_JOBS.includes(r.job) ? (r.met ? "met" : "not met") : "(report)"]),
   );
+  const backendFloor = find("cephfs", FLOOR.backend);
+  const floor = backendFloor === undefined ? [] : META_JOBS.map((job) => ({
+    job,
+    floorOpsPerSec: backendFloor.figures[job]!,
+    vsFloor: Object.fromEntries(rows.filter((r) => r.backend === "cephfs").map((r) => [r.target, ratio(r.figures[job]!, backendFloor.figures[job]!)])),
+  }));
+  if (floor.length > 0) {
+    process.stdout.write(`\ncephfs metadata jobs ÷ the floor (${FLOOR.backend}, ops/s in the first column)\n`);
+    const names = Object.keys(floor[0]!.vsFloor);
+    printTable(["job", "floor ops/s", ...names], floor.map((f) => [f.job, f.floorOpsPerSec, ...names.map((n) => f.vsFloor[n]!)]));
+  }
   const verdicts = [...new Set(ratios.map((r) => `${r.backend}|${r.preload}`))].map((key) => {
     const [backend, preload] = key.split("|") as [string, string];
     const mine = ratios.filter((r) => r.backend === backend && r.preload === preload && TARGET_JOBS.includes(r.job));
@@ -243,16 +325,7 @@ export async function run(): Promise<void> {
   for (const v of verdicts) process.stdout.write(`2x target, ${v.backend}, ${v.preload}: ${v.met ? "met" : "not met"} (${v.jobsMet.length} of ${v.jobs}${v.jobsMet.length ? `: ${v.jobsMet.join(", ")}` : ""})\n`);
   if (conf === null) process.stdout.write(`ceph-fuse and the cephfs backend: ${cephNote}\n`);
 
-  process.stdout.write(`\nadded cost on calls that go to the kernel (ns per call: median of ${calls.runs} runs, each the median of ${calls.batches} batches of ${calls.callsPerBatch} calls; "added" is the median of the per-round differences; core ${calls.cpu})\n`);
-  printTable(
-    ["call", "without library", "loaded, unconnected", "connected", "added (connected)", "added (unconnected)", "noise (control - without)", `added <= ${ADDED_NS_TARGET} ns`],
-    (
-      [
-        ["stat (host file)", calls.medians.statNs],
-        ["pread 4 KiB (host file)", calls.medians.preadNs],
-      ] as const
-    ).map(([name, m]) => [name, m.without, m.loaded, m.with, m.added, m.addedLoaded, m.noise, m.added <= ADDED_NS_TARGET ? "met" : "not met"]),
-  );
+  printCalls(calls);
   const loadAtEnd = loadavg().map((x) => +x.toFixed(2));
   process.stdout.write(`\n(run took ${((Date.now() - started) / 1000).toFixed(0)} s; load average ${loadAtStart.join(" ")} at the start, ${loadAtEnd.join(" ")} at the end)\n`);
 
@@ -270,11 +343,14 @@ export async function run(): Promise<void> {
       [PRELOAD_CORE1]: "fio with LD_PRELOAD and DANAUS_SOCKET set by hand, pinned to core 1 like every other target, on the same non-legacy mount",
       [FUSE]: "fio on the same tenant's legacy mount (fuse-legacy, default directIo = true) of the same backend directory",
       [CEPH_FUSE]: "ceph-fuse (default options) on the same cluster, daemon pinned to core 0",
+      [FLOOR.backend]: "fio's create/stat/unlink loops (open O_CREAT|O_RDWR 0600 + close, stat, unlink) in one Bun process on core 0, calling the project's CephBackend directly (no IPC, no cache), as a libcephfs client of its own in the tenant's root; its directory made by that client (bench/preload-floor.ts)",
+      [FLOOR.cache]: "the same loops through the tenant's client cache (CachedFileSystem) over the CephBackend, as a service thread calls it, still in one process with no IPC",
       host: "fio in a directory of the host's ext4 (/tmp) or tmpfs (/dev/shm)",
     },
     jobs: JOBS.map((j) => ({ name: j.name, unit: j.unit, fio: j.args.join(" ") })),
     rows,
     ratios,
+    floor,
     target: { wanted: `preload >= ${SPEEDUP_TARGET}x the FUSE mount and >= ${SPEEDUP_TARGET}x ceph-fuse on ${TARGET_JOBS.join(", ")}`, verdicts },
     calls,
   };

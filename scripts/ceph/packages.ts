@@ -26,6 +26,8 @@ export const PEER_PACKAGES: Readonly<Record<string, string>> = {
   python3: "/usr/bin/python3",
   sqlite3: "/usr/bin/sqlite3",
   "rocksdb-tools": "/usr/bin/db_bench",
+  make: "/usr/bin/make",
+  git: "/usr/bin/git",
 };
 
 /** Thrown when packages are missing and cannot be installed here. */

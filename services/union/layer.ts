@@ -91,7 +91,8 @@ export class BranchStack {
         const stat = this.lstatOrNull(b, "");
         if (stat === null || !isDir(stat)) break;
         this.rootLayers.push(b);
-        if (this.isOpaque(b, "")) break;
+        // The bottom's opaque marker would hide nothing (see lookupChild).
+        if (b < this.branches.length - 1 && this.isOpaque(b, "")) break;
       }
     }
   }
@@ -144,30 +145,37 @@ export class BranchStack {
     return this.exists(b, childPath(dir, whiteoutName(name)));
   }
 
-  /** Looks `name` up in directory `dir` through its layers (see the module comment). */
+  /**
+   * Looks `name` up in directory `dir` through its layers (see the module comment). Nothing of `dir` lies below its
+   * last layer, so a whiteout or an opaque marker there would hide nothing: they are not looked for in it (each is a
+   * lookup of a name that is usually missing, which on CephFS is an MDS round trip: the client holds no shared
+   * capability on a read-only lower's directories, so it cannot know an absence by itself). The upper's whiteout
+   * is looked for even there, because callers act on it (`Resolved.whiteout` 0); a lower's is reported as -1.
+   */
   lookupChild(dir: Node, name: string): Lookup {
     const path = childPath(dir.path, name);
     const layers = dir.layers;
-    for (let i = 0; i < layers.length; i++) {
+    const last = layers.length - 1;
+    for (let i = 0; i <= last; i++) {
       const b = layers[i]!;
       const stat = this.lstatOrNull(b, path);
       if (stat === null) {
-        if (this.hasWhiteout(b, dir.path, name)) return { node: null, whiteout: b };
+        if ((i < last || b === 0) && this.hasWhiteout(b, dir.path, name)) return { node: null, whiteout: b };
         continue;
       }
       if (!isDir(stat)) return { node: this.fileNode(path, b, stat), whiteout: -1 };
       const merged = [b];
-      if (!this.isOpaque(b, path)) {
-        for (let j = i + 1; j < layers.length; j++) {
+      if (i < last && !this.isOpaque(b, path)) {
+        for (let j = i + 1; j <= last; j++) {
           const lower = layers[j]!;
           const below = this.lstatOrNull(lower, path);
           if (below === null) {
-            if (this.hasWhiteout(lower, dir.path, name)) break;
+            if (j < last && this.hasWhiteout(lower, dir.path, name)) break;
             continue;
           }
           if (!isDir(below)) break;
           merged.push(lower);
-          if (this.isOpaque(lower, path)) break;
+          if (j < last && this.isOpaque(lower, path)) break;
         }
       }
       return { node: { path, branch: b, stat, layers: merged }, whiteout: -1 };

@@ -28,5 +28,6 @@ build() { # target, extra flags...
   "$cc" "${common[@]}" "$@" -o "$target.tmp" "${sources[@]}" -ldl -lpthread
   mv "$target.tmp" "$target"
 }
-build libdanaus-preload.so -O2
+# -z defs: a symbol used but defined nowhere fails the build instead of the program that first calls it.
+build libdanaus-preload.so -O2 -Wl,-z,defs
 build libdanaus-preload-asan.so -O1 -g -fsanitize=address -fno-omit-frame-pointer

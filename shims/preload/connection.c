@@ -29,6 +29,10 @@ int dn_socket_fd = -1;
 /** Registration state: 0 never tried, 1 connected, -1 failed (the errno in `failed_errno`), 2 gone (service died). */
 static int state;
 static int failed_errno;
+
+/** `state` is written under dn_lock and read without it by dn_registered. */
+static void set_state(int value) { __atomic_store_n(&state, value, __ATOMIC_RELEASE); }
+int dn_registered(void) { return __atomic_load_n(&state, __ATOMIC_ACQUIRE) == 1; }
 static uint8_t *region;
 static size_t region_size;
 static struct danaus_region_header *header;
@@ -228,6 +232,7 @@ static int parse_mount(struct json *j) {
   m->len = len;
   m->id = (int)id;
   dn_mount_count++;
+  dn_note_mount_point(m->path);
   return 0;
 }
 
@@ -279,6 +284,9 @@ static int parse_registration(const char *text, size_t length, struct registrati
 
 /** Moves `fd` to the top of the descriptor table, close-on-exec; returns the new number (or fd when it cannot). */
 int dn_move_high(int fd) {
+  /* The tries below fail with EMFILE near the limit: a call that succeeds must leave the program's errno alone (make
+   * reads errno after a successful fopen and stops on EMFILE). */
+  int saved = errno;
   struct rlimit limit;
   long top = 1024;
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) top = (long)limit.rlim_cur;
@@ -287,10 +295,12 @@ int dn_move_high(int fd) {
     int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, (int)at);
     if (high >= 0) {
       REAL(close)(fd);
+      errno = saved;
       return high;
     }
   }
   REAL(fcntl)(fd, F_SETFD, FD_CLOEXEC);
+  errno = saved;
   return fd;
 }
 
@@ -439,7 +449,7 @@ static int reconnect(void) {
   }
   for (int i = 0; i < old_count; i++) free(old[i].path);
   dn_each(mark_lost, NULL);
-  state = 1;
+  set_state(1);
   dn_log("registered again with the restarted tenant service; files opened before the restart answer ESTALE");
   return 0;
 }
@@ -448,28 +458,37 @@ void dn_revive(void) {
   if (state == 2) reconnect();
 }
 
+static int connect_now(void);
+
 int dn_connect(void) {
   if (state == 1) return 0;
+  int saved = errno;
+  int r = connect_now();
+  if (r == 0) errno = saved; /* registering is the library's business; a failure sets errno for the caller */
+  return r;
+}
+
+static int connect_now(void) {
   if (state == 2) return reconnect();
   if (state == -1) {
     errno = failed_errno;
     return -1;
   }
   if (!dn_enabled()) {
-    state = -1;
+    set_state(-1);
     failed_errno = ENOTCONN;
     errno = ENOTCONN;
     return -1;
   }
   int rc = do_register();
   if (rc < 0) {
-    state = -1;
+    set_state(-1);
     failed_errno = -rc;
     dn_log("cannot register with the tenant service at %s: %s; paths under its mounts are not served", getenv(DN_ENV_SOCKET), strerror(-rc));
     errno = -rc;
     return -1;
   }
-  state = 1;
+  set_state(1);
   return 0;
 }
 
@@ -479,7 +498,7 @@ void dn_connection_forked(void) {
   drop_registration();
   for (int i = 0; i < dn_mount_count; i++) free(dn_mounts[i].path);
   dn_mount_count = 0;
-  if (state == 1 || state == 2) state = 0;
+  if (state == 1 || state == 2) set_state(0);
 }
 
 /* ---- the ring ---- */
@@ -497,7 +516,7 @@ static int service_alive(void) {
 static void gone(void) {
   if (state == 1) {
     dn_log("the tenant service went away (killed, restarted or stopped): calls on its mounts fail with ENOTCONN");
-    state = 2;
+    set_state(2);
   }
 }
 
@@ -530,7 +549,18 @@ static void announce_free(void) {
   if (__atomic_load_n(&queue->producer_sleepers, __ATOMIC_SEQ_CST) != 0) futex(&queue->free_seq, FUTEX_WAKE, INT32_MAX, NULL);
 }
 
+static int64_t call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length);
+
+/* A call answers through its result; the futex waits and liveness checks on its way (EAGAIN, ETIMEDOUT…) must not
+ * leave their errno behind, since programs read errno after calls that succeed (readdir's end, strtol's idiom). */
 int64_t dn_call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length) {
+  int saved = errno;
+  int64_t result = call(opcode, args, nargs, length, reply_length);
+  errno = saved;
+  return result;
+}
+
+static int64_t call(uint32_t opcode, const int64_t *args, int nargs, uint32_t length, uint32_t *reply_length) {
   if (reply_length) *reply_length = 0;
   if (state != 1) return -ENOTCONN;
   if (length > dn_bufsize) return -EINVAL;

@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,8 +31,6 @@ struct dn_dir {
 _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent and dirent64 are one layout on x86-64");
 
 static struct dn_dir *streams;
-
-int dn_open_private(int mount, const char *inner, int flags, mode_t mode);
 
 static struct dn_dir *ours(void *dir) {
   for (struct dn_dir *d = streams; d != NULL; d = d->next) if ((void *)d == dir) return d;
@@ -242,11 +241,19 @@ int dirfd(DIR *dir) {
   return d != NULL ? fd : next_dirfd(dir);
 }
 
-/** scandir over a private directory (glibc's own would open it through its internal, unwrapped opendir). */
-static int scan(const char *path, struct dirent ***list, int (*filter)(const struct dirent *),
+/** scandir over private directory `path` relative to `dirfd` (glibc's own would open it through its internal,
+ * unwrapped opendir). */
+static int scan(int dirfd, const char *path, struct dirent ***list, int (*filter)(const struct dirent *),
                 int (*compare)(const struct dirent **, const struct dirent **)) {
-  DIR *dir = opendir(path);
-  if (dir == NULL) return -1;
+  int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  DIR *dir = fdopendir(fd);
+  if (dir == NULL) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
   size_t count = 0, capacity = 16;
   struct dirent **out = malloc(capacity * sizeof *out);
   if (out == NULL) {
@@ -281,27 +288,90 @@ fail:;
   return -1;
 }
 
+int scandirat(int dirfd, const char *path, struct dirent ***list, int (*filter)(const struct dirent *),
+              int (*compare)(const struct dirent **, const struct dirent **)) {
+  NEXT(scandirat);
+  if (!dn_path_is_private(dirfd, path)) return next_scandirat(dirfd, path, list, filter, compare);
+  return scan(dirfd, path, list, filter, compare);
+}
+
+int scandirat64(int dirfd, const char *path, struct dirent64 ***list, int (*filter)(const struct dirent64 *),
+                int (*compare)(const struct dirent64 **, const struct dirent64 **)) {
+  NEXT(scandirat64);
+  if (!dn_path_is_private(dirfd, path)) return next_scandirat64(dirfd, path, list, filter, compare);
+  return scan(dirfd, path, (struct dirent ***)list, (int (*)(const struct dirent *))filter,
+              (int (*)(const struct dirent **, const struct dirent **))compare);
+}
+
 int scandir(const char *path, struct dirent ***list, int (*filter)(const struct dirent *),
             int (*compare)(const struct dirent **, const struct dirent **)) {
   NEXT(scandir);
-  char inner[DN_PATH_MAX];
-  LOCK();
-  int mount = dn_route(AT_FDCWD, path, inner);
-  UNLOCK();
-  if (mount == -1) return next_scandir(path, list, filter, compare);
-  return scan(path, list, filter, compare);
+  if (!dn_path_is_private(AT_FDCWD, path)) return next_scandir(path, list, filter, compare);
+  return scan(AT_FDCWD, path, list, filter, compare);
 }
 
 int scandir64(const char *path, struct dirent64 ***list, int (*filter)(const struct dirent64 *),
               int (*compare)(const struct dirent64 **, const struct dirent64 **)) {
   NEXT(scandir64);
-  char inner[DN_PATH_MAX];
-  LOCK();
-  int mount = dn_route(AT_FDCWD, path, inner);
-  UNLOCK();
-  if (mount == -1) return next_scandir64(path, list, filter, compare);
-  return scan(path, (struct dirent ***)list, (int (*)(const struct dirent *))filter,
+  if (!dn_path_is_private(AT_FDCWD, path)) return next_scandir64(path, list, filter, compare);
+  return scan(AT_FDCWD, path, (struct dirent ***)list, (int (*)(const struct dirent *))filter,
               (int (*)(const struct dirent **, const struct dirent **))compare);
+}
+
+/**
+ * readdir_r on the library's stream: the next entry copied into the caller's `entry` under dn_lock (glibc's own
+ * would take the library's stream for one of its own). Returns 0 (*result NULL at the end) or the errno.
+ */
+static int next_entry_into(struct dn_dir *d, struct dirent64 *entry, struct dirent64 **result) {
+  int saved = errno;
+  errno = 0;
+  struct dirent64 *e = next_entry(d);
+  int err = errno;
+  errno = saved;
+  if (e == NULL) {
+    *result = NULL;
+    return err;
+  }
+  memcpy(entry, e, offsetof(struct dirent64, d_name) + strlen(e->d_name) + 1);
+  *result = entry;
+  return 0;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* readdir_r is deprecated, but programs still call it */
+int readdir_r(DIR *dir, struct dirent *entry, struct dirent **result) {
+  NEXT(readdir_r);
+  LOCK();
+  struct dn_dir *d = ours(dir);
+  int r = d == NULL ? 0 : next_entry_into(d, (struct dirent64 *)entry, (struct dirent64 **)result);
+  UNLOCK();
+  return d == NULL ? next_readdir_r(dir, entry, result) : r;
+}
+
+int readdir64_r(DIR *dir, struct dirent64 *entry, struct dirent64 **result) {
+  NEXT(readdir64_r);
+  LOCK();
+  struct dn_dir *d = ours(dir);
+  int r = d == NULL ? 0 : next_entry_into(d, entry, result);
+  UNLOCK();
+  return d == NULL ? next_readdir64_r(dir, entry, result) : r;
+}
+
+#pragma GCC diagnostic pop
+
+/** getdirentries on a private directory: the position before the read in *base, then getdents64. */
+ssize_t getdirentries(int fd, char *buf, size_t count, off_t *base) {
+  NEXT(getdirentries);
+  if (dn_get(fd) == NULL) return next_getdirentries(fd, buf, count, base);
+  off_t at = lseek(fd, 0, SEEK_CUR);
+  if (at < 0) return -1;
+  ssize_t got = getdents64(fd, buf, count);
+  if (got >= 0) *base = at;
+  return got;
+}
+
+ssize_t getdirentries64(int fd, char *buf, size_t count, off64_t *base) {
+  return getdirentries(fd, buf, count, (off_t *)base);
 }
 
 /**

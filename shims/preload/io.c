@@ -22,7 +22,6 @@
 
 _Static_assert(sizeof(struct stat) == sizeof(struct danaus_stat), "struct stat is the wire stat");
 
-extern mode_t dn_umask;
 #define LOCK() pthread_mutex_lock(&dn_lock)
 #define UNLOCK() pthread_mutex_unlock(&dn_lock)
 
@@ -99,6 +98,7 @@ int dn_open_private(int mount, const char *inner, int flags, mode_t mode) {
 }
 
 static int open_at(int dirfd, const char *path, int flags, mode_t mode) {
+  if (dn_surely_kernel(dirfd, path)) return kernel_fd(REAL(openat)(dirfd, path, flags, mode));
   char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(dirfd, path, inner);

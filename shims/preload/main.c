@@ -20,8 +20,6 @@ pid_t dn_pid;
 
 int dn_shared_memory_child(void) { return getpid() != dn_pid; }
 
-void dn_fork_handlers(void);
-
 #define RESOLVE(name) dn_real.name = (__typeof__(dn_real.name))dlsym(RTLD_NEXT, #name)
 
 void dn_resolve(void) {

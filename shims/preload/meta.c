@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
@@ -24,7 +25,6 @@
 #define UNLOCK() pthread_mutex_unlock(&dn_lock)
 
 extern mode_t dn_umask;
-int dn_fstat_locked(int fd, struct stat *st);
 
 /** One path operation: paths `a` (and `b`) in the buffer, args = [mount, extra...]. Holds dn_lock. */
 static int64_t path_call(uint32_t op, int mount, const char *a, const char *b, int nextra, const int64_t *extra, uint32_t *reply) {
@@ -41,6 +41,7 @@ static int64_t path_call(uint32_t op, int mount, const char *a, const char *b, i
  */
 #define ROUTED(dirfd, path, expr, kernel) \
   do { \
+    if (dn_surely_kernel((dirfd), (path))) return (kernel); \
     char inner[DN_PATH_MAX]; \
     LOCK(); \
     int mount = dn_route((dirfd), (path), inner); \
@@ -97,6 +98,7 @@ static int empty_path_fstat(int dirfd, const char *path, int flags, struct stat 
 int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
   NEXT(fstatat);
   if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)) return next_fstatat(dirfd, path, st, flags);
+  if (dn_surely_kernel(dirfd, path)) return next_fstatat(dirfd, path, st, flags);
   LOCK();
   int handled;
   int r = empty_path_fstat(dirfd, path, flags, st, &handled);
@@ -137,6 +139,7 @@ static void to_statx(const struct stat *st, struct statx *sx) {
 
 int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx) {
   NEXT(statx);
+  if (dn_surely_kernel(dirfd, path)) return next_statx(dirfd, path, flags, mask, sx);
   struct stat st;
   LOCK();
   int handled;
@@ -563,14 +566,105 @@ int fremovexattr(int fd, const char *name) { NO_XATTR_FD(fremovexattr, next_frem
 
 /* ---- working directory ---- */
 
-/** Makes (mount, inner) the working directory after checking it is a directory. Holds dn_lock. */
+/**
+ * Walks inner path `inner` of `mount` as the kernel walks a path: "." stays, ".." leaves the last directory actually
+ * entered, each name is looked up (lstat) before the next. Returns 0 with the physical path inside the mount in
+ * `done` ("/" for its root); 1 when a symlink was met, with `work` (DN_PATH_MAX) rewritten to the absolute path to
+ * walk instead (the target in place of the link, the rest after it); or -errno. Holds dn_lock.
+ */
+static int64_t walk(int mount, const char *inner, char *done, char *work) {
+  size_t len = 0;
+  done[0] = '\0';
+  for (const char *p = inner; *p;) {
+    if (*p == '/') {
+      p++;
+      continue;
+    }
+    size_t n = strcspn(p, "/");
+    const char *name = p;
+    p += n;
+    if (n == 1 && name[0] == '.') continue;
+    if (n == 2 && name[0] == '.' && name[1] == '.') {
+      while (len > 0 && done[len - 1] != '/') len--;
+      if (len > 0) len--;
+      done[len] = '\0';
+      continue;
+    }
+    if (len + 1 + n >= DN_PATH_MAX) return -ENAMETOOLONG;
+    done[len++] = '/';
+    memcpy(done + len, name, n);
+    len += n;
+    done[len] = '\0';
+    struct stat st;
+    int64_t r = stat_into(mount, done, 1, &st);
+    if (r < 0) return r;
+    if (S_ISLNK(st.st_mode)) {
+      r = path_call(DANAUS_OP_READLINK, mount, done, NULL, 0, NULL, NULL);
+      if (r < 0) return r;
+      if (r >= DN_PATH_MAX) return -ENAMETOOLONG;
+      char target[DN_PATH_MAX], dir[DN_PATH_MAX];
+      memcpy(target, dn_buf, (size_t)r);
+      target[r] = '\0';
+      len -= n + 1;
+      done[len] = '\0';
+      if (target[0] == '/') dir[0] = '\0';
+      else if ((r = dn_absolute(mount, len > 0 ? done : "/", dir, sizeof dir)) < 0) return r;
+      if (snprintf(work, DN_PATH_MAX, "%s%s%s%s", dir, dir[0] ? "/" : "", target, p) >= DN_PATH_MAX) return -ENAMETOOLONG;
+      return 1;
+    }
+    if (*p && !S_ISDIR(st.st_mode)) return -ENOTDIR;
+  }
+  if (len == 0) strcpy(done, "/");
+  return 0;
+}
+
+/**
+ * Resolves absolute path `work` (DN_PATH_MAX, rewritten as links are followed) through the mounts: the mount, with
+ * the physical path inside it in `done`; -1 when the path leaves every mount (`work` then holds the path left for the
+ * kernel); -2 with errno set (ELOOP past 40 links). Holds dn_lock.
+ */
+static int resolve_locked(char *work, char *done) {
+  char inner[DN_PATH_MAX];
+  for (int links = 0; links <= 40; links++) {
+    int mount = dn_route(AT_FDCWD, work, inner);
+    if (mount < 0) return mount;
+    int64_t r = walk(mount, inner, done, work);
+    if (r == 0) return mount;
+    if (r < 0) {
+      errno = (int)-r;
+      return -2;
+    }
+  }
+  errno = ELOOP;
+  return -2;
+}
+
+/**
+ * Makes (mount, inner) the working directory, as the kernel would: the directory the path resolves to, named by its
+ * physical path (so getcwd after a chdir through a symlink names the target); a symlink leading out of the mounts
+ * makes the kernel's directory the working directory. Holds dn_lock.
+ */
 static int64_t enter(int mount, const char *inner) {
+  char done[DN_PATH_MAX], work[DN_PATH_MAX];
+  int64_t r = walk(mount, inner, done, work);
+  if (r == 1) {
+    mount = resolve_locked(work, done);
+    if (mount == -2) return -errno;
+    if (mount == -1) {
+      if (syscall(SYS_chdir, work) < 0) return -errno;
+      dn_cwd_mount = -1;
+      dn_kernel_cwd_changed();
+      return 0;
+    }
+    r = 0;
+  }
+  if (r < 0) return r;
   struct stat st;
-  int64_t r = stat_into(mount, inner, 0, &st);
+  r = stat_into(mount, done, 0, &st);
   if (r < 0) return r;
   if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
   dn_cwd_mount = mount;
-  dn_normalise(inner, dn_cwd_inner);
+  strcpy(dn_cwd_inner, done);
   return 0;
 }
 
@@ -652,100 +746,30 @@ char *get_current_dir_name(void) { return getcwd(NULL, 0); }
 /* ---- realpath ---- */
 
 /**
- * realpath of a private path: follows symlinks inside the mount component by component (relative targets against the
- * link's directory, absolute ones from the root: one that leaves the mount continues on the kernel's side).
+ * realpath of a private path: resolved as the kernel resolves one, a component at a time (symlinks first, so a ".."
+ * after a link leaves the link's target), with relative targets against the link's directory and absolute ones from
+ * the root: one that leaves the mounts continues on the kernel's side (*kernel set, the path left in `work`).
  */
 static char *private_realpath(const char *path, char *resolved, int *kernel, char *work) {
-  char inner[DN_PATH_MAX];
   *kernel = 0;
   if (strlen(path) >= DN_PATH_MAX) {
     errno = ENAMETOOLONG;
     return NULL;
   }
   strcpy(work, path);
-  for (int hops = 0; hops < 40; hops++) {
-    LOCK();
-    int mount = dn_route(AT_FDCWD, work, inner);
-    if (mount == -1) {
-      UNLOCK();
-      *kernel = 1;
-      return NULL;
-    }
-    if (mount == -2) {
-      UNLOCK();
-      return NULL;
-    }
-    dn_normalise(inner, work); /* work is rebuilt below before it is read again */
-    strcpy(inner, work);
-    /* Find the first component of inner that is a symlink. */
-    char prefix[DN_PATH_MAX];
-    size_t len = 0;
-    const char *p = inner;
-    int64_t r = 0;
-    int linked = 0;
-    prefix[0] = '\0';
-    while (*p) {
-      while (*p == '/') p++;
-      if (!*p) break;
-      const char *end = strchr(p, '/');
-      size_t n = end ? (size_t)(end - p) : strlen(p);
-      prefix[len++] = '/';
-      memcpy(prefix + len, p, n);
-      len += n;
-      prefix[len] = '\0';
-      p += n;
-      struct stat st;
-      r = stat_into(mount, prefix, 1, &st);
-      if (r < 0) break;
-      if (S_ISLNK(st.st_mode)) {
-        r = path_call(DANAUS_OP_READLINK, mount, prefix, NULL, 0, NULL, NULL);
-        if (r < 0) break;
-        char target[DN_PATH_MAX];
-        if ((size_t)r >= sizeof target) { r = -ENAMETOOLONG; break; }
-        memcpy(target, dn_buf, (size_t)r);
-        target[r] = '\0';
-        char next[DN_PATH_MAX * 2];
-        if (target[0] == '/') {
-          snprintf(next, sizeof next, "%s%s", target, p);
-        } else {
-          char dir[DN_PATH_MAX];
-          prefix[len - n - 1] = '\0';
-          r = dn_absolute(mount, prefix[0] ? prefix : "/", dir, sizeof dir);
-          if (r < 0) break;
-          snprintf(next, sizeof next, "%s/%s%s", dir, target, p);
-        }
-        if (strlen(next) >= DN_PATH_MAX) { r = -ENAMETOOLONG; break; }
-        strcpy(work, next);
-        linked = 1;
-        break;
-      }
-      if (*p && !S_ISDIR(st.st_mode)) { r = -ENOTDIR; break; }
-    }
-    if (r < 0) {
-      UNLOCK();
-      errno = (int)-r;
-      return NULL;
-    }
-    if (!linked) {
-      char abs[DN_PATH_MAX];
-      r = dn_absolute(mount, inner, abs, sizeof abs);
-      UNLOCK();
-      if (r < 0) {
-        errno = (int)-r;
-        return NULL;
-      }
-      if (resolved == NULL) return strdup(abs);
-      if (strlen(abs) >= PATH_MAX) {
-        errno = ENAMETOOLONG;
-        return NULL;
-      }
-      strcpy(resolved, abs);
-      return resolved;
-    }
-    UNLOCK();
+  char done[DN_PATH_MAX], abs[DN_PATH_MAX];
+  LOCK();
+  int mount = resolve_locked(work, done);
+  int r = mount < 0 ? 0 : dn_absolute(mount, done, abs, sizeof abs);
+  UNLOCK();
+  if (mount == -1) *kernel = 1;
+  if (mount < 0) return NULL;
+  if (r < 0 || (resolved != NULL && strlen(abs) >= PATH_MAX)) {
+    errno = r < 0 ? -r : ENAMETOOLONG;
+    return NULL;
   }
-  errno = ELOOP;
-  return NULL;
+  if (resolved == NULL) return strdup(abs);
+  return strcpy(resolved, abs);
 }
 
 char *realpath(const char *path, char *resolved) {

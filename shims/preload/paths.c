@@ -97,28 +97,92 @@ static int find_mount(const char *abs, const char *spelled, char *inner) {
 
 /** The kernel's working directory, when a mount point lies under it (relative paths may then enter a mount). */
 static char kernel_cwd[DN_PATH_MAX];
-/** 0: not looked up since the last chdir; 1: no mount point under it; 2: kernel_cwd holds it, mounts below. */
+/** 0: not looked up since the last chdir or mount table; 1: no mount point under it; 2: mount points below it. */
 static int kernel_cwd_state;
 
-void dn_kernel_cwd_changed(void) { kernel_cwd_state = 0; }
+void dn_kernel_cwd_changed(void) { __atomic_store_n(&kernel_cwd_state, 0, __ATOMIC_RELEASE); }
 
 /** Whether relative paths from the kernel's working directory can reach a mount (then kernel_cwd holds it). */
 static int kernel_cwd_reaches_mount(void) {
   if (kernel_cwd_state == 0) {
-    kernel_cwd_state = 1;
+    int reaches = 0;
     char here[DN_PATH_MAX];
     if (syscall(SYS_getcwd, here, sizeof here) > 0 && here[0] == '/') {
       size_t n = strlen(here);
       for (int i = 0; i < dn_mount_count; i++) {
         const struct dn_mount *m = &dn_mounts[i];
-        if (n == 1 || (strncmp(m->path, here, n) == 0 && (m->path[n] == '/' || m->path[n] == '\0'))) {
-          strcpy(kernel_cwd, here);
-          kernel_cwd_state = 2;
-        }
+        if (n == 1 || (strncmp(m->path, here, n) == 0 && (m->path[n] == '/' || m->path[n] == '\0'))) reaches = 1;
       }
+      /* A path climbing out with ".." needs the directory even when no mount lies below it. */
+      strcpy(kernel_cwd, here);
+    } else {
+      kernel_cwd[0] = '\0';
     }
+    __atomic_store_n(&kernel_cwd_state, reaches ? 2 : 1, __ATOMIC_RELEASE);
   }
   return kernel_cwd_state == 2;
+}
+
+/** Whether `path` has a ".." component (which can climb from outside every mount into one). */
+static int climbs(const char *path) {
+  for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+    if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0')) return 1;
+  return 0;
+}
+
+/* ---- the fast answer for kernel-bound paths ----
+ * Most calls of a preloaded program name host files. Those are answered before the library's lock is taken and
+ * without copying the path: an absolute path already in normal form (no ".", "..", or repeated slash) under none of
+ * the mount points cannot be in a mount, nor can a relative one without ".." from a working directory with no mount
+ * below it. The mount points seen by this process are kept in a list that only grows (a restarted service may
+ * announce new ones; a point no longer served only costs the slow path), so a reader never sees one being freed. */
+#define KNOWN_POINTS 64
+static const char *known_points[KNOWN_POINTS];
+static size_t known_lengths[KNOWN_POINTS];
+/** Points in the list; KNOWN_POINTS + 1 when one did not fit (every path then takes the slow path). */
+static int known_count;
+
+void dn_note_mount_point(const char *point) {
+  dn_kernel_cwd_changed();
+  int n = __atomic_load_n(&known_count, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < n && n <= KNOWN_POINTS; i++)
+    if (strcmp(known_points[i], point) == 0) return;
+  if (n >= KNOWN_POINTS) {
+    __atomic_store_n(&known_count, KNOWN_POINTS + 1, __ATOMIC_RELEASE);
+    return;
+  }
+  char *copy = strdup(point);
+  if (copy == NULL) n = KNOWN_POINTS; /* then nothing is decided fast */
+  else {
+    known_points[n] = copy;
+    known_lengths[n] = strlen(copy);
+  }
+  __atomic_store_n(&known_count, n + 1, __ATOMIC_RELEASE);
+}
+
+/** Whether absolute `path` has a "." or ".." component or a repeated slash (then only normalising can tell). */
+static int unusual(const char *path) {
+  for (const char *p = path; *p; p++)
+    if (p[0] == '/' && (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || p[2] == '\0' || (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))))
+      return 1;
+  return 0;
+}
+
+int dn_surely_kernel(int dirfd, const char *path) {
+  if (!dn_enabled()) return 1;
+  if (path == NULL || path[0] == '\0' || !dn_registered()) return 0; /* "" may be AT_EMPTY_PATH */
+  if (path[0] == '/') {
+    int n = __atomic_load_n(&known_count, __ATOMIC_ACQUIRE);
+    if (n > KNOWN_POINTS || unusual(path)) return 0;
+    for (int i = 0; i < n; i++) {
+      size_t len = known_lengths[i];
+      if (len == 1 || (strncmp(path, known_points[i], len) == 0 && (path[len] == '/' || path[len] == '\0'))) return 0;
+    }
+    return 1;
+  }
+  if (climbs(path)) return 0;
+  if (dirfd != AT_FDCWD) return dn_get(dirfd) == NULL; /* relative to a kernel directory: the kernel's */
+  return __atomic_load_n(&dn_cwd_mount, __ATOMIC_ACQUIRE) < 0 && __atomic_load_n(&kernel_cwd_state, __ATOMIC_ACQUIRE) == 1;
 }
 
 int dn_route(int dirfd, const char *path, char *inner) {
@@ -137,7 +201,8 @@ int dn_route(int dirfd, const char *path, char *inner) {
   const char *base;
   struct dn_file *dir = dirfd == AT_FDCWD ? NULL : dn_get(dirfd);
   if (dirfd == AT_FDCWD && dn_cwd_mount < 0) {
-    if (path[0] == '\0' || (dn_connect() < 0 && dn_mount_count == 0) || !kernel_cwd_reaches_mount()) return -1;
+    if (path[0] == '\0' || (dn_connect() < 0 && dn_mount_count == 0)) return -1;
+    if (!kernel_cwd_reaches_mount() && (!climbs(path) || kernel_cwd[0] == '\0')) return -1;
     char spelled[DN_PATH_MAX];
     if (snprintf(spelled, sizeof spelled, "%s/%s", kernel_cwd, path) >= (int)sizeof spelled || append_normalised(abs, &len, spelled) < 0) {
       errno = ENAMETOOLONG;
@@ -163,10 +228,33 @@ int dn_route(int dirfd, const char *path, char *inner) {
   return mount;
 }
 
+int dn_absolute(int mount, const char *inner, char *out, size_t size) {
+  const struct dn_mount *m = NULL;
+  for (int i = 0; i < dn_mount_count && m == NULL; i++)
+    if (dn_mounts[i].id == mount) m = &dn_mounts[i];
+  if (m == NULL) return -ENOENT;
+  /* The mount point, then the inner path: "/" inside a mount at "/m" is "/m"; anything inside "/" is itself. */
+  const char *point = m->len == 1 ? "" : m->path;
+  const char *rest = point[0] != '\0' && strcmp(inner, "/") == 0 ? "" : inner;
+  if (snprintf(out, size, "%s%s", point, rest) >= (int)size) return -ERANGE;
+  return 0;
+}
+
 int dn_put_paths(const char *a, const char *b) {
   size_t la = strlen(a) + 1, lb = b ? strlen(b) + 1 : 0;
   if (la > DN_PATH_MAX || lb > DN_PATH_MAX || la + lb > dn_bufsize) return -ENAMETOOLONG;
   memcpy(dn_buf, a, la);
   if (b) memcpy(dn_buf + la, b, lb);
   return (int)(la + lb);
+}
+
+int dn_path_is_private(int dirfd, const char *path) {
+  if (dn_surely_kernel(dirfd, path)) return 0;
+  char inner[DN_PATH_MAX];
+  int saved = errno;
+  pthread_mutex_lock(&dn_lock);
+  int mount = dn_route(dirfd, path, inner);
+  pthread_mutex_unlock(&dn_lock);
+  errno = saved;
+  return mount != -1;
 }

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -15,6 +16,10 @@
 #include <sys/types.h>
 
 #include "../include/danaus_proto.h"
+
+/* Everything declared below is the library's own: hidden, so a program's symbol of the same name can neither take
+ * its place nor be taken by it. Only the libc entry points the library defines are exported. */
+#pragma GCC visibility push(hidden)
 
 /** The environment variable naming the tenant's registration socket (the same one the TypeScript client reads). */
 #define DN_ENV_SOCKET "DANAUS_SOCKET"
@@ -91,6 +96,8 @@ extern int dn_debug;
 int dn_connect(void);
 /** Whether DANAUS_SOCKET is set at all (the library has nothing to route otherwise). */
 int dn_enabled(void);
+/** Whether this process is registered with a live service now (read without dn_lock). */
+int dn_registered(void);
 /** From now on the library routes nothing (a setuid program). */
 void dn_disable(void);
 /** The mount table (valid after dn_connect). */
@@ -160,6 +167,18 @@ void dn_positions_adopt(int fd);
  * (ENAMETOOLONG, a stale dirfd that cannot be reopened, ENOTCONN). Caller holds dn_lock.
  */
 int dn_route(int dirfd, const char *path, char *inner);
+/**
+ * 1 when `path` (relative to `dirfd`) surely goes to the kernel: decided without dn_lock and without normalising, so
+ * kernel-bound calls stay cheap; 0 when dn_route must decide.
+ */
+int dn_surely_kernel(int dirfd, const char *path);
+/**
+ * 1 when `path` (relative to `dirfd`) is the library's (under a mount, or ours but bad: the library's own call then
+ * answers the errno), 0 when it goes to the kernel. Takes dn_lock when the quick answer is not enough; call it unlocked.
+ */
+int dn_path_is_private(int dirfd, const char *path);
+/** Records a mount point of a registration (for dn_surely_kernel). Caller holds dn_lock. */
+void dn_note_mount_point(const char *point);
 /** Writes inner path `inner` normalised lexically to `out` (strlen(inner) + 2 bytes): what an open file or the working
  * directory keeps (dn_route hands out paths as the program spelled them). */
 void dn_normalise(const char *inner, char *out);
@@ -178,8 +197,7 @@ void dn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /** Sets errno from a negative result and returns -1; or returns the result. */
 static inline long dn_ret(int64_t result) {
   if (result < 0) {
-    extern int *__errno_location(void);
-    *__errno_location() = (int)-result;
+    errno = (int)-result;
     return -1;
   }
   return (long)result;
@@ -195,8 +213,25 @@ void dn_stdio_follow(int fd);
 /** Whether `fp` is one of the library's streams; its descriptor in *fd. */
 int dn_stream_fd(FILE *fp, int *fd);
 
+/* ---- start-up (main.c) ---- */
+/** The program's umask as of load (umask() keeps it current): applied to the modes of files the library creates. */
+extern mode_t dn_umask;
+/** LD_PRELOAD and DANAUS_SOCKET as of load ("NAME=value"), put back into an exec's environment that dropped them. */
+extern char *dn_saved_preload;
+extern char *dn_saved_socket;
+
+/* ---- open files (io.c) ---- */
+/** Opens inner path `inner` of `mount` for the program; returns the new private descriptor or -errno. Holds dn_lock. */
+int dn_open_private(int mount, const char *inner, int flags, mode_t mode);
+/** fstat of private descriptor `fd`: 0 or -errno. Caller holds dn_lock. */
+int dn_fstat_locked(int fd, struct stat *st);
+
 /* ---- process (process.c) ---- */
+/** Registers the library's fork handlers (called once at load). */
+void dn_fork_handlers(void);
 /** Adopts the descriptors a parent handed over in DANAUS_INHERIT (called once at load, with dn_lock held). */
 void dn_inherit(void);
+
+#pragma GCC visibility pop
 
 #endif /* DANAUS_PRELOAD_H */

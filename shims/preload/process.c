@@ -22,8 +22,6 @@
   if (next_##name == NULL) next_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name)
 
 extern char **environ;
-extern char *dn_saved_preload;
-extern char *dn_saved_socket;
 
 /* ---- fork ---- */
 

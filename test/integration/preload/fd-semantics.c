@@ -192,6 +192,20 @@ int main(int argc, char **argv) {
   show("flock-other-ofd", flock(other, LOCK_EX | LOCK_NB));
   show("flock-unlock", flock(lk, LOCK_UN));
   show("flock-other-now", flock(other, LOCK_EX | LOCK_NB));
+  /* lockf: a record lock from the position on (glibc builds it on its internal fcntl, which the library cannot see). */
+  show("lockf-seek", lseek(lk, 0, SEEK_SET));
+  show("lockf-tlock", lockf(lk, F_TLOCK, 10));
+  pid_t tester = fork();
+  if (tester == 0) {
+    int mine = open(at("locked"), O_RDWR);
+    int test_busy = lockf(mine, F_TEST, 10) < 0 && errno == EACCES;
+    int tlock_busy = lockf(mine, F_TLOCK, 10) < 0 && (errno == EACCES || errno == EAGAIN);
+    int beyond = lseek(mine, 10, SEEK_SET) == 10 && lockf(mine, F_TLOCK, 5) == 0;
+    _exit((test_busy ? 0 : 1) | (tlock_busy ? 0 : 2) | (beyond ? 0 : 4));
+  }
+  waitpid(tester, &status, 0);
+  show("lockf-tester-exit", WIFEXITED(status) ? WEXITSTATUS(status) : 100);
+  show("lockf-ulock", lockf(lk, F_ULOCK, 10));
   struct flock rd = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
   int rdonly = open(at("locked"), O_RDONLY);
   show("wrlck-on-rdonly", fcntl(rdonly, F_SETLK, &rd));

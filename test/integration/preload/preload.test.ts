@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { alive, Harness, LAST_CPU, tenantToml, waitFor } from "../harness.ts";
 
 setDefaultTimeout(60_000);
@@ -81,6 +81,48 @@ describe("unmodified programs through danaus run, on a mount no kernel process c
   test("the mount points do not exist for the kernel", () => {
     expect(existsSync(ALPHA)).toBe(false);
     expect(existsSync(BETA)).toBe(false);
+  });
+
+  test("a relative path climbing with '..' from a host working directory into the mount, and absolute paths not in normal form, reach the mount", async () => {
+    // The run starts in `scratch` (on the host, no mount below it): only the '..' climb can lead into alpha's mount.
+    const up = relative(scratch, ALPHA);
+    expect(up.startsWith("../")).toBe(true);
+    // Spellings that are not in normal form take the library's slow path; each must still reach the mount.
+    const spellings = [`${up}/climb`, ALPHA.replace("/test/", "//test/") + "/climb", ALPHA.replace("/test/", "/test/./") + "/climb", `${ALPHA}/../alpha/climb`, `/tmp/../${ALPHA}/climb`];
+    const ran = await run("alpha", "", `printf climbed > ${ALPHA}/climb && for p in ${spellings.join(" ")}; do cat $p; stat -c ' %s' $p; done && ls ${up} | grep -x climb && rm ${up}/climb`);
+    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({ code: 0, stdout: "climbed 7\n".repeat(spellings.length) + "climb\n", stderr: "" });
+    expect(existsSync(join(backing("alpha"), "climb"))).toBe(false);
+  });
+
+  test("getcwd and realpath inside the mount (/bin/pwd -P, realpath, readlink -f, python3 os.getcwd): as on the host", async () => {
+    const script = `mkdir -p "$R/d/e" && ln -s d/e "$R/l" && cd "$R/l" && /bin/pwd -P && realpath . .. "$R/l" && readlink -f "$R/l/../e" ` +
+      `; python3 -c 'import os; print(os.getcwd()); print(os.path.realpath("."))'`;
+    const { mount, kernel } = await both("cwd", script);
+    expect(mount.stdout.replaceAll(`${ALPHA}/cwd`, "R")).toBe(kernel.stdout.replaceAll(`${host}/cwd`, "R"));
+    expect(mount.stdout.split("\n")[0]).toBe(`${ALPHA}/cwd/d/e`);
+  });
+
+  test("make builds a target, then finds it up to date (it calls glibc's pre-2.33 __xstat family and reads errno after calls that succeed)", async () => {
+    const script = `cd "$R" && printf 'all: out\\nout: in\\n\\tcp in out\\n' > Makefile && echo data > in && make -s && cat out && make && touch in && make -s && echo again`;
+    const { mount, kernel } = await both("make", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("Nothing to be done for 'all'");
+    expect(readFileSync(join(backing("alpha"), "make/out"), "utf8")).toBe("data\n");
+  });
+
+  test("pathconf and fpathconf of a file in the mount (python3 os.pathconf/os.fpathconf): as on the host, ENOENT for a missing file", async () => {
+    const script = `cd "$R" && echo x > f && python3 -c '
+import os
+fd = os.open("f", os.O_RDONLY)
+print(os.pathconf("f", "PC_NAME_MAX"), os.fpathconf(fd, "PC_NAME_MAX"), os.pathconf(".", "PC_PATH_MAX"), os.pathconf("f", "PC_PIPE_BUF"))
+try:
+    os.pathconf("missing", "PC_NAME_MAX")
+except OSError as e:
+    print(e.strerror)
+'`;
+    const { mount, kernel } = await both("pathconf", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("No such file or directory");
   });
 
   test("cp, cat and sha256sum: the bytes land in alpha's backing directory and read back the same", async () => {
@@ -321,6 +363,75 @@ describe("descriptors and other programs", () => {
     expect(kernel.stdout).toBe("b'abcdef' b'abcdef' 12000\nb'XYZbcd'\nshared-writable ok\nb'abcdef'\n");
     expect(mount.stdout).toBe(kernel.stdout.replace("shared-writable ok", "shared-writable 19"));
     expect(mount.stderr).toContain("writable shared mapping");
+  });
+});
+
+describe("glibc functions that reach files through glibc's internal calls", () => {
+  /** The names in the run's kernel working directory (`scratch`): a call that escaped the library would add some. */
+  const kernelCwd = () => readdirSync(scratch).sort();
+
+  test("git init, add, commit, log, status and diff in the mount: as on the host, nothing created in the kernel's working directory", async () => {
+    const before = kernelCwd();
+    const git = "git -c user.name=T -c user.email=t@example.org -c init.defaultBranch=main";
+    const script = `cd "$R" && ${git} init -q && printf 'one\\n' > f && mkdir d && printf 'two\\n' > d/g && ${git} add f d && ${git} commit -q -m first ` +
+      `&& printf 'three\\n' >> f && ${git} commit -q -am second && ${git} log --format=%s && ${git} status --porcelain && printf x > new ` +
+      `&& ${git} status --porcelain && ${git} diff --stat HEAD~1 | tail -1 && ${git} ls-files && ${git} fsck --no-progress 2>&1 && ls .git/objects | wc -l`;
+    const { mount, kernel } = await both("git", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toContain("second\nfirst\n?? new\n");
+    expect(existsSync(join(backing("alpha"), "git/.git/HEAD"))).toBe(true);
+    expect(kernelCwd()).toEqual(before);
+  });
+
+  test("sed -i and sed -i.bak, coreutils mktemp -p and -d -p, make (which stats through __xstat): as on the host, nothing created in the kernel's working directory", async () => {
+    const before = kernelCwd();
+    const script = `cd "$R" && printf 'a\\nb\\n' > f && sed -i s/a/A/ f && cat f && sed -i.bak s/b/B/ f && cat f f.bak ` +
+      `&& t=$(mktemp -p . tmp.XXXXXX) && d=$(mktemp -d -p . dir.XXXXXX) && stat -c '%F %a' "$t" "$d" && rm "$t" && rmdir "$d" && ls ` +
+      `&& printf 'out: f\\n\\tcp f out\\n' > Makefile && make && make && rm Makefile out`;
+    const { mount, kernel } = await both("sed", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toBe("A\nb\nA\nB\nA\nb\nregular empty file 600\ndirectory 700\nf\nf.bak\ncp f out\nmake: 'out' is up to date.\n");
+    expect(readFileSync(join(backing("alpha"), "sed/f"), "utf8")).toBe("A\nB\n");
+    expect(kernelCwd()).toEqual(before);
+  });
+
+  test("python3 tempfile.mkstemp, mkdtemp, TemporaryDirectory with a relative dir in the mount: as on the host", async () => {
+    const program = [
+      "import os, stat, tempfile",
+      "os.chdir(os.environ['R'])",
+      "fd, name = tempfile.mkstemp(dir='.', suffix='.txt'); os.write(fd, b'abc'); os.close(fd)",
+      "print(oct(stat.S_IMODE(os.stat(name).st_mode)), os.path.getsize(name), name.endswith('.txt'))",
+      "d = tempfile.mkdtemp(dir='.'); print(oct(stat.S_IMODE(os.stat(d).st_mode)), os.path.isdir(d))",
+      "with tempfile.TemporaryDirectory(dir='.') as t: open(os.path.join(t, 'x'), 'w').write('x'); print(os.listdir(t))",
+      "os.unlink(name); os.rmdir(d); print(os.listdir('.'))",
+    ].join("\n");
+    writeFileSync(join(scratch, "temp.py"), program);
+    const before = kernelCwd();
+    const { mount, kernel } = await both("python-temp", `/usr/bin/python3 ${join(scratch, "temp.py")}`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toBe("0o600 3 True\n0o700 True\n['x']\n[]\n");
+    expect(kernelCwd()).toEqual(before);
+  });
+
+  test("mkstemp/mkostemps/mkdtemp/mktemp/tempnam, readdir_r, scandirat, getdirentries, glob, nftw/ftw with symlinks, lockf, __xstat (C driver, both builds): as on the host; fts_open is ENOTSUP", async () => {
+    const driver = join(scratch, "glibc-internal");
+    // The linker warns about mktemp on stderr; the compiler's warnings are errors.
+    const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", driver, join(import.meta.dir, "glibc-internal.c")], { stderr: "pipe" });
+    expect({ code: built.exitCode, errors: built.stderr.toString().split("\n").filter((line) => line.includes("error")) }).toEqual({ code: 0, errors: [] });
+    const before = kernelCwd();
+    const { mount, kernel } = await both("glibc", `${driver} "$R"`);
+    expect(mount.stdout).toBe(kernel.stdout);
+    for (const line of ["mkstemp-mode 384 ", "mkdtemp-mode 448 ", "tempnam 1 ", "scandirat 3 ", "glob tree/s*/* -> 0: tree/sub/deep tree/sub/up tree/sub/x.c", "follow tree/outlink/z F level=2 base=z size=6", "phys tree/sub/up SL level=2 base=up size=-1", "nftw-stop 42", "chdir tree/sub/deep/y F level=3 base=y size=5 here=1"]) {
+      expect(mount.stdout).toContain(line);
+    }
+    expect(tree(join(backing("alpha"), "glibc"))).toEqual(tree(join(host, "glibc")));
+    const asan = await run("alpha", `${ALPHA}/glibc-asan`, `mkdir "$R" && ${driver} "$R"`, { asan: true });
+    expect({ code: asan.code, stderr: asan.stderr, stdout: asan.stdout }).toEqual({ code: 0, stderr: "", stdout: kernel.stdout });
+    const fts = await run("alpha", `${ALPHA}/glibc`, `${driver} "$R" fts`);
+    expect({ code: fts.code, stdout: fts.stdout }).toEqual({ code: 0, stdout: "fts_open -1 Operation not supported\n" });
+    expect(fts.stderr).toContain("fts is not implemented for paths under a mount");
+    expect((await run("alpha", `${host}/glibc`, `${driver} "$R" fts`)).stdout).toBe("fts_open 0 \n");
+    expect(kernelCwd()).toEqual(before);
   });
 });
 

@@ -69,6 +69,39 @@ describe("lookup and whiteouts", () => {
     expectErrno("ENOTDIR", () => fs.stat("x/y"));
   });
 
+  test("the bottom layer of a directory is never asked for a whiteout or an opaque marker: they would hide nothing", () => {
+    const [a, b] = setup.lowers as [string, string];
+    mkdirSync(join(a, "etc"));
+    writeFileSync(join(a, "etc", "only-a"), "a");
+    mkdirSync(join(b, "etc"));
+    writeFileSync(join(b, "etc", "f"), "from b");
+    mkdirSync(join(b, "usr"));
+    writeFileSync(join(b, "usr", "g"), "g");
+    const upper = new LocalBackend(setup.upper);
+    const [top, bottom] = setup.lowers.map((root) => new LocalBackend(root)) as [LocalBackend, LocalBackend];
+    setup.backends.push(upper, top, bottom);
+    // On CephFS each of these lookups of a missing name is an MDS round trip.
+    const asked: string[] = [];
+    const recorded = new Proxy(bottom, {
+      get(target, prop) {
+        if (prop === "lstat") return (path: string) => (asked.push(path), target.lstat(path));
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const fs = new UnionFileSystem({ upper, lowers: [top, recorded] }, setup.shared);
+    expect(readFile(fs, "etc/f")).toBe("from b");
+    expect(readFile(fs, "usr/g")).toBe("g");
+    fs.mkdir("p", 0o755);
+    writeFile(fs, "p/new", "n");
+    fs.unlink("p/new");
+    expectErrno("ENOENT", () => fs.stat("q"));
+    expect(asked.filter((path) => path.split("/").pop()!.startsWith(".wh."))).toEqual([]);
+    // The layer above is still asked: its whiteout hides the bottom's name.
+    writeFileSync(join(a, ".wh.usr"), "");
+    expectErrno("ENOENT", () => fs.stat("usr/g"));
+  });
+
   test("a lower whiteout hides the name below it, not beside it; whiteouts are never listed", () => {
     const fs = build((a, b) => {
       writeFileSync(join(a, ".wh.gone"), "");

@@ -160,6 +160,10 @@ export class CephBackend implements FileSystem {
         this.walker.put(this.walker.parentOf(path, "open").parent);
         throw new FsError(ERRNO.EISDIR, "open", path);
       }
+      if (creating) {
+        const created = this.createNamed(path, flags, mode, exclusive);
+        if (created !== null) return created;
+      }
       for (let attempt = 0; ; attempt++) {
         const found = creating ? this.walker.resolveOrMissing(path, follow, "open") : this.walker.resolve(path, follow, "open");
         if (!("name" in found)) return this.openFound(found, flags, path);
@@ -653,6 +657,28 @@ export class CephBackend implements FileSystem {
       if (handle >= 0) this.table.abandon(handle);
       if (inode !== null) this.lib.ceph_ll_put(this.mount, inode);
       else this.walker.put(held);
+      throw error;
+    }
+  }
+
+  /**
+   * The first try of an O_CREAT open: creates the last component of `path` in its parent, without looking the name
+   * up first. ceph_ll_create looks the name up itself (from the client's cache when the client holds the directory's
+   * shared capability and has it all, else from the MDS), so a lookup of ours before it would be a second MDS round
+   * trip whenever the directory is not cached that way. Returns null when the path does not end in a name, or (without
+   * O_EXCL) when the name exists: the caller then resolves it as any open does (a symlink followed, a dangling one's
+   * target created, a directory refused). EEXIST with O_EXCL; the errors of ceph_ll_create and of the parent's walk.
+   */
+  private createNamed(path: string, flags: number, mode: number, exclusive: boolean): number | null {
+    const at = this.walker.parentOf(path, "open");
+    if (at.kind !== "name") {
+      this.walker.put(at.parent);
+      return null;
+    }
+    try {
+      return this.createFile(at, flags, mode, path);
+    } catch (error) {
+      if (!exclusive && error instanceof FsError && error.errno === ERRNO.EEXIST) return null;
       throw error;
     }
   }

@@ -601,6 +601,46 @@ describe.skipIf(conf === null)("cephfs rename over a file with other names", () 
   });
 });
 
+/** MDS requests a client has made so far: the count of its `client.reply` counter (`ceph daemon <asok> perf dump`). */
+function mdsRequests(socket: string): number {
+  const run = Bun.spawnSync(["ceph", "--admin-daemon", socket, "perf", "dump"], { stdout: "pipe", stderr: "pipe" });
+  if (run.exitCode !== 0) throw new Error(`perf dump failed: ${run.stderr.toString()}`);
+  return (JSON.parse(run.stdout.toString()) as { client: { reply: { avgcount: number } } }).client.reply.avgcount;
+}
+
+describe.skipIf(conf === null || Bun.which("ceph") === null)("cephfs MDS requests", () => {
+  test("an O_CREAT open of a new name in a directory another client filled costs the create and at most one lookup", () => {
+    const files = 20;
+    const dir = mkdtempSync(join(tmpdir(), "danaus-ceph-asok-"));
+    const socket = join(dir, "client.asok");
+    const { admin } = cluster();
+    const name = `creates-${++counter}`;
+    // Made and filled by another client: this one has never listed it, so no absence in it is known without the MDS.
+    admin.mkdir(name, 0o755);
+    writeFile(admin, `${name}/other`, "x");
+    const own = CephMount.open({ conf: conf!, clientId: "admin", root: `/${BASE}`, options: { client_oc: "false", admin_socket: socket } });
+    try {
+      const fs = new CephBackend(own.shared, name);
+      fs.stat("");
+      const before = mdsRequests(socket);
+      for (let i = 0; i < files; i++) fs.close(fs.open(`f${i}`, O_CREAT | O_RDWR, 0o600));
+      const perCreate = (mdsRequests(socket) - before) / files;
+      // ceph_ll_create looks the name up itself; a lookup of the backend's own before it would make this 3.
+      expect(perCreate).toBeLessThanOrEqual(2);
+      // An existing name is opened, not created again or truncated; with O_EXCL it is EEXIST.
+      const fd = fs.open("other", O_CREAT | O_RDWR, 0o600);
+      expect(readAll(fs, fd, 0)).toEqual(bytes("x"));
+      fs.close(fd);
+      expectErrno("EEXIST", () => fs.open("f0", O_CREAT | O_EXCL | O_RDWR, 0o600));
+      fs.dispose();
+    } finally {
+      own.close();
+      removeTree(admin, name);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(conf === null)("cephfs backend in Workers", () => {
   test("a handle opened in one thread is read, written and closed from others", async () => {
     const { mount } = cluster();
