@@ -107,7 +107,10 @@ export class CephMount {
     const main = mountClient(options, options.sessionName);
     try {
       const renamerSession = options.sessionName === undefined ? undefined : options.sessionName + RENAMER_SESSION_SUFFIX;
-      const renamer = options.renamer === false ? null : mountClient(options, renamerSession);
+      // A fixed admin socket path is the first client's; the renamer gets its own beside it.
+      const socket = options.options?.admin_socket;
+      const renamerOptions = socket === undefined || socket === "" ? options : { ...options, options: { ...options.options, admin_socket: `${socket}.renamer` } };
+      const renamer = options.renamer === false ? null : mountClient(renamerOptions, renamerSession);
       const fscid = filesystemId(main.cmount);
       const shared: CephShared = {
         pid: process.pid,
