@@ -86,6 +86,10 @@ export class CephBackend implements FileSystem {
   private readonly dev: number;
   private readonly table: HandleTable;
   private readonly walker: Walker;
+  /** The renamer client of the mount ({@link CephShared.renamer}), or null. */
+  private readonly renamer: CephShared["renamer"];
+  /** A walker of the same sub-root on the renamer, opened at the first rename that needs it. */
+  private renamerWalker: Walker | null = null;
   private readonly chunk: number;
   private readonly umask: number;
   private readonly credentials: Credentials;
@@ -110,9 +114,10 @@ export class CephBackend implements FileSystem {
     this.perms = shared.perms;
     this.dev = shared.dev;
     this.table = new HandleTable(shared.table);
+    this.renamer = shared.renamer;
     this.table.enter("open");
     try {
-      this.walker = new Walker(this.lib, this.mount, this.perms, this.openSubRoot(subRoot));
+      this.walker = new Walker(this.lib, this.mount, this.perms, this.openSubRoot(this.mount, this.perms, subRoot));
     } finally {
       this.table.leave();
     }
@@ -126,6 +131,7 @@ export class CephBackend implements FileSystem {
     this.table.enter("close");
     try {
       this.lib.ceph_ll_put(this.mount, this.walker.root);
+      if (this.renamerWalker !== null) this.lib.ceph_ll_put(this.renamer!.mount, this.renamerWalker.root);
     } finally {
       this.table.leave();
     }
@@ -374,12 +380,18 @@ export class CephBackend implements FileSystem {
           const moving = this.walker.lookupName(source.parent, source.name, "rename", from);
           if (moving === null) throw new FsError(ERRNO.ENOENT, "rename", from);
           const replaced = this.walker.lookupName(target.parent, target.name, "rename", to);
-          this.walker.put(moving);
-          if (replaced !== null) this.walker.put(replaced);
+          let replacesLinkedFile = false;
+          try {
+            replacesLinkedFile = replaced !== null && !isDirectory(replaced.type) && this.linkCount(replaced.inode, "rename", to) > 1;
+          } finally {
+            this.walker.put(moving);
+            if (replaced !== null) this.walker.put(replaced);
+          }
           // A trailing slash on either side requires the source to be a directory.
           if ((source.trailingSlash || target.trailingSlash) && !isDirectory(moving.type)) throw new FsError(ERRNO.ENOTDIR, "rename", from);
           // Two names of one inode: Linux does nothing; libcephfs would remove the source name.
           if (replaced !== null && replaced.inode === moving.inode) return;
+          if (replacesLinkedFile && this.renamer !== null) return this.renameOnRenamer(from, to);
           const renamed = this.lib.ceph_ll_rename(this.mount, source.parent.inode, cName(source.name), target.parent.inode, cName(target.name), this.perms);
           check(renamed, "rename", from);
         }),
@@ -565,20 +577,53 @@ export class CephBackend implements FileSystem {
     return held.type;
   }
 
-  /** Resolves the sub-root under the mount root; returns an owned reference to its inode. */
-  private openSubRoot(subRoot: string): Address {
-    check(this.lib.ceph_ll_lookup_root(this.mount, inodeOut), "open", subRoot);
+  /** `st_nlink` of `inode` (ceph_ll_getattr; answered from the client's cache while it holds the link capability). */
+  private linkCount(inode: Address, syscall: string, path: string): number {
+    check(this.lib.ceph_ll_getattr(this.mount, inode, statx, CEPH_STATX_MASK.NLINK, 0, this.perms), syscall, path);
+    return statxView.getUint32(X.stx_nlink, true);
+  }
+
+  /**
+   * rename(2) of `from` over `to` made by the renamer client (see {@link CephShared.renamer} for why), on a walk of
+   * its own under the same sub-root. The checks before it (types, trailing slashes, two names of one inode) are the
+   * caller's; the MDS makes the rest.
+   */
+  private renameOnRenamer(from: string, to: string): void {
+    const { mount, perms } = this.renamer!;
+    this.renamerWalker ??= new Walker(this.lib, mount, perms, this.openSubRoot(mount, perms, this.subRoot));
+    const walker = this.renamerWalker;
+    const source = walker.parentOf(from, "rename");
+    try {
+      const target = walker.parentOf(to, "rename");
+      try {
+        if (source.kind !== "name" || target.kind !== "name") throw new FsError(ERRNO.EBUSY, "rename", from);
+        check(this.lib.ceph_ll_rename(mount, source.parent.inode, cName(source.name), target.parent.inode, cName(target.name), perms), "rename", from);
+        // Until the MDS has journaled it the rename holds the renamer's unmount, which then waits for the MDS's next
+        // periodic journal flush (up to 5 s): longer than a service is given to stop. Flushing now takes a few ms.
+        // The rename has happened whatever this answers, so its result is not the caller's.
+        this.lib.ceph_ll_sync_inode(mount, target.parent.inode, 0);
+      } finally {
+        walker.put(target.parent);
+      }
+    } finally {
+      walker.put(source.parent);
+    }
+  }
+
+  /** Resolves the sub-root under the root of the client `mount`; returns an owned reference to its inode. */
+  private openSubRoot(mount: Address, perms: Address, subRoot: string): Address {
+    check(this.lib.ceph_ll_lookup_root(mount, inodeOut), "open", subRoot);
     const mountRoot = address(inodeOut[0]!);
-    const top = new Walker(this.lib, this.mount, this.perms, mountRoot);
+    const top = new Walker(this.lib, mount, perms, mountRoot);
     let held: Held;
     try {
       held = top.resolve(subRoot, true, "open");
     } catch (error) {
-      this.lib.ceph_ll_put(this.mount, mountRoot);
+      this.lib.ceph_ll_put(mount, mountRoot);
       throw error;
     }
     if (!held.owned) return mountRoot;
-    this.lib.ceph_ll_put(this.mount, mountRoot);
+    this.lib.ceph_ll_put(mount, mountRoot);
     if (!isDirectory(held.type)) {
       top.put(held);
       throw new FsError(ERRNO.ENOTDIR, "open", subRoot);

@@ -15,7 +15,7 @@ import { cName } from "./walk.ts";
 export function ensureCephDirectory(options: Omit<CephMountOptions, "root">, path: string, mode = 0o700): void {
   const names = path.split("/").filter((part) => part !== "");
   if (names.some((name) => name === "." || name === ".." || name.includes("\0"))) throw new FsError(ERRNO.EINVAL, "mkdir", path);
-  const mount = CephMount.open({ ...options, root: "/" });
+  const mount = CephMount.open({ ...options, root: "/", renamer: false });
   try {
     const lib = libcephfs();
     const { mount: cmount, perms } = mount.shared;

@@ -95,6 +95,9 @@ const SYMBOLS = {
   ceph_ll_close: { args: [ptr, ptr], returns: i32 },
   // int ceph_ll_fsync(cmount, Fh *fh, int syncdataonly)
   ceph_ll_fsync: { args: [ptr, ptr, i32], returns: i32 },
+  // int ceph_ll_sync_inode(cmount, Inode *in, int syncdataonly): also waits until the MDS has journaled the
+  // metadata requests made on `in` (a directory's creates, renames...)
+  ceph_ll_sync_inode: { args: [ptr, ptr, i32], returns: i32 },
   // int ceph_ll_statfs(cmount, Inode *in, struct statvfs *stbuf)
   ceph_ll_statfs: { args: [ptr, ptr, ptr], returns: i32 },
 } as const;

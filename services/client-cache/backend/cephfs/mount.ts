@@ -32,6 +32,12 @@ export interface CephMountOptions {
   readonly sessionName?: string;
   /** With `sessionName`: seconds the MDS waits for an unresponsive client of that name (0 = the cluster's default). */
   readonly sessionTimeoutSeconds?: number;
+  /**
+   * Whether to mount the second client that makes every rename replacing a file with other names (see
+   * {@link CephShared.renamer}); default true. Without it such renames go through the first client, whose cache
+   * can then answer ENOENT for the file's other names.
+   */
+  readonly renamer?: boolean;
 }
 
 /**
@@ -49,9 +55,19 @@ export interface CephShared {
   readonly dev: number;
   /** The handle table ({@link HandleTable}) shared by every backend of this mount. */
   readonly table: SharedArrayBuffer;
+  /**
+   * A second client on the same root, used only for a rename whose target is a file with other names, or null
+   * (`renamer: false`). libcephfs (16.2) ends such a rename of its own by detaching every cached name of the
+   * replaced inode (Client::put_request → _try_to_trim_inode), and then trusts those null entries while it holds
+   * the directory's shared capability, so the file's other names answer ENOENT until the MDS revokes it. A rename
+   * made by another client is seen through the MDS's revocations instead, which keep the other names intact.
+   */
+  readonly renamer: { readonly mount: Address; readonly perms: Address } | null;
 }
 
 const DEFAULT_MAX_HANDLES = 16384;
+/** Appended to `sessionName` for the renamer's own session (reclaimed by a restarted service like the first). */
+const RENAMER_SESSION_SUFFIX = ".renamer";
 /** `st_dev` of a mount whose filesystem id is unknown; otherwise this plus the fscid (a made-up major number). */
 const DEV_BASE = 0xcef0000;
 
@@ -82,53 +98,31 @@ export class CephMount {
   }
 
   /**
-   * Creates a client, reads `conf`, applies `keyring` and `options`, selects `fsName` and mounts `root`. Blocks
-   * the calling thread for the mount (tens of ms on a healthy cluster; up to `client_mount_timeout` when the
-   * cluster is unreachable). Throws CephMountError (ENOENT when `root` does not exist, ETIMEDOUT, EINVAL for a bad
-   * option...) or CephLibraryMissingError.
+   * Creates a client, reads `conf`, applies `keyring` and `options`, selects `fsName` and mounts `root`; then the
+   * same for the renamer (unless `renamer: false`). Blocks the calling thread for the mounts (tens of ms each on a
+   * healthy cluster; up to `client_mount_timeout` when the cluster is unreachable). Throws CephMountError (ENOENT
+   * when `root` does not exist, ETIMEDOUT, EINVAL for a bad option...) or CephLibraryMissingError.
    */
   static open(options: CephMountOptions): CephMount {
-    const lib = libcephfs();
-    const out = new BigUint64Array(1);
-    const created = lib.ceph_create(out, cstr(options.clientId));
-    if (created < 0) throw new CephMountError("ceph_create", -created, `client id "${options.clientId}"`);
-    const cmount = address(out[0]!);
+    const main = mountClient(options, options.sessionName);
     try {
-      const step = (call: string, result: number, detail: string): void => {
-        if (result < 0) throw new CephMountError(call, -result, detail);
-      };
-      step("ceph_conf_read_file", lib.ceph_conf_read_file(cmount, cstr(options.conf)), `conf ${options.conf}`);
-      if (options.keyring !== undefined) {
-        step("ceph_conf_set", lib.ceph_conf_set(cmount, cstr("keyring"), cstr(options.keyring)), `keyring ${options.keyring}`);
-      }
-      for (const [name, value] of Object.entries(options.options ?? {})) {
-        step("ceph_conf_set", lib.ceph_conf_set(cmount, cstr(name), cstr(value)), `option ${name} = ${value}`);
-      }
-      if (options.fsName !== undefined) {
-        step("ceph_select_filesystem", selectFilesystem(cmount, cstr(options.fsName)), `filesystem "${options.fsName}"`);
-      }
-      if (options.sessionName !== undefined) {
-        const result = reclaimSession(cmount, cstr(options.sessionName), options.sessionTimeoutSeconds ?? 0);
-        step("ceph_start_reclaim", result, `session "${options.sessionName}"`);
-      }
-      const root = options.root ?? "/";
-      const started = performance.now();
-      const which = `root "${root}" of filesystem ${options.fsName === undefined ? "(default)" : `"${options.fsName}"`} (${options.conf})`;
-      step("ceph_mount", lib.ceph_mount(cmount, cstr(root)), `${which}; ENOENT: that root or filesystem does not exist`);
-      const mountMs = performance.now() - started;
-      const perms = lib.ceph_mount_perms(cmount);
-      if (perms === null) throw new CephMountError("ceph_mount_perms", ERRNO.EIO, "no default credentials after mount");
-      const fscid = filesystemId(cmount);
+      const renamerSession = options.sessionName === undefined ? undefined : options.sessionName + RENAMER_SESSION_SUFFIX;
+      // A fixed admin socket path is the first client's; the renamer gets its own beside it.
+      const socket = options.options?.admin_socket;
+      const renamerOptions = socket === undefined || socket === "" ? options : { ...options, options: { ...options.options, admin_socket: `${socket}.renamer` } };
+      const renamer = options.renamer === false ? null : mountClient(renamerOptions, renamerSession);
+      const fscid = filesystemId(main.cmount);
       const shared: CephShared = {
         pid: process.pid,
-        mount: cmount,
-        perms: address(perms),
+        mount: main.cmount,
+        perms: main.perms,
         dev: fscid >= 0 ? DEV_BASE + fscid : DEV_BASE,
         table: HandleTable.allocateBuffer(options.maxHandles ?? DEFAULT_MAX_HANDLES),
+        renamer: renamer === null ? null : { mount: renamer.cmount, perms: renamer.perms },
       };
-      return new CephMount(shared, Number(lib.ceph_get_instance_id(cmount)), mountMs);
+      return new CephMount(shared, Number(libcephfs().ceph_get_instance_id(main.cmount)), main.mountMs);
     } catch (error) {
-      lib.ceph_release(cmount);
+      unmountClient(main.cmount);
       throw error;
     }
   }
@@ -144,9 +138,9 @@ export class CephMount {
 
   /**
    * Unmounts: new calls of every backend on this mount fail with ENOTCONN, calls in flight are waited for, open
-   * handles are closed (their unwritten data flushed by ceph_ll_close), then ceph_unmount and ceph_release.
-   * Idempotent. Must not be called from inside a backend call. Throws CephMountError if ceph_unmount fails (the
-   * client is released anyway).
+   * handles are closed (their unwritten data flushed by ceph_ll_close), then ceph_unmount and ceph_release of both
+   * clients. Idempotent. Must not be called from inside a backend call. Throws CephMountError if ceph_unmount fails
+   * (the client is released anyway).
    */
   close(): void {
     if (this.closed) return;
@@ -162,13 +156,111 @@ export class CephMount {
       lib.ceph_ll_put(cmount, this.table.inode(handle));
       this.table.finishClose(handle);
     }
-    const unmounted = lib.ceph_unmount(cmount);
-    lib.ceph_release(cmount);
+    const renamer = this.shared.renamer === null ? null : unmountElsewhere(this.shared.renamer.mount);
+    const unmounted = unmountClient(cmount);
+    const renamerUnmounted = renamer === null ? 0 : renamer();
     if (unmounted < 0) throw new CephMountError("ceph_unmount", -unmounted, "the client was released anyway");
+    if (renamerUnmounted < 0) throw new CephMountError("ceph_unmount", -renamerUnmounted, "of the renamer; it was released anyway");
   }
 
   /** Same as {@link close} (for `using`). */
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** A client created, configured and mounted by {@link mountClient}. */
+interface MountedClient {
+  readonly cmount: Address;
+  readonly perms: Address;
+  readonly mountMs: number;
+}
+
+/**
+ * ceph_create → conf → keyring and options → filesystem → session `sessionName` (when given) → ceph_mount of
+ * `options.root`. Releases the client and throws CephMountError on any failure.
+ */
+function mountClient(options: CephMountOptions, sessionName: string | undefined): MountedClient {
+  const lib = libcephfs();
+  const out = new BigUint64Array(1);
+  const created = lib.ceph_create(out, cstr(options.clientId));
+  if (created < 0) throw new CephMountError("ceph_create", -created, `client id "${options.clientId}"`);
+  const cmount = address(out[0]!);
+  try {
+    const step = (call: string, result: number, detail: string): void => {
+      if (result < 0) throw new CephMountError(call, -result, detail);
+    };
+    step("ceph_conf_read_file", lib.ceph_conf_read_file(cmount, cstr(options.conf)), `conf ${options.conf}`);
+    if (options.keyring !== undefined) {
+      step("ceph_conf_set", lib.ceph_conf_set(cmount, cstr("keyring"), cstr(options.keyring)), `keyring ${options.keyring}`);
+    }
+    for (const [name, value] of Object.entries(options.options ?? {})) {
+      step("ceph_conf_set", lib.ceph_conf_set(cmount, cstr(name), cstr(value)), `option ${name} = ${value}`);
+    }
+    if (options.fsName !== undefined) {
+      step("ceph_select_filesystem", selectFilesystem(cmount, cstr(options.fsName)), `filesystem "${options.fsName}"`);
+    }
+    if (sessionName !== undefined) {
+      const result = reclaimSession(cmount, cstr(sessionName), options.sessionTimeoutSeconds ?? 0);
+      step("ceph_start_reclaim", result, `session "${sessionName}"`);
+    }
+    const root = options.root ?? "/";
+    const started = performance.now();
+    const which = `root "${root}" of filesystem ${options.fsName === undefined ? "(default)" : `"${options.fsName}"`} (${options.conf})`;
+    step("ceph_mount", lib.ceph_mount(cmount, cstr(root)), `${which}; ENOENT: that root or filesystem does not exist`);
+    const mountMs = performance.now() - started;
+    const perms = lib.ceph_mount_perms(cmount);
+    if (perms === null) throw new CephMountError("ceph_mount_perms", ERRNO.EIO, "no default credentials after mount");
+    return { cmount, perms: address(perms), mountMs };
+  } catch (error) {
+    lib.ceph_release(cmount);
+    throw error;
+  }
+}
+
+/** ceph_unmount and ceph_release of a mounted client; answers ceph_unmount's result (released either way). */
+export function unmountClient(cmount: Address): number {
+  const lib = libcephfs();
+  const unmounted = lib.ceph_unmount(cmount);
+  lib.ceph_release(cmount);
+  return unmounted;
+}
+
+/**
+ * The cell `unmount-worker.ts` and {@link unmountElsewhere} share (an Int32Array): STATE goes NOT_STARTED →
+ * UNMOUNTING → DONE in the Worker, or NOT_STARTED → CLAIMED by the starter; RESULT is ceph_unmount's result.
+ */
+export const UNMOUNT_CELL = { STATE: 0, RESULT: 1, NOT_STARTED: 0, UNMOUNTING: 1, DONE: 2, CLAIMED: 3 } as const;
+
+/** What {@link unmountElsewhere} posts to its Worker. */
+export interface UnmountRequest {
+  readonly cmount: Address;
+  readonly cell: SharedArrayBuffer;
+}
+
+/** How long {@link unmountElsewhere}'s wait gives the Worker to begin before unmounting in its own thread. */
+const UNMOUNT_START_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts unmounting the client `cmount` in a Worker, so that it runs while the caller unmounts another client: an
+ * unmount can wait up to a second for the client's tick (libcephfs puts some inodes only then), and two in a row
+ * would take twice that from the time a service is given to stop. Returns a function that waits for it (blocking
+ * the calling thread) and answers ceph_unmount's result; if the Worker has not begun within 10 s, that function
+ * unmounts in the calling thread instead.
+ */
+function unmountElsewhere(cmount: Address): () => number {
+  const { STATE, RESULT, NOT_STARTED, UNMOUNTING, DONE, CLAIMED } = UNMOUNT_CELL;
+  const cell = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(new URL("./unmount-worker.ts", import.meta.url).href);
+  worker.postMessage({ cmount, cell: cell.buffer } satisfies UnmountRequest);
+  return () => {
+    try {
+      Atomics.wait(cell, STATE, NOT_STARTED, UNMOUNT_START_TIMEOUT_MS);
+      if (Atomics.compareExchange(cell, STATE, NOT_STARTED, CLAIMED) === NOT_STARTED) return unmountClient(cmount);
+      while (Atomics.load(cell, STATE) !== DONE) Atomics.wait(cell, STATE, UNMOUNTING);
+      return Atomics.load(cell, RESULT);
+    } finally {
+      worker.terminate();
+    }
+  };
 }

@@ -5,6 +5,7 @@
  * transfers and what survives a SIGKILL of the writer.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { dlopen, FFIType } from "bun:ffi";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -536,6 +537,66 @@ describe.skipIf(conf === null || Bun.which("ceph") === null)("cephfs Inode refer
     } finally {
       own.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * Waits until every metadata request of the mount's first client is safe (ceph_sync_fs): libcephfs ends a rename
+ * (Client::put_request) only when the MDS's safe reply has come, and what it does to its cache then is what the
+ * tests below check.
+ */
+function syncFs(mount: CephMount): void {
+  const symbols = dlopen("libcephfs.so.2", { ceph_sync_fs: { args: [FFIType.ptr], returns: FFIType.i32 } }).symbols;
+  expect(symbols.ceph_sync_fs(mount.shared.mount)).toBe(0);
+}
+
+/** The steps of a rename over one name of a file with other names: d1/c (its first name), b and d0/e, o renamed over b. */
+function replaceLinkedName(fs: CephBackend, mount: CephMount): void {
+  for (const dir of ["d0", "d1"]) fs.mkdir(dir, 0o755);
+  writeFile(fs, "d1/c", "abc");
+  fs.link("d1/c", "b");
+  fs.link("d1/c", "d0/e");
+  for (const name of ["d1/c", "b", "d0/e"]) expect(fs.lstat(name).st_nlink).toBe(3);
+  writeFile(fs, "o", "other");
+  fs.rename("o", "b", 0);
+  syncFs(mount);
+}
+
+describe.skipIf(conf === null)("cephfs rename over a file with other names", () => {
+  test("the file's other names still resolve, with the new link count, once the rename is safe", () => {
+    const { fs, cleanup } = freshBackend("replace-linked");
+    try {
+      replaceLinkedName(fs, cluster().mount);
+      for (const name of ["d1/c", "d0/e"]) expect([name, fs.lstat(name).st_nlink, readFile(fs, name)]).toEqual([name, 2, "abc"]);
+      expect([fs.lstat("b").st_nlink, readFile(fs, "b")]).toEqual([1, "other"]);
+      expectErrno("ENOENT", () => fs.lstat("o"));
+      expect(listDirectory(fs, "").map((entry) => entry.name).sort()).toEqual(["b", "d0", "d1"]);
+      // The renamer's walk keeps the errors of a rename: a directory over a linked file, a missing source.
+      fs.link("d1/c", "f");
+      expectErrno("ENOTDIR", () => fs.rename("d0", "f", 0));
+      expectErrno("ENOENT", () => fs.rename("missing", "f", 0));
+      expect(fs.lstat("f").st_nlink).toBe(3);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test("without the renamer, libcephfs 16.2's own rename leaves the other names answering ENOENT (why the renamer exists)", () => {
+    const { admin } = cluster();
+    admin.mkdir("without-renamer", 0o755);
+    const own = CephMount.open({ conf: conf!, clientId: "admin", root: `/${BASE}/without-renamer`, options: { client_oc: "false" }, renamer: false });
+    try {
+      expect(own.shared.renamer).toBeNull();
+      const fs = new CephBackend(own.shared, "");
+      replaceLinkedName(fs, own);
+      // When this fails, libcephfs keeps a replaced inode's other names and the renamer is no longer needed.
+      for (const name of ["d1/c", "d0/e"]) expectErrno("ENOENT", () => fs.lstat(name));
+      expect(admin.lstat("without-renamer/d1/c").st_nlink).toBe(2);
+      fs.dispose();
+    } finally {
+      own.close();
+      removeTree(admin, "without-renamer");
     }
   });
 });
