@@ -28,6 +28,12 @@ export const BUILT_IN = {
     backoffCapMs: 5000,
     shutdownMs: 3000,
   },
+  /**
+   * The default `shutdownMs` of a tenant on the `cephfs` backend: its service unmounts two libcephfs clients (the
+   * renamer, see the cephfs backend), and an unmount can wait about 5 s for the MDS; killed before it ends, the
+   * service leaves sessions holding capabilities until its restart or the MDS reclaims them.
+   */
+  cephfsShutdownMs: 10_000,
   /** Default mount points live under this directory, one per tenant. */
   mountRoot: "/mnt/danaus",
 } as const satisfies {

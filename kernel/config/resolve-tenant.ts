@@ -39,6 +39,7 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
   for (const service of SERVICE_NAMES) {
     restartTypes[service] = parsed.restart?.services?.[service] ?? defaults.restart?.services?.[service] ?? restartTypes[service];
   }
+  const backend = resolveBackend(parsed.backend, absFile, host);
   const tenant: TenantConfig = {
     name: parsed.name,
     file: absFile,
@@ -46,7 +47,7 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
     shareCpus: parsed.shareCpus ?? defaults.shareCpus ?? BUILT_IN.shareCpus,
     user: parsed.uid === undefined ? null : { uid: parsed.uid, gid: parsed.gid ?? parsed.uid },
     memoryBytes,
-    backend: resolveBackend(parsed.backend, absFile, host),
+    backend,
     cache: {
       sizeBytes,
       maxDirtyBytes: parsed.cache?.maxDirty ?? defaults.cache?.maxDirty ?? Math.floor(sizeBytes * BUILT_IN.dirtyShareOfCache),
@@ -73,7 +74,8 @@ export function resolveTenant(parsed: TenantFile, file: string, host: HostConfig
       periodMs: parsed.restart?.periodMs ?? defaults.restart?.periodMs ?? BUILT_IN.restart.periodMs,
       backoffBaseMs: parsed.restart?.backoffBaseMs ?? defaults.restart?.backoffBaseMs ?? BUILT_IN.restart.backoffBaseMs,
       backoffCapMs: parsed.restart?.backoffCapMs ?? defaults.restart?.backoffCapMs ?? BUILT_IN.restart.backoffCapMs,
-      shutdownMs: parsed.restart?.shutdownMs ?? defaults.restart?.shutdownMs ?? BUILT_IN.restart.shutdownMs,
+      shutdownMs:
+        parsed.restart?.shutdownMs ?? defaults.restart?.shutdownMs ?? (backend.kind === "cephfs" ? BUILT_IN.cephfsShutdownMs : BUILT_IN.restart.shutdownMs),
       services: restartTypes,
     },
   };

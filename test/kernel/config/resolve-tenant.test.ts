@@ -133,6 +133,14 @@ describe("resolveTenant: paths", () => {
     expect(resolveTenant(base({ backend: { kind: "local", root: "/data//alpha/" } }), file, host, {}).backend).toEqual({ kind: "local", root: "/data/alpha" });
   });
 
+  test("a cephfs tenant stops within 10 s by default (two libcephfs unmounts), unless shutdownMs is set", () => {
+    const ceph = { kind: "cephfs", conf: "ceph.conf", fs: "cephfs", root: "/t", clientId: "alpha" } as const;
+    expect(resolveTenant(base({ backend: ceph }), file, host, {}).restart.shutdownMs).toBe(10_000);
+    expect(resolveTenant(base({ backend: ceph, restart: { shutdownMs: 2000 } }), file, host, {}).restart.shutdownMs).toBe(2000);
+    expect(resolveTenant(base({ backend: ceph }), file, host, { restart: { shutdownMs: 4000 } }).restart.shutdownMs).toBe(4000);
+    expect(resolveTenant(base({}), file, host, {}).restart.shutdownMs).toBe(3000);
+  });
+
   test("cephfs conf and keyring are relative to the tenant file", () => {
     const t = resolveTenant(base({ backend: { kind: "cephfs", conf: "ceph.conf", fs: "cephfs", root: "/tenants/alpha/", clientId: "alpha", keyring: "/etc/ceph/k" } }), file, host, {});
     expect(t.backend).toEqual({ kind: "cephfs", conf: "/srv/danaus/tenants/ceph.conf", fs: "cephfs", root: "/tenants/alpha", clientId: "alpha", keyring: "/etc/ceph/k" });
