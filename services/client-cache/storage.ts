@@ -139,7 +139,8 @@ function openBackendClient(tenant: TenantConfig, sessionName: string): { backend
   }
   const options = cephOptions(backend);
   ensureCephDirectory(options, backend.root);
-  const mount = CephMount.open({ ...options, root: backend.root, sessionName, sessionTimeoutSeconds: SESSION_TIMEOUT_SECONDS });
+  // The renamer keeps a file's other names visible after a rename replaces one of them (see CephShared.renamer).
+  const mount = CephMount.open({ ...options, root: backend.root, sessionName, sessionTimeoutSeconds: SESSION_TIMEOUT_SECONDS, renamer: true });
   try {
     prepareMountDirectories(new CephBackend(mount.shared, ""), tenant);
     return { backend: { kind: "cephfs", mount: mount.shared }, ceph: mount };

@@ -326,9 +326,16 @@ int chmod(const char *path, mode_t mode) {
   NEXT(chmod);
   ROUTED(AT_FDCWD, path, chmod_call(mount, inner, mode), next_chmod(path, mode));
 }
+/** chmod that does not follow a final symlink: EOPNOTSUPP for a symlink (Linux cannot change its mode), else chmod. */
+static int64_t lchmod_call(int mount, const char *inner, mode_t mode) {
+  struct stat st;
+  int64_t r = stat_into(mount, inner, 1, &st);
+  if (r < 0) return r;
+  return S_ISLNK(st.st_mode) ? -EOPNOTSUPP : chmod_call(mount, inner, mode);
+}
 int fchmodat(int dirfd, const char *path, mode_t mode, int flags) {
   NEXT(fchmodat);
-  ROUTED(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? -EOPNOTSUPP : chmod_call(mount, inner, mode), next_fchmodat(dirfd, path, mode, flags));
+  ROUTED(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? lchmod_call(mount, inner, mode) : chmod_call(mount, inner, mode), next_fchmodat(dirfd, path, mode, flags));
 }
 
 /** The path of private descriptor `fd` (mount and inner path), for calls the protocol only has by path. */

@@ -303,6 +303,9 @@ static void others(void) {
   show("__xstat-missing", __xstat(1, "tree/missing", &st));
   show("lchmod", lchmod("tree/notes", 0600));
   show("lchmod-mode", stat("tree/notes", &st) < 0 ? -1 : (long)(st.st_mode & 0777));
+  show("fchmodat-nofollow", fchmodat(AT_FDCWD, "tree/notes", 0640, AT_SYMLINK_NOFOLLOW));
+  show("fchmodat-nofollow-mode", stat("tree/notes", &st) < 0 ? -1 : (long)(st.st_mode & 0777));
+  show("fchmodat-nofollow-link", fchmodat(AT_FDCWD, "tree/file-link", 0600, AT_SYMLINK_NOFOLLOW));
 }
 
 int main(int argc, char **argv) {

@@ -34,8 +34,9 @@ export interface CephMountOptions {
   readonly sessionTimeoutSeconds?: number;
   /**
    * Whether to mount the second client that makes every rename replacing a file with other names (see
-   * {@link CephShared.renamer}); default true. Without it such renames go through the first client, whose cache
-   * can then answer ENOENT for the file's other names.
+   * {@link CephShared.renamer}); default false, so tools and short-lived clients keep one session. The tenant
+   * service's mount asks for it (client-cache/storage.ts). Without it such renames go through the first client,
+   * whose cache can then answer ENOENT for the file's other names.
    */
   readonly renamer?: boolean;
 }
@@ -99,7 +100,7 @@ export class CephMount {
 
   /**
    * Creates a client, reads `conf`, applies `keyring` and `options`, selects `fsName` and mounts `root`; then the
-   * same for the renamer (unless `renamer: false`). Blocks the calling thread for the mounts (tens of ms each on a
+   * same for the renamer (with `renamer: true`). Blocks the calling thread for the mounts (tens of ms each on a
    * healthy cluster; up to `client_mount_timeout` when the cluster is unreachable). Throws CephMountError (ENOENT
    * when `root` does not exist, ETIMEDOUT, EINVAL for a bad option...) or CephLibraryMissingError.
    */
@@ -110,7 +111,7 @@ export class CephMount {
       // A fixed admin socket path is the first client's; the renamer gets its own beside it.
       const socket = options.options?.admin_socket;
       const renamerOptions = socket === undefined || socket === "" ? options : { ...options, options: { ...options.options, admin_socket: `${socket}.renamer` } };
-      const renamer = options.renamer === false ? null : mountClient(renamerOptions, renamerSession);
+      const renamer = options.renamer !== true ? null : mountClient(renamerOptions, renamerSession);
       const fscid = filesystemId(main.cmount);
       const shared: CephShared = {
         pid: process.pid,

@@ -172,7 +172,7 @@ let counter = 0;
 function cluster(): { mount: CephMount; admin: CephBackend } {
   if (mount === null || admin === null) {
     ensureCephDirectory({ conf: conf!, clientId: "admin" }, BASE);
-    mount = CephMount.open({ conf: conf!, clientId: "admin", options: { client_oc: "false" } });
+    mount = CephMount.open({ conf: conf!, clientId: "admin", options: { client_oc: "false" }, renamer: true });
     admin = new CephBackend(mount.shared, BASE);
   }
   return { mount, admin };
