@@ -40,7 +40,10 @@ const SERVICE_CPUS = [0];
 const SIZES = { seq: "64M", rand: "64M", randSeconds: Number(process.env.DANAUS_BENCH_PRELOAD_SECONDS ?? 5), metaFiles: 2000 };
 /** Rounds over every target; each figure is the median of the rounds. */
 const ROUNDS = Number(process.env.DANAUS_BENCH_PRELOAD_ROUNDS ?? 3);
-/** DANAUS_BENCH_ONLY=calls runs only the added cost on kernel-bound calls (a local tenant, no fio, nothing written). */
+/**
+ * DANAUS_BENCH_ONLY=calls runs only the added cost on kernel-bound calls (a local tenant, no fio, nothing written);
+ * DANAUS_BENCH_ONLY=stat, the stat part and the call costs (see ONLY_STAT).
+ */
 const ONLY = process.env.DANAUS_BENCH_ONLY;
 const JOBS = fioJobs(SIZES);
 /** The jobs the 2× targets are about. */

@@ -45,12 +45,14 @@ export function countMutations(fs: FileSystem, regionAddress: number): FileSyste
     const call = own[op.name] as (...a: unknown[]) => unknown;
     // The method takes the request's path(s) where args[0] (the mount) is, then the other arguments in table order.
     const paths = op.request === "two-paths" ? 2 : 1;
+    // Only an operation that mutates with some arguments needs them as the table numbers them (a write, the hot
+    // case, mutates whatever its arguments: nothing is built for it).
+    const always = (op.flags & OP_FLAG.MUTATES) !== 0;
     methods.set(op.name, (...a: unknown[]) => {
       try {
         return call.apply(fs, a);
       } finally {
-        const args = [0, ...a.slice(paths).map((x) => (typeof x === "number" ? x : 0))];
-        if (mutates(op, args)) region.bumpMutations();
+        if (always || mutates(op, [0, ...a.slice(paths).map((x) => (typeof x === "number" ? x : 0))])) region.bumpMutations();
       }
     });
   }

@@ -49,6 +49,7 @@ static struct dn_dir *new_stream(int fd) {
 
 DIR *opendir(const char *path) {
   NEXT(opendir);
+  if (dn_surely_kernel(AT_FDCWD, path)) return next_opendir(path);
   char inner[DN_PATH_MAX];
   LOCK();
   int mount = dn_route(AT_FDCWD, path, inner);

@@ -238,8 +238,9 @@ int remove(const char *path) {
 
 /** Two-path operations: both under the same mount go to the service; one private and one not is EXDEV. */
 static int two_paths(uint32_t op, int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int64_t flag, int nflag, int *kernel) {
+  *kernel = dn_surely_kernel(olddirfd, oldpath) && dn_surely_kernel(newdirfd, newpath);
+  if (*kernel) return 0;
   char a[DN_PATH_MAX], b[DN_PATH_MAX];
-  *kernel = 0;
   LOCK();
   int ma = dn_route(olddirfd, oldpath, a);
   int mb = ma == -2 ? -2 : dn_route(newdirfd, newpath, b);
@@ -549,6 +550,7 @@ int mkfifoat(int dirfd, const char *path, mode_t mode) {
 #define NO_XATTR_PATH(call, kernel) \
   do { \
     NEXT(call); \
+    if (dn_surely_kernel(AT_FDCWD, path)) return kernel; \
     char inner[DN_PATH_MAX]; \
     LOCK(); \
     int mount = dn_route(AT_FDCWD, path, inner); \

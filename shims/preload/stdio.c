@@ -107,6 +107,7 @@ int dn_stream_fd(FILE *fp, int *fd) {
 }
 
 static FILE *open_stream(const char *path, const char *mode, FILE *(*kernel)(const char *, const char *)) {
+  if (dn_surely_kernel(AT_FDCWD, path)) return kernel(path, mode);
   char inner[DN_PATH_MAX];
   pthread_mutex_lock(&dn_lock);
   int mount = dn_route(AT_FDCWD, path, inner);
