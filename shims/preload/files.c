@@ -69,6 +69,17 @@ void dn_each(void (*fn)(int fd, struct dn_file *file, void *arg), void *arg) {
   }
 }
 
+void dn_each_file(void (*fn)(int fd, struct dn_file *file, void *arg), void *arg) {
+  static unsigned passes;
+  unsigned pass = ++passes;
+  for (unsigned fd = 0; fd < high_water; fd++) {
+    struct dn_file *file = dn_get((int)fd);
+    if (file == NULL || file->pass == pass) continue;
+    file->pass = pass;
+    fn((int)fd, file, arg);
+  }
+}
+
 int dn_placeholder(int cloexec) {
   return REAL(open)("/dev/null", O_PATH | (cloexec ? O_CLOEXEC : 0));
 }

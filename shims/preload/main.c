@@ -79,3 +79,12 @@ __attribute__((constructor)) static void start(void) {
   pthread_mutex_unlock(&dn_lock);
   dn_stdio_adopt();
 }
+
+/**
+ * At exit, before the process's open files give up their positions: glibc's last flush of its streams comes after
+ * every destructor, so the library's own streams (stdio.c) are flushed here while their positions are still theirs.
+ */
+__attribute__((destructor)) static void finish(void) {
+  dn_stdio_flush_at_exit();
+  dn_positions_exit();
+}

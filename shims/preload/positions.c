@@ -1,8 +1,10 @@
 /* positions.c — file positions shared as the kernel shares them. A private open file's position lives in a slot of a
  * page shared by the process and its descendants (a memfd mapped MAP_SHARED: fork inherits the mapping, exec the
  * descriptor, named in DANAUS_POSITIONS). So a shell and the commands it starts on one descriptor (`{ a; b; } > f`)
- * write one after another, never over each other. Each slot counts the open files that use it, in every process;
- * a full page leaves new files with a position of their own. */
+ * write one after another, never over each other. Each slot counts its users: one per open file (dup'ed numbers share
+ * it) per process image, in every process of the family. A fork counts the child's copies; an exec hands the uses of
+ * the files it passes on to the new image and gives up the rest (process.c); exit gives up all of them. A full page
+ * leaves new files with a position of their own. */
 #include "preload.h"
 
 #include <errno.h>
@@ -21,6 +23,8 @@ struct slot {
 
 static struct slot *page;
 static int page_fd = -1;
+/** Set at exit once this image gave up its uses: later writes (stdio's last flush) still move the shared positions. */
+static int leaving;
 
 static int map_page(int fd) {
   void *at = mmap(NULL, SLOTS * sizeof(struct slot), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -37,6 +41,7 @@ void dn_positions_adopt(int fd) {
 }
 
 int dn_position_new(void) {
+  if (leaving) return 0;
   if (page == NULL) {
     int fd = memfd_create("danaus-positions", 0); /* not close-on-exec: exec hands it over */
     if (fd < 0) return 0;
@@ -62,25 +67,55 @@ int dn_position_new(void) {
 }
 
 void dn_position_use(int slot) {
-  if (slot > 0 && page != NULL) atomic_fetch_add(&page[slot - 1].users, 1);
+  if (slot > 0 && page != NULL && !leaving) atomic_fetch_add(&page[slot - 1].users, 1);
 }
 
 void dn_position_release(int slot) {
-  if (slot > 0 && page != NULL) atomic_fetch_sub(&page[slot - 1].users, 1);
+  if (slot > 0 && page != NULL && !leaving) atomic_fetch_sub(&page[slot - 1].users, 1);
 }
 
 int64_t dn_position_get(int slot) { return atomic_load(&page[slot - 1].position); }
 void dn_position_set(int slot, int64_t position) { atomic_store(&page[slot - 1].position, position); }
 void dn_position_add(int slot, int64_t delta) { atomic_fetch_add(&page[slot - 1].position, delta); }
 
-static void release_at_exit(int fd, struct dn_file *f, void *arg) {
+static void give_up(int fd, struct dn_file *f, void *arg) {
   (void)fd;
   (void)arg;
+  if (f->slot == 0) return;
+  f->stale_offset = dn_position_get(f->slot); /* in case the exec fails: see dn_positions_back */
   dn_position_release(f->slot);
-  f->slot = 0;
 }
 
-/** At exit, the process's open files stop using their slots (a killed process leaves them taken: see README). */
-__attribute__((destructor)) static void release_positions(void) {
-  if (page != NULL) dn_each(release_at_exit, NULL);
+struct kept {
+  const int *slots;
+  int count;
+};
+
+static void take_back(int fd, struct dn_file *f, void *arg) {
+  (void)fd;
+  const struct kept *k = arg;
+  if (f->slot == 0) return;
+  for (int i = 0; i < k->count; i++) {
+    if (k->slots[i] == f->slot) return;
+  }
+  /* Its slot may have been freed and taken by another file since: the file keeps the position it had, as its own. */
+  f->slot = 0;
+  if (f->handle >= 0 && !f->is_dir && !(f->flags & O_APPEND)) {
+    int64_t args[3] = {f->handle, f->stale_offset, SEEK_SET};
+    dn_call(DANAUS_OP_LSEEK, args, 3, 0, NULL);
+  }
+}
+
+void dn_positions_back(const int *kept, int count) {
+  struct kept k = {kept, count};
+  if (page != NULL && !leaving) dn_each_file(take_back, &k);
+}
+
+void dn_positions_leave(void) {
+  if (page != NULL && !leaving) dn_each_file(give_up, NULL);
+}
+
+void dn_positions_exit(void) {
+  dn_positions_leave();
+  leaving = 1;
 }

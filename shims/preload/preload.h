@@ -57,7 +57,7 @@ struct dn_file {
   int lock_fd;     /* 1 + the kernel descriptor of this file's lock file (locks.c), 0 while none */
   int lost;        /* opened on a service that went away: calls answer ESTALE */
   int64_t dir_cookie; /* where getdents64 continues (dirs.c) */
-  unsigned forks;  /* the fork generation that last counted this file as a user of its slot */
+  unsigned pass;   /* the last dn_each_file pass that visited this file */
   int slot;        /* 1 + its position's slot in the shared page (positions.c), 0: the service's own position */
 };
 
@@ -159,6 +159,8 @@ int dn_placeholder(int cloexec);
 int dn_refresh(struct dn_file *file);
 /** Calls `fn` for every private descriptor. */
 void dn_each(void (*fn)(int fd, struct dn_file *file, void *arg), void *arg);
+/** Calls `fn` once for every open file (dup'ed numbers share one), with the lowest descriptor naming it. */
+void dn_each_file(void (*fn)(int fd, struct dn_file *file, void *arg), void *arg);
 /** Drops a reference to `file`, closing the service handle with the last one. */
 void dn_file_release(struct dn_file *file);
 
@@ -181,6 +183,15 @@ void dn_position_add(int slot, int64_t delta);
 /** The descriptor of the shared page (-1 when none), and adopting one inherited over exec. */
 int dn_positions_fd(void);
 void dn_positions_adopt(int fd);
+/** This image gives up its open files' uses of their slots (before an exec of its own; caller holds dn_lock). */
+void dn_positions_leave(void);
+/**
+ * After a failed exec: the files whose slots are in `kept` (uses taken for the new image) use them again; the others
+ * keep the position they had as their own, since their slots may belong to other files by now. Caller holds dn_lock.
+ */
+void dn_positions_back(const int *kept, int count);
+/** At exit: gives them up for good; positions still move for writes after it (stdio's last flush). */
+void dn_positions_exit(void);
 /** Positions handed over across exec: the descriptor of the shared page. */
 #define DN_ENV_POSITIONS "DANAUS_POSITIONS"
 
@@ -230,6 +241,8 @@ static inline long dn_ret(int64_t result) {
 /* ---- stdio (stdio.c) ---- */
 /** Replaces stdin/stdout/stderr by streams over private descriptors 0/1/2 when those are private (after exec). */
 void dn_stdio_adopt(void);
+/** Flushes the library's streams at exit (main.c), before the open files give up their shared positions. */
+void dn_stdio_flush_at_exit(void);
 /** Before descriptor 0/1/2 is replaced or closed: flushes the library's stream standing in for it. */
 void dn_stdio_before(int fd);
 /** After descriptor 0/1/2 changed (dup2/dup3/close): a private one gets the library's stream, a kernel one glibc's back. */
@@ -255,13 +268,20 @@ int dn_fstat_locked(int fd, struct stat *st);
 void dn_fork_handlers(void);
 /** Adopts the descriptors a parent handed over in DANAUS_INHERIT (called once at load, with dn_lock held). */
 void dn_inherit(void);
-/**
- * envp with DANAUS_INHERIT describing the private descriptors that survive exec, DANAUS_CWD, DANAUS_POSITIONS and the
- * variables that load the library again; or envp itself when there is nothing to hand over. *owned gets what
- * dn_release_env frees when exec fails; *handed the number of descriptors described.
- */
-char **dn_handover_env(char *const envp[], char ***owned, int *handed);
-void dn_release_env(char **owned);
+/** What a new program is started with (process.c). */
+struct dn_handover {
+  char **env;      /* envp with DANAUS_INHERIT, DANAUS_CWD, DANAUS_POSITIONS and the variables that load the library */
+  char **owned;    /* what env allocated (NULL: env is the caller's envp, nothing to hand over) */
+  int handed;      /* descriptors described in DANAUS_INHERIT */
+  int *slots;      /* position slots the new image is handed: one use of each was taken for it */
+  int slot_count;
+};
+/** Builds the hand-over of the private descriptors that survive exec and of a working directory in a mount. */
+void dn_handover_begin(struct dn_handover *h, char *const envp[]);
+/** Gives back the uses taken for a new image that will not use them (it does not load the library). */
+void dn_handover_drop_uses(struct dn_handover *h);
+/** After the start (`started` 0: no new image took the hand-over, so its uses are given back); frees h's memory. */
+void dn_handover_end(struct dn_handover *h, int started);
 
 #pragma GCC visibility pop
 

@@ -35,29 +35,24 @@ static void record_offset(int fd, struct dn_file *f, void *arg) {
   if (at >= 0) f->stale_offset = at;
 }
 
-static unsigned fork_generation;
-
+/** The child's copy of an open file is one more user of its position's slot; it reopens on first use. */
 static void make_stale(int fd, struct dn_file *f, void *arg) {
   (void)fd;
   (void)arg;
-  if (f->forks != fork_generation) { /* once per open file: dup'ed numbers share it */
-    f->forks = fork_generation;
-    dn_position_use(f->slot);
-  }
+  dn_position_use(f->slot);
   f->handle = -1;
 }
 
 static void before_fork(void) {
   pthread_mutex_lock(&dn_lock);
-  dn_each(record_offset, NULL);
+  dn_each_file(record_offset, NULL);
 }
 static void after_fork_parent(void) { pthread_mutex_unlock(&dn_lock); }
 static void after_fork_child(void) {
   dn_pid = getpid();
   pthread_mutex_init(&dn_lock, NULL);
   dn_connection_forked();
-  fork_generation++;
-  dn_each(make_stale, NULL);
+  dn_each_file(make_stale, NULL);
 }
 
 void dn_fork_handlers(void) { pthread_atfork(before_fork, after_fork_parent, after_fork_child); }
@@ -68,6 +63,7 @@ struct inherit_text {
   char *text;
   size_t length, capacity;
   int count;
+  struct dn_handover *handover; /* takes the new image's uses of slots */
 };
 
 static void append(struct inherit_text *t, const char *s) {
@@ -153,8 +149,22 @@ static int each_handed(int (*fn)(int fd, struct dn_file *f, void *arg), void *ar
   return 0;
 }
 
+/** One use of `slot` for the new image, once per open file (dup'ed numbers share one; a slot names one open file). */
+static void take_use(struct dn_handover *h, int slot) {
+  if (slot == 0) return;
+  for (int i = 0; i < h->slot_count; i++) {
+    if (h->slots[i] == slot) return;
+  }
+  int *grown = realloc(h->slots, (size_t)(h->slot_count + 1) * sizeof *grown);
+  if (grown == NULL) return; /* the new image's file then gives up a use it was not given: see README */
+  h->slots = grown;
+  h->slots[h->slot_count++] = slot;
+  dn_position_use(slot);
+}
+
 static int describe(int fd, struct dn_file *f, void *arg) {
   struct inherit_text *t = arg;
+  take_use(t->handover, f->slot);
   int64_t offset = position_of(f);
   char head[128];
   snprintf(head, sizeof head, "%s%d,%d,%d,%d,%lld,%d,", t->count ? ";" : "", fd, f->mount, f->open_flags, f->flags, (long long)offset, f->slot);
@@ -171,7 +181,7 @@ static int describe(int fd, struct dn_file *f, void *arg) {
 /** "DANAUS_CWD=mount,hexpath" for a working directory inside a mount, or NULL. Caller holds dn_lock. */
 static char *cwd_entry(void) {
   if (dn_cwd_mount < 0) return NULL;
-  struct inherit_text t = {malloc(64), 0, 64, 0};
+  struct inherit_text t = {malloc(64), 0, 64, 0, NULL};
   if (t.text == NULL) return NULL;
   t.text[0] = '\0';
   char head[64];
@@ -190,18 +200,17 @@ static int is_ours(const char *entry) {
          strncmp(entry, DN_ENV_POSITIONS "=", sizeof DN_ENV_POSITIONS) == 0;
 }
 
-char **dn_handover_env(char *const envp[], char ***owned, int *handed) {
-  *owned = NULL;
-  *handed = 0;
-  struct inherit_text t = {malloc(256), 0, 256, 0};
-  if (t.text == NULL) return (char **)envp;
+void dn_handover_begin(struct dn_handover *h, char *const envp[]) {
+  *h = (struct dn_handover){(char **)envp, NULL, 0, NULL, 0};
+  struct inherit_text t = {malloc(256), 0, 256, 0, h};
+  if (t.text == NULL) return;
   t.text[0] = '\0';
   append(&t, DN_ENV_INHERIT "=");
   pthread_mutex_lock(&dn_lock);
   each_handed(describe, &t);
   char *cwd = cwd_entry();
   pthread_mutex_unlock(&dn_lock);
-  *handed = t.text != NULL ? t.count : 0;
+  h->handed = t.text != NULL ? t.count : 0;
   size_t n = 0;
   while (envp != NULL && envp[n] != NULL) n++;
   if (t.text == NULL || t.count == 0) {
@@ -210,13 +219,13 @@ char **dn_handover_env(char *const envp[], char ***owned, int *handed) {
     /* Still drop a stale DANAUS_INHERIT or DANAUS_CWD the program may have kept. */
     int stale = 0;
     for (size_t i = 0; i < n; i++) stale |= is_ours(envp[i]);
-    if (!stale && cwd == NULL) return (char **)envp;
+    if (!stale && cwd == NULL) return;
   }
   char **env = calloc(n + 6, sizeof *env);
   if (env == NULL) {
     free(t.text);
     free(cwd);
-    return (char **)envp;
+    return;
   }
   size_t k = 0;
   int has_preload = 0, has_socket = 0;
@@ -241,16 +250,24 @@ char **dn_handover_env(char *const envp[], char ***owned, int *handed) {
     if (!has_socket && dn_saved_socket != NULL) env[k++] = dn_saved_socket;
   }
   env[k] = NULL;
-  owned[0] = env;
-  return env;
+  h->env = h->owned = env;
 }
 
-void dn_release_env(char **owned) {
-  if (owned == NULL) return;
-  for (char **e = owned; *e != NULL; e++) {
-    if (is_ours(*e)) free(*e);
+void dn_handover_drop_uses(struct dn_handover *h) {
+  for (int i = 0; i < h->slot_count; i++) dn_position_release(h->slots[i]);
+  h->slot_count = 0;
+}
+
+void dn_handover_end(struct dn_handover *h, int started) {
+  if (!started) dn_handover_drop_uses(h);
+  free(h->slots);
+  if (h->owned != NULL) {
+    for (char **e = h->owned; *e != NULL; e++) {
+      if (is_ours(*e)) free(*e);
+    }
+    free(h->owned);
   }
-  free(owned);
+  *h = (struct dn_handover){NULL, NULL, 0, NULL, 0};
 }
 
 /**
@@ -358,13 +375,12 @@ enum exec_kind { EXEC_PATH, EXEC_SEARCH, EXEC_FD };
  * ENOTSUP and a log line instead.
  */
 static int exec_handing_over(enum exec_kind kind, const char *file, int fd, char *const argv[], char *const envp[]) {
-  char **owned;
-  int handed;
-  char **env = dn_handover_env(envp, &owned, &handed);
+  struct dn_handover h;
+  dn_handover_begin(&h, envp);
   const char *why = NULL;
   char found[DN_PATH_MAX];
   const char *program = kind == EXEC_SEARCH ? search_path(file, found, sizeof found) : file;
-  if (handed > 0) {
+  if (h.handed > 0) {
     char self[64];
     snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
     int probe = REAL(open)(kind == EXEC_FD ? self : program, O_RDONLY | O_CLOEXEC);
@@ -376,26 +392,42 @@ static int exec_handing_over(enum exec_kind kind, const char *file, int fd, char
   struct swaps swaps = {NULL, 0};
   int refused = 0;
   if (why != NULL) {
-    swaps.list = malloc((size_t)handed * sizeof *swaps.list);
+    swaps.list = malloc((size_t)h.handed * sizeof *swaps.list);
     pthread_mutex_lock(&dn_lock);
     dn_connect(); /* a forked child reads the mount table (which mounts are legacy) at its registration */
     refused = swaps.list == NULL ? ENOMEM : each_handed(swap_to_kernel, &swaps);
     pthread_mutex_unlock(&dn_lock);
     const char *name = kind == EXEC_FD ? "a program by descriptor" : program;
-    if (refused != 0) dn_log("not running %s: %d private descriptor(s) would be handed over, but %s (%s)", name, handed, why, refused == ENOTSUP ? "ENOTSUP" : strerrorname_np(refused));
+    if (refused != 0) dn_log("not running %s: %d private descriptor(s) would be handed over, but %s (%s)", name, h.handed, why, refused == ENOTSUP ? "ENOTSUP" : strerrorname_np(refused));
     else if (dn_debug) dn_log("%s: %s; %d private descriptor(s) handed over as kernel descriptors of legacy mounts", name, why, swaps.count);
+    /* Its kernel descriptors have positions of their own: the new program uses no slot. */
+    if (refused == 0) dn_handover_drop_uses(&h);
+  }
+  /* A process with memory of its own gives up its files' uses at the exec (the new image holds what it was handed); a
+   * vfork child's files are its parent's. */
+  int own = refused == 0 && !dn_shared_memory_child();
+  if (own) {
+    pthread_mutex_lock(&dn_lock);
+    dn_positions_leave();
+    pthread_mutex_unlock(&dn_lock);
   }
   int r = -1;
   if (refused != 0) {
     errno = refused;
   } else if (kind == EXEC_FD) {
-    r = REAL(fexecve)(fd, argv, env);
+    r = REAL(fexecve)(fd, argv, h.env);
   } else {
-    r = kind == EXEC_SEARCH ? REAL(execvpe)(file, argv, env) : REAL(execve)(file, argv, env);
+    r = kind == EXEC_SEARCH ? REAL(execvpe)(file, argv, h.env) : REAL(execve)(file, argv, h.env);
   }
   int saved = errno;
   put_back(&swaps);
-  dn_release_env(owned);
+  if (own) {
+    /* The exec failed: the uses taken for the new image are this image's again. */
+    pthread_mutex_lock(&dn_lock);
+    dn_positions_back(h.slots, h.slot_count);
+    pthread_mutex_unlock(&dn_lock);
+  }
+  dn_handover_end(&h, own);
   errno = saved;
   return r;
 }
@@ -456,6 +488,51 @@ static const char *unhex(const char *p, char *out, size_t size) {
   return p;
 }
 
+/** What one hand-over brought in: the open files adopted (by a descriptor and slot) and slots no file here took. */
+struct adoption {
+  struct {
+    int fd, slot;
+  } *files;
+  int *unused;
+  int file_count, unused_count;
+};
+
+/** The open file adopted earlier in this hand-over that `fd` shares (same slot, or the same placeholder), or NULL. */
+static struct dn_file *adopted_as(const struct adoption *a, int fd, int slot) {
+  for (int i = 0; i < a->file_count; i++) {
+    if ((slot != 0 && a->files[i].slot == slot) || syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, fd, a->files[i].fd) == 0) return dn_get(a->files[i].fd);
+  }
+  return NULL;
+}
+
+static void adopted_file(struct adoption *a, int fd, int slot) {
+  __typeof__(a->files) grown = realloc(a->files, (size_t)(a->file_count + 1) * sizeof *grown);
+  if (grown == NULL) return;
+  a->files = grown;
+  a->files[a->file_count].fd = fd;
+  a->files[a->file_count++].slot = slot;
+}
+
+static void unused_slot(struct adoption *a, int slot) {
+  if (slot <= 0) return;
+  int *grown = realloc(a->unused, (size_t)(a->unused_count + 1) * sizeof *grown);
+  if (grown == NULL) return;
+  a->unused = grown;
+  a->unused[a->unused_count++] = slot;
+}
+
+/** The old image took a use of every slot it handed over: those no file here uses are given up. */
+static void settle(struct adoption *a) {
+  for (int i = 0; i < a->unused_count; i++) {
+    int slot = a->unused[i], taken = 0;
+    for (int j = 0; j < a->file_count && !taken; j++) taken = a->files[j].slot == slot;
+    for (int j = 0; j < i && !taken; j++) taken = a->unused[j] == slot;
+    if (!taken) dn_position_release(slot);
+  }
+  free(a->files);
+  free(a->unused);
+}
+
 void dn_inherit(void) {
   const char *cwd = getenv(DN_ENV_CWD);
   if (cwd != NULL && dn_enabled()) {
@@ -475,6 +552,7 @@ void dn_inherit(void) {
   const char *text = getenv(DN_ENV_INHERIT);
   if (text == NULL || !dn_enabled()) return;
   const char *p = text;
+  struct adoption adoption = {NULL, NULL, 0, 0};
   while (*p) {
     int fd, mount, open_flags, flags, slot;
     long long offset;
@@ -485,12 +563,22 @@ void dn_inherit(void) {
     p = unhex(p, path, sizeof path);
     while (*p && *p != ';') p++;
     if (*p == ';') p++;
-    if (fd < 0 || path[0] != '/' || REAL(fcntl)(fd, F_GETFD) < 0) continue;
+    if (fd < 0 || path[0] != '/' || REAL(fcntl)(fd, F_GETFD) < 0) {
+      unused_slot(&adoption, slot);
+      continue;
+    }
+    /* Numbers dup'ed in the old image are one open file here too (and hold one use of its slot). */
+    struct dn_file *same = adopted_as(&adoption, fd, slot);
+    if (same != NULL) {
+      dn_bind(fd, same);
+      continue;
+    }
     struct dn_file *f = calloc(1, sizeof *f);
     char *copy = strdup(path);
     if (f == NULL || copy == NULL) {
       free(f);
       free(copy);
+      unused_slot(&adoption, slot);
       continue;
     }
     f->mount = mount;
@@ -505,8 +593,12 @@ void dn_inherit(void) {
     if (dn_bind(fd, f) < 0) {
       free(copy);
       free(f);
+      unused_slot(&adoption, slot);
+    } else {
+      adopted_file(&adoption, fd, f->slot);
     }
   }
+  settle(&adoption);
   unsetenv(DN_ENV_INHERIT);
 }
 
@@ -516,30 +608,28 @@ void dn_inherit(void) {
 int system(const char *command) {
   NEXT(system);
   if (command == NULL) return next_system(command);
-  char **owned;
-  int handed;
+  struct dn_handover h;
   char **saved = environ;
-  char **env = dn_handover_env(saved, &owned, &handed);
-  environ = env;
+  dn_handover_begin(&h, saved);
+  environ = h.env;
   int r = next_system(command);
   int e = errno;
   environ = saved;
-  dn_release_env(owned);
+  dn_handover_end(&h, r != -1);
   errno = e;
   return r;
 }
 
 FILE *popen(const char *command, const char *type) {
   NEXT(popen);
-  char **owned;
-  int handed;
+  struct dn_handover h;
   char **saved = environ;
-  char **env = dn_handover_env(saved, &owned, &handed);
-  environ = env;
+  dn_handover_begin(&h, saved);
+  environ = h.env;
   FILE *fp = next_popen(command, type);
   int e = errno;
   environ = saved;
-  dn_release_env(owned);
+  dn_handover_end(&h, fp != NULL);
   errno = e;
   return fp;
 }

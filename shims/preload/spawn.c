@@ -406,11 +406,10 @@ static int spawn(pid_t *pid, const char *file, int search, const posix_spawn_fil
   } else if (here) {
     r = spawn_here(pid, file, search, a, n, attr, argv, envp != NULL ? envp : environ);
   } else {
-    char **owned;
-    int handed;
-    char **env = dn_handover_env(envp, &owned, &handed);
-    r = search ? next_posix_spawnp(pid, file, actions, attr, argv, env) : next_posix_spawn(pid, file, actions, attr, argv, env);
-    dn_release_env(owned);
+    struct dn_handover h;
+    dn_handover_begin(&h, envp);
+    r = search ? next_posix_spawnp(pid, file, actions, attr, argv, h.env) : next_posix_spawn(pid, file, actions, attr, argv, h.env);
+    dn_handover_end(&h, r == 0);
   }
   free(a);
   return r;

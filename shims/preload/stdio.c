@@ -201,6 +201,14 @@ void dn_stdio_follow(int fd) {
   }
 }
 
+void dn_stdio_flush_at_exit(void) {
+  /* Unlocked, as glibc's own flush at exit: a thread that holds a stream's lock must not stop the exit. The writes
+   * go to the library's write, which never takes cookies_lock. */
+  pthread_mutex_lock(&cookies_lock);
+  for (struct cookie *c = cookies; c != NULL; c = c->next) fflush_unlocked(c->fp);
+  pthread_mutex_unlock(&cookies_lock);
+}
+
 void dn_stdio_adopt(void) {
   for (int fd = 0; fd < 3; fd++) dn_stdio_follow(fd);
 }

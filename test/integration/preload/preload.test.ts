@@ -163,6 +163,39 @@ except OSError as e:
     expect(readFileSync(join(backing("alpha"), "positions/d"), "utf8")).toBe("one\ntwo\nthree\n");
   });
 
+  test("positions stay shared through dup'ed numbers across exec, a failed exec, stdio's last flush at exit, vfork'ed subprocesses and families running at once", async () => {
+    // `late` leaves its line to glibc's flush at exit, which comes after every library's destructor.
+    const late = join(scratch, "late");
+    writeFileSync(`${late}.c`, '#include <stdio.h>\nint main(int argc, char **argv) { printf("late %s\\n", argc > 1 ? argv[1] : ""); return 0; }\n');
+    const built = Bun.spawnSync(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", late, `${late}.c`], { stderr: "pipe" });
+    expect({ code: built.exitCode, stderr: built.stderr.toString() }).toEqual({ code: 0, stderr: "" });
+    writeFileSync(join(scratch, "noexec"), "#!/bin/sh\necho never\n");
+    const subprocess = [
+      "import subprocess",
+      "f = open('p', 'w'); f.write('1\\n'); f.flush()",
+      "subprocess.run(['/bin/echo', '2'], stdout=f); subprocess.run(['/bin/echo', '3'], stdout=f, stderr=f)",
+      "open('q', 'w').write('other\\n'); f.write('4\\n'); f.close()",
+    ].join("\n");
+    // The family's page of positions (a memfd every process inherits): 16-byte slots, users in bytes 8..11.
+    const inUse = [
+      "import os, struct",
+      "def link(n):\n  try:\n    return os.readlink(f'/proc/self/fd/{n}')\n  except OSError:\n    return ''",
+      "pages = [f'/proc/self/fd/{n}' for n in os.listdir('/proc/self/fd') if 'danaus-positions' in link(n)]",
+      "data = open(pages[0], 'rb').read() if pages else b''",
+      "print('slots in use:', sum(1 for at in range(0, len(data), 16) if struct.unpack_from('<i', data, at + 8)[0] != 0))",
+    ].join("\n");
+    const script = `cd "$R" && { /bin/echo 1111; echo x > other; /bin/echo 2222; echo y > other2; /bin/echo 3333; } > g 2>&1 ` +
+      `&& { /bin/echo a; ${late} 1; echo b; ${late} 2 2>&1; /bin/echo c; } > k && { /bin/echo before; ${scratch}/noexec 2> /dev/null; echo z > other3; /bin/echo after; } > e ` +
+      `; for i in 1 2 3 4 5 6; do { /bin/echo a$i; echo t > t$i; ${late} $i; /bin/echo b$i; } > c$i 2>&1 & done; wait ` +
+      `&& /usr/bin/python3 -c "${subprocess}" && cat g k e c1 c2 c3 c4 c5 c6 p q && /usr/bin/python3 -c "${inUse}"`;
+    const { mount, kernel } = await both("positions-exec", script);
+    expect(mount.stdout).toBe(kernel.stdout);
+    expect(mount.stdout).toStartWith("1111\n2222\n3333\na\nlate 1\nb\nlate 2\nc\nbefore\nafter\na1\nlate 1\nb1\n");
+    expect(readFileSync(join(backing("alpha"), "positions-exec/p"), "utf8")).toBe("1\n2\n3\n4\n");
+    // Every file is closed and every process but the shell has exited: no slot is left counted as in use.
+    expect(mount.stdout).toEndWith("other\nslots in use: 0\n");
+  });
+
   test("mkfifo, and a FIFO in the mount between two programs", async () => {
     const { mount, kernel } = await both("fifo", `cd "$R" && mkfifo p && stat -c '%F %a' p && { cat p > out & } && /bin/echo through-fifo > p && wait && cat out`);
     expect(mount.stdout).toBe(kernel.stdout);
