@@ -67,6 +67,18 @@ function handleFlagsOf(flags: number): number {
  * Errors are the inner's FsErrors, plus ENFILE when the cache's handle table is full and EFBIG past the largest
  * cacheable offset (2^32 blocks).
  */
+/** fstat answers register() takes at most when the file keeps changing under it, before it trusts the last one. */
+const REGISTER_ATTEMPTS = 8;
+
+/** What another thread's write-back, close or truncate changes in a file slot: if it is unchanged, so is the backend. */
+function settledState(m: CacheMemory, file: number): string {
+  const w = m.i32;
+  const f = m.f(file);
+  const ff = m.ff(file);
+  const n = m.f64;
+  return [w[f + F.DIRTY], w[f + F.INFLIGHT], w[f + F.ACTIVE], w[f + F.WRITERS], n[ff + FF.SIZE], n[ff + FF.BASE_SIZE], n[ff + FF.BASE_MTIME_SEC], n[ff + FF.BASE_MTIME_NSEC], n[ff + FF.BASE_CTIME_SEC], n[ff + FF.BASE_CTIME_NSEC]].join(",");
+}
+
 export class CachedFileSystem implements FileSystem {
   private readonly m: CacheMemory;
   private readonly attrs: AttributeCache;
@@ -438,47 +450,71 @@ export class CachedFileSystem implements FileSystem {
     }
   }
 
-  /** Records a just-opened backend handle (regular files only) and validates its file's blocks (close-to-open). */
+  /**
+   * Records a just-opened backend handle (regular files only) and validates its file's blocks (close-to-open).
+   *
+   * The backend's fstat comes before the lock, so another thread may meanwhile have written the file's data back and
+   * set its baseline from a newer fstat (the router closing a gone client's handle, the write-back thread). A refresh
+   * decided on the older answer would drop the blocks and take the size from before that write-back: a reader would
+   * find the file empty. So a refresh is made only on an answer taken after the file's cached state was seen, and
+   * found the same again under the lock.
+   */
   private register(fd: number, flags: number): void {
-    const st = this.inner.fstat(fd);
+    let st = this.inner.fstat(fd);
     if (!isRegular(st)) return;
     const m = this.m;
     const w = m.i32;
-    m.lock();
-    try {
-      const stale = findHandle(m, this.backendId, fd);
-      if (stale !== NIL) {
-        // The backend reused the number of a handle closed behind the cache's back. Dirty data that was to be
-        // written back through it, with no other handle to do so, cannot reach the backend any more.
-        const staleFile = w[m.h(stale) + H.FILE]!;
-        removeHandle(m, stale);
-        if (w[m.f(staleFile) + F.WB_HANDLE] === NIL && w[m.f(staleFile) + F.DIRTY]! > 0) {
-          discardDirtyBlocks(m, staleFile);
-          w[m.f(staleFile) + F.ERROR] = ERRNO.EIO;
+    let seen: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      let again = false;
+      m.lock();
+      try {
+        const stale = findHandle(m, this.backendId, fd);
+        if (stale !== NIL) {
+          // The backend reused the number of a handle closed behind the cache's back. Dirty data that was to be
+          // written back through it, with no other handle to do so, cannot reach the backend any more.
+          const staleFile = w[m.h(stale) + H.FILE]!;
+          removeHandle(m, stale);
+          if (w[m.f(staleFile) + F.WB_HANDLE] === NIL && w[m.f(staleFile) + F.DIRTY]! > 0) {
+            discardDirtyBlocks(m, staleFile);
+            w[m.f(staleFile) + F.ERROR] = ERRNO.EIO;
+          }
+          releaseIfUnused(m, staleFile);
         }
-        releaseIfUnused(m, staleFile);
+        const { slot: file, created } = findOrAddFile(m, this.identity(st), st.st_size);
+        if (file === NIL) throw new FsError(ERRNO.ENFILE, "open");
+        const f = m.f(file);
+        const ff = m.ff(file);
+        const changedBehind = !created && !(flags & O.TRUNC) && !hasPendingData(m, file) && w[f + F.WRITERS] === 0 && !baselineMatches(m, file, st);
+        if (changedBehind && attempt < REGISTER_ATTEMPTS) {
+          const state = settledState(m, file);
+          again = state !== seen;
+          seen = state;
+        }
+        if (again) {
+          releaseIfUnused(m, file);
+        } else {
+          if (created) {
+            setBaseline(m, file, st);
+          } else if (flags & O.TRUNC || changedBehind) {
+            // Held across the drop: a file slot left without blocks, opens or references is freed by its last block.
+            w[f + F.REFS]!++;
+            dropFileBlocks(m, file);
+            w[f + F.REFS]!--;
+            m.f64[ff + FF.SIZE] = st.st_size;
+            m.f64[ff + FF.BACKEND_SIZE] = st.st_size;
+            setBaseline(m, file, st);
+          }
+          if (addHandle(m, this.backendId, fd, file, handleFlagsOf(flags)) === NIL) {
+            releaseIfUnused(m, file);
+            throw new FsError(ERRNO.ENFILE, "open");
+          }
+        }
+      } finally {
+        m.unlock();
       }
-      const { slot: file, created } = findOrAddFile(m, this.identity(st), st.st_size);
-      if (file === NIL) throw new FsError(ERRNO.ENFILE, "open");
-      const f = m.f(file);
-      const ff = m.ff(file);
-      if (created) {
-        setBaseline(m, file, st);
-      } else if (flags & O.TRUNC || (!hasPendingData(m, file) && w[f + F.WRITERS] === 0 && !baselineMatches(m, file, st))) {
-        // Held across the drop: a file slot left without blocks, opens or references is freed by its last block.
-        w[f + F.REFS]!++;
-        dropFileBlocks(m, file);
-        w[f + F.REFS]!--;
-        m.f64[ff + FF.SIZE] = st.st_size;
-        m.f64[ff + FF.BACKEND_SIZE] = st.st_size;
-        setBaseline(m, file, st);
-      }
-      if (addHandle(m, this.backendId, fd, file, handleFlagsOf(flags)) === NIL) {
-        releaseIfUnused(m, file);
-        throw new FsError(ERRNO.ENFILE, "open");
-      }
-    } finally {
-      m.unlock();
+      if (!again) return;
+      st = this.inner.fstat(fd);
     }
   }
 

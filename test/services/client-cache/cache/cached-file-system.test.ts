@@ -129,6 +129,34 @@ describe("close-to-open validation", () => {
     expect(counting.counts.preads).toBe(1);
   });
 
+  test("an open whose backend fstat is older than another thread's write-back and close still reads the written data", () => {
+    // The race the preload tests met: a spawned program wrote a file and exited; the router closed its handle (writing
+    // the data back and setting the baseline) between the fstat and the lock of the next reader's open.
+    class LateFstat extends CountingFs {
+      afterFstat: (() => void) | undefined;
+      override fstat(fd: number) {
+        const st = super.fstat(fd);
+        const after = this.afterFstat;
+        this.afterFstat = undefined;
+        after?.();
+        return st;
+      }
+    }
+    const { cache } = newCache();
+    const late = new LateFstat(temp.backend);
+    const fs = new CachedFileSystem(late, cache, 1, { attrTimeoutMs: 0 });
+    const writer = fs.open("f", O_CREAT | O_RDWR | O_TRUNC, 0o644);
+    fs.pwrite(writer, new TextEncoder().encode("written by another process"), 0);
+    expect(cache.stats().dirtyBytes).toBeGreaterThan(0);
+    late.afterFstat = () => fs.close(writer);
+    const reader = fs.open("f", O_RDONLY, 0);
+    expect(late.afterFstat).toBeUndefined();
+    expect(onDisk("f").toString()).toBe("written by another process");
+    expect(fs.fstat(reader).st_size).toBe(26);
+    expect(new TextDecoder().decode(readAll(fs, reader, 0))).toBe("written by another process");
+    fs.close(reader);
+  });
+
   test("what a process wrote and closed stays cached for its next open (the baseline follows its own writes)", () => {
     const { cache } = newCache();
     const counting = new CountingFs(temp.backend);
