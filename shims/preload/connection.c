@@ -45,6 +45,8 @@ static uint32_t client_id;
 static uint32_t buffer_index;
 static int32_t service_pid;
 static uint64_t next_request = 1;
+/** The cores the service threads of this process's queue run on (from the registration). */
+static cpu_set_t queue_cpus;
 
 /*
  * Threads. A thread of a multi-threaded process makes its reads, writes and syncs without dn_lock, over a request
@@ -226,6 +228,7 @@ static int json_skip(struct json *j, int depth) {
 struct registration {
   int ok;
   int64_t client, queue, buffer, buffer_size, service_pid, attr_timeout_ms;
+  cpu_set_t queue_cpus; /* the cores the service threads of this queue run on */
   char region[PATH_MAX];
   char err[64];
 };
@@ -295,6 +298,15 @@ static int parse_registration(const char *text, size_t length, struct registrati
       if (json_string(&j, r->region, sizeof r->region) < 0) return -1;
     } else if (strcmp(key, "errno") == 0) {
       if (json_string(&j, r->err, sizeof r->err) < 0) return -1;
+    } else if (strcmp(key, "queueCpus") == 0) {
+      if (json_expect(&j, '[') < 0) return -1;
+      while (!json_peek(&j, ']')) {
+        int64_t cpu;
+        if (json_number(&j, &cpu) < 0) return -1;
+        if (cpu >= 0 && cpu < CPU_SETSIZE) CPU_SET((int)cpu, &r->queue_cpus);
+        if (json_peek(&j, ',')) j.p++;
+      }
+      j.p++;
     } else if (strcmp(key, "mounts") == 0) {
       if (json_expect(&j, '[') < 0) return -1;
       if (json_peek(&j, ']')) {
@@ -438,6 +450,7 @@ static int do_register(void) {
   client_id = (uint32_t)r.client;
   buffer_index = (uint32_t)r.buffer;
   service_pid = (int32_t)r.service_pid;
+  queue_cpus = r.queue_cpus;
   capacity = header->queue_capacity;
   queue = (struct danaus_queue_header *)(region + header->queues_offset + (size_t)r.queue * DANAUS_QUEUE_SLOT);
   entries = region + header->entries_offset + (size_t)r.queue * capacity * header->entry_slot;
@@ -628,9 +641,22 @@ static void gone(void) {
   }
 }
 
-/** Waits while *word == value: spin, then futex sleeps of LIVENESS_SLICE_NS with `sleepers` raised. 0, or -ENOTCONN. */
+/**
+ * Whether this thread runs on a core of its queue's service threads (a program started by `danaus run` runs in the
+ * tenant's pool, beside its service): spinning there only keeps the service off the core it needs to answer.
+ */
+static int beside_service(void) {
+  int cpu = sched_getcpu();
+  return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &queue_cpus);
+}
+
+/**
+ * Waits while *word == value: spin (unless beside the service), then futex sleeps of LIVENESS_SLICE_NS with
+ * `sleepers` raised. 0, or -ENOTCONN.
+ */
 static int wait_change(uint32_t *word, uint32_t value, uint32_t *sleepers) {
-  for (int i = 0; i < SPIN; i++) {
+  int spin = beside_service() ? 0 : SPIN;
+  for (int i = 0; i < spin; i++) {
     if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) return 0;
     __builtin_ia32_pause();
   }
