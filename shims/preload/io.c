@@ -514,11 +514,22 @@ static ssize_t at_position_locked(struct dn_file *f, const struct iovec *iov, in
     if (end >= 0) dn_position_set(f->slot, end);
     return r;
   }
-  int64_t position = dn_position_get(f->slot);
+  /* The range is reserved before the call, so processes of the family that share the position (a shell's commands
+   * writing one log at once, a forked child beside its parent's threads) never get the same offset; what a short or
+   * failed call did not use goes back when nobody reserved after it. */
+  if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == (writing ? O_RDONLY : O_WRONLY)) return -EBADF;
+  size_t want = 0;
+  if (single) want = iov->iov_len;
+  else if (iovcnt > 0 && iovcnt <= IOV_MAX) {
+    for (int i = 0; i < iovcnt && want <= DN_RESERVE_MAX; i++) want += iov[i].iov_len > DN_RESERVE_MAX ? DN_RESERVE_MAX : iov[i].iov_len;
+  }
+  if (want > DN_RESERVE_MAX) want = DN_RESERVE_MAX;
+  int64_t position = dn_position_reserve(f->slot, (int64_t)want);
   ssize_t r;
   if (single) r = writing ? private_write(f, iov->iov_base, iov->iov_len, position) : private_read(f, iov->iov_base, iov->iov_len, position);
   else r = writing ? private_writev(f, iov, iovcnt, position) : private_readv(f, iov, iovcnt, position);
-  if (r > 0) dn_position_add(f->slot, r);
+  int64_t used = r > 0 ? (int64_t)r : 0;
+  if (used < (int64_t)want) dn_position_settle(f->slot, position + (int64_t)want, position + used);
   return r;
 }
 

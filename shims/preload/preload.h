@@ -190,6 +190,13 @@ void dn_position_release(int slot);
 int64_t dn_position_get(int slot);
 void dn_position_set(int slot, int64_t position);
 void dn_position_add(int slot, int64_t delta);
+/** Moves the position past `count` bytes at once; returns where it was (the caller's range starts there). */
+int64_t dn_position_reserve(int slot, int64_t count);
+/** After a reserved range was used only up to `used_end`: the position goes back there unless another reservation
+ * came after (then what was not used stays a gap, as the file's end or a hole). */
+void dn_position_settle(int slot, int64_t reserved_end, int64_t used_end);
+/** The most one call reserves (1 TiB: no read or write moves more in one call). */
+#define DN_RESERVE_MAX ((size_t)1 << 40)
 /** The descriptor of the shared page (-1 when none), and adopting one inherited over exec. */
 int dn_positions_fd(void);
 void dn_positions_adopt(int fd);
