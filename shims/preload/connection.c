@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -23,8 +22,7 @@
 
 struct dn_mount dn_mounts[DN_MAX_MOUNTS];
 int dn_mount_count;
-/** The registration's request buffer: every call under dn_lock from a thread without a buffer of its own uses it. */
-static uint8_t *shared_buf;
+uint8_t *dn_buf;
 uint32_t dn_bufsize;
 int dn_socket_fd = -1;
 
@@ -47,29 +45,6 @@ static int32_t service_pid;
 static uint64_t next_request = 1;
 /** The cores the service threads of this process's queue run on (from the registration). */
 static cpu_set_t queue_cpus;
-
-/*
- * Threads. A thread of a multi-threaded process makes its reads, writes and syncs without dn_lock, over a request
- * buffer of its own (attach_thread), so one thread waiting for the service does not stop the others. Such a buffer
- * belongs to one registration (`epoch`); at most DN_THREAD_BUFFERS per process, so the tenant's 64 buffers stay
- * enough for its other processes; beyond them, and in a single-threaded process, calls stay under dn_lock on the
- * registration's buffer. A thread that exits leaves its buffer to the next thread that needs one.
- */
-#define DN_THREAD_BUFFERS 4
-static __attribute__((tls_model("initial-exec"))) _Thread_local uint8_t *thread_buf;
-static __attribute__((tls_model("initial-exec"))) _Thread_local uint32_t thread_buffer;
-static __attribute__((tls_model("initial-exec"))) _Thread_local unsigned thread_epoch;
-/** The registration the thread buffers belong to; bumped (under dn_lock) at every registration. */
-static unsigned epoch = 1;
-static uint32_t attached[DN_THREAD_BUFFERS];
-static int attached_count;
-/** Buffers of exited threads, free for the next thread. */
-static uint32_t spare[DN_THREAD_BUFFERS];
-static int spare_count;
-static pthread_key_t thread_key;
-static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
-/** Calls without dn_lock hold it for reading; replacing the region (a new registration, a fork) for writing. */
-static pthread_rwlock_t region_lock = PTHREAD_RWLOCK_INITIALIZER;
 /** The tenant's attribute timeout from the registration reply, in nanoseconds (0: the attribute cache is off). */
 static int64_t attr_timeout_ns;
 
@@ -454,11 +429,8 @@ static int do_register(void) {
   capacity = header->queue_capacity;
   queue = (struct danaus_queue_header *)(region + header->queues_offset + (size_t)r.queue * DANAUS_QUEUE_SLOT);
   entries = region + header->entries_offset + (size_t)r.queue * capacity * header->entry_slot;
-  shared_buf = region + header->buffers_offset + (size_t)buffer_index * header->buffer_size;
+  dn_buf = region + header->buffers_offset + (size_t)buffer_index * header->buffer_size;
   dn_bufsize = header->buffer_size;
-  epoch++;
-  attached_count = 0;
-  spare_count = 0;
   /* Answers kept under another registration were kept under another region's generation. */
   dn_attrs_clear();
   attr_timeout_ns = r.attr_timeout_ms <= 0 ? 0 : r.attr_timeout_ms > INT32_MAX ? (int64_t)INT32_MAX * 1000000 : r.attr_timeout_ms * 1000000;
@@ -473,60 +445,8 @@ static void drop_registration(void) {
   if (region != NULL) munmap(region, region_size);
   region = NULL;
   header = NULL;
-  shared_buf = NULL;
-  epoch++;
-  attached_count = 0;
-  spare_count = 0;
+  dn_buf = NULL;
 }
-
-/** Whether this thread's buffer belongs to the current registration. */
-static int own_buffer(void) { return thread_buf != NULL && thread_epoch == __atomic_load_n(&epoch, __ATOMIC_ACQUIRE); }
-
-uint8_t *dn_buffer(void) { return own_buffer() ? thread_buf : shared_buf; }
-
-static void thread_exits(void *unused) {
-  (void)unused;
-  if (!own_buffer()) return;
-  pthread_mutex_lock(&dn_lock);
-  if (thread_epoch == epoch && spare_count < DN_THREAD_BUFFERS) spare[spare_count++] = thread_buffer;
-  pthread_mutex_unlock(&dn_lock);
-  thread_buf = NULL;
-}
-
-static void make_thread_key(void) { pthread_key_create(&thread_key, thread_exits); }
-
-/** attach_thread over the registration socket: a buffer index, or -1. Caller holds dn_lock. */
-static int64_t attach_thread(void) {
-  static const char request[] = "{\"op\":\"attach_thread\"}\n";
-  if (REAL(write)(dn_socket_fd, request, sizeof request - 1) != (ssize_t)(sizeof request - 1)) return -1;
-  char line[256];
-  int got = read_line(dn_socket_fd, line, sizeof line);
-  if (got < 0) return -1;
-  const char *at = strstr(line, "\"buffer\":");
-  if (strstr(line, "\"ok\":true") == NULL || at == NULL) return -1;
-  long long index = strtoll(at + 9, NULL, 10);
-  return index >= 0 && index < header->buffer_count ? index : -1;
-}
-
-int dn_unlocked_begin(void) {
-  if (__libc_single_threaded || dn_shared_memory_child() || !dn_registered()) return 0;
-  if (!own_buffer()) {
-    int64_t index = -1;
-    if (spare_count > 0) index = spare[--spare_count];
-    else if (attached_count < DN_THREAD_BUFFERS && (index = attach_thread()) >= 0) attached[attached_count++] = (uint32_t)index;
-    if (index < 0) return 0;
-    pthread_once(&thread_key_once, make_thread_key);
-    pthread_setspecific(thread_key, &thread_key); /* any non-NULL value: the destructor runs at the thread's exit */
-    thread_buffer = (uint32_t)index;
-    thread_buf = region + header->buffers_offset + (size_t)thread_buffer * header->buffer_size;
-    thread_epoch = epoch;
-    if (dn_debug) dn_log("thread %ld uses request buffer %u of its own", (long)syscall(SYS_gettid), thread_buffer);
-  }
-  pthread_rwlock_rdlock(&region_lock);
-  return 1;
-}
-
-void dn_unlocked_end(void) { pthread_rwlock_unlock(&region_lock); }
 
 static void mark_lost(int fd, struct dn_file *f, void *arg) {
   (void)fd;
@@ -545,11 +465,8 @@ static int reconnect(void) {
   int old_count = dn_mount_count;
   memcpy(old, dn_mounts, sizeof old);
   dn_mount_count = 0;
-  /* Calls without dn_lock may still be on the old region (answered ENOTCONN by now): they finish first. */
-  pthread_rwlock_wrlock(&region_lock);
   drop_registration();
   int rc = do_register();
-  pthread_rwlock_unlock(&region_lock);
   if (rc < 0) {
     memcpy(dn_mounts, old, sizeof old);
     dn_mount_count = old_count;
@@ -611,9 +528,7 @@ int64_t dn_mutations(uint32_t *generation) {
 
 void dn_connection_forked(void) {
   /* The parent keeps its registration; this child's copy of the socket must not keep it alive, nor may the child
-   * write into the parent's request buffer. Mounts and the region mapping are re-read at the next registration.
-   * The lock may have been held by a thread of the parent's that the child does not have. */
-  pthread_rwlock_init(&region_lock, NULL);
+   * write into the parent's request buffer. Mounts and the region mapping are re-read at the next registration. */
   drop_registration();
   for (int i = 0; i < dn_mount_count; i++) free(dn_mounts[i].path);
   dn_mount_count = 0;
@@ -724,8 +639,8 @@ static int64_t call(uint32_t opcode, const int64_t *args, int nargs, uint32_t le
   }
   e->opcode = opcode;
   e->client = client_id;
-  e->request_id = __atomic_fetch_add(&next_request, 1, __ATOMIC_RELAXED);
-  e->buffer = own_buffer() ? thread_buffer : buffer_index;
+  e->request_id = next_request++;
+  e->buffer = buffer_index;
   e->offset = 0;
   e->length = length;
   e->reply_length = 0;

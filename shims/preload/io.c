@@ -300,8 +300,7 @@ int fcntl64(int fd, int cmd, ...) {
 
 static int private_fstat(struct dn_file *f, struct stat *st);
 
-/** Reads up to `count` bytes at `offset` (-1: at the file position). Holds dn_lock, or runs without it
- * on the thread's own request buffer (PRIVATE_IO_UNLOCKED). */
+/** Reads up to `count` bytes at `offset` (-1: at the file position). Holds dn_lock. */
 static ssize_t private_read(struct dn_file *f, void *out, size_t count, int64_t offset) {
   if ((f->flags & O_ACCMODE) == O_WRONLY || (f->flags & O_PATH)) return -EBADF;
   if (offset < -1) return -EINVAL;
@@ -320,8 +319,7 @@ static ssize_t private_read(struct dn_file *f, void *out, size_t count, int64_t 
   return (ssize_t)done;
 }
 
-/** Writes `count` bytes at `offset` (-1: at the file position, or the end for O_APPEND). Holds dn_lock, or runs without it
- * on the thread's own request buffer (PRIVATE_IO_UNLOCKED). */
+/** Writes `count` bytes at `offset` (-1: at the file position, or the end for O_APPEND). Holds dn_lock. */
 static ssize_t private_write(struct dn_file *f, const void *data, size_t count, int64_t offset) {
   if ((f->flags & O_ACCMODE) == O_RDONLY || (f->flags & O_PATH)) return -EBADF;
   if (offset < -1) return -EINVAL;
@@ -365,64 +363,37 @@ static ssize_t private_write(struct dn_file *f, const void *data, size_t count, 
     } \
   } while (0)
 
-/**
- * PRIVATE_IO for the calls that wait on the service (reads, writes, syncs, truncation): in a multi-threaded process the
- * call itself runs without dn_lock, on the thread's own request buffer (dn_unlocked_begin), holding a reference to the
- * open file so that a close by another thread meanwhile takes effect after it, as the kernel does.
- */
-#define PRIVATE_IO_UNLOCKED(fd, call) \
-  do { \
-    if (dn_get(fd) != NULL) { \
-      LOCK(); \
-      int err_; \
-      struct dn_file *f = fresh(fd, &err_); \
-      if (f == NULL || err_ < 0 || !dn_unlocked_begin()) { \
-        ssize_t r_ = f == NULL ? -EBADF : err_ < 0 ? err_ : (call); \
-        UNLOCK(); \
-        return (ssize_t)dn_ret(r_); \
-      } \
-      f->refs++; \
-      UNLOCK(); \
-      ssize_t r_ = (call); \
-      dn_unlocked_end(); \
-      LOCK(); \
-      dn_file_release(f); \
-      UNLOCK(); \
-      return (ssize_t)dn_ret(r_); \
-    } \
-  } while (0)
-
 /** Reads or writes (`writing`) a vector (one buffer when `single`) at the file position, which moves by what was
  * transferred. */
 static ssize_t at_position(struct dn_file *f, const struct iovec *iov, int iovcnt, int writing, int single);
 
 ssize_t read(int fd, void *buf, size_t count) {
   struct iovec one = {buf, count};
-  PRIVATE_IO_UNLOCKED(fd, at_position(f, &one, 1, 0, 1));
+  PRIVATE_IO(fd, at_position(f, &one, 1, 0, 1));
   return REAL(read)(fd, buf, count);
 }
 ssize_t write(int fd, const void *buf, size_t count) {
   struct iovec one = {(void *)buf, count};
-  PRIVATE_IO_UNLOCKED(fd, at_position(f, &one, 1, 1, 1));
+  PRIVATE_IO(fd, at_position(f, &one, 1, 1, 1));
   return REAL(write)(fd, buf, count);
 }
 ssize_t pread(int fd, void *buf, size_t count, off_t offset) {
-  PRIVATE_IO_UNLOCKED(fd, private_read(f, buf, count, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, private_read(f, buf, count, offset < 0 ? -2 : offset));
   NEXT(pread);
   return next_pread(fd, buf, count, offset);
 }
 ssize_t pread64(int fd, void *buf, size_t count, off64_t offset) {
-  PRIVATE_IO_UNLOCKED(fd, private_read(f, buf, count, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, private_read(f, buf, count, offset < 0 ? -2 : offset));
   NEXT(pread64);
   return next_pread64(fd, buf, count, offset);
 }
 ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset) {
-  PRIVATE_IO_UNLOCKED(fd, private_write(f, buf, count, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, private_write(f, buf, count, offset < 0 ? -2 : offset));
   NEXT(pwrite);
   return next_pwrite(fd, buf, count, offset);
 }
 ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t offset) {
-  PRIVATE_IO_UNLOCKED(fd, private_write(f, buf, count, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, private_write(f, buf, count, offset < 0 ? -2 : offset));
   NEXT(pwrite64);
   return next_pwrite64(fd, buf, count, offset);
 }
@@ -439,8 +410,7 @@ ssize_t __pread64_chk(int fd, void *buf, size_t count, off64_t offset, size_t bu
   return pread64(fd, buf, count, offset);
 }
 
-/** readv/preadv: one read into the request buffer when it fits, scattered afterwards. Holds dn_lock, or runs without it
- * on the thread's own request buffer (PRIVATE_IO_UNLOCKED). */
+/** readv/preadv: one read into the request buffer when it fits, scattered afterwards. Holds dn_lock. */
 static ssize_t private_readv(struct dn_file *f, const struct iovec *iov, int iovcnt, int64_t offset) {
   if (iovcnt < 0 || iovcnt > IOV_MAX) return -EINVAL;
   size_t total = 0;
@@ -460,8 +430,7 @@ static ssize_t private_readv(struct dn_file *f, const struct iovec *iov, int iov
   return done;
 }
 
-/** writev/pwritev: gathered into the request buffer, so a vector that fits is written by one request. Holds dn_lock, or runs without it
- * on the thread's own request buffer (PRIVATE_IO_UNLOCKED). */
+/** writev/pwritev: gathered into the request buffer, so a vector that fits is written by one request. Holds dn_lock. */
 static ssize_t private_writev(struct dn_file *f, const struct iovec *iov, int iovcnt, int64_t offset) {
   if (iovcnt < 0 || iovcnt > IOV_MAX) return -EINVAL;
   size_t total = 0;
@@ -491,17 +460,7 @@ static ssize_t private_writev(struct dn_file *f, const struct iovec *iov, int io
   return done;
 }
 
-static ssize_t at_position_locked(struct dn_file *f, const struct iovec *iov, int iovcnt, int writing, int single);
-
-/** Threads of the process move a file's position one call at a time, as the kernel's f_pos_lock makes them. */
 static ssize_t at_position(struct dn_file *f, const struct iovec *iov, int iovcnt, int writing, int single) {
-  pthread_mutex_lock(&f->position_lock);
-  ssize_t r = at_position_locked(f, iov, iovcnt, writing, single);
-  pthread_mutex_unlock(&f->position_lock);
-  return r;
-}
-
-static ssize_t at_position_locked(struct dn_file *f, const struct iovec *iov, int iovcnt, int writing, int single) {
   if (f->slot == 0) {
     if (single) return writing ? private_write(f, iov->iov_base, iov->iov_len, -1) : private_read(f, iov->iov_base, iov->iov_len, -1);
     return writing ? private_writev(f, iov, iovcnt, -1) : private_readv(f, iov, iovcnt, -1);
@@ -534,43 +493,43 @@ static ssize_t at_position_locked(struct dn_file *f, const struct iovec *iov, in
 }
 
 ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
-  PRIVATE_IO_UNLOCKED(fd, at_position(f, iov, iovcnt, 0, 0));
+  PRIVATE_IO(fd, at_position(f, iov, iovcnt, 0, 0));
   NEXT(readv);
   return next_readv(fd, iov, iovcnt);
 }
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
-  PRIVATE_IO_UNLOCKED(fd, at_position(f, iov, iovcnt, 1, 0));
+  PRIVATE_IO(fd, at_position(f, iov, iovcnt, 1, 0));
   NEXT(writev);
   return next_writev(fd, iov, iovcnt);
 }
 ssize_t preadv(int fd, const struct iovec *iov, int iovcnt, off_t offset) {
-  PRIVATE_IO_UNLOCKED(fd, private_readv(f, iov, iovcnt, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, private_readv(f, iov, iovcnt, offset < 0 ? -2 : offset));
   NEXT(preadv);
   return next_preadv(fd, iov, iovcnt, offset);
 }
 ssize_t preadv64(int fd, const struct iovec *iov, int iovcnt, off64_t offset) {
-  PRIVATE_IO_UNLOCKED(fd, private_readv(f, iov, iovcnt, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, private_readv(f, iov, iovcnt, offset < 0 ? -2 : offset));
   NEXT(preadv64);
   return next_preadv64(fd, iov, iovcnt, offset);
 }
 ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt, off_t offset) {
-  PRIVATE_IO_UNLOCKED(fd, private_writev(f, iov, iovcnt, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, private_writev(f, iov, iovcnt, offset < 0 ? -2 : offset));
   NEXT(pwritev);
   return next_pwritev(fd, iov, iovcnt, offset);
 }
 ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt, off64_t offset) {
-  PRIVATE_IO_UNLOCKED(fd, private_writev(f, iov, iovcnt, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, private_writev(f, iov, iovcnt, offset < 0 ? -2 : offset));
   NEXT(pwritev64);
   return next_pwritev64(fd, iov, iovcnt, offset);
 }
 /* preadv2/pwritev2: offset -1 means the file position; RWF_* flags are hints the service does not take. */
 ssize_t preadv2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags) {
-  PRIVATE_IO_UNLOCKED(fd, offset == -1 ? at_position(f, iov, iovcnt, 0, 0) : private_readv(f, iov, iovcnt, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, offset == -1 ? at_position(f, iov, iovcnt, 0, 0) : private_readv(f, iov, iovcnt, offset < 0 ? -2 : offset));
   NEXT(preadv2);
   return next_preadv2(fd, iov, iovcnt, offset, flags);
 }
 ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags) {
-  PRIVATE_IO_UNLOCKED(fd, offset == -1 ? at_position(f, iov, iovcnt, 1, 0) : private_writev(f, iov, iovcnt, offset < 0 ? -2 : offset));
+  PRIVATE_IO(fd, offset == -1 ? at_position(f, iov, iovcnt, 1, 0) : private_writev(f, iov, iovcnt, offset < 0 ? -2 : offset));
   NEXT(pwritev2);
   return next_pwritev2(fd, iov, iovcnt, offset, flags);
 }
@@ -640,17 +599,7 @@ static off_t dir_lseek(struct dn_file *f, off_t offset, int whence) {
   return (off_t)at;
 }
 
-static off_t private_lseek_locked(struct dn_file *f, off_t offset, int whence);
-
-/** lseek waits for a read or write at the position by another thread, as on the kernel. */
 static off_t private_lseek(struct dn_file *f, off_t offset, int whence) {
-  pthread_mutex_lock(&f->position_lock);
-  off_t r = private_lseek_locked(f, offset, whence);
-  pthread_mutex_unlock(&f->position_lock);
-  return r;
-}
-
-static off_t private_lseek_locked(struct dn_file *f, off_t offset, int whence) {
   if (f->is_dir) return dir_lseek(f, offset, whence);
   if (f->slot != 0) return slot_lseek(f, offset, whence);
   if (whence == SEEK_DATA || whence == SEEK_HOLE) {
@@ -695,23 +644,23 @@ static int private_fd_op(struct dn_file *f, uint32_t op, int64_t arg, int nargs)
 }
 
 int ftruncate(int fd, off_t length) {
-  PRIVATE_IO_UNLOCKED(fd, length < 0 ? -EINVAL : (f->flags & O_ACCMODE) == O_RDONLY ? -EINVAL : private_fd_op(f, DANAUS_OP_FTRUNCATE, length, 2));
+  PRIVATE_IO(fd, length < 0 ? -EINVAL : (f->flags & O_ACCMODE) == O_RDONLY ? -EINVAL : private_fd_op(f, DANAUS_OP_FTRUNCATE, length, 2));
   NEXT(ftruncate);
   return next_ftruncate(fd, length);
 }
 int ftruncate64(int fd, off64_t length) { return ftruncate(fd, length); }
 int fsync(int fd) {
-  PRIVATE_IO_UNLOCKED(fd, private_fd_op(f, DANAUS_OP_FSYNC, 0, 1));
+  PRIVATE_IO(fd, private_fd_op(f, DANAUS_OP_FSYNC, 0, 1));
   NEXT(fsync);
   return next_fsync(fd);
 }
 int fdatasync(int fd) {
-  PRIVATE_IO_UNLOCKED(fd, private_fd_op(f, DANAUS_OP_FDATASYNC, 0, 1));
+  PRIVATE_IO(fd, private_fd_op(f, DANAUS_OP_FDATASYNC, 0, 1));
   NEXT(fdatasync);
   return next_fdatasync(fd);
 }
 int syncfs(int fd) {
-  PRIVATE_IO_UNLOCKED(fd, private_fd_op(f, DANAUS_OP_FSYNC, 0, 1));
+  PRIVATE_IO(fd, private_fd_op(f, DANAUS_OP_FSYNC, 0, 1));
   NEXT(syncfs);
   return next_syncfs(fd);
 }
@@ -831,7 +780,7 @@ int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags) 
     errno = EINVAL;
     return -1;
   }
-  PRIVATE_IO_UNLOCKED(fd, private_fd_op(f, DANAUS_OP_FDATASYNC, 0, 1));
+  PRIVATE_IO(fd, private_fd_op(f, DANAUS_OP_FDATASYNC, 0, 1));
   NEXT(sync_file_range);
   return next_sync_file_range(fd, offset, nbytes, flags);
 }

@@ -59,7 +59,6 @@ struct dn_file {
   int64_t dir_cookie; /* where getdents64 continues (dirs.c) */
   unsigned pass;   /* the last dn_each_file pass that visited this file */
   int slot;        /* 1 + its position's slot in the shared page (positions.c), 0: the service's own position */
-  pthread_mutex_t position_lock; /* held by a read or write at the position; zeroed (calloc) is the initializer */
 };
 
 /* ---- real libc entry points (dlsym RTLD_NEXT), resolved once at load ---- */
@@ -106,16 +105,7 @@ void dn_disable(void);
 extern struct dn_mount dn_mounts[DN_MAX_MOUNTS];
 extern int dn_mount_count;
 /** The request buffer of this process and its size. */
-/** The calling thread's request buffer: its own (see dn_unlocked_begin), else the registration's (under dn_lock). */
-uint8_t *dn_buffer(void);
-#define dn_buf (dn_buffer())
-/**
- * Before a read, write or sync on a private file in a multi-threaded process, with dn_lock held: 1 when the call may
- * go on without dn_lock, on a request buffer of the thread's own (then dn_unlocked_end after it), 0 when it must keep
- * dn_lock (single-threaded, no buffer left, a vfork child).
- */
-int dn_unlocked_begin(void);
-void dn_unlocked_end(void);
+extern uint8_t *dn_buf;
 extern uint32_t dn_bufsize;
 /** The library's own descriptor (the registration socket), or -1. */
 extern int dn_socket_fd;

@@ -41,7 +41,6 @@ static void make_stale(int fd, struct dn_file *f, void *arg) {
   (void)arg;
   dn_position_use(f->slot);
   f->handle = -1;
-  pthread_mutex_init(&f->position_lock, NULL); /* a thread of the parent's may have held it */
 }
 
 static void before_fork(void) {
