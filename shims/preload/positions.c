@@ -76,7 +76,6 @@ void dn_position_release(int slot) {
 
 int64_t dn_position_get(int slot) { return atomic_load(&page[slot - 1].position); }
 void dn_position_set(int slot, int64_t position) { atomic_store(&page[slot - 1].position, position); }
-void dn_position_add(int slot, int64_t delta) { atomic_fetch_add(&page[slot - 1].position, delta); }
 int64_t dn_position_reserve(int slot, int64_t count) { return atomic_fetch_add(&page[slot - 1].position, count); }
 void dn_position_settle(int slot, int64_t reserved_end, int64_t used_end) {
   atomic_compare_exchange_strong(&page[slot - 1].position, &reserved_end, used_end);

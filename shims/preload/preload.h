@@ -179,7 +179,6 @@ void dn_position_use(int slot);
 void dn_position_release(int slot);
 int64_t dn_position_get(int slot);
 void dn_position_set(int slot, int64_t position);
-void dn_position_add(int slot, int64_t delta);
 /** Moves the position past `count` bytes at once; returns where it was (the caller's range starts there). */
 int64_t dn_position_reserve(int slot, int64_t count);
 /** After a reserved range was used only up to `used_end`: the position goes back there unless another reservation

@@ -84,6 +84,15 @@ static void append(struct inherit_text *t, const char *s) {
   t->length += n;
 }
 
+/** Appends the bytes of `path` in hex (names are bytes: hex keeps any of them in an environment string). */
+static void append_hex(struct inherit_text *t, const char *path) {
+  char hex[3];
+  for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+    snprintf(hex, sizeof hex, "%02x", *p);
+    append(t, hex);
+  }
+}
+
 /** Whether `fd` is a placeholder (an O_PATH descriptor of /dev/null) that stays open across exec. */
 static int inheritable_placeholder(int fd) {
   int fdflags = REAL(fcntl)(fd, F_GETFD);
@@ -156,7 +165,7 @@ static void take_use(struct dn_handover *h, int slot) {
     if (h->slots[i] == slot) return;
   }
   int *grown = realloc(h->slots, (size_t)(h->slot_count + 1) * sizeof *grown);
-  if (grown == NULL) return; /* the new image's file then gives up a use it was not given: see README */
+  if (grown == NULL) return; /* out of memory: the new image's file will give up a use nobody took for it */
   h->slots = grown;
   h->slots[h->slot_count++] = slot;
   dn_position_use(slot);
@@ -169,11 +178,7 @@ static int describe(int fd, struct dn_file *f, void *arg) {
   char head[128];
   snprintf(head, sizeof head, "%s%d,%d,%d,%d,%lld,%d,", t->count ? ";" : "", fd, f->mount, f->open_flags, f->flags, (long long)offset, f->slot);
   append(t, head);
-  char hex[3];
-  for (const unsigned char *p = (const unsigned char *)f->path; *p; p++) {
-    snprintf(hex, sizeof hex, "%02x", *p);
-    append(t, hex);
-  }
+  append_hex(t, f->path);
   t->count++;
   return 0;
 }
@@ -187,11 +192,7 @@ static char *cwd_entry(void) {
   char head[64];
   snprintf(head, sizeof head, DN_ENV_CWD "=%d,", dn_cwd_mount);
   append(&t, head);
-  char hex[3];
-  for (const unsigned char *p = (const unsigned char *)dn_cwd_inner; *p; p++) {
-    snprintf(hex, sizeof hex, "%02x", *p);
-    append(&t, hex);
-  }
+  append_hex(&t, dn_cwd_inner);
   return t.text;
 }
 

@@ -59,14 +59,6 @@ function handleFlagsOf(flags: number): number {
   return out;
 }
 
-/**
- * A FileSystem that caches `inner` in the shared cache `cache` (attached in this thread). `backendId` names the
- * backend: instances that accept each other's handles and share one (st_dev, st_ino) namespace — every mount of
- * one backend, in every thread — pass the same number, so their files are cached once. A handle is cached only if
- * it was opened through a CachedFileSystem of the cache (any thread); it can then be used through any of them.
- * Errors are the inner's FsErrors, plus ENFILE when the cache's handle table is full and EFBIG past the largest
- * cacheable offset (2^32 blocks).
- */
 /** fstat answers register() takes at most when the file keeps changing under it, before it trusts the last one. */
 const REGISTER_ATTEMPTS = 8;
 
@@ -79,6 +71,14 @@ function settledState(m: CacheMemory, file: number): string {
   return [w[f + F.DIRTY], w[f + F.INFLIGHT], w[f + F.ACTIVE], w[f + F.WRITERS], n[ff + FF.SIZE], n[ff + FF.BASE_SIZE], n[ff + FF.BASE_MTIME_SEC], n[ff + FF.BASE_MTIME_NSEC], n[ff + FF.BASE_CTIME_SEC], n[ff + FF.BASE_CTIME_NSEC]].join(",");
 }
 
+/**
+ * A FileSystem that caches `inner` in the shared cache `cache` (attached in this thread). `backendId` names the
+ * backend: instances that accept each other's handles and share one (st_dev, st_ino) namespace — every mount of
+ * one backend, in every thread — pass the same number, so their files are cached once. A handle is cached only if
+ * it was opened through a CachedFileSystem of the cache (any thread); it can then be used through any of them.
+ * Errors are the inner's FsErrors, plus ENFILE when the cache's handle table is full and EFBIG past the largest
+ * cacheable offset (2^32 blocks).
+ */
 export class CachedFileSystem implements FileSystem {
   private readonly m: CacheMemory;
   private readonly attrs: AttributeCache;
