@@ -3,7 +3,7 @@ import type { ServiceContext, ServiceDefinition } from "../../kernel/service-hos
 import { localDataPath, routerSocketPath } from "../ipc-router/index.ts";
 import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
 import { ChangeWatcher } from "./change-watcher.ts";
-import { ServingRegistration, type RegistrationEvents } from "./client-opener.ts";
+import { MountRegistration, type RegistrationEvents } from "./client-opener.ts";
 import { MountPointError, prepareMountPoint, releaseMountPoint, type PreparedMountPoint } from "./mount-point.ts";
 import { MountStatus } from "./mount-status.ts";
 import { FuseMountError, FuseServer, type FileSystemOpener } from "./server/index.ts";
@@ -56,7 +56,7 @@ async function routeTo(ctx: ServiceContext, mountPath: string, events: Registrat
     };
     return { opener: { module: STORAGE_OPENER, spec }, via: "in-process", close };
   }
-  const registration = await ServingRegistration.open(routerSocketPath(ctx.runtime.runDir), mountPath, ctx.tenant.fuse.threads, CONNECT_TIMEOUT_MS, events);
+  const registration = await MountRegistration.open(routerSocketPath(ctx.runtime.runDir), mountPath, ctx.tenant.fuse.threads, CONNECT_TIMEOUT_MS, events);
   return { opener: { module: CLIENT_OPENER, spec: registration.spec }, via: "ring", close: () => registration.close() };
 }
 

@@ -8,7 +8,7 @@ import { afterAll, expect, test } from "bun:test";
 import { constants, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openFileSystem, ServingRegistration } from "../../../services/fuse-legacy/client-opener.ts";
+import { openFileSystem, MountRegistration } from "../../../services/fuse-legacy/client-opener.ts";
 import { FsError } from "../../../services/ipc-router/protocol/index.ts";
 import { waitFor } from "../../integration/harness.ts";
 import { startTestRouter, type TestRouter } from "../ipc-router/router-harness.ts";
@@ -48,7 +48,7 @@ async function serveAt(): Promise<TestRouter> {
 test("after the service is killed and restarted, the registration renews itself: new service, old handles ESTALE", async () => {
   const first = await serveAt();
   const events: string[] = [];
-  const registration = await ServingRegistration.open(socket, "/m0", 2, 5000, {
+  const registration = await MountRegistration.open(socket, "/m0", 2, 5000, {
     served: () => events.push("served"),
     unserved: (problem) => events.push(problem.code),
   });
@@ -85,7 +85,7 @@ test("too few request buffers: EAGAIN, saying that every buffer is in use", asyn
   routers.push(router);
   let thrown: unknown;
   try {
-    await ServingRegistration.open(router.socket, "/m0", 4, 5000, { served: () => undefined, unserved: () => undefined });
+    await MountRegistration.open(router.socket, "/m0", 4, 5000, { served: () => undefined, unserved: () => undefined });
   } catch (error) {
     thrown = error;
   }

@@ -3,7 +3,7 @@
  * and its serving Workers pick them up without a message: a SharedArrayBuffer holding a generation counter and the
  * grants as JSON, written under a sequence lock (odd while being written), read without blocking.
  */
-import type { ThreadGrant } from "../../shims/ts/index.ts";
+import type { ThreadGrant } from "./connection.ts";
 
 const GENERATION = 0;
 const LENGTH = 1;
