@@ -143,7 +143,10 @@ export const RestartSchema = v.strictObject({
   ),
 });
 
-/** Which services share a process: a list of process groups (in start order), each a list of service names. */
+/**
+ * Which services share a process: a list of process groups, each a list of service names. The supervisor starts them
+ * from the storage up (client-cache's group, union's, ipc-router's, then the others), each after the previous is ready.
+ */
 export const TopologySchema = v.pipe(
   v.array(
     v.pipe(

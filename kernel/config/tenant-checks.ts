@@ -95,10 +95,20 @@ function backoffIssues(file: string, prefix: string, base: number | undefined, c
 function topologyIssues(file: string, prefix: string, topology: ServiceName[][], note: string): ConfigIssue[] {
   const running = new Set(topology.flat());
   const missing = REQUIRED_SERVICES.filter((n) => !running.has(n));
-  if (missing.length === 0) return [];
-  return [
-    configIssue(file, `${prefix}topology`, `every service in some process group (missing ${missing.map((n) => JSON.stringify(n)).join(", ")})`, `${renderValue(topology)}${note}`),
-  ];
+  if (missing.length > 0) {
+    return [
+      configIssue(file, `${prefix}topology`, `every service in some process group (missing ${missing.map((n) => JSON.stringify(n)).join(", ")})`, `${renderValue(topology)}${note}`),
+    ];
+  }
+  const groupOf = (service: ServiceName) => topology.findIndex((group) => group.includes(service));
+  // The data path is assembled from the router down to the cache (services/tenant-stack.ts): union requests of a
+  // process running both ipc-router and client-cache would leave it for union and come back into it.
+  if (groupOf("ipc-router") === groupOf("client-cache") && groupOf("union") !== groupOf("ipc-router")) {
+    return [
+      configIssue(file, `${prefix}topology`, `"union" in the process group of "ipc-router" and "client-cache" (they share one, so union requests would leave it and come back)`, `${renderValue(topology)}${note}`),
+    ];
+  }
+  return [];
 }
 
 /** "64KiB" for whole units, "3000 bytes" otherwise (formatSize would round). */

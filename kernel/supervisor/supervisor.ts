@@ -201,14 +201,8 @@ export class Supervisor {
     }
     const pid = unit.pid;
     if (pid === null || unit.state !== "running") throw new ControlError("EBUSY", `${order.tenant}/${unit.name} is ${unit.state}, not running`);
-    // `slow` delays the requests a process serves: only the ipc-router's service threads and fuse-legacy's serving
-    // Workers serve any. A process running neither would take the order and change nothing.
-    if (order.kind === "slow" && !unit.services.some((s) => s === "ipc-router" || s === "fuse-legacy")) {
-      throw new ControlError(
-        "EINVAL",
-        `slow delays served requests, and ${order.tenant}/${unit.name} serves none in this topology (requests are served by the process running ipc-router, and by fuse-legacy); fault that one instead`,
-      );
-    }
+    // `slow` delays the requests the process serves: every process of the data path serves some (a union or
+    // client-cache process of a split topology serves its channel, see services/tenant-stack.ts), fuse-legacy the kernel's.
     this.events.emit("service:fault", { tenant: order.tenant, service: unit.name, pid, fault: order.kind });
     switch (order.kind) {
       case "kill":

@@ -10,6 +10,14 @@ import { detachFuseMounts } from "../sys/mounts.ts";
 import { prepareTenantRuntime, removeTenantRuntime, type TenantPaths } from "./paths.ts";
 import { ServiceUnit, type UnitExit, type UnitTiming } from "./unit.ts";
 
+/** Start order of the services: the data path from the storage up (see services/tenant-stack.ts), then the front ends. */
+const START_ORDER: readonly ServiceName[] = ["client-cache", "union", "ipc-router", "fuse-legacy"];
+
+/** A process group's place in the start order: that of its first service in {@link START_ORDER}. */
+export function startRank(services: readonly ServiceName[]): number {
+  return Math.min(...services.map((s) => START_ORDER.indexOf(s)));
+}
+
 /** Lifecycle of a tenant. */
 export type TenantState = "starting" | "running" | "stopping" | "stopped" | "failed";
 
@@ -59,7 +67,7 @@ export class TenantRunner {
     return this.pool?.memoryUsage() ?? null;
   }
 
-  /** Creates the pool and starts every process in topology order, each after the previous one is ready. */
+  /** Creates the pool and starts every process (see {@link startRank}), each after the previous one is ready. */
   async start(): Promise<void> {
     this.state = "starting";
     this.failedReason = null;
@@ -78,6 +86,9 @@ export class TenantRunner {
       const unitLog = this.log.child({ service: group.join("+") });
       this.units.push(new ServiceUnit(group, this.config, this.pool!, this.heartbeat!.slot(index), this.paths, this.launcher, this.timing, unitLog));
     });
+    // In start order (restart strategies count on it): from the storage up, since a process that serves from
+    // another's channel registers with it as it starts. Heartbeat slots keep the topology's numbering.
+    this.units.sort((a, b) => startRank(a.services) - startRank(b.services));
     for (const unit of this.units) {
       if (this.state !== "starting") return;
       await this.launch(unit);

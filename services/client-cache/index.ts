@@ -2,18 +2,21 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
+import { placementOf, serverOf } from "../tenant-stack.ts";
 
 export { attachMount, DEFAULT_CEPH_OPTIONS, TenantStorage, type MountBranches, type StorageShared } from "./storage.ts";
 
 /**
- * The client-cache service. At this stage it prepares the backend (the `local` backend's root directory, mode 0700,
- * and each direct mount's source directory: parents 0700, the source itself 0755 like every mount's root directory,
- * see storage.ts); the data path opens its instances in the ipc-router's service threads.
- * The cache and the cephfs backend arrive with their issue.
+ * The client-cache service: the tenant's backend client and its shared cache with the write-back ({@link TenantStorage}).
+ * It first prepares the `local` backend (its root directory, mode 0700, and each direct mount's source directory:
+ * parents 0700, the source itself 0755 like every mount's root directory, see storage.ts). Grouped with the ipc-router
+ * (the default topology) the router opens the storage and its threads call the cache directly. In a process without
+ * the router it opens the storage itself and serves the backend directories the others need (and the union mounts,
+ * when union shares its process) over a channel server of its own (see services/tenant-stack.ts).
  */
 export const clientCacheService: ServiceDefinition = {
   name: "client-cache",
-  start(ctx) {
+  async start(ctx) {
     const backend = ctx.tenant.backend;
     if (backend.kind === "local") {
       mkdirSync(backend.root, { recursive: true, mode: 0o700 });
@@ -23,7 +26,14 @@ export const clientCacheService: ServiceDefinition = {
         if (mkdirSync(source, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(source, 0o755);
       }
     }
+    const placement = placementOf(ctx.tenant.topology);
+    if (serverOf(placement, placement["client-cache"]) !== "client-cache") {
+      ctx.log.info("client-cache runs in the ipc-router's process", { backend: backend.kind, root: backend.root });
+      return {};
+    }
+    const { IpcRouter } = await import("../ipc-router/index.ts");
+    const server = await IpcRouter.start(ctx, "client-cache");
     ctx.log.info("client-cache started", { backend: backend.kind, root: backend.root });
-    return {};
+    return { stop: () => server.stop() };
   },
 };

@@ -5,10 +5,15 @@
  */
 import { existsSync } from "node:fs";
 import { publishStats, type ServiceContext } from "../../kernel/service-host/index.ts";
-import { attachMount, TenantStorage } from "../client-cache/index.ts";
+import { TenantStorage } from "../client-cache/index.ts";
+import { createUnionShared } from "../union/index.ts";
+import {
+  attachStackMount, channelRegionPath, channelSocketPath, downstreamOf, placementOf, planMounts, type ChannelHost, type DataService,
+  type Downstream, type StackMount, type StackShared,
+} from "../tenant-stack.ts";
+import { ServingRegistration } from "../../shims/ts/index.ts";
 import { publishLocalDataPath } from "./local-data-path.ts";
 import { FileTable } from "./file-table.ts";
-import { buildMountTable, type ServedMount } from "./mount-table.ts";
 import type { FileSystem } from "./protocol/index.ts";
 import { routerSocketPath } from "./registration.ts";
 import { Registry } from "./registry.ts";
@@ -62,11 +67,24 @@ export const DEFAULT_LIMITS: RouterLimits = {
  * for every legacy mount fuse-legacy reaches through the ring (its own process), so however many legacy mounts a
  * tenant has, they never run out of buffers nor take those of its other clients.
  */
-export function limitsFor(tenant: ServiceContext["tenant"]): RouterLimits {
+export function limitsFor(tenant: ServiceContext["tenant"], role: DataService = "ipc-router"): RouterLimits {
+  if (role !== "ipc-router") {
+    // A channel host's clients are the serving threads of the (at most two) servers above it, each with one buffer per
+    // thread it may run and one for its main thread (see tenant-stack.ts), and a few for tools.
+    return { ...DEFAULT_LIMITS, bufferCount: 2 * (threadSlots(tenant) + 1) + 8, heldAfterMs: tenant.heldRequestMs };
+  }
   const inProcess = tenant.topology.some((group) => group.includes("fuse-legacy") && group.includes("ipc-router"));
   const legacy = inProcess ? 0 : tenant.mounts.filter((m) => m.legacy).length;
   return { ...DEFAULT_LIMITS, bufferCount: DEFAULT_LIMITS.bufferCount + legacy * (tenant.fuse.threads + 1), heldAfterMs: tenant.heldRequestMs };
 }
+
+/** The service threads a server of `tenant` may run at once: its activity slots (queues x the per-queue bound). */
+export function threadSlots(tenant: ServiceContext["tenant"], limits: RouterLimits = DEFAULT_LIMITS): number {
+  return tenant.cpus.length * (limits.maxThreadsPerQueue + limits.maxHeldThreadsPerQueue);
+}
+
+/** How long a server waits at start for a channel host it serves from (started before it by the supervisor). */
+const DOWNSTREAM_TIMEOUT_MS = 30_000;
 
 const STATS_INTERVAL_MS = 1000;
 const THREAD_ENTRY = new URL("./service-thread-main.ts", import.meta.url).href;
@@ -87,27 +105,31 @@ export class IpcRouter {
   /** Files clients wrote, for the watchers of the registration socket (fuse-legacy). */
   private readonly changes = new ChangeLog(ChangeLog.allocate());
   private readonly socketPath: string;
-  private readonly stream: StreamServer;
+  private readonly stream: StreamServer | null;
   private stopped = false;
   /** Publishes the cache's counters for `danaus status` every second. */
   private readonly statsTimer: ReturnType<typeof setInterval>;
 
   private constructor(
     private readonly ctx: ServiceContext,
+    private readonly role: DataService,
     private readonly limits: RouterLimits,
     readonly region: Region,
-    private readonly storage: TenantStorage,
-    private readonly served: ServedMount[],
+    private readonly storage: TenantStorage | null,
+    private readonly downstream: ReadonlyMap<ChannelHost, ServingRegistration>,
+    private readonly stack: StackShared,
+    private readonly served: StackMount[],
     private readonly files: SharedArrayBuffer,
     private readonly bufferOwners: SharedArrayBuffer,
     epoch: number,
   ) {
     const mainMounts: (FileSystem | undefined)[] = [];
     const mountTable = served.map(({ path, id, kind, legacy }) => ({ path, id, kind, legacy }));
-    for (const mount of served) mainMounts[mount.id] = attachMount(storage.shared, mount.branches);
     const queues = ctx.tenant.cpus.map((_, q) => new RequestQueue(region, q));
-    this.socketPath = routerSocketPath(ctx.runtime.runDir);
+    this.socketPath = role === "ipc-router" ? routerSocketPath(ctx.runtime.runDir) : channelSocketPath(ctx.runtime.runDir, role);
     const perQueue = limits.maxThreadsPerQueue + limits.maxHeldThreadsPerQueue;
+    // The main thread closes the files of clients that died: it has the request buffer after the threads' on channels.
+    for (const mount of served) mainMounts[mount.id] = attachStackMount(stack, mount.attach, queues.length * perQueue);
     this.activityBuffer = ActivityTable.allocate(queues.length * perQueue);
     this.activity = new ActivityTable(this.activityBuffer);
     this.freeSlots = Array.from({ length: queues.length * perQueue }, (_, i) => queues.length * perQueue - 1 - i);
@@ -127,29 +149,64 @@ export class IpcRouter {
       log: ctx.log,
       changes: this.changes,
     });
-    this.stream = new StreamServer({
-      mounts: mainMounts,
-      files: new FileTable(files),
-      mountTable,
-      bufferSize: limits.bufferSize,
-      log: ctx.log,
-      mutated: () => region.bumpMutations(),
-    });
+    // The stream transport is for applications: only the front has it.
+    this.stream =
+      role === "ipc-router"
+        ? new StreamServer({
+            mounts: mainMounts,
+            files: new FileTable(files),
+            mountTable,
+            bufferSize: limits.bufferSize,
+            log: ctx.log,
+            mutated: () => region.bumpMutations(),
+          })
+        : null;
   }
 
-  /** The region file of `ctx`'s tenant. */
-  static regionPath(ctx: ServiceContext): string {
-    return `${ctx.runtime.shmPrefix}region`;
+  /** The region file of `ctx`'s tenant: the applications' (the front's), or channel host `role`'s. */
+  static regionPath(ctx: ServiceContext, role: DataService = "ipc-router"): string {
+    return role === "ipc-router" ? `${ctx.runtime.shmPrefix}region` : channelRegionPath(ctx.runtime.shmPrefix, role);
   }
 
-  /** Creates the region, starts one pinned service thread per queue and the registration socket. */
-  static async start(ctx: ServiceContext, limits: RouterLimits = limitsFor(ctx.tenant)): Promise<IpcRouter> {
-    const storage = await TenantStorage.open(ctx.tenant, `danaus.${ctx.runtime.instance}.${ctx.tenant.name}.data-path`, (message) =>
-      ctx.log.error("cache write-back failed", { error: message }),
-    );
-    const { served, skipped } = buildMountTable(ctx.tenant, (paths) => storage.missingDirectories(paths));
+  /**
+   * Creates the region, starts one pinned service thread per queue and the registration socket. `role` says which
+   * server of the tenant's stack this is (see tenant-stack.ts): the front (the applications' ipc-router) or the
+   * channel host of a union or client-cache process. The tenant storage is opened when client-cache runs in this
+   * process; the channel hosts it serves from are registered with first (the supervisor starts them before).
+   */
+  static async start(ctx: ServiceContext, role: DataService = "ipc-router", limits: RouterLimits = limitsFor(ctx.tenant, role)): Promise<IpcRouter> {
+    const tenant = ctx.tenant;
+    const group = placementOf(tenant.topology)[role];
+    const slots = threadSlots(tenant, limits);
+    const downstream = new Map<ChannelHost, ServingRegistration>();
+    let storage: TenantStorage | null = null;
+    try {
+      for (const host of downstreamOf(tenant, group)) {
+        const socket = channelSocketPath(ctx.runtime.runDir, host);
+        const registration = await ServingRegistration.open(socket, [], slots + 1, DOWNSTREAM_TIMEOUT_MS, {
+          served: () => ctx.log.info("serving again from a restarted service", { service: host }),
+          unserved: (problem) => ctx.log.warn("a service this one serves from is gone", { service: host, error: problem.message }),
+        });
+        downstream.set(host, registration);
+      }
+      if (placementOf(tenant.topology)["client-cache"] === group) {
+        storage = await TenantStorage.open(tenant, `danaus.${ctx.runtime.instance}.${tenant.name}.data-path`, (message) =>
+          ctx.log.error("cache write-back failed", { error: message }),
+        );
+      }
+    } catch (error) {
+      for (const registration of downstream.values()) registration.close();
+      throw error;
+    }
+    const opened = storage;
+    const reach = (host: ChannelHost): Downstream => {
+      const registration = downstream.get(host)!;
+      return { ...registration.spec, paths: new Set(registration.mounts.map((m) => m.path)) };
+    };
+    const { served, skipped } = planMounts({ tenant, group, downstream: reach, ...(opened !== null ? { missing: (paths) => opened.missingDirectories(paths) } : {}) });
     for (const mount of skipped) ctx.log.error("mount not served", { ...mount });
-    const path = IpcRouter.regionPath(ctx);
+    const stack: StackShared = { storage: storage?.shared ?? null, union: storage?.shared.union ?? createUnionShared() };
+    const path = IpcRouter.regionPath(ctx, role);
     // A region left by a killed predecessor: marked closed, so its clients see the old service gone (and stop using
     // attributes they cached under it), and reconnect to the new file.
     if (existsSync(path)) Region.retire(path);
@@ -160,12 +217,16 @@ export class IpcRouter {
       bufferSize: limits.bufferSize,
     });
     const epoch = region.claimService(process.pid);
-    const router = new IpcRouter(ctx, limits, region, storage, served, FileTable.allocate(limits.maxOpenFiles, ctx.tenant.maxDirStreams), new SharedArrayBuffer(limits.bufferCount * 4), epoch);
+    const router = new IpcRouter(ctx, role, limits, region, storage, downstream, stack, served, FileTable.allocate(limits.maxOpenFiles, ctx.tenant.maxDirStreams), new SharedArrayBuffer(limits.bufferCount * 4), epoch);
     await Promise.all(ctx.tenant.cpus.map((_, q) => router.startThread(q, false)));
     router.registry.listen(router.socketPath);
-    router.stream.listen(streamSocketPath(ctx.runtime.runDir));
-    publishLocalDataPath({ storage: storage.shared, mounts: served.map(({ path, branches }) => ({ path, branches })), regionAddress: region.address });
-    ctx.log.info("ipc-router serving", { region: path, socket: router.socketPath, queues: ctx.tenant.cpus.length, mounts: served.map((m) => m.path), epoch });
+    router.stream?.listen(streamSocketPath(ctx.runtime.runDir));
+    // fuse-legacy in this process serves straight from the storage, when every layer runs here.
+    if (role === "ipc-router" && storage !== null && served.every((m) => m.attach.via === "storage")) {
+      const mounts = served.flatMap((m) => (m.attach.via === "storage" ? [{ path: m.path, branches: m.attach.branches }] : []));
+      publishLocalDataPath({ storage: storage.shared, mounts, regionAddress: region.address });
+    }
+    ctx.log.info(`${role} serving`, { region: path, socket: router.socketPath, queues: ctx.tenant.cpus.length, mounts: served.map((m) => m.path), from: [...downstream.keys()], epoch });
     return router;
   }
 
@@ -181,18 +242,23 @@ export class IpcRouter {
     };
   }
 
-  /** Writes the cache's and the router's counters to the tenant's run directory, where `danaus status` reads them. */
+  /**
+   * Writes this server's counters, and the cache's when the storage is in this process, to the tenant's run directory,
+   * where `danaus status` reads them: the front's under "ipc-router", a channel host's under its service (merged with
+   * the cache's for client-cache). `mounts` counts what it serves (channel mounts included).
+   */
   private publishStats(): void {
     try {
-      const cache = this.storage.stats();
-      if (cache !== null) publishStats(this.ctx.runtime.runDir, "client-cache", { ...cache });
+      const cache = this.storage?.stats() ?? null;
       const { clients, openFiles, buffersInUse, threads, held } = this.stats();
-      publishStats(
-        this.ctx.runtime.runDir,
-        "ipc-router",
-        { clients, openFiles, buffersInUse, serviceThreads: threads.reduce((a, b) => a + b, 0), heldRequests: held.length },
-        held.map((line) => `held request: ${line}`),
-      );
+      const server = { clients, openFiles, buffersInUse, serviceThreads: threads.reduce((a, b) => a + b, 0), heldRequests: held.length, mounts: this.served.length };
+      const notes = held.map((line) => `held request: ${line}`);
+      if (this.role === "client-cache") {
+        publishStats(this.ctx.runtime.runDir, "client-cache", { ...(cache ?? {}), ...server }, notes);
+        return;
+      }
+      if (cache !== null) publishStats(this.ctx.runtime.runDir, "client-cache", { ...cache });
+      publishStats(this.ctx.runtime.runDir, this.role, server, notes);
     } catch (error) {
       this.ctx.log.warn("could not publish statistics", { error: String(error) });
     }
@@ -243,7 +309,7 @@ export class IpcRouter {
       queue,
       cpus: [this.ctx.tenant.cpus[queue]!],
       mounts: this.served,
-      storage: this.storage.shared,
+      stack: this.stack,
       files: this.files,
       bufferOwners: this.bufferOwners,
       control: this.control.buffer as SharedArrayBuffer,
@@ -295,7 +361,7 @@ export class IpcRouter {
     publishLocalDataPath(undefined);
     Atomics.store(this.control, CONTROL.stop, 1);
     this.registry.close(this.socketPath);
-    this.stream.close(streamSocketPath(this.ctx.runtime.runDir));
+    this.stream?.close(streamSocketPath(this.ctx.runtime.runDir));
     this.region.close();
     const workers = [...this.threads.values()].flatMap((set) => [...set]);
     await Promise.race([
@@ -305,6 +371,7 @@ export class IpcRouter {
     for (const worker of workers) worker.terminate();
     this.region.unlink();
     clearInterval(this.statsTimer);
-    await this.storage.close();
+    for (const registration of this.downstream.values()) registration.close();
+    await this.storage?.close();
   }
 }

@@ -4,13 +4,12 @@
  */
 import { FaultState } from "../../kernel/service-host/index.ts";
 import { pinThread } from "../../kernel/sys/libc.ts";
-import { attachMount, type StorageShared } from "../client-cache/index.ts";
+import { attachStackMount, type StackMount, type StackShared } from "../tenant-stack.ts";
 import { ActivityTable } from "./activity.ts";
 import { ChangeLog } from "./change-log.ts";
 import { dispatch, dispatchWeight, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
 import { GcPacer } from "./gc-pacer.ts";
-import type { ServedMount } from "./mount-table.ts";
 import { ERRNO, operationByOpcode, type FileSystem } from "./protocol/index.ts";
 import { Region, RequestQueue } from "./ring/index.ts";
 
@@ -22,9 +21,9 @@ export interface ServiceThreadInit {
   regionAddress: number;
   queue: number;
   cpus: number[];
-  mounts: ServedMount[];
-  /** The tenant's storage (backend and cache), opened once by the router. */
-  storage: StorageShared;
+  mounts: StackMount[];
+  /** The tenant's storage (backend and cache) when this process runs client-cache, opened once by the router, and the union tables. */
+  stack: StackShared;
   files: SharedArrayBuffer;
   bufferOwners: SharedArrayBuffer;
   control: SharedArrayBuffer;
@@ -65,7 +64,8 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
   const faults = FaultState.attach(init.faults);
   const activity = new ActivityTable(init.activity);
   const mounts: (FileSystem | undefined)[] = [];
-  for (const mount of init.mounts) mounts[mount.id] = attachMount(init.storage, mount.branches);
+  // The thread's activity slot is also its request buffer on every channel the server reaches (tenant-stack.ts).
+  for (const mount of init.mounts) mounts[mount.id] = attachStackMount(init.stack, mount.attach, init.activitySlot);
   const changes = new ChangeLog(init.changes);
   const ctx: DispatchContext = {
     mounts,

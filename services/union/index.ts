@@ -1,19 +1,28 @@
 /** @module union — the union libservice: one view over an ordered stack of branches (paper §2.2, §4.2). */
 import type { ServiceDefinition } from "../../kernel/service-host/index.ts";
+import { placementOf, serverOf } from "../tenant-stack.ts";
 
 export { createUnionShared, type UnionShared } from "./shared.ts";
 export { type RenameDir, UnionFileSystem, type UnionBranches, type UnionOptions } from "./union-file-system.ts";
 
 /**
- * The union service's process-level part: control messages, heartbeats and a report of the tenant's union mounts.
- * The union filesystem itself ({@link UnionFileSystem}) is a library the data path stacks directly on the cached
- * branches in every service thread (client-cache's `attachMount`), so a request crosses no extra process.
+ * The union service: the tenant's union instances ({@link UnionFileSystem}: branch tables, copy-up, whiteouts, merged
+ * readdir). Where it runs is the tenant's `topology` (see services/tenant-stack.ts): in the process of the ipc-router
+ * or of client-cache, that server's threads stack the union on the branches directly (function calls); in a process
+ * of its own, this service runs a channel server of its own that serves the union mounts to the ipc-router, over
+ * branches served by the client-cache process.
  */
 export const unionService: ServiceDefinition = {
   name: "union",
-  start(ctx) {
+  async start(ctx) {
+    const placement = placementOf(ctx.tenant.topology);
     const unions = ctx.tenant.mounts.filter((m) => m.kind === "union").map((m) => m.path);
-    ctx.log.info("union started", { mounts: unions });
-    return {};
+    if (serverOf(placement, placement.union) !== "union") {
+      ctx.log.info("union runs in its process's server", { mounts: unions, server: serverOf(placement, placement.union) });
+      return {};
+    }
+    const { IpcRouter } = await import("../ipc-router/index.ts");
+    const server = await IpcRouter.start(ctx, "union");
+    return { stop: () => server.stop() };
   },
 };

@@ -10,22 +10,7 @@ import { ERRNO, FsError } from "../../services/ipc-router/protocol/index.ts";
 import { Connection, notConnected } from "./connection.ts";
 import { RingFileSystem } from "./ring-fs.ts";
 import { GrantBoard } from "./grant-board.ts";
-
-/**
- * Handles carry the registration's generation above the service's own handle bits, so one of a dead service is
- * recognised. fuse-legacy keeps 32 bits (a FUSE handle is 64-bit); a service stacked on another keeps handles in
- * int32 tables, so it gives 13 bits to the downstream handle (its open-file table is smaller) and 12 to the generation,
- * which then wraps after 4,096 restarts of the downstream service.
- */
-export interface HandleLayout {
-  /** Bits of the downstream service's handle. */
-  readonly handleBits: number;
-  /** Registrations told apart before the mark wraps; 0: never wraps. */
-  readonly generations: number;
-}
-
-/** fuse-legacy's layout: the whole 32-bit service handle, generations unbounded. */
-export const WIDE_HANDLES: HandleLayout = { handleBits: 32, generations: 0 };
+import { WideHandleNames, type HandleNames } from "./handle-names.ts";
 
 const isNotConnected = (error: unknown): boolean => error instanceof FsError && error.errno === ERRNO.ENOTCONN;
 
@@ -36,23 +21,15 @@ export class RenewingFileSystem implements FileSystem {
   private connection: Connection | null = null;
   private fs: RingFileSystem | null = null;
 
-  private readonly span: number;
-
+  /** `names`: how the service's handles are named to the caller (see handle-names.ts). */
   constructor(
     board: SharedArrayBuffer,
     private readonly mountPath: string,
     private readonly index: number,
-    private readonly layout: HandleLayout = WIDE_HANDLES,
+    private readonly names: HandleNames = WideHandleNames,
   ) {
     this.board = GrantBoard.attach(board);
-    this.span = 2 ** layout.handleBits;
     this.renew();
-  }
-
-  /** The generation as handles carry it. */
-  private mark(generation: number): number {
-    // Posted generations are even (grant-board.ts): halved, every mark is used.
-    return this.layout.generations === 0 ? generation : (generation / 2) % this.layout.generations;
   }
 
   /** Switches to the grants posted last when they are newer than the ones in use; true when it switched. */
@@ -92,18 +69,21 @@ export class RenewingFileSystem implements FileSystem {
   /** A handle operation: ESTALE when the handle was opened through an earlier service. */
   private onHandle<T>(fd: number, syscall: string, call: (fs: RingFileSystem, handle: number) => T): T {
     const fs = this.current(syscall);
-    if (Math.floor(fd / this.span) !== this.mark(this.generation)) throw new FsError(ERRNO.ESTALE, syscall);
-    return call(fs, fd % this.span);
+    const named = this.names.resolve(fd);
+    if (named === null) throw new FsError(ERRNO.EBADF, syscall);
+    if (named.generation !== this.generation) throw new FsError(ERRNO.ESTALE, syscall);
+    return call(fs, named.handle);
   }
 
   open(path: string, flags: number, mode: number): number {
     return this.onPath("open", (fs) => {
       const handle = fs.open(path, flags, mode);
-      if (handle >= this.span) {
+      try {
+        return this.names.name(this.generation, handle);
+      } catch (error) {
         fs.close(handle);
-        throw new FsError(ERRNO.EMFILE, "open", path);
+        throw error;
       }
-      return this.mark(this.generation) * this.span + handle;
     });
   }
   /** The ring client's answer (-1: it carries a FIFO's bytes itself; the kernel serves FIFOs on a FUSE mount anyway). */
@@ -111,9 +91,14 @@ export class RenewingFileSystem implements FileSystem {
     return this.onHandle(fd, "open", (fs, h) => fs.fifoNode(h));
   }
   close(fd: number): void {
-    // A handle of a service that is gone has nothing left to release.
-    if (Math.floor(fd / this.span) !== this.mark(this.board.generation)) return;
-    this.onHandle(fd, "close", (fs, h) => fs.close(h));
+    const named = this.names.resolve(fd);
+    if (named === null) throw new FsError(ERRNO.EBADF, "close");
+    try {
+      // A handle of a service that is gone has nothing left to release.
+      if (named.generation === this.board.generation) this.onHandle(fd, "close", (fs, h) => fs.close(h));
+    } finally {
+      this.names.release(fd);
+    }
   }
   pread(fd: number, into: Uint8Array, offset: number): number {
     return this.onHandle(fd, "pread", (fs, h) => fs.pread(h, into, offset));

@@ -7,13 +7,17 @@
  * renewing-file-system.ts).
  */
 import { ERRNO, FsError } from "../../services/ipc-router/protocol/index.ts";
+import type { MountEntry } from "../../services/ipc-router/index.ts";
 import { Connection, type ThreadGrant } from "./connection.ts";
 import { GrantBoard } from "./grant-board.ts";
+import { HandleTable } from "./handle-names.ts";
 
-/** What the serving threads are started with: the board their current grants are posted on. */
+/** What the serving threads are started with: the board their current grants are posted on, and a handle table. */
 export interface ServingSpec {
   /** A {@link GrantBoard}'s buffer: one grant per serving thread, renewed after a restart of the service. */
   readonly board: SharedArrayBuffer;
+  /** A {@link HandleTable} for the callers that keep handles in int32 (every thread of the process shares it). */
+  readonly handles: SharedArrayBuffer;
 }
 
 /** What a registration tells its owner: its service serves again, or cannot serve now (and why). */
@@ -53,9 +57,11 @@ function register(socket: string, mountPaths: readonly string[], threads: number
 /** A registration kept alive across restarts of the service it reaches. */
 export class ServingRegistration {
   private readonly board = new GrantBoard();
+  private readonly handles = HandleTable.allocate();
   private readonly timer: ReturnType<typeof setInterval>;
   private nextTryAt = 0;
   private problem: string | null = null;
+  private served: readonly MountEntry[];
 
   private constructor(
     private readonly socket: string,
@@ -66,6 +72,7 @@ export class ServingRegistration {
     grants: readonly ThreadGrant[],
   ) {
     this.board.post(grants);
+    this.served = connection?.mounts ?? [];
     this.timer = setInterval(() => this.watch(), WATCH_MS);
     this.timer.unref?.();
   }
@@ -90,7 +97,12 @@ export class ServingRegistration {
 
   /** What the serving threads are started with. */
   get spec(): ServingSpec {
-    return { board: this.board.shared };
+    return { board: this.board.shared, handles: this.handles };
+  }
+
+  /** The mount table of the service, as it answered at the last registration. */
+  get mounts(): readonly MountEntry[] {
+    return this.served;
   }
 
   /** Whether the service answered at the last look. */
@@ -106,6 +118,7 @@ export class ServingRegistration {
     try {
       const { connection, grants } = register(this.socket, this.mountPaths, this.threads);
       this.connection = connection;
+      this.served = connection.mounts;
       this.board.post(grants);
       this.problem = null;
       this.events.served();

@@ -12,8 +12,7 @@ import { spawnSync } from "node:child_process";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { createUnionShared, UnionFileSystem, type UnionOptions } from "../../../services/union/index.ts";
 import { resolveTenant } from "../../../kernel/config/index.ts";
-import { attachMount } from "../../../services/client-cache/index.ts";
-import { buildMountTable } from "../../../services/ipc-router/mount-table.ts";
+import { attachStackMount, planMounts } from "../../../services/tenant-stack.ts";
 import { expectErrno, listNames, readFile, writeFile } from "../../conformance/harness.ts";
 import { hostAt } from "../../kernel/config/fixture.ts";
 
@@ -158,7 +157,7 @@ test("a bad renameDir is refused", () => {
   expect(() => union({ renameDir: "redirect" as never })).toThrow(RangeError);
 });
 
-test("the tenant file's renameDir reaches the union a mount serves (mount table, then attachMount)", () => {
+test("the tenant file's renameDir reaches the union a mount serves (the stack's mount plan, then its attach)", () => {
   fillLowers();
   mkdirSync(join(base, "upper2"));
   const tenant = resolveTenant(
@@ -171,9 +170,9 @@ test("the tenant file's renameDir reaches the union a mount serves (mount table,
     },
     join(base, "alpha.toml"), hostAt(base), {},
   );
-  const { served } = buildMountTable(tenant);
-  const shared = { backend: { kind: "local" as const, root: base }, cache: null, union: createUnionShared() };
-  const [exdev, copying] = served.map((mount) => attachMount(shared, mount.branches)) as [UnionFileSystem, UnionFileSystem];
+  const { served } = planMounts({ tenant, group: 0, downstream: () => ({ board: new SharedArrayBuffer(8), handles: new SharedArrayBuffer(8), paths: new Set() }) });
+  const storage = { backend: { kind: "local" as const, root: base }, cache: null, union: createUnionShared() };
+  const [exdev, copying] = served.map((mount) => attachStackMount({ storage, union: storage.union }, mount.attach, 0)) as [UnionFileSystem, UnionFileSystem];
   expectErrno("EXDEV", () => exdev.rename("d", "moved", 0));
   copying.rename("d", "moved", 0);
   expect(listNames(copying, "")).toEqual(["moved"]);
