@@ -1,0 +1,75 @@
+/**
+ * The conformance suite through the fully split topology (issue 14): a real supervisor runs tenant alpha with
+ * client-cache, union and ipc-router each in a process of its own. A direct mount's request crosses router →
+ * client-cache over a channel; a union mount's crosses router → union → client-cache. Every case gets a mount of its
+ * own, through the shared-memory client of an application.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { DanausClient } from "../../../shims/ts/index.ts";
+import { runConformance } from "../../conformance/index.ts";
+import { Harness } from "../harness.ts";
+
+/** Fresh mounts of each kind: one per conformance case (118 today). */
+const MOUNTS = 128;
+const FULLY_SPLIT = `topology = [["ipc-router"], ["union"], ["client-cache"]]`;
+const mounts = Array.from({ length: MOUNTS }, (_, i) => [
+  `[[mounts]]\npath = "/mnt/test/d${i}"\nsource = "direct/d${i}"`,
+  `[[mounts]]\npath = "/mnt/test/u${i}"\nupper = "uppers/u${i}"\nlowers = ["images/empty"]`,
+]).flat();
+const tenant = [`name = "alpha"`, `cpus = [0]`, `memory = "1GiB"`, `shareCpus = true`, FULLY_SPLIT, `[backend]`, `kind = "local"`, `root = "backends/alpha"`, ...mounts].join("\n");
+
+let h: Harness;
+let client: DanausClient;
+const next = { d: 0, u: 0 };
+
+beforeAll(async () => {
+  h = new Harness({ tenants: { alpha: tenant } });
+  mkdirSync(join(h.dir, "state", "backends", "alpha", "images", "empty"), { recursive: true });
+  await h.start(["alpha"]);
+  client = DanausClient.connect({ socket: join(h.dir, "state/run/alpha/router.sock") });
+}, 120_000);
+afterAll(async () => {
+  client?.disconnect();
+  await h?.stop();
+}, 60_000);
+
+test("each data service runs in its own process and serves its part of the stack", async () => {
+  const alpha = await h.tenant("alpha");
+  const pids = new Set(alpha.services.map((s) => s.pid));
+  expect(pids.size).toBe(3);
+  const logs = h.logs.filter((l) => l.includes('" serving"') || l.includes("serving\""));
+  const serving = (role: string) => logs.find((l) => l.includes(`"${role} serving"`));
+  // The channel hosts serve the branches (client-cache) and the union mounts (union); the front serves every mount
+  // point, each from the process below it.
+  expect(serving("client-cache")).toContain(`"branch:direct/d0"`);
+  expect(serving("client-cache")).toContain(`"branch:uppers/u0"`);
+  expect(serving("client-cache")).not.toContain(`"/mnt/test/u0"`);
+  expect(serving("union")).toContain(`"/mnt/test/u0"`);
+  expect(serving("union")).not.toContain(`"/mnt/test/d0"`);
+  expect(serving("union")).toContain(`"from":["client-cache"]`);
+  expect(serving("ipc-router")).toContain(`"/mnt/test/d0"`);
+  expect(serving("ipc-router")).toContain(`"from":["client-cache","union"]`);
+});
+
+const capabilities = { renameFlags: true, chown: true, hardLinks: true, largeFiles: true, symlinks: true, fifoIo: true };
+/** The union's own: RENAME_NOREPLACE, not RENAME_EXCHANGE (as in test/services/union/conformance.test.ts). */
+const unionCapabilities = { ...capabilities, renameFlags: false, renameNoreplace: true };
+
+runConformance("fully split: direct mounts (router → client-cache)", {
+  async newFs() {
+    if (next.d >= MOUNTS) throw new Error(`only ${MOUNTS} fresh direct mounts; raise MOUNTS`);
+    return { fs: client.fileSystem(`/mnt/test/d${next.d++}`), cleanup() {} };
+  },
+  capabilities,
+});
+
+runConformance("fully split: union mounts (router → union → client-cache)", {
+  async newFs() {
+    if (next.u >= MOUNTS) throw new Error(`only ${MOUNTS} fresh union mounts; raise MOUNTS`);
+    return { fs: client.fileSystem(`/mnt/test/u${next.u++}`), cleanup() {} };
+  },
+  capabilities: unionCapabilities,
+  why: { renameFlags: "the union has no RENAME_EXCHANGE" },
+});
