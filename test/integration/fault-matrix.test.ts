@@ -107,26 +107,12 @@ async function betaSettled(): Promise<void> {
   await loops.betaKernel.servesAfter(now, SERVES_AGAIN_LIMIT_MS);
 }
 
-/** Whether `service` runs in a process that serves requests in beta's split topology (ipc-router, fuse-legacy). */
-function servesRequests(service: string): boolean {
-  return service === "ipc-router" || service === "fuse-legacy";
-}
-
 /** Sends the fault and waits for its effect; returns when the service was spawned again and when it was seen ready. */
 async function inject(kind: FaultKind, service: string): Promise<{ spawnedAt: number; readyAt: number; oldPid: number }> {
   const before = (await h.tenant("beta")).services.find((s) => s.name === service)!;
   const oldPid = before.pid!;
   const extra = kind === "slow" ? SLOW : kind === "crash-loop" ? { times: CRASHES } : {};
   const injectedAt = Date.now();
-  if (kind === "slow" && !servesRequests(service)) {
-    // A process that serves no requests (union or client-cache alone in this split topology) refuses `slow` with the
-    // reason, rather than taking it and changing nothing; the cell then checks beta is untouched.
-    const refused = await h.ctl({ cmd: "fault", kind, tenant: "beta", service, ...extra });
-    expect(refused.ok).toBe(false);
-    if (!refused.ok) expect(refused.error).toMatchObject({ code: "EINVAL" });
-    expect((await h.pids("beta"))[service]).toBe(oldPid);
-    return { spawnedAt: injectedAt, readyAt: injectedAt, oldPid };
-  }
   const reply = (await h.ok({ cmd: "fault", kind, tenant: "beta", service, ...extra })) as { pid: number };
   expect(reply.pid).toBe(oldPid);
   if (kind === "slow") {

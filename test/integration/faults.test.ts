@@ -1,6 +1,8 @@
 /** Every fault kind injected into tenant beta: beta recovers (or fails past its intensity), alpha never notices. */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { detectPoolSupport } from "../../kernel/pool/index.ts";
+import { join } from "node:path";
+import { DanausClient } from "../../shims/ts/index.ts";
 import { Harness, waitFor } from "./harness.ts";
 
 // Real processes start and stop here; a slow shared machine needs more than the default 5 s (a hang guard).
@@ -82,13 +84,24 @@ describe("faults in beta leave alpha alone", () => {
     await waitFor("slow fault over", async () => ((await h.ok({ cmd: "ping", tenant: "beta", service: "ipc-router" })) as { rttMs: number }).rttMs < 300);
   });
 
-  test("slow on a process that serves no requests (union on its own, in the split topology) is refused with the reason", async () => {
-    const reply = await h.ctl({ cmd: "fault", kind: "slow", tenant: "beta", service: "union", latencyMs: 300, durationMs: 2000 });
-    expect(reply.ok).toBe(false);
-    if (!reply.ok) {
-      expect(reply.error.code).toBe("EINVAL");
-      expect(reply.error.message).toContain("serves none in this topology");
+  test("slow on client-cache, a process of its own in the split topology: requests through beta's mount wait for it", async () => {
+    const before = await h.pids("beta");
+    const client = DanausClient.connect({ socket: join(h.dir, "state/run/beta/router.sock") });
+    try {
+      client.stat("/mnt/test/beta"); // registered and served before the fault
+      await h.ok({ cmd: "fault", kind: "slow", tenant: "beta", service: "client-cache", latencyMs: 300, durationMs: 2000 });
+      // The process takes control messages in order: once it answers a ping, it has the fault.
+      await h.ok({ cmd: "ping", tenant: "beta", service: "client-cache" });
+      // The router serves the direct mount from client-cache's channel: each request waits there (a lower bound set
+      // by the fault itself, not a speed threshold).
+      const started = performance.now();
+      client.stat("/mnt/test/beta");
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    } finally {
+      client.disconnect();
     }
+    expect(await h.pids("beta")).toEqual(before);
+    await expectAlphaUndisturbed(h, alphaPids);
   });
 
   test("oom: allocating past the pool's memory limit kills that process only", async () => {
