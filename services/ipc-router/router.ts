@@ -251,7 +251,19 @@ export class IpcRouter {
     try {
       const cache = this.storage?.stats() ?? null;
       const { clients, openFiles, buffersInUse, threads, held } = this.stats();
-      const server = { clients, openFiles, buffersInUse, serviceThreads: threads.reduce((a, b) => a + b, 0), heldRequests: held.length, mounts: this.served.length };
+      const server = {
+        clients,
+        openFiles,
+        buffersInUse,
+        serviceThreads: threads.reduce((a, b) => a + b, 0),
+        heldRequests: held.length,
+        // What this process holds: the mounts it serves, the backend client and cache (1 when opened here), the union
+        // instances its threads run, and the channels it serves from.
+        mounts: this.served.length,
+        storage: this.storage === null ? 0 : 1,
+        unionMounts: this.served.filter((m) => m.attach.via === "union" || (m.attach.via === "storage" && m.attach.branches.kind === "union")).length,
+        channels: this.downstream.size,
+      };
       const notes = held.map((line) => `held request: ${line}`);
       if (this.role === "client-cache") {
         publishStats(this.ctx.runtime.runDir, "client-cache", { ...(cache ?? {}), ...server }, notes);
