@@ -123,7 +123,8 @@ export function attachStackMount(shared: StackShared, attach: Attach, thread: nu
       if (shared.storage === null) throw new Error("a storage mount in a process that runs no client-cache");
       return attachMount(shared.storage, attach.branches);
     case "channel":
-      return new RenewingFileSystem(attach.board, attach.path, thread, new HandleTable(attach.handles));
+      // FIFO nodes are handed on up the chain, so the application's own thread waits for a FIFO's partner.
+      return new RenewingFileSystem(attach.board, attach.path, thread, { names: new HandleTable(attach.handles), fifoNodes: true });
     case "union": {
       const branch = (m: ChannelMount) => attachStackMount(shared, m, thread);
       const options = attach.renameDir === undefined ? {} : { renameDir: attach.renameDir };

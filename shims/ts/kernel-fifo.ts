@@ -43,6 +43,16 @@ export class KernelFifos {
     this.byHandle.set(handle, fd);
   }
 
+  /** An O_PATH descriptor of `node` in this process, to hand on as a node of its own (never waits). */
+  node(node: FifoNode): number {
+    return kernel("open", () => openSync(fifoNodePath(node), O.PATH | O.CLOEXEC));
+  }
+
+  /** Closes a descriptor from {@link node}. */
+  closeNode(fd: number): void {
+    closeSync(fd);
+  }
+
   private fd(handle: number): number {
     return this.byHandle.get(handle)!;
   }

@@ -21,13 +21,19 @@ export class RenewingFileSystem implements FileSystem {
   private connection: Connection | null = null;
   private fs: RingFileSystem | null = null;
 
-  /** `names`: how the service's handles are named to the caller (see handle-names.ts). */
+  private readonly names: HandleNames;
+
+  /**
+   * `names`: how the service's handles are named to the caller (see handle-names.ts); `fifoNodes`: a FIFO's node is
+   * handed on rather than reopened (see {@link RingFileSystem}), for a service reaching another.
+   */
   constructor(
     board: SharedArrayBuffer,
     private readonly mountPath: string,
     private readonly index: number,
-    private readonly names: HandleNames = WideHandleNames,
+    private readonly options: { readonly names?: HandleNames; readonly fifoNodes?: boolean } = {},
   ) {
+    this.names = options.names ?? WideHandleNames;
     this.board = GrantBoard.attach(board);
     this.renew();
   }
@@ -44,7 +50,7 @@ export class RenewingFileSystem implements FileSystem {
     const mount = grant?.mounts.find((m) => m.path === this.mountPath);
     if (grant !== undefined && mount !== undefined) {
       this.connection = Connection.fromGrant(grant);
-      this.fs = new RingFileSystem(this.connection, mount.id);
+      this.fs = new RingFileSystem(this.connection, mount.id, { fifoNodes: this.options.fifoNodes ?? false });
     }
     return true;
   }

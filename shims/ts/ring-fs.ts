@@ -9,6 +9,7 @@ import {
   decodeStat,
   decodeStatfs,
   encodePaths,
+  ERRNO,
   FIFO_NODE,
   FsError,
   OPCODE,
@@ -19,6 +20,7 @@ import {
   type Statfs,
   type Timespec,
 } from "../../services/ipc-router/protocol/index.ts";
+import { RequestRangeError } from "../../services/ipc-router/ring/index.ts";
 import { KernelFifos } from "./kernel-fifo.ts";
 import type { Transport } from "./transport.ts";
 
@@ -36,14 +38,34 @@ const READDIR_MIN_WINDOW = 4096;
 export class RingFileSystem implements FileSystem {
   private readonly fifos = new KernelFifos();
 
-  constructor(private readonly connection: Transport, readonly mount: number) {}
+  /**
+   * With `fifoNodes` (a service reaching another over a channel), a FIFO is not reopened: its node is kept as an
+   * O_PATH descriptor of this process and handed on by {@link fifoNode}, so the service's own caller reopens it and
+   * waits for the partner there, and no service thread of the chain ever waits on a pipe.
+   */
+  constructor(
+    private readonly connection: Transport,
+    readonly mount: number,
+    private readonly options: { readonly fifoNodes?: boolean } = {},
+  ) {}
+
+  /** O_PATH descriptors of FIFO nodes by handle ({@link options}.fifoNodes). */
+  private readonly nodes = new Map<number, number>();
 
   /**
    * Sends `op` with `args`, a window of `length` bytes of which `payload` carry request data; returns the non-negative
    * result or throws FsError.
    */
   private call(op: OpName, args: readonly number[], length: number, path?: string, payload = 0): { result: number; replyLength: number } {
-    const reply = this.connection.call(OPCODE[op], args, length, op, payload);
+    let reply;
+    try {
+      reply = this.connection.call(OPCODE[op], args, length, op, payload);
+    } catch (error) {
+      // An argument no i64 carries (a service passing on what its own caller sent, as -2^63 - 1 decoded to a double):
+      // the call is refused as the kernel refuses an out-of-range argument.
+      if (error instanceof RequestRangeError && error.field.startsWith("args[")) throw new FsError(ERRNO.EINVAL, op, path);
+      throw error;
+    }
     if (reply.result < 0) throw new FsError(-reply.result, op, path);
     return reply;
   }
@@ -67,7 +89,8 @@ export class RingFileSystem implements FileSystem {
     if (replyLength !== FIFO_NODE.size) return result;
     const node = FIFO_NODE.read(this.connection.view, 0);
     try {
-      this.fifos.open(result, node, flags);
+      if (this.options.fifoNodes) this.nodes.set(result, this.fifos.node(node));
+      else this.fifos.open(result, node, flags);
     } catch (error) {
       this.call("close", [result], 0);
       if (error instanceof FsError) throw new FsError(error.errno, "open", path);
@@ -81,13 +104,18 @@ export class RingFileSystem implements FileSystem {
     return this.fifos.has(fd);
   }
 
-  /** -1: a FIFO's handle here already carries the pipe's bytes. */
-  fifoNode(_fd: number): number {
-    return -1;
+  /** The FIFO node kept for `fd` ({@link options}.fifoNodes), else -1: a FIFO's handle here already carries the pipe's bytes. */
+  fifoNode(fd: number): number {
+    return this.nodes.size === 0 ? -1 : (this.nodes.get(fd) ?? -1);
   }
 
   close(fd: number): void {
     this.fifos.close(fd);
+    const node = this.nodes.get(fd);
+    if (node !== undefined) {
+      this.nodes.delete(fd);
+      this.fifos.closeNode(node);
+    }
     this.call("close", [fd], 0);
   }
 

@@ -398,7 +398,7 @@ export class RequestQueue {
     for (let i = 0; i < args.length; i++) {
       // Any integer-valued double in i64 range travels exactly (readdir cookies can be 63-bit hashes rounded to a double).
       const arg = args[i]!;
-      if (!Number.isInteger(arg) || Math.abs(arg) >= 2 ** 63) throw new RequestRangeError(`args[${i}]`, arg, "integers in the i64 range");
+      if (!Number.isInteger(arg) || arg < -(2 ** 63) || arg >= 2 ** 63) throw new RequestRangeError(`args[${i}]`, arg, "integers in the i64 range");
     }
   }
 }
