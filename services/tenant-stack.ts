@@ -172,7 +172,7 @@ export function downstreamOf(tenant: TenantConfig, group: number): ChannelHost[]
       hosts.add("client-cache");
     }
   }
-  return [...hosts];
+  return [...hosts].sort();
 }
 
 /**

@@ -27,6 +27,29 @@ describe("tenantIssues", () => {
   });
 });
 
+describe("topologies the data path cannot be assembled from", () => {
+  test("union apart from a process running both ipc-router and client-cache is refused, naming the field", () => {
+    const t = valid();
+    t.topology = [["ipc-router", "client-cache"], ["union"]];
+    const issues = tenantIssues(t);
+    expect(issues.map((i) => i.path)).toEqual(["topology"]);
+    expect(issues[0]!.expected).toContain('"union" in the process group of "ipc-router" and "client-cache"');
+  });
+
+  test("every split the stack is built for passes", () => {
+    for (const topology of [
+      [["ipc-router"], ["union"], ["client-cache"]],
+      [["ipc-router"], ["union", "client-cache"]],
+      [["ipc-router", "union"], ["client-cache"]],
+      [["client-cache", "union", "ipc-router"], ["fuse-legacy"]],
+    ] as const) {
+      const t = valid();
+      t.topology = topology.map((g) => [...g]);
+      expect(tenantIssues(t)).toEqual([]);
+    }
+  });
+});
+
 describe("defaultsIssues", () => {
   test("checks only pairs the defaults set", () => {
     expect(defaultsIssues({ cache: { maxDirty: 10 * 1024 ** 3 } }, "h.toml")).toEqual([]);
