@@ -29,7 +29,10 @@ import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { bytesToName, FsError, nameFromText, nameToBytes, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
 import { createUnionShared, type RenameDir, UnionFileSystem } from "../../../services/union/index.ts";
+import { DanausClient } from "../../../shims/ts/index.ts";
+import { maskedMode } from "../../../shims/ts/umask.ts";
 import { listNames } from "../../conformance/harness.ts";
+import { Harness } from "../../integration/harness.ts";
 import { mulberry32, type Random } from "./random.ts";
 
 const SEED = Number(process.env.DANAUS_UNION_SEED ?? 20261125);
@@ -335,11 +338,55 @@ function mountOverlay(lowers: readonly string[], upper: string, work: string, mo
 }
 
 /** Builds `lowerCount` seeded lower trees, mounts overlayfs on one copy, the union on the other, and compares. */
-function differential(lowerCount: number, renameDir: RenameDir = "copy-up"): void {
+/** Where the union under test runs: in this process over local branches, or in a tenant of its own (see {@link ourUnion}). */
+type Placement = "in-process" | "fully split";
+
+/**
+ * The union over `dir/u`'s upper and lowers: in this process (LocalBackends), or "fully split": a real supervisor whose
+ * tenant has `dir/u` as its local backend and runs ipc-router, union and client-cache each in a process of its own, so
+ * every step crosses router → union → client-cache over shared-memory channels (issue 14).
+ */
+async function ourUnion(placement: Placement, dir: string, lowerNames: readonly string[], renameDir: RenameDir): Promise<{ fs: FileSystem; close(): Promise<void> }> {
+  if (placement === "in-process") {
+    const upper = new LocalBackend(join(dir, "u", "upper"));
+    const lowers = lowerNames.map((name) => new LocalBackend(join(dir, "u", name)));
+    const union = new UnionFileSystem({ upper, lowers }, createUnionShared(), { renameDir });
+    return {
+      fs: union,
+      async close() {
+        upper.dispose();
+        for (const lower of lowers) lower.dispose();
+      },
+    };
+  }
+  const tenant = [
+    `name = "alpha"`, `cpus = [0]`, `memory = "512MiB"`, `shareCpus = true`, `topology = [["ipc-router"], ["union"], ["client-cache"]]`,
+    `[backend]`, `kind = "local"`, `root = ${JSON.stringify(join(dir, "u"))}`,
+    `[[mounts]]`, `path = "/mnt/test/differential"`, `upper = "upper"`, `lowers = ${JSON.stringify(lowerNames)}`, `renameDir = "${renameDir}"`,
+  ].join("\n");
+  const h = new Harness({ tenants: { alpha: tenant } });
+  await h.start(["alpha"]);
+  const client = DanausClient.connect({ socket: join(h.dir, "state/run/alpha/router.sock") });
+  const ring = client.fileSystem("/mnt/test/differential");
+  // The kernel applies this process's umask to the overlayfs side's creates (and the in-process backends' syscalls
+  // get it too); the tenant service applies none, so the modes are masked here as an application's client does.
+  const fs = Object.create(ring) as FileSystem;
+  fs.open = (path, flags, mode) => ring.open(path, flags, maskedMode(mode));
+  fs.mkdir = (path, mode) => ring.mkdir(path, maskedMode(mode));
+  return {
+    fs,
+    async close() {
+      client.disconnect();
+      await h.stop();
+    },
+  };
+}
+
+async function differential(lowerCount: number, renameDir: RenameDir = "copy-up", placement: Placement = "in-process"): Promise<void> {
   const seed = SEED + lowerCount - 1;
   const random = mulberry32(seed);
   const focus: string[] = [];
-  const dir = join(base, `lowers-${lowerCount}-${renameDir}`);
+  const dir = join(base, `lowers-${lowerCount}-${renameDir}-${placement.replace(" ", "-")}`);
   const lowerNames = Array.from({ length: lowerCount }, (_, i) => `lower${i}`);
   for (const name of lowerNames) {
     const source = join(dir, "src", name);
@@ -356,11 +403,9 @@ function differential(lowerCount: number, renameDir: RenameDir = "copy-up"): voi
     process.stderr.write(`union differential test skipped: ${why}\n`);
     return;
   }
-  const upper = new LocalBackend(join(dir, "u", "upper"));
-  const lowers = lowerNames.map((name) => new LocalBackend(join(dir, "u", name)));
-  const union = new UnionFileSystem({ upper, lowers }, createUnionShared(), { renameDir });
+  const union = await ourUnion(placement, dir, lowerNames, renameDir);
   const kernel = kernelSide(join(dir, "k", "merged"));
-  const ours = unionSide(union);
+  const ours = unionSide(union.fs);
   const history: string[] = [];
   const tally = new Map<string, number>();
   const replay = `DANAUS_UNION_SEED=${SEED} bun test test/services/union/differential.test.ts -t '${renameDir === "exdev" ? "exdev" : `overlayfs over ${lowerCount} lower`}'`;
@@ -394,11 +439,11 @@ function differential(lowerCount: number, renameDir: RenameDir = "copy-up"): voi
       process.stderr.write(`lower names of hard-linked files: ${linked.length}; index entries: ${indexed.length}; opaque upper dirs: ${opaque.length}\n`);
     }
   } finally {
-    upper.dispose();
-    for (const lower of lowers) lower.dispose();
+    await union.close();
   }
 }
 
 test(`the union answers like overlayfs over 1 lower (seed ${SEED}, ${STEPS} steps)`, () => differential(1), 60_000);
 test(`the union answers like overlayfs over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2), 60_000);
 test(`renameDir = "exdev": the union answers like overlayfs with redirect_dir=off over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2, "exdev"), 60_000);
+test(`fully split topology (router → union → client-cache processes): the union answers like overlayfs over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2, "copy-up", "fully split"), 180_000);
