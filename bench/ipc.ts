@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startTestRouter } from "../test/services/ipc-router/router-harness.ts";
 import { drive, type DriveRequest, type DriveResult, type Via } from "./ipc-driver.ts";
+import { measureTopologies, TOPOLOGIES, type TopologyRow } from "./ipc-topology.ts";
 import { printTable, summary } from "./stats.ts";
 
 const PHASE_MS = Number(process.env.DANAUS_BENCH_MS ?? 2000);
@@ -61,20 +62,30 @@ export async function run(): Promise<void> {
   } finally {
     await router.stop();
   }
+  const topologies: TopologyRow[] = await measureTopologies(PHASE_MS, CLIENT_CPU, (line) => process.stderr.write(line + "\n"));
+  const byTopology = (test: string, name: string) => topologies.find((r) => r.test === test && r.topology === name)!;
+  const fused = TOPOLOGIES[0].name;
+  const split = TOPOLOGIES[2].name;
   const find = (test: string, via: string) => rows.find((r) => r.test === test && r.via === via) as { median: number; opsPerSec1: number; mbPerSec1: number | null };
   const targets = {
     nullRoundTripMedianUs: { target: "<= 2", reached: find("null op", "ring").median },
     ringVsSocketNullSpeedup: { target: ">= 10", reached: +(find("null op", "socket").median / find("null op", "ring").median).toFixed(2) },
     read1mGBps: { target: ">= 4", reached: +((find("read1m", "ring").mbPerSec1 ?? 0) / 1000).toFixed(2) },
     metaVsNodeFs: { target: ">= 0.5", reached: +(find("meta", "ring").opsPerSec1 / find("meta", "node:fs").opsPerSec1).toFixed(2) },
+    splitVsFusedRead4kMedian: { target: "<= 1.5", reached: +(byTopology("read4k", split).median / byTopology("read4k", fused).median).toFixed(2) },
   };
   printTable(
     ["test", "via", "median µs", "p99 µs", "ops/s 1 thr", "ops/s 2 thr", "MB/s"],
     rows.map((r) => [String(r.test), String(r.via), String(r.median), String(r.p99), String(r.opsPerSec1), String(r.opsPerSec2 ?? "-"), String(r.mbPerSec1 ?? "-")]),
   );
+  process.stdout.write("\nthe same union mount under each topology (ring, 1 client thread):\n");
+  printTable(
+    ["test", ...TOPOLOGIES.map((t) => `${t.name} median µs`), ...TOPOLOGIES.map((t) => `${t.name} ops/s`)],
+    ["null", "read4k", "read1m", "meta"].map((test) => [test, ...TOPOLOGIES.map((t) => String(byTopology(test, t.name).median)), ...TOPOLOGIES.map((t) => String(byTopology(test, t.name).opsPerSec1))]),
+  );
   process.stdout.write("\ntargets:\n");
   printTable(["target", "wanted", "reached"], Object.entries(targets).map(([k, t]) => [k, t.target, String(t.reached)]));
-  const out = { benchmark: "ipc", when: new Date().toISOString(), phaseMs: PHASE_MS, serviceCpu: 0, clientCpu: CLIENT_CPU, rows, targets };
+  const out = { benchmark: "ipc", when: new Date().toISOString(), phaseMs: PHASE_MS, serviceCpu: 0, clientCpu: CLIENT_CPU, rows, topologies, targets };
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
   writeFileSync(join(import.meta.dir, "results", "ipc.json"), JSON.stringify(out, null, 2) + "\n");
 }

@@ -331,6 +331,7 @@ export class IpcRouter {
       activity: this.activityBuffer,
       activitySlot: slot,
       changes: this.changes.shared,
+      besideClients: this.role !== "ipc-router",
     };
     return new Promise((resolve) => {
       worker.onmessage = (event: MessageEvent<ServiceThreadMessage>) => {

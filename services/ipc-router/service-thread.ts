@@ -37,6 +37,8 @@ export interface ServiceThreadInit {
   activitySlot: number;
   /** The router's {@link ChangeLog}: files and names clients changed, for fuse-legacy's watchers. */
   changes: SharedArrayBuffer;
+  /** A channel host: every client is a service thread of the process above, on this thread's cores. */
+  besideClients: boolean;
 }
 
 /** Messages a service thread posts to the router. */
@@ -59,7 +61,9 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
   // Clients may share this thread's core (fuse-legacy always does, and a tenant's containers run in its pool): a quick
   // wake then means our spinning kept the client off the core, so it must not grow the spin (bench fuse: stat through
   // the FUSE mount 2.8k -> 20k ops/s; a client on another core kept its 30 us lstat).
-  const queue = new RequestQueue(region, init.queue, { peerCpus: init.cpus });
+  // A channel host's clients are the service threads of the process above, pinned to the same cores: it never spins
+  // for the next request, which would only keep them off the core (bench ipc, per-topology table).
+  const queue = new RequestQueue(region, init.queue, { peerCpus: init.cpus, ...(init.besideClients ? { spin: 0, takeSpinFloor: 0 } : {}) });
   const control = new Int32Array(init.control);
   const faults = FaultState.attach(init.faults);
   const activity = new ActivityTable(init.activity);

@@ -111,6 +111,8 @@ export class RequestQueue {
   private readonly producerSleepers: number;
   private readonly submitHint: number;
   private readonly replySpin: SpinBudget;
+  /** The reply wait of a producer beside its service: no spin (see {@link waitReply}). */
+  private readonly noSpin = new SpinBudget(0, 0, 0);
   private readonly fullSpin: SpinBudget;
   private readonly takeSpin: SpinBudget;
   private readonly peerSameCore: (() => boolean) | undefined;
@@ -222,7 +224,9 @@ export class RequestQueue {
       if (now !== VALID && now !== SERVING) {
         throw new SlotStateError(this.index, slot, "VALID, SERVING or DONE", entryStateName(now) ?? `garbage ${now}`);
       }
-      if (!waitForChange(this.target(state, state + WAITERS), now, this.replySpin, this.stats, deadline, this.checkOpen)) {
+      // Beside the service (its thread is pinned to this core), a spin only keeps it off the core it needs to answer.
+      const budget = this.peerSameCore?.() ? this.noSpin : this.replySpin;
+      if (!waitForChange(this.target(state, state + WAITERS), now, budget, this.stats, deadline, this.checkOpen)) {
         throw new WaitTimeoutError(`the reply in queue ${this.index} slot ${slot}`, options.timeoutMs ?? 0);
       }
     }
