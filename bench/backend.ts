@@ -5,13 +5,14 @@
  * thread of the tenant service and of each ceph-fuse daemon is confined to core 0 (as a tenant pool's cpuset would).
  * Needs the cluster: `bun run ceph up`.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pinThread } from "../kernel/sys/libc.ts";
 import { status } from "../scripts/ceph/index.ts";
 import { DEFAULT_CLUSTER_DIR } from "../scripts/ceph/index.ts";
 import { DanausClient } from "../shims/ts/index.ts";
 import { startTestRouter, type TestRouter } from "../test/services/ipc-router/router-harness.ts";
+import { Harness } from "../test/integration/harness.ts";
 import { makeFileSet, metadataOps, randomReadWrite, sequentialRead, sequentialWrite, type Rate, type Throughput } from "./backend-driver.ts";
 import { dropPageCache, mountCephFuse, type CephFuseMount } from "./ceph-fuse.ts";
 import { nodeFs, type BenchFs } from "./node-fs.ts";
@@ -26,6 +27,8 @@ const WARM_PASSES = 5;
 const CLIENT_CPU = Math.max(0, navigator.hardwareConcurrency - 1);
 /** Both file system services (the danaus tenant service, and each ceph-fuse daemon) get core 0, as a tenant pool would. */
 const SERVICE_CPUS = [0];
+/** DANAUS_BENCH_ONLY=topologies: only the placements of the data services (the other rows stay from the last run). */
+const ONLY_TOPOLOGIES = process.env.DANAUS_BENCH_ONLY === "topologies";
 
 /** One system under test. */
 interface Target {
@@ -67,6 +70,46 @@ async function danausTarget(conf: string, root: string): Promise<Target> {
     async close() {
       client.disconnect();
       await router.stop();
+    },
+  };
+}
+
+/** The placements of the data services compared on a union mount (issue 14), with their names in the table. */
+const TOPOLOGIES = [
+  { name: "danaus union, fused", topology: `[["client-cache", "union", "ipc-router"]]` },
+  { name: "danaus union, router + data process", topology: `[["ipc-router"], ["union", "client-cache"]]` },
+  { name: "danaus union, fully split", topology: `[["ipc-router"], ["union"], ["client-cache"]]` },
+] as const;
+
+/**
+ * danaus under a real supervisor with the tenant's data services placed as `topology` says, on a union mount (upper
+ * `upper`, lower `lower`, made beforehand in `root`) so a request of the fully split topology crosses router → union →
+ * client-cache. The tenant's pool is core 0, its cache as {@link danausTarget}'s; cold() restarts the tenant.
+ */
+async function topologyTarget(conf: string, root: string, name: string, topology: string): Promise<Target> {
+  const tenant = [
+    `name = "bench"`, `cpus = [${SERVICE_CPUS.join(", ")}]`, `memory = "2GiB"`, `topology = ${topology}`,
+    `[backend]`, `kind = "cephfs"`, `conf = ${JSON.stringify(conf)}`, `root = ${JSON.stringify(root)}`,
+    `[cache]`, `size = "512MiB"`, `maxDirty = "256MiB"`, `blockSize = "1MiB"`,
+    `[[mounts]]`, `path = "/mnt/bench/union"`, `upper = "upper"`, `lowers = ["lower"]`,
+  ].join("\n");
+  const start = async () => {
+    const h = new Harness({ tenants: { bench: tenant } });
+    await h.start(["bench"]);
+    return { h, client: DanausClient.connect({ socket: join(h.dir, "state/run/bench/router.sock") }) };
+  };
+  let running = await start();
+  return {
+    name,
+    fs: () => running.client.fileSystem("/mnt/bench/union"),
+    async cold() {
+      running.client.disconnect();
+      await running.h.stop();
+      running = await start();
+    },
+    async close() {
+      running.client.disconnect();
+      await running.h.stop();
     },
   };
 }
@@ -122,11 +165,17 @@ export async function run(): Promise<void> {
   const rows: Row[] = [];
   try {
     mkdirSync(join(admin.path, base, "danaus"), { recursive: true });
-    const makers: (() => Promise<Target>)[] = [
-      () => danausTarget(conf, `/${base}/danaus`),
-      () => cephFuseTarget("ceph-fuse", conf, [], `${base}/fuse-default`),
-      () => cephFuseTarget("ceph-fuse nopagecache", conf, ["--fuse_disable_pagecache=true"], `${base}/fuse-nopc`),
-    ];
+    const makers: (() => Promise<Target>)[] = ONLY_TOPOLOGIES
+      ? []
+      : [
+          () => danausTarget(conf, `/${base}/danaus`),
+          () => cephFuseTarget("ceph-fuse", conf, [], `${base}/fuse-default`),
+          () => cephFuseTarget("ceph-fuse nopagecache", conf, ["--fuse_disable_pagecache=true"], `${base}/fuse-nopc`),
+        ];
+    for (const [i, { name, topology }] of TOPOLOGIES.entries()) {
+      mkdirSync(join(admin.path, base, `topology-${i}`, "lower"), { recursive: true });
+      makers.push(() => topologyTarget(conf, `/${base}/topology-${i}`, name, topology));
+    }
     for (const make of makers) {
       const target = await make();
       try {
@@ -144,6 +193,28 @@ export async function run(): Promise<void> {
     rows.map((r) => [r.target, r.seqWrite.mbPerSec, r.seqWriteFsync.mbPerSec, r.seqReadCold.mbPerSec, r.seqReadWarm.mbPerSec, r.randRw.opsPerSec, r.meta.opsPerSec]),
   );
   const by = (name: string) => rows.find((r) => r.target === name)!;
+  // Each job of the split placements against the fused one, as fused / split (the issue's bound: within 1.1).
+  const fused = by(TOPOLOGIES[0].name);
+  const slowdown = (split: Row) => ({
+    seqWrite: +(fused.seqWrite.mbPerSec / split.seqWrite.mbPerSec).toFixed(2),
+    seqWriteFsync: +(fused.seqWriteFsync.mbPerSec / split.seqWriteFsync.mbPerSec).toFixed(2),
+    seqReadCold: +(fused.seqReadCold.mbPerSec / split.seqReadCold.mbPerSec).toFixed(2),
+    seqReadWarm: +(fused.seqReadWarm.mbPerSec / split.seqReadWarm.mbPerSec).toFixed(2),
+    randRw: +(fused.randRw.opsPerSec / split.randRw.opsPerSec).toFixed(2),
+    meta: +(fused.meta.opsPerSec / split.meta.opsPerSec).toFixed(2),
+  });
+  const topologySlowdown = Object.fromEntries(TOPOLOGIES.slice(1).map(({ name }) => [name, slowdown(by(name))]));
+  process.stdout.write("\nslowdown of each placement against the fused one on the union mount (fused / split; wanted <= 1.1 on Ceph-bound jobs):\n");
+  printTable(["placement", "seq write", "+fsync", "read cold", "read warm", "4k randrw", "meta"], Object.entries(topologySlowdown).map(([name, r]) => [name, r.seqWrite, r.seqWriteFsync, r.seqReadCold, r.seqReadWarm, r.randRw, r.meta]));
+  if (ONLY_TOPOLOGIES) {
+    // Keep the last full run's other rows and targets; replace the topology rows.
+    const file = join(import.meta.dir, "results", "backend.json");
+    const last = JSON.parse(readFileSync(file, "utf8")) as { rows: Row[] };
+    const names: readonly string[] = TOPOLOGIES.map((t) => t.name);
+    const out = { ...last, topologiesWhen: new Date().toISOString(), rows: [...last.rows.filter((r) => !names.includes(r.target)), ...rows], topologySlowdown };
+    writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
+    return;
+  }
   const d = by("danaus");
   const ratio = (a: number, b: number) => +(a / b).toFixed(2);
   const best = (pick: (r: Row) => number) => Math.max(pick(by("ceph-fuse")), pick(by("ceph-fuse nopagecache")));
@@ -176,6 +247,7 @@ export async function run(): Promise<void> {
     rows,
     targets,
     vsCephFuseDefault: vsDefault,
+    topologySlowdown,
   };
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
   writeFileSync(join(import.meta.dir, "results", "backend.json"), JSON.stringify(out, null, 2) + "\n");
