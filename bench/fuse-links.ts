@@ -11,7 +11,7 @@ import { closeSync, linkSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FuseServer, NodeTable } from "../services/fuse-legacy/server/index.ts";
-import { S_IFREG } from "../services/ipc-router/protocol/index.ts";
+import { S_IFREG } from "../kernel/ipc/protocol/index.ts";
 import { printTable } from "./stats.ts";
 
 /** Names per tree. */

@@ -2,7 +2,7 @@
 import { constants } from "node:fs";
 import { pinThread } from "../kernel/sys/libc.ts";
 import { streamSocketPath } from "../services/ipc-router/index.ts";
-import { OPCODE } from "../services/ipc-router/protocol/index.ts";
+import { OPCODE } from "../kernel/ipc/protocol/index.ts";
 import { Connection, RingFileSystem, StreamTransport, type Transport } from "../shims/ts/index.ts";
 import { nodeFs, type BenchFs } from "./node-fs.ts";
 

@@ -1,7 +1,7 @@
 /** @module node-fs — the FileSystem calls the benchmarks make, done with node:fs on a host directory (a peer's mount or a local dir). */
 import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { FileSystem } from "../services/ipc-router/protocol/index.ts";
+import type { FileSystem } from "../kernel/ipc/protocol/index.ts";
 
 /** The subset of FileSystem the benchmark drivers use. */
 export type BenchFs = Pick<FileSystem, "open" | "close" | "pread" | "pwrite" | "unlink" | "ftruncate" | "fsync"> & { stat(path: string): unknown };

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { CachedFileSystem, SharedCache } from "../services/client-cache/cache/index.ts";
 import { CephBackend, CephMount } from "../services/client-cache/backend/index.ts";
 import { DEFAULT_CEPH_OPTIONS } from "../services/client-cache/index.ts";
-import type { FileSystem } from "../services/ipc-router/protocol/index.ts";
+import type { FileSystem } from "../kernel/ipc/protocol/index.ts";
 
 const { O_CREAT, O_RDWR } = constants;
 

@@ -26,7 +26,7 @@ import type { ServiceName, TenantConfig } from "../kernel/config/index.ts";
 import { HandleTable, RenewingFileSystem } from "../shims/ts/index.ts";
 import { attachMount, type MountBranches, type StorageShared } from "./client-cache/index.ts";
 import type { MountEntry } from "./ipc-router/registration.ts";
-import type { FileSystem } from "./ipc-router/protocol/index.ts";
+import type { FileSystem } from "../kernel/ipc/protocol/index.ts";
 import { type RenameDir, UnionFileSystem, type UnionShared } from "./union/index.ts";
 
 /** The services of the data path. */

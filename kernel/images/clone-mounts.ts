@@ -6,7 +6,7 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { ConfigError, crossCheck, hostFacts, loadTenants, tenantFromToml, type ConfigIssue, type MountConfig, type TenantConfig } from "../config/index.ts";
-import { S_IFDIR, S_IFMT, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import { S_IFDIR, S_IFMT, type FileSystem } from "../ipc/protocol/index.ts";
 import { lstatOrNull, mkdirs } from "./fs-tree.ts";
 import { ImageError } from "./image-error.ts";
 import type { ImageManifest } from "./manifest.ts";

@@ -1,5 +1,5 @@
 /** @module fs-tree — whole-tree helpers over a FileSystem instance: mkdir -p, listing a directory, rm -r, exists. */
-import { type FileSystem, FsError, O, readWholeDirectory, S_IFDIR, S_IFMT } from "../../services/ipc-router/protocol/index.ts";
+import { type FileSystem, FsError, O, readWholeDirectory, S_IFDIR, S_IFMT } from "../ipc/protocol/index.ts";
 
 
 function errnoCode(error: unknown): string | undefined {

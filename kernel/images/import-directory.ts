@@ -5,7 +5,7 @@
  * Names and symlink targets are read and written as their exact bytes (byte strings, see names.ts of the protocol).
  */
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from "node:fs";
-import { bytesToName, escapeName, FsError, nameFromText, nameToBytes } from "../../services/ipc-router/protocol/index.ts";
+import { bytesToName, escapeName, FsError, nameFromText, nameToBytes } from "../ipc/protocol/index.ts";
 import { ImageError } from "./image-error.ts";
 import type { EntryMeta, LayerWriter } from "./layer-writer.ts";
 

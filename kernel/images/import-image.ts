@@ -5,7 +5,7 @@
  */
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { FsError } from "../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../ipc/protocol/index.ts";
 import { isGzip } from "./decompress.ts";
 import { lstatOrNull, mkdirs, removeTree } from "./fs-tree.ts";
 import { ImageError } from "./image-error.ts";

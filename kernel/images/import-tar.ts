@@ -2,7 +2,7 @@
  * @module import-tar — one OCI layer tar (plain or gzip) written as one layer. Whiteouts (`.wh.<name>`) and opaque
  * markers (`.wh..wh..opq`) are kept as the empty files they are in the tar; the union interprets them.
  */
-import { escapeName, FsError } from "../../services/ipc-router/protocol/index.ts";
+import { escapeName, FsError } from "../ipc/protocol/index.ts";
 import { tarBytes } from "./decompress.ts";
 import { layerPath } from "./entry-path.ts";
 import { ImageError } from "./image-error.ts";

@@ -6,7 +6,7 @@
  */
 import {
   AT_SYMLINK_NOFOLLOW, type FileSystem, FsError, O, S_IFDIR, S_IFMT, type Timespec,
-} from "../../services/ipc-router/protocol/index.ts";
+} from "../ipc/protocol/index.ts";
 import { lstatOrNull, mkdirs, removeTree } from "./fs-tree.ts";
 
 

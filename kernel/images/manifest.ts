@@ -3,7 +3,7 @@
  * `images/<name>/manifest.json`, which lists the layers top first (the order of a union mount's `lowers`).
  */
 import * as v from "valibot";
-import { FsError, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import { FsError, type FileSystem } from "../ipc/protocol/index.ts";
 import { ImageError } from "./image-error.ts";
 
 /** The directory of every image on a tenant's backend. */

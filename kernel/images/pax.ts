@@ -1,5 +1,5 @@
 /** @module pax — PAX extended header records (`<length> <key>=<value>\n`), as POSIX.1-2001 tar writes them. */
-import { bytesToName } from "../../services/ipc-router/protocol/index.ts";
+import { bytesToName } from "../ipc/protocol/index.ts";
 
 /**
  * Records are decoded as byte strings (names.ts of the protocol): `path` and `linkpath` keep their exact bytes whether

@@ -1,5 +1,5 @@
 /** @module tar-header — one 512-byte tar header block decoded: ustar fields, octal or GNU base-256 numbers, the checksum. */
-import { bytesToName } from "../../services/ipc-router/protocol/index.ts";
+import { bytesToName } from "../ipc/protocol/index.ts";
 
 /** The size of a tar block; headers and data are padded to it. */
 export const TAR_BLOCK = 512;

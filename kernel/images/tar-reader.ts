@@ -3,7 +3,7 @@
  * names ("L", "K"), PAX extended headers ("x" for the next entry, "g" for all that follow: path, linkpath, size,
  * uid, gid, mtime). Archive-level records are applied here; callers see only the real entries.
  */
-import { bytesToName } from "../../services/ipc-router/protocol/index.ts";
+import { bytesToName } from "../ipc/protocol/index.ts";
 import { parsePaxRecords } from "./pax.ts";
 import { decodeHeader, isZeroBlock, TAR_BLOCK } from "./tar-header.ts";
 import { TarError } from "./tar-error.ts";

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadHost, loadTenantFile, type HostConfig, type TenantConfig, type TenantDefaults } from "../config/index.ts";
-import type { FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import type { FileSystem } from "../ipc/protocol/index.ts";
 import { attachMount, TenantStorage } from "../../services/client-cache/index.ts";
 import { ImageError } from "./image-error.ts";
 

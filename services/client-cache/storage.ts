@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import type { BackendConfig, TenantConfig } from "../../kernel/config/index.ts";
-import type { FileSystem } from "../ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../kernel/ipc/protocol/index.ts";
 import { CephBackend, CephMount, ensureCephDirectory, LocalBackend, type CephMountOptions, type CephShared } from "./backend/index.ts";
 import { CachedFileSystem, cacheStats, SharedCache, startWriteBackThread, type CacheStats, type SharedCacheData, type WriteBackThread } from "./cache/index.ts";
 import { createUnionShared, type RenameDir, UnionFileSystem, type UnionShared } from "../union/index.ts";

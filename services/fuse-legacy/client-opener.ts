@@ -6,7 +6,7 @@
  * registration, so a file opened by one Worker is a descriptor of the same client in all of them. When the tenant
  * service restarts, the registration renews itself and posts the new grants; the Workers follow.
  */
-import type { FileSystem } from "../ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../kernel/ipc/protocol/index.ts";
 import { RenewingFileSystem, ServingRegistration, type ServingEvents } from "../../shims/ts/index.ts";
 import { ChangeWatcher, type OnChanged } from "./change-watcher.ts";
 

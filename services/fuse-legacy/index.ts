@@ -1,7 +1,7 @@
 /** @module fuse-legacy — the kernel path (paper §3.2): a FUSE server per mount that needs exec, mmap or unmodified binaries. */
 import type { ServiceContext, ServiceDefinition } from "../../kernel/service-host/index.ts";
 import { localDataPath, routerSocketPath } from "../ipc-router/index.ts";
-import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../kernel/ipc/protocol/index.ts";
 import { ChangeWatcher } from "./change-watcher.ts";
 import { MountRegistration, type RegistrationEvents } from "./client-opener.ts";
 import { MountPointError, prepareMountPoint, releaseMountPoint, type PreparedMountPoint } from "./mount-point.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { ptr } from "bun:ffi";
 import { errno, syscall } from "../../kernel/sys/libc.ts";
 import { DetachError, detachFuseMounts, mountsAt } from "../../kernel/sys/mounts.ts";
-import { ERRNO, errnoName } from "../ipc-router/protocol/index.ts";
+import { ERRNO, errnoName } from "../../kernel/ipc/protocol/index.ts";
 
 /**
  * The file fuse-legacy leaves in a mount point it created, before sealing it: a later run (after a kill) knows the

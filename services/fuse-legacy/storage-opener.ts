@@ -6,7 +6,7 @@
  */
 import { attachMount, type MountBranches, type StorageShared } from "../client-cache/index.ts";
 import { countMutations } from "../ipc-router/index.ts";
-import type { FileSystem } from "../ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../kernel/ipc/protocol/index.ts";
 
 /** Which mount a serving Worker attaches, from the process's local data path. */
 export interface StorageSpec {

@@ -21,10 +21,10 @@ import {
   type FileSystem,
   type Operation,
   type RequestDescriptor,
-} from "./protocol/index.ts";
+} from "../../kernel/ipc/protocol/index.ts";
 import type { NameChangeKind } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
-import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE } from "./protocol/linux.ts";
+import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE } from "../../kernel/ipc/protocol/linux.ts";
 
 /** What a service thread needs to serve requests. */
 export interface DispatchContext {

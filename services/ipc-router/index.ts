@@ -19,8 +19,8 @@ export {
   type RegistrationReply,
   type RegistrationRequest,
 } from "./registration.ts";
-export * as protocol from "./protocol/index.ts";
-export * as ring from "./ring/index.ts";
+export * as protocol from "../../kernel/ipc/protocol/index.ts";
+export * as ring from "../../kernel/ipc/ring/index.ts";
 
 /** The ipc-router service: serves the tenant's data path until stopped. */
 export const ipcRouterService: ServiceDefinition = {

@@ -5,8 +5,8 @@
  * through the shared-memory ring), with the same cache and the same view.
  */
 import type { MountBranches, StorageShared } from "../client-cache/index.ts";
-import { mutates, OP_FLAG, OPERATIONS, type FileSystem } from "./protocol/index.ts";
-import { Region } from "./ring/index.ts";
+import { mutates, OP_FLAG, OPERATIONS, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
+import { Region } from "../../kernel/ipc/ring/index.ts";
 
 /** The data path of this process: what a thread needs to attach the same mounts as the service threads. */
 export interface LocalDataPath {

@@ -14,11 +14,11 @@ import {
 import { ServingRegistration } from "../../shims/ts/index.ts";
 import { publishLocalDataPath } from "./local-data-path.ts";
 import { FileTable } from "./file-table.ts";
-import type { FileSystem } from "./protocol/index.ts";
+import type { FileSystem } from "../../kernel/ipc/protocol/index.ts";
 import { routerSocketPath } from "./registration.ts";
 import { Registry } from "./registry.ts";
 import { StreamServer, streamSocketPath } from "./stream-server.ts";
-import { Region, RequestQueue } from "./ring/index.ts";
+import { Region, RequestQueue } from "../../kernel/ipc/ring/index.ts";
 import { CONTROL, type ServiceThreadInit, type ServiceThreadMessage } from "./service-thread.ts";
 import { ActivityTable } from "./activity.ts";
 import { ChangeLog } from "./change-log.ts";

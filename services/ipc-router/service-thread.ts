@@ -10,8 +10,8 @@ import { ChangeLog } from "./change-log.ts";
 import { dispatch, dispatchWeight, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
 import { GcPacer } from "./gc-pacer.ts";
-import { ERRNO, operationByOpcode, type FileSystem } from "./protocol/index.ts";
-import { Region, RequestQueue } from "./ring/index.ts";
+import { ERRNO, operationByOpcode, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
+import { Region, RequestQueue } from "../../kernel/ipc/ring/index.ts";
 
 /** Words of the control block shared between the router and its threads. */
 export const CONTROL = { stop: 0, threads: 1 } as const;

@@ -9,7 +9,7 @@ import type { Socket, UnixSocketListener } from "bun";
 import type { Logger } from "../../kernel/log/index.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
 import type { FileTable } from "./file-table.ts";
-import { ARG_COUNT, ERRNO, STREAM_REPLY, STREAM_REQUEST, type FileSystem } from "./protocol/index.ts";
+import { ARG_COUNT, ERRNO, STREAM_REPLY, STREAM_REQUEST, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
 import type { MountEntry } from "./registration.ts";
 
 interface StreamConnection {

@@ -17,7 +17,7 @@
  * The on-disk result is plain OCI-layer content: ordinary directories, files, symlinks, FIFOs, whiteouts and opaque
  * markers, so the upper stays readable as an image layer.
  */
-import { AT_SYMLINK_NOFOLLOW, O, type Dirent } from "../ipc-router/protocol/index.ts";
+import { AT_SYMLINK_NOFOLLOW, O, type Dirent } from "../../kernel/ipc/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { isDir, type BranchStack, type Node } from "./layer.ts";
 import { childPath } from "./path.ts";

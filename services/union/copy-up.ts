@@ -11,7 +11,7 @@
  */
 import {
   AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, O, RENAME_NOREPLACE, type Stat,
-} from "../ipc-router/protocol/index.ts";
+} from "../../kernel/ipc/protocol/index.ts";
 import { isDir, isNodeOnly, isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
 import { isIndexed, linkUp } from "./hardlink.ts";
 import { childPath } from "./path.ts";

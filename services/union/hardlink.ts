@@ -28,7 +28,7 @@
  * is its placeholder removed, so a crash can leave st_nlink one too high, never a name without its data. Entries are
  * never removed (an entry whose names are all gone keeps its data until the upper is deleted).
  */
-import { ERRNO, type FileSystem, FsError, O, readWholeDirectory, type Stat } from "../ipc-router/protocol/index.ts";
+import { ERRNO, type FileSystem, FsError, O, readWholeDirectory, type Stat } from "../../kernel/ipc/protocol/index.ts";
 import { copyAttributes, copyData, copyUpDirectory, discard, parentOf, tempName } from "./copy-up.ts";
 import { isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
 import { childPath } from "./path.ts";

@@ -9,7 +9,7 @@
 import {
   DANAUS_PATH_MAX, ERRNO, type FileSystem, FsError, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
   type Stat,
-} from "../ipc-router/protocol/index.ts";
+} from "../../kernel/ipc/protocol/index.ts";
 import { indexedLower, upperStat } from "./hardlink.ts";
 import { childPath, splitComponents } from "./path.ts";
 import { OPAQUE_MARKER, refuseReserved, whiteoutName } from "./whiteout.ts";

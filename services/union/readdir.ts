@@ -9,7 +9,7 @@
  * costs nothing but its slot and its branch handle, whatever the directory's size and however many streams are open;
  * the price is one pass over the layers per batch (a directory of N names is listed in N/256 passes).
  */
-import { type Dirent, type FileSystem, O } from "../ipc-router/protocol/index.ts";
+import { type Dirent, type FileSystem, O } from "../../kernel/ipc/protocol/index.ts";
 import type { BranchStack, Node } from "./layer.ts";
 import { hiddenBy, isReserved } from "./whiteout.ts";
 

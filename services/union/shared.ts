@@ -7,7 +7,7 @@
  * so the table does not grow 16-fold for the rare deep directory; the pages of a cell are touched only when a path
  * is written there. When every cell is taken, opening another deep directory answers EMFILE.
  */
-import { bytesToName, DANAUS_PATH_MAX, nameToBytes, PATH_MAX } from "../ipc-router/protocol/index.ts";
+import { bytesToName, DANAUS_PATH_MAX, nameToBytes, PATH_MAX } from "../../kernel/ipc/protocol/index.ts";
 import { GENERATION_MASK } from "./handle.ts";
 
 /**

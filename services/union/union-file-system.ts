@@ -35,7 +35,7 @@
 import {
   AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodNode, O, readWholeDirectory,
   RENAME_NOREPLACE, type Stat, type Statfs, type Timespec,
-} from "../ipc-router/protocol/index.ts";
+} from "../../kernel/ipc/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
 import { copyUpTree, hasLowerPart } from "./copy-up-tree.ts";
 import { dropLowerName, ensureIndex, indexData, isIndexed, upperStat } from "./hardlink.ts";

@@ -3,7 +3,7 @@
  * `.wh..wh..opq` inside a directory makes it opaque, and every other `.wh..wh.` name is the union's own (temp names
  * of copy-up). No user path may hold a component starting with `.wh.` (EINVAL).
  */
-import { ERRNO, FsError } from "../ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../kernel/ipc/protocol/index.ts";
 
 /** The prefix of every whiteout and meta name. */
 export const WHITEOUT_PREFIX = ".wh.";

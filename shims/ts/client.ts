@@ -20,7 +20,7 @@ import {
   type Stat,
   type Statfs,
   type Timespec,
-} from "../../services/ipc-router/protocol/index.ts";
+} from "../../kernel/ipc/protocol/index.ts";
 import { Connection } from "./connection.ts";
 import { findMount, normalizePath } from "./paths.ts";
 import { RingFileSystem } from "./ring-fs.ts";

@@ -8,9 +8,9 @@ import { ProcessWatch } from "../../kernel/sys/process-watch.ts";
 import { currentCpu } from "../../kernel/sys/libc.ts";
 import { BlockingUnixSocket, UnixSocketError } from "../../kernel/sys/unix-socket.ts";
 import { RegistrationReplySchema, type MountEntry } from "../../services/ipc-router/index.ts";
-import { ERRNO, errnoNumber, FsError } from "../../services/ipc-router/protocol/index.ts";
+import { ERRNO, errnoNumber, FsError } from "../../kernel/ipc/protocol/index.ts";
 import type { Transport } from "./transport.ts";
-import { Region, RegionClosedError, RequestQueue, WaitTimeoutError, type Reply } from "../../services/ipc-router/ring/index.ts";
+import { Region, RegionClosedError, RequestQueue, WaitTimeoutError, type Reply } from "../../kernel/ipc/ring/index.ts";
 
 /** How long one wait lasts before the client checks that its service is still alive. */
 const LIVENESS_SLICE_MS = 50;

@@ -8,7 +8,7 @@
  *   service stacked on another keeps handles in int32 tables (and the union in 26 bits), while the service's own
  *   descriptors take 30 bits; the slot remembers the descriptor and the generation it was opened under.
  */
-import { ERRNO, FsError } from "../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../kernel/ipc/protocol/index.ts";
 
 /** A handle as the service knows it, with the registration generation it was opened under. */
 export interface NamedHandle {

@@ -11,5 +11,5 @@ export { RenewingFileSystem } from "./renewing-file-system.ts";
 export { HandleTable, WideHandleNames, type HandleNames } from "./handle-names.ts";
 export { ServingRegistration, type ServingEvents, type ServingSpec } from "./serving-registration.ts";
 export type { Transport } from "./transport.ts";
-export { FsError, type Dirent, type Stat, type Statfs, type Timespec } from "../../services/ipc-router/protocol/index.ts";
+export { FsError, type Dirent, type Stat, type Statfs, type Timespec } from "../../kernel/ipc/protocol/index.ts";
 export { promises, DanausPromises, FileHandle, Stats } from "./promises/index.ts";

@@ -7,8 +7,8 @@
  * `/proc/<pid>/fd` needs the same user as the service, or root: the same as registering with it (its socket is 0600).
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
-import { ERRNO, FsError, fifoNodePath, type FifoNode } from "../../services/ipc-router/protocol/index.ts";
-import { O } from "../../services/ipc-router/protocol/linux.ts";
+import { ERRNO, FsError, fifoNodePath, type FifoNode } from "../../kernel/ipc/protocol/index.ts";
+import { O } from "../../kernel/ipc/protocol/linux.ts";
 
 /** The flags of an open that matter to a FIFO's reopen (the name exists: creating and truncating mean nothing). */
 const REOPEN_MASK = ~(O.CREAT | O.EXCL | O.TRUNC | O.NOFOLLOW | O.DIRECTORY);

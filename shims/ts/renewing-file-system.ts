@@ -5,8 +5,8 @@
  * newer registration is posted meanwhile); a handle opened through an earlier service answers ESTALE, since its
  * descriptor died with that service.
  */
-import type { Dirent, FileSystem, Stat, Statfs, Timespec } from "../../services/ipc-router/protocol/index.ts";
-import { ERRNO, FsError } from "../../services/ipc-router/protocol/index.ts";
+import type { Dirent, FileSystem, Stat, Statfs, Timespec } from "../../kernel/ipc/protocol/index.ts";
+import { ERRNO, FsError } from "../../kernel/ipc/protocol/index.ts";
 import { Connection, notConnected } from "./connection.ts";
 import { RingFileSystem } from "./ring-fs.ts";
 import { GrantBoard } from "./grant-board.ts";

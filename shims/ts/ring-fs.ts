@@ -19,8 +19,8 @@ import {
   type Stat,
   type Statfs,
   type Timespec,
-} from "../../services/ipc-router/protocol/index.ts";
-import { RequestRangeError } from "../../services/ipc-router/ring/index.ts";
+} from "../../kernel/ipc/protocol/index.ts";
+import { RequestRangeError } from "../../kernel/ipc/ring/index.ts";
 import { KernelFifos } from "./kernel-fifo.ts";
 import type { Transport } from "./transport.ts";
 

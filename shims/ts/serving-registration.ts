@@ -6,7 +6,7 @@
  * registers with its successor at the same socket and posts the new grants; the threads follow (see
  * renewing-file-system.ts).
  */
-import { ERRNO, FsError } from "../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../kernel/ipc/protocol/index.ts";
 import type { MountEntry } from "../../services/ipc-router/index.ts";
 import { Connection, type ThreadGrant } from "./connection.ts";
 import { GrantBoard } from "./grant-board.ts";

@@ -4,7 +4,7 @@
  */
 import { BlockingUnixSocket } from "../../kernel/sys/unix-socket.ts";
 import type { MountEntry } from "../../services/ipc-router/index.ts";
-import { ARG_COUNT, STREAM_REPLY, STREAM_REQUEST } from "../../services/ipc-router/protocol/index.ts";
+import { ARG_COUNT, STREAM_REPLY, STREAM_REQUEST } from "../../kernel/ipc/protocol/index.ts";
 import type { Transport } from "./transport.ts";
 
 /** A connection to the router's stream socket. */

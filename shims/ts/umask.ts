@@ -3,7 +3,7 @@
  * before a filesystem sees a create: the tenant service applies none (its process runs with umask 0).
  */
 import { openSync, readSync } from "node:fs";
-import { O } from "../../services/ipc-router/protocol/linux.ts";
+import { O } from "../../kernel/ipc/protocol/linux.ts";
 
 const STATUS = "/proc/self/status";
 const KEY = Buffer.from("Umask:");

@@ -2,7 +2,7 @@
  * @module test/conformance/escape-attempts — the mutations a confinement test tries through paths that would leave a
  * FileSystem's root, and a runner that reports which of them succeeded. Backend-neutral: it sees only FileSystem.
  */
-import { FsError, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import { FsError, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
 import { AT_SYMLINK_NOFOLLOW, O_CREAT, O_EXCL, O_RDWR, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, writeFile } from "./harness.ts";
 
 /** The root's own file that attempts rename or link onto an escaping path; {@link runEscapeAttempts} keeps it there. */

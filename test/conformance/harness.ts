@@ -1,7 +1,7 @@
 /** @module test/conformance/harness — what every conformance case shares: options, a fresh filesystem per test, errno assertions, byte helpers. */
 import { expect, test } from "bun:test";
 import { constants } from "node:fs";
-import { FsError, readWholeDirectory, type Dirent, type ErrnoName, type FileSystem } from "../../services/ipc-router/protocol/index.ts";
+import { FsError, readWholeDirectory, type Dirent, type ErrnoName, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
 
 /** One filesystem instance under test and how to throw it away. */
 export interface ConformanceInstance {

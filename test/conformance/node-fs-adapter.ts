@@ -22,7 +22,7 @@ import {
   type Stat,
   type Statfs,
   type Timespec,
-} from "../../services/ipc-router/protocol/index.ts";
+} from "../../kernel/ipc/protocol/index.ts";
 
 const BATCH = 128;
 const AT_SYMLINK_NOFOLLOW = 0x100;

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { mountsAt } from "../../kernel/sys/mounts.ts";
 import { unsealMountPoint } from "../../services/fuse-legacy/mount-point.ts";
 import { closeFuseDevice, mountFuse, openFuseDevice } from "../../services/fuse-legacy/server/index.ts";
-import { FsError } from "../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../kernel/ipc/protocol/index.ts";
 import { DanausClient } from "../../shims/ts/index.ts";
 import { expectClientWriteInvalidates } from "./data-path/legacy-fixture.ts";
 import { Harness, LAST_CPU, SPLIT_TOPOLOGY, waitFor } from "./harness.ts";

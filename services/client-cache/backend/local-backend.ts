@@ -15,8 +15,8 @@ import {
   type Stat,
   type Statfs,
   type Timespec,
-} from "../../ipc-router/protocol/index.ts";
-import { F_GETFL, F_OK, O, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, SYS_FCNTL } from "../../ipc-router/protocol/linux.ts";
+} from "../../../kernel/ipc/protocol/index.ts";
+import { F_GETFL, F_OK, O, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, SYS_FCNTL } from "../../../kernel/ipc/protocol/linux.ts";
 import { cString, EMPTY_PATH, splitPath } from "./path.ts";
 import { readDirectoryBatch } from "./readdir.ts";
 import { check, closeQuietly, openInRoot, withParent, withResolved } from "./resolve.ts";

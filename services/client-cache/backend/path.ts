@@ -1,5 +1,5 @@
 /** @module path — a FileSystem path as the local backend hands it to the kernel: NUL-terminated, and split into parent and final name. */
-import { ERRNO, FsError, isByteString, nameToBytes } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, isByteString, nameToBytes } from "../../../kernel/ipc/protocol/index.ts";
 
 /** An empty C string, for the `AT_EMPTY_PATH` calls on an fd. */
 export const EMPTY_PATH = Buffer.from("\0");

@@ -1,7 +1,7 @@
 /** @module readdir — one batch of a directory through getdents64(2), with cookies that survive 63-bit ext4 hash offsets. */
 import { fileCalls } from "../../../kernel/sys/libc.ts";
-import { DIRENT, DIRENT_NAME_OFFSET, ERRNO, FsError, type Dirent } from "../../ipc-router/protocol/index.ts";
-import { SEEK } from "../../ipc-router/protocol/linux.ts";
+import { DIRENT, DIRENT_NAME_OFFSET, ERRNO, FsError, type Dirent } from "../../../kernel/ipc/protocol/index.ts";
+import { SEEK } from "../../../kernel/ipc/protocol/linux.ts";
 import { check } from "./resolve.ts";
 
 /** One getdents64 call fills at most this much; the kernel packs as many whole records as fit. */

@@ -29,8 +29,8 @@
  * resolves ".." and symlinks itself and sends names); the TS client's deep relative paths can.
  */
 import { errno, fileCalls, openat2, RESOLVE } from "../../../kernel/sys/libc.ts";
-import { DANAUS_PATH_MAX, ERRNO, FsError, isByteString, PATH_MAX, STAT } from "../../ipc-router/protocol/index.ts";
-import { O, S_IFDIR, S_IFLNK, S_IFMT } from "../../ipc-router/protocol/linux.ts";
+import { DANAUS_PATH_MAX, ERRNO, FsError, isByteString, PATH_MAX, STAT } from "../../../kernel/ipc/protocol/index.ts";
+import { O, S_IFDIR, S_IFLNK, S_IFMT } from "../../../kernel/ipc/protocol/linux.ts";
 import { cPath, cString, EMPTY_PATH, type SplitPath } from "./path.ts";
 
 const SCOPE = RESOLVE.IN_ROOT | RESOLVE.NO_MAGICLINKS;

@@ -5,7 +5,7 @@
  * and (2) its lifetime (default 1 s, like FUSE's attr/entry timeouts) has not run out, which bounds how long a
  * change made by another host or process goes unseen.
  */
-import { ERRNO, FsError, PATH_MAX, type Stat } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, PATH_MAX, type Stat } from "../../../kernel/ipc/protocol/index.ts";
 
 /** Which call an entry answers. */
 export type AttrKind = "stat" | "lstat";

@@ -1,5 +1,5 @@
 /** @module backend-io — whole reads and writes against the backend FileSystem (it may return short counts). */
-import { ERRNO, FsError, type FileSystem } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 
 /**
  * Reads into `into` from `offset` until `wanted` bytes (default: all of `into`) are in or the backend's end of

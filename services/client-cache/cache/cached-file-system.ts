@@ -13,7 +13,7 @@
  * the backend before it returns (a crash loses nothing the backend acknowledged). O_APPEND, O_SYNC/O_DSYNC and
  * O_DIRECT handles always write through; O_DIRECT reads bypass the cache after writing back the file.
  */
-import { ERRNO, FsError, type Dirent, type FileSystem, type Stat, type Statfs, type Timespec } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, type Dirent, type FileSystem, type Stat, type Statfs, type Timespec } from "../../../kernel/ipc/protocol/index.ts";
 import { AttributeCache, type AttrKind } from "./attr-cache.ts";
 import { discardDirtyBlocks, dropFileBlocks, trimFileBlocks } from "./blocks.ts";
 import {

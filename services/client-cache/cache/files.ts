@@ -5,7 +5,7 @@
  * to hold the cache mutex.
  */
 import { unlinkFromChain } from "./chain.ts";
-import type { Stat } from "../../ipc-router/protocol/index.ts";
+import type { Stat } from "../../../kernel/ipc/protocol/index.ts";
 import { F, FF, HDR, NIL, WORDS } from "./layout.ts";
 import type { CacheMemory } from "./memory.ts";
 

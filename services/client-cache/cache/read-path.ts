@@ -5,7 +5,7 @@
  * backend with one pread. Nothing is read past the file's cached size, which may be larger than the backend's
  * while dirty data is not written back: the bytes between are zeros the backend does not hold yet.
  */
-import type { FileSystem } from "../../ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { readFully } from "./backend-io.ts";
 import { allocateBlock, dropBlock, fillDone, findBlock, insertBlock, pinHit, unpin } from "./blocks.ts";
 import { B, BlockState, FF, NIL, STAT } from "./layout.ts";

@@ -5,7 +5,7 @@
  * (to write back through), its I/O lock depths and its scratch buffer.
  */
 import type { CacheConfig } from "../../../kernel/config/index.ts";
-import type { FileSystem } from "../../ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { IoLocks } from "./io-lock.ts";
 import { allocate, HDR, type SharedCacheData, type SharedCacheOptions } from "./layout.ts";
 import { CacheMemory } from "./memory.ts";

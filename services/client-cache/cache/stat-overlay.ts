@@ -4,7 +4,7 @@
  * visible to every later stat through the same process, from any thread. Once the data is written back, the
  * backend's own answer is shown again (its mtime is then the write-back's time).
  */
-import type { Stat } from "../../ipc-router/protocol/index.ts";
+import type { Stat } from "../../../kernel/ipc/protocol/index.ts";
 import { findFile, hasPendingData } from "./files.ts";
 import { F, FF, NIL } from "./layout.ts";
 import { S_IFMT, S_IFREG } from "./linux.ts";

@@ -3,7 +3,7 @@
  * {@link SharedCache.writeBackDue} every `writebackMs` (Linux's flusher thread), opening its own instance of each
  * backend to write back through the handles the service threads recorded. Also an in-thread timer variant.
  */
-import type { FileSystem } from "../../ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import type { SharedCacheData } from "./layout.ts";
 import type { SharedCache } from "./shared-cache.ts";
 

@@ -1,5 +1,5 @@
 /** @module write-back-worker — the entry of the write-back Worker started by `startWriteBackThread`. */
-import type { FileSystem } from "../../ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { SharedCache } from "./shared-cache.ts";
 import { loadOpener, type WriteBackReply, type WriteBackRequest } from "./write-back-thread.ts";
 

@@ -7,7 +7,7 @@
  * A backend error drops the blocks that could not be written (their data is lost, as Linux drops pages whose
  * write-back failed) and is recorded in the file, to be reported once by the next fsync, fdatasync or close of it.
  */
-import { ERRNO, FsError, type FileSystem } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { writeFully } from "./backend-io.ts";
 import { dropBlock, markClean, unpin } from "./blocks.ts";
 import { dropReference, takeReference } from "./files.ts";

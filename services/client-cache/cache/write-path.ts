@@ -17,7 +17,7 @@
  * Concurrent writes to the same bytes from two threads are not atomic with respect to each other (their copies may
  * interleave), unlike Linux's per-inode write lock; writes to different bytes never interfere.
  */
-import type { FileSystem } from "../../ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import {
   allocateBlock, dropBlock, fillDone, findBlock, insertBlock, isDirty, isOrphan, markDirty, pinHit, returnBlock, unpin,
 } from "./blocks.ts";

@@ -6,7 +6,7 @@
  * blocks it fills completely (or whose other bytes are past the backend's end) are inserted; a block someone is
  * filling meanwhile is dropped (its filler re-reads or retries), so no stale copy survives.
  */
-import { ERRNO, FsError, type FileSystem } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { allocateBlock, dropBlock, fillDone, findBlock, insertBlock, pinHit, unpin } from "./blocks.ts";
 import { B, BlockState, FF, NIL, STAT } from "./layout.ts";
 import { needsFill, type OpenFile } from "./open-file.ts";

@@ -3,7 +3,7 @@
  * fixed struct, the reply header (`fuse_out_header`) in front of a reply body, and the notifications the server
  * writes unasked.
  */
-import { bytesToName } from "../../ipc-router/protocol/names.ts";
+import { bytesToName } from "../../../kernel/ipc/protocol/names.ts";
 import { FUSE_NOTIFY_INVAL_ENTRY, FUSE_NOTIFY_INVAL_INODE } from "./flags.ts";
 import { fuse_in_header, fuse_notify_inval_entry_out, fuse_notify_inval_inode_out, fuse_out_header } from "./structs.ts";
 

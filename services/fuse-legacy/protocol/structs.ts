@@ -3,7 +3,7 @@
  * `<linux/fuse.h>` (protocol 7.38 header; x86-64, little-endian). Byte sizes and DataView codecs are derived by
  * {@link defineStruct}; `__`-prefixed fields are padding (written as zero, not decoded).
  */
-import { defineStruct } from "../../ipc-router/protocol/index.ts";
+import { defineStruct } from "../../../kernel/ipc/protocol/index.ts";
 
 /** Every request starts with this header (40 bytes). `len` covers the header and the body. */
 export const fuse_in_header = defineStruct("fuse_in_header", "header of every request read from /dev/fuse", [

@@ -5,7 +5,7 @@
  * hands each request to one reader). They share the mount's node table (a SharedArrayBuffer).
  */
 import { statSync, writeSync } from "node:fs";
-import { nameToBytes } from "../../ipc-router/protocol/index.ts";
+import { nameToBytes } from "../../../kernel/ipc/protocol/index.ts";
 import { encodeNotifyInvalEntry, encodeNotifyInvalInode } from "../protocol/index.ts";
 import { answerInit } from "./handshake.ts";
 import { FusermountError } from "./fusermount.ts";

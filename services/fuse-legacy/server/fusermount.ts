@@ -7,7 +7,7 @@ import { dlopen, FFIType, ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { errno, fileCalls, SOCKET, unixStreamPair } from "../../../kernel/sys/libc.ts";
-import { defineStruct, ERRNO, errnoName } from "../../ipc-router/protocol/index.ts";
+import { defineStruct, ERRNO, errnoName } from "../../../kernel/ipc/protocol/index.ts";
 
 const socketLib = dlopen("libc.so.6", {
   recvmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i64_fast },

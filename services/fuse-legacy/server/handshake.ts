@@ -4,7 +4,7 @@
  * (which would make umount hang in D-state) even if the serving Worker never runs.
  */
 import { readSync, writeSync } from "node:fs";
-import { ERRNO } from "../../ipc-router/protocol/index.ts";
+import { ERRNO } from "../../../kernel/ipc/protocol/index.ts";
 import { decodeInHeader, encodeOutHeader, FUSE_OP, fuse_init_in, fuse_init_out, IN_HEADER_SIZE, OUT_HEADER_SIZE } from "../protocol/index.ts";
 import { negotiateInit } from "./init.ts";
 import { REQUEST_BUFFER_SIZE } from "./options.ts";

@@ -5,7 +5,7 @@
  */
 import { closeSync, openSync } from "node:fs";
 import { errno, MOUNT, mount, umount2 } from "../../../kernel/sys/libc.ts";
-import { ERRNO, errnoName } from "../../ipc-router/protocol/index.ts";
+import { ERRNO, errnoName } from "../../../kernel/ipc/protocol/index.ts";
 import { mountWithFusermount, unmountWithFusermount } from "./fusermount.ts";
 
 /** A mount or unmount the kernel refused; `errno` is the kernel's. */

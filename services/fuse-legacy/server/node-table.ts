@@ -27,7 +27,7 @@
  * union copies up a hard-linked lower file, which it keeps one file, its other names follow it there at their next
  * lookup).
  */
-import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, writeName } from "../../ipc-router/protocol/index.ts";
+import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, writeName } from "../../../kernel/ipc/protocol/index.ts";
 import { FUSE_ROOT_ID } from "../protocol/index.ts";
 
 /** Nodes a mount's table holds by default (the kernel's dentry cache rarely holds more for one mount). */

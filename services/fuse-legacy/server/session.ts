@@ -8,7 +8,7 @@
 import {
   AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, nameToBytes, O, writeName, RENAME_EXCHANGE, S_IFDIR, S_IFLNK,
   S_IFMT, S_IFREG, S_ISGID, type Stat, UTIME_NOW, UTIME_OMIT,
-} from "../../ipc-router/protocol/index.ts";
+} from "../../../kernel/ipc/protocol/index.ts";
 import {
   decodeInHeader,
   decodeNames,

@@ -2,7 +2,7 @@
 import { Buffer } from "node:buffer";
 import { constants } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bytesToName, nameFromText, nameToBytes, textFromName, type Timespec } from "../../../services/ipc-router/protocol/index.ts";
+import { bytesToName, nameFromText, nameToBytes, textFromName, type Timespec } from "../../../kernel/ipc/protocol/index.ts";
 import { InvalidArgumentError } from "./errors.ts";
 
 /** A path as Node accepts it: a string, a Buffer/Uint8Array of UTF-8 bytes, or a `file:` URL. */

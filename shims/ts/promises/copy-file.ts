@@ -1,7 +1,7 @@
 /** @module copy-file — `copyFile(src, dest, mode)`: a byte copy through the client, with Node's COPYFILE_* flags. */
 import { constants } from "node:fs";
 import type { DanausClient } from "../client.ts";
-import { ERRNO, FsError, bytesToName } from "../../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError, bytesToName } from "../../../kernel/ipc/protocol/index.ts";
 import { writeAll } from "./io.ts";
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, S_IFMT, S_IFDIR, COPYFILE_EXCL, COPYFILE_FICLONE_FORCE } = constants;

@@ -1,5 +1,5 @@
 /** @module danaus-promises — the `node:fs/promises`-shaped facade over one DanausClient. */
-import { AT_SYMLINK_NOFOLLOW, bytesToName, nameFromText, nameToBytes, textFromName } from "../../../services/ipc-router/protocol/index.ts";
+import { AT_SYMLINK_NOFOLLOW, bytesToName, nameFromText, nameToBytes, textFromName } from "../../../kernel/ipc/protocol/index.ts";
 import { Buffer } from "node:buffer";
 import { constants as fsConstants } from "node:fs";
 import { posix } from "node:path";

@@ -1,5 +1,5 @@
 /** @module dirent — Node-shaped `Dirent` objects (what `readdir(path, { withFileTypes: true })` returns). */
-import { DT } from "../../../services/ipc-router/protocol/index.ts";
+import { DT } from "../../../kernel/ipc/protocol/index.ts";
 
 /** One directory entry: its `name`, the directory holding it (`parentPath`, alias `path`) and its type predicates. */
 export class Dirent {

@@ -1,5 +1,5 @@
 /** @module errors — the few Node-shaped errors the facade raises itself: bad arguments, rm of a directory, aborts. */
-import { ERRNO, FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../../kernel/ipc/protocol/index.ts";
 
 /** A caller passed an argument Node would refuse (`code` ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE / ERR_OUT_OF_RANGE). */
 export class InvalidArgumentError extends TypeError {

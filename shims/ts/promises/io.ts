@@ -2,7 +2,7 @@
 import { Buffer, constants as bufferConstants } from "node:buffer";
 import { constants } from "node:fs";
 import type { DanausClient } from "../client.ts";
-import { ERRNO, FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../../kernel/ipc/protocol/index.ts";
 import { toBytes } from "./arguments.ts";
 import { FileTooLargeError, throwIfAborted } from "./errors.ts";
 

@@ -1,7 +1,7 @@
 /** @module readdir — directory listings as names or entries, optionally of the whole tree (`recursive`), in exact bytes. */
 import { posix } from "node:path";
 import type { DanausClient } from "../client.ts";
-import { bytesToName, DT, nameToBytes } from "../../../services/ipc-router/protocol/index.ts";
+import { bytesToName, DT, nameToBytes } from "../../../kernel/ipc/protocol/index.ts";
 import { modeToType } from "./dirent.ts";
 import { hasCode } from "./errors.ts";
 

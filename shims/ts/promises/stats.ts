@@ -1,6 +1,6 @@
 /** @module stats — Node-shaped `Stats` and `StatFs` objects built from the protocol's stat and statfs replies. */
 import { constants } from "node:fs";
-import type { Stat, Statfs } from "../../../services/ipc-router/protocol/index.ts";
+import type { Stat, Statfs } from "../../../kernel/ipc/protocol/index.ts";
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFBLK, S_IFCHR, S_IFIFO, S_IFSOCK } = constants;
 

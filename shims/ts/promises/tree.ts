@@ -5,7 +5,7 @@
 import { constants } from "node:fs";
 import { posix } from "node:path";
 import type { DanausClient } from "../client.ts";
-import { bytesToName, DT, nameToBytes } from "../../../services/ipc-router/protocol/index.ts";
+import { bytesToName, DT, nameToBytes } from "../../../kernel/ipc/protocol/index.ts";
 import { hasCode } from "./errors.ts";
 
 /**

@@ -1,6 +1,6 @@
 /** @module test/conformance/cases/attributes — chmod, chown, utimens, access and statfs. */
 import { describe, expect } from "bun:test";
-import { UTIME_NOW, UTIME_OMIT } from "../../../services/ipc-router/protocol/index.ts";
+import { UTIME_NOW, UTIME_OMIT } from "../../../kernel/ipc/protocol/index.ts";
 import {
   AT_SYMLINK_NOFOLLOW, expectErrno, F_OK, R_OK, W_OK, writeFile, X_OK, type Suite,
 } from "../harness.ts";

@@ -3,7 +3,7 @@
  * DANAUS_PATH_MAX: a directory chain made one level at a time, used, renamed in the middle and removed.
  */
 import { describe, expect } from "bun:test";
-import { DANAUS_PATH_MAX, PATH_MAX } from "../../../services/ipc-router/protocol/index.ts";
+import { DANAUS_PATH_MAX, PATH_MAX } from "../../../kernel/ipc/protocol/index.ts";
 import { expectErrno, listNames, O_CREAT, O_WRONLY, readFile, writeFile, type Suite } from "../harness.ts";
 
 /** Names of a chain `bytes` long at least: 200-byte names, numbered so that each is distinct. */

@@ -3,7 +3,7 @@ import { describe, expect } from "bun:test";
 import {
   bytes, expectErrno, fileType, O_WRONLY, readFile, S_IFDIR, S_IFLNK, writeFile, type Suite,
 } from "../harness.ts";
-import { nameFromText } from "../../../services/ipc-router/protocol/index.ts";
+import { nameFromText } from "../../../kernel/ipc/protocol/index.ts";
 
 /** Registers the link cases. */
 export function linkCases({ it }: Suite): void {

@@ -5,7 +5,7 @@
  * NAMES_SEED=<seed>.
  */
 import { describe, expect } from "bun:test";
-import { escapeName, nameFromText } from "../../../services/ipc-router/protocol/index.ts";
+import { escapeName, nameFromText } from "../../../kernel/ipc/protocol/index.ts";
 import { expectErrno, fileType, listNames, readFile, S_IFDIR, writeFile, type Suite } from "../harness.ts";
 
 const S_IFLNK = 0o120000;

@@ -1,7 +1,7 @@
 /** @module test/conformance/cases/nodes — mknod of FIFOs, sockets, empty files and devices, the refused types, FIFO I/O. */
 import { describe, expect } from "bun:test";
 import { constants } from "node:fs";
-import { DT, makedev, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { DT, makedev, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { KernelFifos } from "../../../shims/ts/kernel-fifo.ts";
 import {
   bytes, expectErrno, fileType, listDirectory, O_RDONLY, O_WRONLY, S_IFDIR, S_IFREG, text, writeFile, type Suite,

@@ -1,6 +1,6 @@
 /** @module test/conformance/cases/readdir — batched directory listing with cookies: completeness, types, restarts, errno cases. */
 import { describe, expect } from "bun:test";
-import { DT, type Dirent, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { DT, type Dirent, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { expectErrno, O_CREAT, O_DIRECTORY, O_RDONLY, O_WRONLY, writeFile, type Suite } from "../harness.ts";
 
 /**

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { CephBackend, CephMount, LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import { FsError, makedev, O, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { FsError, makedev, O, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
 import { testCephConf } from "../../ceph.ts";
 import { removeTree } from "../../services/client-cache/backend/cephfs-tree.ts";

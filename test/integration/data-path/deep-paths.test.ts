@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DANAUS_PATH_MAX } from "../../../services/ipc-router/protocol/index.ts";
+import { DANAUS_PATH_MAX } from "../../../kernel/ipc/protocol/index.ts";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
 import { removeCephTree } from "../../services/client-cache/backend/cephfs-tree.ts";
 import { Harness, LAST_CPU, waitFor } from "../harness.ts";

@@ -4,7 +4,7 @@
  */
 import { constants, openSync, closeSync } from "node:fs";
 import { BlockingUnixSocket, UnixSocketError } from "../../../kernel/sys/unix-socket.ts";
-import { errnoName } from "../../../services/ipc-router/protocol/index.ts";
+import { errnoName } from "../../../kernel/ipc/protocol/index.ts";
 import { say } from "../../services/ipc-router/robustness/helpers.ts";
 
 const { regions, sockets } = JSON.parse(process.argv[2]!) as { regions: string[]; sockets: string[] };

@@ -12,7 +12,7 @@
 import { expect, setDefaultTimeout, test } from "bun:test";
 import { constants, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../kernel/ipc/protocol/index.ts";
 import { waitFor } from "../harness.ts";
 import { at, expectClientRenameShows, expectClientWriteInvalidates, SHOWS_WITHIN_MS, useLegacyTenant } from "./legacy-fixture.ts";
 

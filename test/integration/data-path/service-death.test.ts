@@ -6,8 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { ENTRY, ENTRY_STATE } from "../../../services/ipc-router/protocol/index.ts";
-import { Region } from "../../../services/ipc-router/ring/index.ts";
+import { ENTRY, ENTRY_STATE } from "../../../kernel/ipc/protocol/index.ts";
+import { Region } from "../../../kernel/ipc/ring/index.ts";
 import { killChildren, spawnChild, type Child } from "../../services/ipc-router/robustness/helpers.ts";
 import { Harness, tenantToml, waitFor } from "../harness.ts";
 

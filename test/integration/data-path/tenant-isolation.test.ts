@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, constants, existsSync, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../kernel/ipc/protocol/index.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
 import { killChildren, spawnChild } from "../../services/ipc-router/robustness/helpers.ts";
 import { Harness, LAST_CPU, tenantToml } from "../harness.ts";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { constants, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../kernel/ipc/protocol/index.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
 import { systemTar } from "../../kernel/images/fixture.ts";
 import { Harness, waitFor } from "../harness.ts";

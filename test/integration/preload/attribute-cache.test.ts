@@ -11,8 +11,8 @@ import { chmodSync, constants, mkdtempSync, rmSync, truncateSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
-import { ERRNO, FsError, S_IFMT, type Stat } from "../../../services/ipc-router/protocol/index.ts";
-import { Region } from "../../../services/ipc-router/ring/index.ts";
+import { ERRNO, FsError, S_IFMT, type Stat } from "../../../kernel/ipc/protocol/index.ts";
+import { Region } from "../../../kernel/ipc/ring/index.ts";
 import { DanausClient } from "../../../shims/ts/client.ts";
 import { fuseTestsRun } from "../data-path/legacy-fixture.ts";
 import { Harness, LAST_CPU, tenantToml, waitFor } from "../harness.ts";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, setDefaultTimeout } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { S_IFDIR, S_IFMT, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { S_IFDIR, S_IFMT, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { listDirectory } from "../../conformance/harness.ts";
 import { runConformance, type ConformanceCapabilities, type ConformanceOptions } from "../../conformance/index.ts";
 import { Harness, tenantToml } from "../harness.ts";

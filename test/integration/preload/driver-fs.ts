@@ -20,7 +20,7 @@ import {
   type Stat,
   type Statfs,
   type Timespec,
-} from "../../../services/ipc-router/protocol/index.ts";
+} from "../../../kernel/ipc/protocol/index.ts";
 
 /** How long a reply may take before the driver counts as hung (a guard against blocking the test run forever). */
 const HUNG_SECONDS = 120;

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { importImage, openTenantBackend, readManifest } from "../../../kernel/images/index.ts";
 import { listDirectory, removeTree } from "../../../kernel/images/fs-tree.ts";
 import { CephBackend, CephMount } from "../../../services/client-cache/backend/cephfs/index.ts";
-import { S_IFDIR, S_IFMT, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { S_IFDIR, S_IFMT, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { testCephConf } from "../../ceph.ts";
 import { makeSourceTree, makeTestHost, systemTar, walk } from "./fixture.ts";
 

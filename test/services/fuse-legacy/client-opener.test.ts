@@ -9,7 +9,7 @@ import { constants, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openFileSystem, MountRegistration } from "../../../services/fuse-legacy/client-opener.ts";
-import { FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../kernel/ipc/protocol/index.ts";
 import { waitFor } from "../../integration/harness.ts";
 import { startTestRouter, type TestRouter } from "../ipc-router/router-harness.ts";
 

@@ -9,7 +9,7 @@ import * as nodeFs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FuseServer } from "../../../services/fuse-legacy/server/index.ts";
-import { makedev } from "../../../services/ipc-router/protocol/index.ts";
+import { makedev } from "../../../kernel/ipc/protocol/index.ts";
 import { runConformance } from "../../conformance/index.ts";
 import { NodeFsAdapter } from "../../conformance/node-fs-adapter.ts";
 import { LOCAL_OPENER_MODULE, mountTestsSkipped, recordingLogger } from "./fixtures/mount-support.ts";

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { childPath, NodeTable, pathNames } from "../../../services/fuse-legacy/server/index.ts";
-import { ERRNO, FsError, S_IFDIR, S_IFREG } from "../../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError, S_IFDIR, S_IFREG } from "../../../kernel/ipc/protocol/index.ts";
 
 const ROOT = 1;
 

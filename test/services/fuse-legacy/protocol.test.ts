@@ -49,7 +49,7 @@ import {
   fuseOpcode,
   fuseOpcodeName,
 } from "../../../services/fuse-legacy/protocol/index.ts";
-import type { Struct, FieldSpec } from "../../../services/ipc-router/protocol/index.ts";
+import type { Struct, FieldSpec } from "../../../kernel/ipc/protocol/index.ts";
 
 // Little-endian byte builders, so fixtures read field by field.
 const u16 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff];

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AT, errno, fileCalls } from "../../../kernel/sys/libc.ts";
 import type { FuseServer } from "../../../services/fuse-legacy/server/index.ts";
-import { ERRNO } from "../../../services/ipc-router/protocol/index.ts";
+import { ERRNO } from "../../../kernel/ipc/protocol/index.ts";
 import { mountTestsSkipped, serveLocalBackend } from "./fixtures/mount-support.ts";
 
 const skipped = mountTestsSkipped(import.meta.path);

@@ -19,7 +19,7 @@ import {
   FUSE_ENTRY_OUT_ATTR,
 } from "../../../services/fuse-legacy/protocol/index.ts";
 import { FuseSession } from "../../../services/fuse-legacy/server/index.ts";
-import type { FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { recordingLogger } from "./fixtures/mount-support.ts";
 
 const root = mkdtempSync(join(tmpdir(), "danaus-fuse-session-"));

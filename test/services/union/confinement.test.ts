@@ -4,7 +4,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import { FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../kernel/ipc/protocol/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
 import { escapeAttempts, runEscapeAttempts } from "../../conformance/escape-attempts.ts";
 import { O_RDONLY, readFile, writeFile } from "../../conformance/harness.ts";

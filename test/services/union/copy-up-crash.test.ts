@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import type { FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
 import { O_DIRECTORY, O_RDONLY, readBytes } from "../../conformance/harness.ts";
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import { PATH_MAX } from "../../../services/ipc-router/protocol/index.ts";
+import { PATH_MAX } from "../../../kernel/ipc/protocol/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
 import { chainNames } from "../../conformance/cases/deep-paths.ts";
 import { bytes, expectErrno, listNames, O_APPEND, O_WRONLY, readFile, writeFile } from "../../conformance/harness.ts";

@@ -27,7 +27,7 @@ import * as nodeFs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import { bytesToName, FsError, nameFromText, nameToBytes, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { bytesToName, FsError, nameFromText, nameToBytes, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { createUnionShared, type RenameDir, UnionFileSystem } from "../../../services/union/index.ts";
 import { DanausClient } from "../../../shims/ts/index.ts";
 import { maskedMode } from "../../../shims/ts/umask.ts";

@@ -8,7 +8,7 @@ import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symli
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import { AT_SYMLINK_NOFOLLOW } from "../../../services/ipc-router/protocol/index.ts";
+import { AT_SYMLINK_NOFOLLOW } from "../../../kernel/ipc/protocol/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
 import type { UnionWorkerReply, UnionWorkerRequest } from "./union-worker.ts";
 import { expectErrno, listNames, O_RDONLY, O_WRONLY, readFile, bytes } from "../../conformance/harness.ts";

@@ -1,7 +1,7 @@
 /** @module test/services/union/shared — the shared directory-handle table: paths up to PATH_MAX in the slot, deeper ones in the long-path cells. */
 import { describe, expect, test } from "bun:test";
 import { createUnionShared, DirTable, LONG_PATHS } from "../../../services/union/shared.ts";
-import { DANAUS_PATH_MAX, PATH_MAX } from "../../../services/ipc-router/protocol/index.ts";
+import { DANAUS_PATH_MAX, PATH_MAX } from "../../../kernel/ipc/protocol/index.ts";
 
 /** A union path `bytes` long, distinct for each `tag`, with a byte that is not UTF-8. */
 function deepPath(bytes: number, tag: number): string {

@@ -6,7 +6,7 @@ import { constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
-import { makedev, type FileSystem } from "../../../services/ipc-router/protocol/index.ts";
+import { makedev, type FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { createUnionShared, UnionFileSystem, type UnionOptions, type UnionShared } from "../../../services/union/index.ts";
 import {
   bytes, expectErrno, listNames, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, readFile, writeFile,

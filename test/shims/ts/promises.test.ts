@@ -6,7 +6,7 @@ import * as nodeFs from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DanausClient } from "../../../shims/ts/client.ts";
-import { FsError } from "../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../kernel/ipc/protocol/index.ts";
 import { promises, FileHandle, Stats, type DanausPromises } from "../../../shims/ts/promises/index.ts";
 import { Harness, tenantToml } from "../../integration/harness.ts";
 

@@ -1,5 +1,5 @@
 /** @module attributes — `struct ceph_statx` and `struct statvfs` as the protocol's Stat and Statfs. */
-import { readInt64, type Stat, type Statfs } from "../../../ipc-router/protocol/index.ts";
+import { readInt64, type Stat, type Statfs } from "../../../../kernel/ipc/protocol/index.ts";
 import { CEPH_STATX, STATVFS } from "./structs.ts";
 
 const X = CEPH_STATX.offsets;

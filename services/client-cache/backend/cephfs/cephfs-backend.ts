@@ -16,7 +16,7 @@ import {
   type Stat,
   type Statfs,
   type Timespec,
-} from "../../../ipc-router/protocol/index.ts";
+} from "../../../../kernel/ipc/protocol/index.ts";
 import { statvfsToStatfs, statxToStat } from "./attributes.ts";
 import { HandleKind, HandleTable } from "./handle-table.ts";
 import { address, libcephfs, type Address, type CephFsCalls } from "./libcephfs.ts";

@@ -1,5 +1,5 @@
 /** @module ensure-directory — creating a tenant's root directory in CephFS before a mount of it (ceph_mount needs it to exist). */
-import { ERRNO, FsError } from "../../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../../../kernel/ipc/protocol/index.ts";
 import { address, libcephfs } from "./libcephfs.ts";
 import { isDirectory, S } from "./linux.ts";
 import { CephMount, type CephMountOptions } from "./mount.ts";

@@ -1,5 +1,5 @@
 /** @module errors — the cephfs backend's errors that are not a path operation's errno: a missing library, a failed mount. */
-import { errnoName } from "../../../ipc-router/protocol/index.ts";
+import { errnoName } from "../../../../kernel/ipc/protocol/index.ts";
 
 /** libcephfs.so.2 could not be loaded in this process: the Debian package libcephfs2 is not installed. */
 export class CephLibraryMissingError extends Error {

@@ -18,7 +18,7 @@
  *    16 f64 the native object: `Fh *` of a file, `struct ceph_dir_result *` of a directory
  *    24 f64 the `Inode *` whose reference the handle holds
  */
-import { ERRNO, FsError } from "../../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../../../kernel/ipc/protocol/index.ts";
 import { address, type Address } from "./libcephfs.ts";
 
 const MAGIC = 0x43455048;

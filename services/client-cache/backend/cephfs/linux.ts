@@ -1,6 +1,6 @@
 /** @module linux — the Linux x86-64 flag and mode values the cephfs backend checks itself (libcephfs takes raw Linux values). */
 
-import { O, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SEEK } from "../../../ipc-router/protocol/linux.ts";
+import { O, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, SEEK } from "../../../../kernel/ipc/protocol/linux.ts";
 
 export { O, SEEK };
 

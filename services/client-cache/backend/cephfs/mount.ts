@@ -3,7 +3,7 @@
  * thread of the process through plain data ({@link CephShared}: numbers and a SharedArrayBuffer, passable to Workers
  * with postMessage), and {@link ensureCephDirectory} for preparing a tenant's root before mounting it.
  */
-import { ERRNO } from "../../../ipc-router/protocol/index.ts";
+import { ERRNO } from "../../../../kernel/ipc/protocol/index.ts";
 import { CephMountError } from "./errors.ts";
 import { HandleKind, HandleTable } from "./handle-table.ts";
 import { address, libcephfs, type Address } from "./libcephfs.ts";

@@ -1,5 +1,5 @@
 /** @module permission — access(2)'s check of a file's mode bits, and mknod(2)'s of a device, against the service's credentials. */
-import { S_IFCHR } from "../../../ipc-router/protocol/linux.ts";
+import { S_IFCHR } from "../../../../kernel/ipc/protocol/linux.ts";
 import { ACCESS, isDirectory } from "./linux.ts";
 
 /** Who asks: the uid, primary gid and supplementary groups of the process (the mount's default credentials). */

@@ -8,7 +8,7 @@
  * cookie keeps the low 52 bits and replaces the 0xff marker by bit 52, so every offset an entry can carry maps to a
  * distinct safe integer and back. Offsets 0, 1, 2 ("." and "..") are their own cookies.
  */
-import { ERRNO, FsError, type Dirent } from "../../../ipc-router/protocol/index.ts";
+import { ERRNO, FsError, type Dirent } from "../../../../kernel/ipc/protocol/index.ts";
 import type { Address, CephFsCalls } from "./libcephfs.ts";
 import { DIRENT64 } from "./structs.ts";
 

@@ -2,7 +2,7 @@
  * @module structs — the C structures libcephfs fills in, as layouts under their C names (x86-64, glibc with
  * _FILE_OFFSET_BITS=64 as libcephfs.h requires): `struct ceph_statx`, `struct dirent` and `struct statvfs`.
  */
-import { defineStruct } from "../../../ipc-router/protocol/index.ts";
+import { defineStruct } from "../../../../kernel/ipc/protocol/index.ts";
 
 /** `struct ceph_statx` of ceph_ll_client.h (136 bytes). Times are `struct timespec` split into sec and nsec. */
 export const CEPH_STATX = defineStruct("ceph_statx", "attributes returned by ceph_ll_getattr / ceph_ll_lookup", [

@@ -2,7 +2,7 @@
  * @module transfer — reads and writes larger than one libcephfs call may move, split into pieces. ceph_ll_read and
  * ceph_ll_write return an int and clamp a call to INT_MAX bytes, so a transfer of more than 2 GiB must be split.
  */
-import { FsError } from "../../../ipc-router/protocol/index.ts";
+import { FsError } from "../../../../kernel/ipc/protocol/index.ts";
 
 /** The most bytes the backend moves in one ceph_ll_read / ceph_ll_write call (1 GiB). */
 export const MAX_IO_BYTES = 1 << 30;

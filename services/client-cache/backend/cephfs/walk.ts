@@ -19,7 +19,7 @@
  * 5. Every Inode reference a lookup takes is put exactly once: the walk puts what it does not return, the caller
  *    puts what it gets (see {@link Walker.put}). The sub-root itself is borrowed from the backend and never put here.
  */
-import { DANAUS_PATH_MAX, ERRNO, FsError, isByteString, nameToBytes } from "../../../ipc-router/protocol/index.ts";
+import { DANAUS_PATH_MAX, ERRNO, FsError, isByteString, nameToBytes } from "../../../../kernel/ipc/protocol/index.ts";
 import { CEPH_STATX, CEPH_STATX_MASK } from "./structs.ts";
 import { address, type Address, type CephFsCalls } from "./libcephfs.ts";
 import { isDirectory, isSymlink, MAX_SYMLINKS, NAME_MAX, PATH_MAX, S } from "./linux.ts";

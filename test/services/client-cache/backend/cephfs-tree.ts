@@ -2,7 +2,7 @@
 import { listDirectory, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, readFile } from "../../../conformance/harness.ts";
 
 export { listDirectory };
-import type { Dirent, FileSystem } from "../../../../services/ipc-router/protocol/index.ts";
+import type { Dirent, FileSystem } from "../../../../kernel/ipc/protocol/index.ts";
 import { CephBackend, CephMount } from "../../../../services/client-cache/backend/index.ts";
 
 /** Removes `path` and everything below it (like `rm -rf`); a missing path is fine. */

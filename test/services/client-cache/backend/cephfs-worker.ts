@@ -1,6 +1,6 @@
 /** @module test/services/client-cache/backend/cephfs-worker — a Bun Worker running its own CephBackend over a mount made by the main thread. */
 import { CephBackend, type CephShared } from "../../../../services/client-cache/backend/cephfs/index.ts";
-import { FsError } from "../../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../../kernel/ipc/protocol/index.ts";
 
 declare const self: Worker;
 

@@ -16,7 +16,7 @@ import {
 } from "../../../../services/client-cache/backend/cephfs/index.ts";
 import { HandleKind, HandleTable } from "../../../../services/client-cache/backend/cephfs/handle-table.ts";
 import { address } from "../../../../services/client-cache/backend/cephfs/libcephfs.ts";
-import { FsError } from "../../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../../kernel/ipc/protocol/index.ts";
 import { testCephConf } from "../../../ceph.ts";
 import { escapeAttempts, runEscapeAttempts } from "../../../conformance/escape-attempts.ts";
 import { runConformance } from "../../../conformance/index.ts";

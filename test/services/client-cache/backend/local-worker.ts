@@ -1,6 +1,6 @@
 /** @module test/services/client-cache/backend/local-worker — a Bun Worker running its own LocalBackend over a shared root, for the thread and race tests. */
 import { LocalBackend } from "../../../../services/client-cache/backend/index.ts";
-import { FsError } from "../../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../../kernel/ipc/protocol/index.ts";
 
 declare const self: Worker;
 

@@ -6,7 +6,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend, offsetToCookie } from "../../../../services/client-cache/backend/index.ts";
-import { FsError } from "../../../../services/ipc-router/protocol/index.ts";
+import { FsError } from "../../../../kernel/ipc/protocol/index.ts";
 import { escapeAttempts, runEscapeAttempts } from "../../../conformance/escape-attempts.ts";
 import { runConformance } from "../../../conformance/index.ts";
 import {

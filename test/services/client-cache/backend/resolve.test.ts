@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalBackend } from "../../../../services/client-cache/backend/index.ts";
 import { pathPieces } from "../../../../services/client-cache/backend/resolve.ts";
-import { DANAUS_PATH_MAX, FsError, PATH_MAX } from "../../../../services/ipc-router/protocol/index.ts";
+import { DANAUS_PATH_MAX, FsError, PATH_MAX } from "../../../../kernel/ipc/protocol/index.ts";
 import { escapeAttempts, runEscapeAttempts } from "../../../conformance/escape-attempts.ts";
 import { expectErrno, readFile, writeFile } from "../../../conformance/harness.ts";
 

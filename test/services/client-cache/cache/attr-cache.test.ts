@@ -1,7 +1,7 @@
 /** @module test/services/client-cache/cache/attr-cache — the per-thread attribute cache keeps answers for paths shorter than PATH_MAX only. */
 import { expect, test } from "bun:test";
 import { AttributeCache } from "../../../../services/client-cache/cache/attr-cache.ts";
-import { ERRNO, FsError, PATH_MAX, type Stat } from "../../../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError, PATH_MAX, type Stat } from "../../../../kernel/ipc/protocol/index.ts";
 
 const stat = { st_ino: 7, st_size: 3 } as unknown as Stat;
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { CacheConfig } from "../../../../kernel/config/index.ts";
 import { LocalBackend } from "../../../../services/client-cache/backend/index.ts";
 import { SharedCache, type SharedCacheData } from "../../../../services/client-cache/cache/index.ts";
-import type { Dirent, FileSystem, Stat, Statfs, Timespec } from "../../../../services/ipc-router/protocol/index.ts";
+import type { Dirent, FileSystem, Stat, Statfs, Timespec } from "../../../../kernel/ipc/protocol/index.ts";
 
 /** A temp directory with a LocalBackend root in it. */
 export interface TempRoot {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CachedFileSystem } from "../../../../services/client-cache/cache/index.ts";
-import { ERRNO, FsError } from "../../../../services/ipc-router/protocol/index.ts";
+import { ERRNO, FsError } from "../../../../kernel/ipc/protocol/index.ts";
 import { expectErrno, readAll } from "../../../conformance/harness.ts";
 import { CountingFs, FakeClock, newCache, pattern, tempRoot, type TempRoot } from "./helpers.ts";
 

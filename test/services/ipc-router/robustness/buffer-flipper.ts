@@ -5,9 +5,9 @@
  */
 import * as v from "valibot";
 import { BlockingUnixSocket } from "../../../../kernel/sys/unix-socket.ts";
-import { errnoName, OPCODE } from "../../../../services/ipc-router/protocol/index.ts";
+import { errnoName, OPCODE } from "../../../../kernel/ipc/protocol/index.ts";
 import { RegistrationReplySchema } from "../../../../services/ipc-router/registration.ts";
-import { Region } from "../../../../services/ipc-router/ring/index.ts";
+import { Region } from "../../../../kernel/ipc/ring/index.ts";
 import { dieWithParent, say } from "./helpers.ts";
 import { RawRing } from "./raw-ring.ts";
 

@@ -6,8 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { constants } from "node:fs";
 import { join } from "node:path";
-import { ENTRY, ENTRY_STATE } from "../../../../services/ipc-router/protocol/index.ts";
-import { Region } from "../../../../services/ipc-router/ring/index.ts";
+import { ENTRY, ENTRY_STATE } from "../../../../kernel/ipc/protocol/index.ts";
+import { Region } from "../../../../kernel/ipc/ring/index.ts";
 import { DanausClient } from "../../../../shims/ts/client.ts";
 import { startTestRouter, type TestRouter } from "../router-harness.ts";
 import { eventually, killChildren, routerStats, spawnChild } from "./helpers.ts";

@@ -9,9 +9,9 @@
  * rewrites another's path), and a full queue is waited for rather than skipped, so the PRNG draws the same sequence
  * whatever the timing. The mix includes FIFOs and sockets (mknod of S_IFIFO / S_IFSOCK, then opens of them).
  */
-import { ENTRY, ERRNO, errnoName, OPERATIONS, OPCODE } from "../../../../services/ipc-router/protocol/index.ts";
+import { ENTRY, ERRNO, errnoName, OPERATIONS, OPCODE } from "../../../../kernel/ipc/protocol/index.ts";
 import { RegistrationReplySchema, type RegistrationReply } from "../../../../services/ipc-router/registration.ts";
-import { Region } from "../../../../services/ipc-router/ring/index.ts";
+import { Region } from "../../../../kernel/ipc/ring/index.ts";
 import { BlockingUnixSocket } from "../../../../kernel/sys/unix-socket.ts";
 import * as v from "valibot";
 import { dieWithParent, say } from "./helpers.ts";

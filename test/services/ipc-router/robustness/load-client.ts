@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { constants } from "node:fs";
 import { DanausClient } from "../../../../shims/ts/client.ts";
-import type { QueueStats } from "../../../../services/ipc-router/ring/index.ts";
+import type { QueueStats } from "../../../../kernel/ipc/ring/index.ts";
 import { commandLines, dieWithParent, say } from "./helpers.ts";
 
 /** What a load client reports. */

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { ENTRY_STATE, ERRNO, OPCODE, OPERATIONS, STAT } from "../../../../services/ipc-router/protocol/index.ts";
-import { Region } from "../../../../services/ipc-router/ring/index.ts";
+import { ENTRY_STATE, ERRNO, OPCODE, OPERATIONS, STAT } from "../../../../kernel/ipc/protocol/index.ts";
+import { Region } from "../../../../kernel/ipc/ring/index.ts";
 import { Connection } from "../../../../shims/ts/connection.ts";
 import { DanausClient } from "../../../../shims/ts/client.ts";
 import { RingFileSystem } from "../../../../shims/ts/ring-fs.ts";

@@ -2,9 +2,9 @@
  * @module raw-ring — writes queue entries by hand, bypassing every client-side check of RequestQueue, the way a buggy or
  * hostile client could: any opcode, client id, buffer index, window and arguments, and garbage state words.
  */
-import { ENTRY, ENTRY_STATE } from "../../../../services/ipc-router/protocol/entry.ts";
-import { QUEUE_HEADER } from "../../../../services/ipc-router/protocol/region-layout.ts";
-import { futexWake, RequestQueue, type Region, type Reply } from "../../../../services/ipc-router/ring/index.ts";
+import { ENTRY, ENTRY_STATE } from "../../../../kernel/ipc/protocol/entry.ts";
+import { QUEUE_HEADER } from "../../../../kernel/ipc/protocol/region-layout.ts";
+import { futexWake, RequestQueue, type Region, type Reply } from "../../../../kernel/ipc/ring/index.ts";
 
 /** Every field of a request descriptor, unchecked: u32 fields wrap, args are any i64 (number or bigint). */
 export interface RawRequest {

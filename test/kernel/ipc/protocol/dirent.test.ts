@@ -1,7 +1,7 @@
-/** Tests for services/ipc-router/protocol/dirent.ts: packed readdir records, the same bytes as linux_dirent64. */
+/** Tests for kernel/ipc/protocol/dirent.ts: packed readdir records, the same bytes as linux_dirent64. */
 import { describe, expect, test } from "bun:test";
-import { decodeDirents, DIRENT, DIRENT_NAME_OFFSET, direntRecordLength, DT, encodeDirents } from "../../../../services/ipc-router/protocol/dirent.ts";
-import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
+import { decodeDirents, DIRENT, DIRENT_NAME_OFFSET, direntRecordLength, DT, encodeDirents } from "../../../../kernel/ipc/protocol/dirent.ts";
+import { ERRNO } from "../../../../kernel/ipc/protocol/errno.ts";
 
 // prettier-ignore
 const TWO_ENTRIES_GOLDEN = [

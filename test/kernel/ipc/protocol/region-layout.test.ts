@@ -1,11 +1,11 @@
-/** Tests for services/ipc-router/protocol/region-layout.ts: the region's sections and their computed offsets. */
+/** Tests for kernel/ipc/protocol/region-layout.ts: the region's sections and their computed offsets. */
 import { describe, expect, test } from "bun:test";
-import { ENTRY } from "../../../../services/ipc-router/protocol/entry.ts";
+import { ENTRY } from "../../../../kernel/ipc/protocol/entry.ts";
 import {
   checkRegionSlots, computeRegionLayout, initialHeader, QUEUE_HEADER, REGION_HEADER, REGION_MAGIC, REGION_SECTIONS,
   RegionLayoutError, SLOT, type SectionSpec,
-} from "../../../../services/ipc-router/protocol/region-layout.ts";
-import { defineStruct } from "../../../../services/ipc-router/protocol/struct.ts";
+} from "../../../../kernel/ipc/protocol/region-layout.ts";
+import { defineStruct } from "../../../../kernel/ipc/protocol/struct.ts";
 
 describe("region layout", () => {
   test("sections in order with computed offsets (2 queues × 3 entries, 4 buffers of 8 KiB)", () => {

@@ -1,7 +1,7 @@
-/** Tests for services/ipc-router/ring/spin-wait.ts: the adaptive spin budget and the spin-then-futex wait. */
+/** Tests for kernel/ipc/ring/spin-wait.ts: the adaptive spin budget and the spin-then-futex wait. */
 import { describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
-import { SpinBudget, waitForChange } from "../../../../services/ipc-router/ring/spin-wait.ts";
+import { SpinBudget, waitForChange } from "../../../../kernel/ipc/ring/spin-wait.ts";
 
 describe("SpinBudget", () => {
   test("halves on sleep down to the floor and grows on success up to the ceiling", () => {

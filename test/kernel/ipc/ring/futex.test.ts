@@ -1,7 +1,7 @@
-/** Tests for services/ipc-router/ring/futex.ts: the non-private futex calls. */
+/** Tests for kernel/ipc/ring/futex.ts: the non-private futex calls. */
 import { describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
-import { futexWait, futexWake, FUTEX_OP } from "../../../../services/ipc-router/ring/futex.ts";
+import { futexWait, futexWake, FUTEX_OP } from "../../../../kernel/ipc/ring/futex.ts";
 
 describe("futex", () => {
   test("never uses FUTEX_PRIVATE_FLAG (a private futex cannot wake another process)", () => {

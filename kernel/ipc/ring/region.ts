@@ -1,7 +1,7 @@
 /** @module region — the tenant's shared-memory region: a 0600 file under /dev/shm, mapped once per process with mmap through bun:ffi. */
 import { toArrayBuffer, type Pointer } from "bun:ffi";
 import * as fs from "node:fs";
-import { errno, mmap, MMAP } from "../../../kernel/sys/libc.ts";
+import { errno, mmap, MMAP } from "../../sys/libc.ts";
 import { ARG_COUNT, ENTRY } from "../protocol/entry.ts";
 import {
   computeRegionLayout, initialHeader, QUEUE_HEADER, REGION_HEADER, REGION_MAGIC, REGION_STATUS, RegionLayoutError,

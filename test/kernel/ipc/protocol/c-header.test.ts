@@ -1,11 +1,11 @@
-/** Tests for services/ipc-router/protocol/c-header.ts: the committed C header is exactly what the tables generate, and C agrees. */
+/** Tests for kernel/ipc/protocol/c-header.ts: the committed C header is exactly what the tables generate, and C agrees. */
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderCHeader } from "../../../../services/ipc-router/protocol/c-header.ts";
-import { C_HEADER_FILE, writeCHeader } from "../../../../services/ipc-router/protocol/generate-c-header.ts";
-import { OPERATIONS } from "../../../../services/ipc-router/protocol/operations.ts";
+import { renderCHeader } from "../../../../kernel/ipc/protocol/c-header.ts";
+import { C_HEADER_FILE, writeCHeader } from "../../../../kernel/ipc/protocol/generate-c-header.ts";
+import { OPERATIONS } from "../../../../kernel/ipc/protocol/operations.ts";
 
 const cc = Bun.which("cc");
 

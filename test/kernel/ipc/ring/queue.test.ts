@@ -1,11 +1,11 @@
-/** Tests for services/ipc-router/ring/queue.ts in one process: the entry lifecycle, back-pressure, misuse errors, reclaim. */
+/** Tests for kernel/ipc/ring/queue.ts in one process: the entry lifecycle, back-pressure, misuse errors, reclaim. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { ENTRY, ENTRY_STATE, type RequestDescriptor } from "../../../../services/ipc-router/protocol/entry.ts";
-import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
-import { OPCODE } from "../../../../services/ipc-router/protocol/operations.ts";
-import { RegionClosedError, RequestRangeError, SlotStateError, WaitTimeoutError } from "../../../../services/ipc-router/ring/errors.ts";
-import { RequestQueue } from "../../../../services/ipc-router/ring/queue.ts";
-import { Region } from "../../../../services/ipc-router/ring/region.ts";
+import { ENTRY, ENTRY_STATE, type RequestDescriptor } from "../../../../kernel/ipc/protocol/entry.ts";
+import { ERRNO } from "../../../../kernel/ipc/protocol/errno.ts";
+import { OPCODE } from "../../../../kernel/ipc/protocol/operations.ts";
+import { RegionClosedError, RequestRangeError, SlotStateError, WaitTimeoutError } from "../../../../kernel/ipc/ring/errors.ts";
+import { RequestQueue } from "../../../../kernel/ipc/ring/queue.ts";
+import { Region } from "../../../../kernel/ipc/ring/region.ts";
 import { cleanUp, regionPath } from "./fixtures/scratch.ts";
 
 const PARAMS = { queueCount: 2, queueCapacity: 3, bufferCount: 4, bufferSize: 8192 };

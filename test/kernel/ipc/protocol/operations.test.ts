@@ -1,11 +1,11 @@
-/** Tests for services/ipc-router/protocol/operations.ts: the one table of operations and what is derived from it. */
+/** Tests for kernel/ipc/protocol/operations.ts: the one table of operations and what is derived from it. */
 import { describe, expect, test } from "bun:test";
-import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
+import { ERRNO } from "../../../../kernel/ipc/protocol/errno.ts";
 import {
   checkOperations, lookupOperation, mutates, OP_FLAG, OPCODE, operationByName, operationByOpcode, OperationTableError, OPERATIONS,
   packArgs, unpackArgs, type OperationSpec,
-} from "../../../../services/ipc-router/protocol/operations.ts";
-import { ARG_COUNT } from "../../../../services/ipc-router/protocol/entry.ts";
+} from "../../../../kernel/ipc/protocol/operations.ts";
+import { ARG_COUNT } from "../../../../kernel/ipc/protocol/entry.ts";
 
 const REQUIRED = [
   "open", "close", "read", "pread", "write", "pwrite", "lseek", "fstat", "stat", "lstat", "ftruncate", "truncate", "fsync",

@@ -1,11 +1,11 @@
-/** Tests for services/ipc-router/ring/validate.ts: garbage in an entry answers an errno, and the consumer survives it. */
+/** Tests for kernel/ipc/ring/validate.ts: garbage in an entry answers an errno, and the consumer survives it. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { ENTRY, ENTRY_STATE, type RequestDescriptor } from "../../../../services/ipc-router/protocol/entry.ts";
-import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
-import { lookupOperation, OPCODE } from "../../../../services/ipc-router/protocol/operations.ts";
-import { RequestQueue } from "../../../../services/ipc-router/ring/queue.ts";
-import { Region } from "../../../../services/ipc-router/ring/region.ts";
-import { validateReply, validateRequest, validateState } from "../../../../services/ipc-router/ring/validate.ts";
+import { ENTRY, ENTRY_STATE, type RequestDescriptor } from "../../../../kernel/ipc/protocol/entry.ts";
+import { ERRNO } from "../../../../kernel/ipc/protocol/errno.ts";
+import { lookupOperation, OPCODE } from "../../../../kernel/ipc/protocol/operations.ts";
+import { RequestQueue } from "../../../../kernel/ipc/ring/queue.ts";
+import { Region } from "../../../../kernel/ipc/ring/region.ts";
+import { validateReply, validateRequest, validateState } from "../../../../kernel/ipc/ring/validate.ts";
 import { cleanUp, regionPath } from "./fixtures/scratch.ts";
 
 const PARAMS = { queueCount: 1, queueCapacity: 8, bufferCount: 4, bufferSize: 8192 };

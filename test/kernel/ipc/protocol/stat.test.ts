@@ -1,7 +1,7 @@
-/** Tests for services/ipc-router/protocol/stat.ts: the stat reply is x86-64 `struct stat`, byte for byte. */
+/** Tests for kernel/ipc/protocol/stat.ts: the stat reply is x86-64 `struct stat`, byte for byte. */
 import { describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
-import { decodeStat, encodeStat, STAT } from "../../../../services/ipc-router/protocol/stat.ts";
+import { decodeStat, encodeStat, STAT } from "../../../../kernel/ipc/protocol/stat.ts";
 
 describe("danaus_stat", () => {
   test("has the x86-64 struct stat size and offsets", () => {

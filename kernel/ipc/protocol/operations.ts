@@ -146,7 +146,7 @@ export type ArgsOf<N extends OperationName> = { readonly [K in Extract<Operation
 export class OperationTableError extends Error {
   override readonly name = "OperationTableError";
   constructor(readonly operation: string, readonly problem: string) {
-    super(`operation ${operation}: ${problem}; fix services/ipc-router/protocol/operations.ts`);
+    super(`operation ${operation}: ${problem}; fix kernel/ipc/protocol/operations.ts`);
   }
 }
 

@@ -1,7 +1,7 @@
-/** Tests for services/ipc-router/protocol/errno.ts: one errno table, Linux x86-64 values, both directions. */
+/** Tests for kernel/ipc/protocol/errno.ts: one errno table, Linux x86-64 values, both directions. */
 import { describe, expect, test } from "bun:test";
 import { constants } from "node:os";
-import { describeResult, ERRNO, ERRNO_ALIASES, errnoName, errnoNumber } from "../../../../services/ipc-router/protocol/errno.ts";
+import { describeResult, ERRNO, ERRNO_ALIASES, errnoName, errnoNumber } from "../../../../kernel/ipc/protocol/errno.ts";
 
 describe("errno table", () => {
   test("every entry has the host's (Linux x86-64) number", () => {

@@ -1,9 +1,9 @@
-/** Tests for services/ipc-router/ring/queue.ts across real Bun processes: many producers and consumers, back-pressure, futex wakes. */
+/** Tests for kernel/ipc/ring/queue.ts across real Bun processes: many producers and consumers, back-pressure, futex wakes. */
 import { afterEach, describe, expect, test } from "bun:test";
-import { ENTRY_STATE } from "../../../../services/ipc-router/protocol/entry.ts";
-import { OPCODE } from "../../../../services/ipc-router/protocol/operations.ts";
-import { RequestQueue, type TakenRequest } from "../../../../services/ipc-router/ring/queue.ts";
-import { Region } from "../../../../services/ipc-router/ring/region.ts";
+import { ENTRY_STATE } from "../../../../kernel/ipc/protocol/entry.ts";
+import { OPCODE } from "../../../../kernel/ipc/protocol/operations.ts";
+import { RequestQueue, type TakenRequest } from "../../../../kernel/ipc/ring/queue.ts";
+import { Region } from "../../../../kernel/ipc/ring/region.ts";
 import { echoResult, STOP_OPCODE, type ConsumerReport, type ProducerReport } from "./fixtures/ring-peer.ts";
 import { cleanUp, peerOutput, regionPath, spawnPeer, until } from "./fixtures/scratch.ts";
 

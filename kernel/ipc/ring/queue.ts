@@ -4,7 +4,7 @@ import { ERRNO } from "../protocol/errno.ts";
 import { readInt64 } from "../protocol/scalar.ts";
 import { QUEUE_HEADER, REGION_STATUS } from "../protocol/region-layout.ts";
 import { RegionClosedError, RequestRangeError, SlotStateError, WaitTimeoutError } from "./errors.ts";
-import { currentCpu } from "../../../kernel/sys/libc.ts";
+import { currentCpu } from "../../sys/libc.ts";
 import { futexWake, WAKE_ALL } from "./futex.ts";
 import type { Region } from "./region.ts";
 import { SpinBudget, waitForChange, type WaitTarget } from "./spin-wait.ts";

@@ -1,9 +1,9 @@
-/** Tests for services/ipc-router/ring/region.ts: creating, opening and attaching the /dev/shm region. */
+/** Tests for kernel/ipc/ring/region.ts: creating, opening and attaching the /dev/shm region. */
 import { afterEach, describe, expect, test } from "bun:test";
 import { statSync, writeFileSync } from "node:fs";
-import { REGION_HEADER, REGION_STATUS } from "../../../../services/ipc-router/protocol/region-layout.ts";
-import { RegionFormatError, RequestRangeError, SystemCallError } from "../../../../services/ipc-router/ring/errors.ts";
-import { Region } from "../../../../services/ipc-router/ring/region.ts";
+import { REGION_HEADER, REGION_STATUS } from "../../../../kernel/ipc/protocol/region-layout.ts";
+import { RegionFormatError, RequestRangeError, SystemCallError } from "../../../../kernel/ipc/ring/errors.ts";
+import { Region } from "../../../../kernel/ipc/ring/region.ts";
 import { cleanUp, regionPath } from "./fixtures/scratch.ts";
 
 const PARAMS = { queueCount: 2, queueCapacity: 4, bufferCount: 3, bufferSize: 4096 };

@@ -1,6 +1,6 @@
-/** Tests for services/ipc-router/protocol/scalar.ts: little-endian scalars and BigInt-free 64-bit access. */
+/** Tests for kernel/ipc/protocol/scalar.ts: little-endian scalars and BigInt-free 64-bit access. */
 import { describe, expect, test } from "bun:test";
-import { readInt64, readScalar, writeInt64, writeScalar, SCALAR_SIZE } from "../../../../services/ipc-router/protocol/scalar.ts";
+import { readInt64, readScalar, writeInt64, writeScalar, SCALAR_SIZE } from "../../../../kernel/ipc/protocol/scalar.ts";
 
 describe("64-bit integers as numbers", () => {
   const cases = [0, 1, -1, 255, 2 ** 31, -(2 ** 31), 2 ** 32, 2 ** 32 + 1, -(2 ** 32) - 1, 2 ** 53 - 1, -(2 ** 53 - 1), 4 * 2 ** 30 + 12345];

@@ -1,7 +1,7 @@
-/** Tests for services/ipc-router/protocol/payload.ts: NUL-terminated path payloads. */
+/** Tests for kernel/ipc/protocol/payload.ts: NUL-terminated path payloads. */
 import { describe, expect, test } from "bun:test";
-import { ERRNO } from "../../../../services/ipc-router/protocol/errno.ts";
-import { DANAUS_PATH_MAX, decodePaths, encodePaths, PATH_MAX } from "../../../../services/ipc-router/protocol/payload.ts";
+import { ERRNO } from "../../../../kernel/ipc/protocol/errno.ts";
+import { DANAUS_PATH_MAX, decodePaths, encodePaths, PATH_MAX } from "../../../../kernel/ipc/protocol/payload.ts";
 
 describe("path payloads", () => {
   test("two paths back to back, golden bytes", () => {

@@ -1,7 +1,7 @@
-/** Tests for services/ipc-router/protocol/entry.ts: the queue entry layout, golden bytes of the descriptor and reply. */
+/** Tests for kernel/ipc/protocol/entry.ts: the queue entry layout, golden bytes of the descriptor and reply. */
 import { describe, expect, test } from "bun:test";
-import { ARG_COUNT, ENTRY, ENTRY_STATE, entryStateName, readReply, readRequest, writeReply, writeRequest } from "../../../../services/ipc-router/protocol/entry.ts";
-import { OPCODE } from "../../../../services/ipc-router/protocol/operations.ts";
+import { ARG_COUNT, ENTRY, ENTRY_STATE, entryStateName, readReply, readRequest, writeReply, writeRequest } from "../../../../kernel/ipc/protocol/entry.ts";
+import { OPCODE } from "../../../../kernel/ipc/protocol/operations.ts";
 
 /** A pread of 4 KiB at offset 4 GiB + 1 from service fd 5, published (VALID), not yet answered. */
 const PREAD_REQUEST = {

@@ -1,6 +1,6 @@
-/** Tests for services/ipc-router/protocol/statfs.ts: the statfs reply is x86-64 `struct statfs`, byte for byte. */
+/** Tests for kernel/ipc/protocol/statfs.ts: the statfs reply is x86-64 `struct statfs`, byte for byte. */
 import { describe, expect, test } from "bun:test";
-import { decodeStatfs, encodeStatfs, STATFS } from "../../../../services/ipc-router/protocol/statfs.ts";
+import { decodeStatfs, encodeStatfs, STATFS } from "../../../../kernel/ipc/protocol/statfs.ts";
 
 describe("danaus_statfs", () => {
   test("has the x86-64 struct statfs size and offsets", () => {

@@ -1,6 +1,6 @@
-/** Tests for services/ipc-router/protocol/struct.ts: layouts declared as data, checked like a C compiler, with codecs. */
+/** Tests for kernel/ipc/protocol/struct.ts: layouts declared as data, checked like a C compiler, with codecs. */
 import { describe, expect, test } from "bun:test";
-import { defineStruct, StructLayoutError } from "../../../../services/ipc-router/protocol/struct.ts";
+import { defineStruct, StructLayoutError } from "../../../../kernel/ipc/protocol/struct.ts";
 
 const SAMPLE = defineStruct("sample", "a test struct", [
   { name: "a", type: "u8", offset: 0 },

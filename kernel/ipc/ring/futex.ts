@@ -1,6 +1,6 @@
 /** @module futex — the futex(2) calls the ring needs, non-private so they reach across processes. */
 import { ptr } from "bun:ffi";
-import { errno, syscall } from "../../../kernel/sys/libc.ts";
+import { errno, syscall } from "../../sys/libc.ts";
 import { ERRNO } from "../protocol/errno.ts";
 import { SystemCallError } from "./errors.ts";
 

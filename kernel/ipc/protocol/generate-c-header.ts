@@ -1,4 +1,4 @@
-/** @module generate-c-header — writes shims/include/danaus_proto.h from the protocol tables: `bun services/ipc-router/protocol/generate-c-header.ts`. */
+/** @module generate-c-header — writes shims/include/danaus_proto.h from the protocol tables: `bun kernel/ipc/protocol/generate-c-header.ts`. */
 import { join } from "node:path";
 import { C_HEADER_PATH, renderCHeader } from "./c-header.ts";
 
