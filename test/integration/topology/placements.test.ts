@@ -9,6 +9,7 @@ import { constants, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DanausClient } from "../../../shims/ts/index.ts";
 import { Harness } from "../harness.ts";
+import { readText } from "./client-files.ts";
 
 setDefaultTimeout(120_000);
 
@@ -25,16 +26,6 @@ afterEach(async () => {
   h = undefined;
 });
 
-function text(client: DanausClient, path: string): string {
-  const fd = client.open(path, constants.O_RDONLY, 0);
-  try {
-    const into = new Uint8Array(256);
-    return new TextDecoder().decode(into.subarray(0, client.pread(fd, into, 0)));
-  } finally {
-    client.close(fd);
-  }
-}
-
 describe.each(PLACEMENTS)("topology = $topology", ({ topology, front, hosts }) => {
   test("the union and direct mounts behave the same; each server says what it serves from", async () => {
     const tenant = [
@@ -50,12 +41,12 @@ describe.each(PLACEMENTS)("topology = $topology", ({ topology, front, hosts }) =
     await h.start(["alpha"]);
     const client = DanausClient.connect({ socket: join(h.dir, "state/run/alpha/router.sock") });
     try {
-      expect(text(client, "/mnt/test/u/etc/motd")).toBe("from the image\n");
+      expect(readText(client, "/mnt/test/u/etc/motd")).toBe("from the image\n");
       // A write copies the file up; the image layer keeps its bytes.
       const fd = client.open("/mnt/test/u/etc/motd", constants.O_WRONLY | constants.O_APPEND, 0);
       client.write(fd, "and the clone\n");
       client.close(fd);
-      expect(text(client, "/mnt/test/u/etc/motd")).toBe("from the image\nand the clone\n");
+      expect(readText(client, "/mnt/test/u/etc/motd")).toBe("from the image\nand the clone\n");
       expect(Bun.file(join(layer, "motd")).size).toBe("from the image\n".length);
       client.unlink("/mnt/test/u/etc/motd");
       expect(client.readdir("/mnt/test/u/etc")).toEqual([]);
@@ -63,7 +54,7 @@ describe.each(PLACEMENTS)("topology = $topology", ({ topology, front, hosts }) =
       const direct = client.open("/mnt/test/d/dir/f", constants.O_CREAT | constants.O_WRONLY, 0o644);
       client.write(direct, "direct\n");
       client.close(direct);
-      expect(text(client, "/mnt/test/d/dir/f")).toBe("direct\n");
+      expect(readText(client, "/mnt/test/d/dir/f")).toBe("direct\n");
     } finally {
       client.disconnect();
     }

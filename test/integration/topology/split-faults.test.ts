@@ -7,11 +7,12 @@
  * "sync"`); alpha never notices. Each process reports what it holds, and none holds what it does not serve.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { constants, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DanausClient } from "../../../shims/ts/index.ts";
 import { killChildren, spawnChild } from "../../services/ipc-router/robustness/helpers.ts";
 import { Harness, LAST_CPU, tenantToml, waitFor } from "../harness.ts";
+import { readText, writeText } from "./client-files.ts";
 
 setDefaultTimeout(120_000);
 
@@ -45,25 +46,6 @@ afterAll(async () => {
   await h?.stop();
 }, 60_000);
 
-function readText(path: string): string {
-  const fd = client.open(path, constants.O_RDONLY, 0);
-  try {
-    const into = new Uint8Array(256);
-    return new TextDecoder().decode(into.subarray(0, client.pread(fd, into, 0)));
-  } finally {
-    client.close(fd);
-  }
-}
-
-function writeText(path: string, text: string): void {
-  const fd = client.open(path, constants.O_CREAT | constants.O_WRONLY | constants.O_TRUNC, 0o644);
-  try {
-    client.write(fd, text);
-  } finally {
-    client.close(fd);
-  }
-}
-
 /** The counters beta's processes published, by service, once every one has published. */
 async function betaStats(): Promise<Record<string, Record<string, number>>> {
   return waitFor("beta's processes report", async () => {
@@ -85,8 +67,8 @@ test("each process holds only what it serves: the backend and cache in client-ca
 
 describe.each(["union", "client-cache"] as const)("SIGKILL of %s alone", (service) => {
   test("a blocked request is answered, only that process restarts, the router's clients serve again, alpha is untouched", async () => {
-    writeText(`${UNION}/before-${service}`, `written before the ${service} kill\n`);
-    writeText(`${DIRECT}/before-${service}`, "direct\n");
+    writeText(client, `${UNION}/before-${service}`, `written before the ${service} kill\n`);
+    writeText(client, `${DIRECT}/before-${service}`, "direct\n");
     const before = await h.pids("beta");
 
     // A client blocked in a request the service holds with the slow fault (tried again while the fault is not applied).
@@ -119,17 +101,19 @@ describe.each(["union", "client-cache"] as const)("SIGKILL of %s alone", (servic
     for (const other of Object.keys(before)) if (other !== service) expect(after[other]).toBe(before[other]!);
 
     // The router's client (registered before the kill) serves again through the new process, with what was acknowledged.
-    await waitFor("the union mount serves again", () => {
+    // Each process above the restarted one renews its registration on its own (within 100 ms of the new listener):
+    // wait until both mounts serve (the direct one through the router's registration, the union one through union's).
+    await waitFor("both mounts serve again", () => {
       try {
-        return readText(`${UNION}/before-${service}`) === `written before the ${service} kill\n`;
+        return readText(client, `${UNION}/before-${service}`) === `written before the ${service} kill\n` && readText(client, `${DIRECT}/before-${service}`) === "direct\n";
       } catch {
         return false;
       }
     });
-    expect(readText(`${UNION}/motd`)).toBe("from the image\n");
-    expect(readText(`${DIRECT}/before-${service}`)).toBe("direct\n");
-    writeText(`${UNION}/after-${service}`, "after\n");
-    expect(readText(`${UNION}/after-${service}`)).toBe("after\n");
+    expect(readText(client, `${UNION}/motd`)).toBe("from the image\n");
+    expect(readText(client, `${DIRECT}/before-${service}`)).toBe("direct\n");
+    writeText(client, `${UNION}/after-${service}`, "after\n");
+    expect(readText(client, `${UNION}/after-${service}`)).toBe("after\n");
 
     expect(await h.pids("alpha")).toEqual(alphaPids);
     for (const s of (await h.tenant("alpha")).services) expect(s.restarts).toBe(0);
