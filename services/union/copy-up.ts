@@ -10,7 +10,7 @@
  * rmdir of the directory removes) or the complete copy. st_ino and st_dev change on copy-up (they are the upper's).
  */
 import {
-  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, O, RENAME_NOREPLACE, type Stat,
+  AT_SYMLINK_NOFOLLOW, ERRNO, type FileSystem, FsError, O, type ReadOnlyFileSystem, RENAME_NOREPLACE, type Stat,
 } from "../../kernel/ipc/protocol/index.ts";
 import { isDir, isNodeOnly, isRegular, isSymlink, type BranchStack, type Node } from "./layer.ts";
 import { isIndexed, linkUp } from "./hardlink.ts";
@@ -159,7 +159,7 @@ export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
 }
 
 /** Copies the whole content of `path` in `lower` to the open upper handle `out`, a chunk at a time. */
-export function copyData(lower: FileSystem, path: string, upper: FileSystem, out: number): void {
+export function copyData(lower: ReadOnlyFileSystem, path: string, upper: FileSystem, out: number): void {
   const input = lower.open(path, 0, 0);
   try {
     const chunk = new Uint8Array(COPY_CHUNK);

@@ -7,7 +7,7 @@
  * canonical path of directories that exist in that branch; each branch still confines it again.
  */
 import {
-  DANAUS_PATH_MAX, ERRNO, type FileSystem, FsError, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+  DANAUS_PATH_MAX, ERRNO, type FileSystem, FsError, type ReadOnlyFileSystem, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
   type Stat,
 } from "../../kernel/ipc/protocol/index.ts";
 import { indexedLower, upperStat } from "./hardlink.ts";
@@ -80,12 +80,12 @@ function absent(error: unknown): boolean {
 
 /** The ordered branches of one union and lookups through them. */
 export class BranchStack {
-  /** Branch 0 is the upper, 1.. the lowers top first. */
-  readonly branches: readonly FileSystem[];
+  /** Branch 0 is the upper, 1.. the lowers top first. Only the upper is written: see {@link upper}. */
+  readonly branches: readonly ReadOnlyFileSystem[];
   private readonly rootLayers: number[] = [0];
 
-  constructor(upper: FileSystem, lowers: readonly FileSystem[]) {
-    this.branches = [upper, ...lowers];
+  constructor(private readonly writable: FileSystem, lowers: readonly ReadOnlyFileSystem[]) {
+    this.branches = [writable, ...lowers];
     if (!this.isOpaque(0, "")) {
       for (let b = 1; b < this.branches.length; b++) {
         const stat = this.lstatOrNull(b, "");
@@ -99,11 +99,11 @@ export class BranchStack {
 
   /** The upper branch. */
   get upper(): FileSystem {
-    return this.branches[0]!;
+    return this.writable;
   }
 
-  /** Branch `index`. */
-  branch(index: number): FileSystem {
+  /** Branch `index`, to read from (write through {@link upper}). */
+  branch(index: number): ReadOnlyFileSystem {
     const fs = this.branches[index];
     if (fs === undefined) throw new FsError(ERRNO.EBADF, "branch");
     return fs;

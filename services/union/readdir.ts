@@ -9,7 +9,7 @@
  * costs nothing but its slot and its branch handle, whatever the directory's size and however many streams are open;
  * the price is one pass over the layers per batch (a directory of N names is listed in N/256 passes).
  */
-import { type Dirent, type FileSystem, O } from "../../kernel/ipc/protocol/index.ts";
+import { type Dirent, O, type ReadOnlyFileSystem } from "../../kernel/ipc/protocol/index.ts";
 import type { BranchStack, Node } from "./layer.ts";
 import { hiddenBy, isReserved } from "./whiteout.ts";
 
@@ -94,7 +94,7 @@ class Window {
 }
 
 /** Calls `each` for every entry of open directory `fd` of `fs`, by the branch's own batches (nothing is kept). */
-function streamHandle(fs: FileSystem, fd: number, each: (entry: Dirent) => void): void {
+function streamHandle(fs: ReadOnlyFileSystem, fd: number, each: (entry: Dirent) => void): void {
   for (let cookie = 0; ; ) {
     const batch = fs.readdir(fd, cookie);
     if (batch.length === 0) return;
@@ -160,7 +160,7 @@ export function hasEntries(stack: BranchStack, dir: Node): boolean {
  * The batch after `cookie` of branch directory `fd` alone (a directory that moved away from its union path), with the
  * same hash cookies; whiteouts and `.wh.` names skipped.
  */
-export function handleBatch(fs: FileSystem, fd: number, cookie: number, size = BATCH): Batch {
+export function handleBatch(fs: ReadOnlyFileSystem, fd: number, cookie: number, size = BATCH): Batch {
   return windowAfter(cookie, size, (window) =>
     streamHandle(fs, fd, (entry) => {
       if (!isReserved(entry.name)) window.offer({ cookie: nameCookie(entry.name), name: entry.name, layer: 0, entry });

@@ -33,7 +33,7 @@
  * device needs an upper that may make one (EPERM otherwise, as overlayfs's copy-up without CAP_MKNOD).
  */
 import {
-  AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodNode, O, readWholeDirectory,
+  AT_SYMLINK_NOFOLLOW, type Dirent, ERRNO, type FileSystem, FsError, mknodNode, O, type ReadOnlyFileSystem, readWholeDirectory,
   RENAME_NOREPLACE, type Stat, type Statfs, type Timespec,
 } from "../../kernel/ipc/protocol/index.ts";
 import { copyUp, copyUpDirectory } from "./copy-up.ts";
@@ -72,7 +72,8 @@ function entriesAfter(entries: readonly Dirent[], cookie: number): Dirent[] {
 /** The branches of one union: the rw upper and the ro lowers, top first. */
 export interface UnionBranches {
   readonly upper: FileSystem;
-  readonly lowers: readonly FileSystem[];
+  /** Never written: the type leaves out every call that changes a file or a name. */
+  readonly lowers: readonly ReadOnlyFileSystem[];
 }
 
 /**
@@ -185,7 +186,7 @@ export class UnionFileSystem implements FileSystem {
 
   /** pwrite(2). EBADF (also a read-only handle of a lower file), EFBIG, ENOSPC. */
   pwrite(fd: number, data: Uint8Array, offset: number): number {
-    const { fs, handle } = this.target(fd, "pwrite");
+    const { fs, handle } = this.writableTarget(fd, "pwrite", ERRNO.EBADF);
     return fs.pwrite(handle, data, offset);
   }
 
@@ -197,7 +198,7 @@ export class UnionFileSystem implements FileSystem {
 
   /** write(2). EBADF, EFBIG, ENOSPC. */
   write(fd: number, data: Uint8Array): number {
-    const { fs, handle } = this.target(fd, "write");
+    const { fs, handle } = this.writableTarget(fd, "write", ERRNO.EBADF);
     return fs.write(handle, data);
   }
 
@@ -211,7 +212,7 @@ export class UnionFileSystem implements FileSystem {
   fstat(fd: number): Stat {
     const { fs, handle } = this.target(fd, "fstat");
     const stat = fs.fstat(handle);
-    return fs === this.stack.upper ? upperStat(fs, stat) : stat;
+    return fs === this.stack.upper ? upperStat(this.stack.upper, stat) : stat;
   }
 
   /** stat(2), following symlinks inside the union. ENOENT, ENOTDIR, ELOOP, EINVAL (`.wh.`). */
@@ -226,7 +227,7 @@ export class UnionFileSystem implements FileSystem {
 
   /** ftruncate(2). EINVAL (read-only handle), EBADF. */
   ftruncate(fd: number, length: number): void {
-    const { fs, handle } = this.target(fd, "ftruncate");
+    const { fs, handle } = this.writableTarget(fd, "ftruncate", ERRNO.EINVAL);
     fs.ftruncate(handle, length);
   }
 
@@ -239,16 +240,16 @@ export class UnionFileSystem implements FileSystem {
     this.stack.upper.truncate(node.path, length);
   }
 
-  /** fsync(2). EBADF. */
+  /** fsync(2). EBADF. A lower's handle has nothing to sync (a lower is never written). */
   fsync(fd: number): void {
     const { fs, handle } = this.target(fd, "fsync");
-    fs.fsync(handle);
+    if (fs === this.stack.upper) this.stack.upper.fsync(handle);
   }
 
-  /** fdatasync(2). EBADF. */
+  /** fdatasync(2). EBADF. A lower's handle has nothing to sync. */
   fdatasync(fd: number): void {
     const { fs, handle } = this.target(fd, "fdatasync");
-    fs.fdatasync(handle);
+    if (fs === this.stack.upper) this.stack.upper.fdatasync(handle);
   }
 
   /** mkdir(2) in the upper; over a whiteout the new directory is opaque. EEXIST, ENOENT, ENOTDIR, EINVAL (`.wh.`). */
@@ -571,14 +572,25 @@ export class UnionFileSystem implements FileSystem {
   }
 
   /** The branch of a decoded file handle. EBADF. */
-  private fileBranch(branch: number, syscall: string): FileSystem {
+  private fileBranch(branch: number, syscall: string): ReadOnlyFileSystem {
     const fs = this.stack.branches[branch];
     if (fs === undefined) throw new FsError(ERRNO.EBADF, syscall);
     return fs;
   }
 
+  /**
+   * The upper and its handle behind union handle `fd`, for a call that writes: a handle of a lower was opened
+   * read-only (a lower file is copied up before any open for writing), so it answers `refuse` as the kernel answers
+   * such a call on a read-only descriptor (EBADF for a write, EINVAL for ftruncate). EBADF.
+   */
+  private writableTarget(fd: number, syscall: string, refuse: number): { fs: FileSystem; handle: number } {
+    const { fs, handle } = this.target(fd, syscall);
+    if (fs !== this.stack.upper) throw new FsError(refuse, syscall);
+    return { fs: this.stack.upper, handle };
+  }
+
   /** The branch and branch handle behind union handle `fd`. EBADF. */
-  private target(fd: number, syscall: string): { fs: FileSystem; handle: number } {
+  private target(fd: number, syscall: string): { fs: ReadOnlyFileSystem; handle: number } {
     const decoded = decodeHandle(fd);
     if (decoded === null) throw new FsError(ERRNO.EBADF, syscall);
     if (decoded.kind === "file") return { fs: this.fileBranch(decoded.branch, syscall), handle: decoded.handle };

@@ -151,3 +151,13 @@ export interface FileSystem {
   /** statfs(2) of the filesystem holding `path`. */
   statfs(path: string): Statfs;
 }
+
+/** The calls of {@link FileSystem} that never change a file or a name. */
+export const READ_ONLY_CALLS = ["open", "fifoNode", "close", "pread", "read", "lseek", "fstat", "stat", "lstat", "readdir", "readlink", "access", "statfs"] as const;
+
+/**
+ * A filesystem only read from, such as a union's lower branch (an image layer several clones share): the calls that
+ * never change a file or a name. `open` stays, for reading: a lower is opened read-only (the union copies a file up
+ * before any open for writing), which the type cannot express and the union's own tests check.
+ */
+export type ReadOnlyFileSystem = Pick<FileSystem, (typeof READ_ONLY_CALLS)[number]>;
