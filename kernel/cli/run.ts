@@ -11,7 +11,7 @@ import { loadHost } from "../config/index.ts";
 import { request } from "../control/index.ts";
 import { buildPlacementArgv, detectPoolSupport, poolProcsFiles } from "../pool/index.ts";
 import type { TenantStatus } from "../supervisor/index.ts";
-import { routerSocketPath } from "../../services/ipc-router/index.ts";
+import { routerSocketPath } from "../ipc/index.ts";
 import { type Args, requiredFlag, UsageError } from "./args.ts";
 
 /** Where scripts/setup.sh (shims/preload/build.sh) puts the libraries. */

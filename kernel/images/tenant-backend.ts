@@ -6,8 +6,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadHost, loadTenantFile, type HostConfig, type TenantConfig, type TenantDefaults } from "../config/index.ts";
-import type { FileSystem } from "../ipc/protocol/index.ts";
-import { attachMount, TenantStorage } from "../../services/client-cache/index.ts";
+import { openBackendRoot, type BackendRoot } from "../../services/registry.ts";
 import { ImageError } from "./image-error.ts";
 
 /** A tenant as the image commands see it: the host config, its `[defaults]`, and the tenant's file and config. */
@@ -32,12 +31,7 @@ export function findTenant(hostFile: string, name: string): TenantRef {
 }
 
 /** The tenant's backend at its root, open in this process. */
-export interface OpenBackend {
-  /** The backend's root ("/" is the tenant's backend root). */
-  readonly fs: FileSystem;
-  /** Unmounts (cephfs) and releases the instance. */
-  close(): Promise<void>;
-}
+export type OpenBackend = BackendRoot;
 
 /**
  * Opens `ref`'s backend at its root with the cache off (an import writes each byte once; nothing is worth caching).
@@ -47,18 +41,11 @@ export interface OpenBackend {
 export async function openTenantBackend(ref: TenantRef, purpose: string): Promise<OpenBackend> {
   const tenant: TenantConfig = { ...ref.tenant, cache: { ...ref.tenant.cache, sizeBytes: 0, maxDirtyBytes: 0 } };
   if (tenant.backend.kind === "local") mkdirSync(tenant.backend.root, { recursive: true, mode: 0o700 });
-  let storage: TenantStorage;
+  let opened: BackendRoot;
   try {
-    storage = await TenantStorage.open(tenant, `danaus.${ref.host.instance}.${tenant.name}.${purpose}.${process.pid}`, () => {});
+    opened = await openBackendRoot(tenant, `danaus.${ref.host.instance}.${tenant.name}.${purpose}.${process.pid}`);
   } catch (error) {
     throw new ImageError("io", `cannot open the ${tenant.backend.kind} backend of tenant "${tenant.name}" (root ${tenant.backend.root}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
-  const fs = attachMount(storage.shared, { kind: "direct", source: "" });
-  return {
-    fs,
-    async close() {
-      (fs as { dispose?: () => void }).dispose?.();
-      await storage.close();
-    },
-  };
+  return opened;
 }

@@ -6,3 +6,4 @@
  */
 export * as protocol from "./protocol/index.ts";
 export * as ring from "./ring/index.ts";
+export { routerSocketPath } from "./sockets.ts";

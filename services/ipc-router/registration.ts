@@ -123,7 +123,4 @@ export const ChangedLineSchema = v.object({
 /** A line a watcher hears. */
 export type ChangedLine = v.InferOutput<typeof ChangedLineSchema>;
 
-/** Path of a tenant's registration socket under the supervisor's run directory. */
-export function routerSocketPath(runDir: string): string {
-  return `${runDir}/router.sock`;
-}
+export { routerSocketPath } from "../../kernel/ipc/sockets.ts";
