@@ -4,6 +4,7 @@
  * (≥ 0, or -errno). Never throws: a handler that throws an unexpected error is answered -EIO.
  */
 import {
+  ARG,
   DIRENT_NAME_OFFSET,
   encodeDirents,
   encodeStat,
@@ -65,14 +66,31 @@ export interface DispatchContext {
 /** Which file: its device and inode numbers. */
 type FileKey = { readonly st_dev: number; readonly st_ino: number };
 
-type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array) => number;
+/**
+ * The answer to one request, built while it is served: a handler that writes a reply payload into the window says how
+ * long it is here. One per {@link dispatch}, so nothing of one request's answer can reach another's.
+ */
+class Reply {
+  /** Bytes of reply payload at the window's start. */
+  length = 0;
+  /** Bytes of path the request carried (for the garbage-collection pacer). */
+  pathBytes = 0;
+
+  /** Records `length` bytes of payload written; returns `result` (the handler's answer). */
+  payload(length: number, result = length): number {
+    this.length = length;
+    return result;
+  }
+}
+
+type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array, reply: Reply) => number;
 
 /**
  * The request's path(s) from its window, or a negative errno. Decodes a private copy: the window is shared memory its
  * client (or a reply to another of its requests) may rewrite meanwhile, and a decoder whose input changes between its
  * length pass and its copy pass writes past its output — in Bun, a crash of the whole router (a double fetch).
  */
-function paths(request: RequestDescriptor, window: Uint8Array, count: number): string[] | number {
+function paths(window: Uint8Array, count: number, reply: Reply): string[] | number {
   // `count` strings of at most DANAUS_PATH_MAX bytes each, NUL included, fit in `count * DANAUS_PATH_MAX`: decoding the
   // rest changes nothing. Most paths are shorter than one syscall argument, so a copy of that much is tried first.
   let decoded: string[] | number = ERRNO.EINVAL;
@@ -82,57 +100,67 @@ function paths(request: RequestDescriptor, window: Uint8Array, count: number): s
     if (typeof decoded !== "number" || copy.length === window.length) break;
   }
   if (typeof decoded === "number") return -decoded;
-  for (const path of decoded) pathBytes += path.length;
+  for (const path of decoded) reply.pathBytes += path.length;
   return decoded;
 }
 
-/** Runs `body` on the filesystem instance of the request's mount (args[0]) with its path(s). */
-function onPath(count: number, body: (fs: FileSystem, paths: string[], request: RequestDescriptor, window: Uint8Array, ctx: DispatchContext) => number): Handler {
-  return (ctx, request, window) => {
-    const fs = ctx.mounts[request.args[0]!];
+/** Every path operation's mount is `args[MOUNT]`, every descriptor operation's file `args[FD]` (checkOperations rules so). */
+const MOUNT = ARG.stat.mount;
+const FD = ARG.fstat.fd;
+
+/** Runs `body` on the filesystem instance of the request's mount with its path(s). */
+function onPath(
+  count: number,
+  body: (fs: FileSystem, paths: string[], request: RequestDescriptor, window: Uint8Array, ctx: DispatchContext, reply: Reply) => number,
+): Handler {
+  return (ctx, request, window, reply) => {
+    const fs = ctx.mounts[request.args[MOUNT]!];
     if (fs === undefined) return -ERRNO.EINVAL;
-    const decoded = paths(request, window, count);
+    const decoded = paths(window, count, reply);
     if (typeof decoded === "number") return decoded;
-    return body(fs, decoded, request, window, ctx);
+    return body(fs, decoded, request, window, ctx, reply);
   };
 }
 
-/** Runs `body` on the open file args[0] of the requesting client (EBADF when it is not one of its files). */
-function onFile(body: (fs: FileSystem, handle: number, request: RequestDescriptor, window: Uint8Array, ctx: DispatchContext) => number): Handler {
-  return (ctx, request, window) => {
-    const file = ctx.files.acquire(request.args[0]!, request.client);
+/** Runs `body` on the open file of the requesting client the request names (EBADF when it is not one of its files). */
+function onFile(
+  body: (fs: FileSystem, handle: number, request: RequestDescriptor, window: Uint8Array, ctx: DispatchContext, reply: Reply) => number,
+): Handler {
+  return (ctx, request, window, reply) => {
+    const file = ctx.files.acquire(request.args[FD]!, request.client);
     if (file === null) return -ERRNO.EBADF;
     try {
       const fs = ctx.mounts[file.mount];
       if (fs === undefined) return -ERRNO.EBADF;
-      return body(fs, file.handle, request, window, ctx);
+      return body(fs, file.handle, request, window, ctx, reply);
     } finally {
       ctx.files.release(file);
     }
   };
 }
 
-function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2]): number {
+/** Writes `stat` as the reply payload; EINVAL when the window cannot hold it. */
+function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2], reply: Reply): number {
   if (window.length < STAT.size) return -ERRNO.EINVAL;
   encodeStat(new DataView(window.buffer, window.byteOffset, window.length), 0, stat);
-  return 0;
+  return reply.payload(STAT.size, 0);
 }
 
-/** Tells `ctx` that the request's client changed the file `stat` describes, through `file` (default: the descriptor args[0]); returns `result`. */
+/** Tells `ctx` that the request's client changed the file `stat` describes, through `file` (default: the request's descriptor); returns `result`. */
 function changed(
   ctx: DispatchContext,
   request: RequestDescriptor,
   result: number,
   stat: () => { readonly st_dev: number; readonly st_ino: number },
-  file: number | string = request.args[0]!,
+  file: number | string = request.args[FD]!,
 ): number {
   ctx.changed?.(request.client, file, stat);
   return result;
 }
 
-/** `path` of the request's mount (args[0]), as a key of what a client changed (two mounts may hold the same path). */
+/** `path` of the request's mount, as a key of what a client changed (two mounts may hold the same path). */
 function onMount(request: RequestDescriptor, path: string): string {
-  return `${request.args[0]}:${path}`;
+  return `${request.args[MOUNT]}:${path}`;
 }
 
 /** The file `path` names (not following a last symlink) when the request's client is watched, else undefined. */
@@ -145,9 +173,9 @@ function watchedFile(ctx: DispatchContext, request: RequestDescriptor, fs: FileS
   }
 }
 
-/** Tells `ctx` that the request's client changed the name `path` of its mount (args[0]) as `kind`; returns 0. */
+/** Tells `ctx` that the request's client changed the name `path` of its mount as `kind`; returns 0. */
 function named(ctx: DispatchContext, request: RequestDescriptor, kind: NameChangeKind, path: string, to?: string, file?: FileKey): number {
-  if (ctx.named !== undefined && ctx.watching?.(request.client) === true) ctx.named(request.client, request.args[0]!, kind, path, to, file);
+  if (ctx.named !== undefined && ctx.watching?.(request.client) === true) ctx.named(request.client, request.args[MOUNT]!, kind, path, to, file);
   return 0;
 }
 
@@ -175,28 +203,25 @@ function renameTold(ctx: DispatchContext, request: RequestDescriptor, fs: FileSy
   return named(ctx, request, "moved", from, to, moving);
 }
 
-/** The reply payload length of the last handled request (set by handlers that write one). */
-let replyLength = 0;
-/** Bytes of path the last handled request carried. */
-let pathBytes = 0;
-
 /**
- * What the last {@link dispatch} weighs for the garbage-collection pacer (gc-pacer.ts): one request, plus k(k + 1)
- * for a path of k × 4 KiB. A path deeper than PATH_MAX leaves copies of itself behind, and a union looks it up one
- * name at a time with the path so far, so its garbage grows with the square of its length (a 12 KB path: ~130 KB).
+ * What a request weighs for the garbage-collection pacer (gc-pacer.ts): one request, plus k(k + 1) for a path of
+ * k × 4 KiB. A path deeper than PATH_MAX leaves copies of itself behind, and a union looks it up one name at a time
+ * with the path so far, so its garbage grows with the square of its length (a 12 KB path: ~130 KB).
  */
-export function dispatchWeight(): number {
+function weightOf(pathBytes: number): number {
   const k = pathBytes >>> 12;
   return 1 + k * (k + 1);
 }
 
 const HANDLERS: Record<Operation["name"], Handler> = {
   null: () => 0,
-  open: (ctx, request, window) => {
-    const [mount, flags, mode] = request.args as [number, number, number];
+  open: (ctx, request, window, reply) => {
+    const mount = request.args[ARG.open.mount]!;
+    const flags = request.args[ARG.open.flags]!;
+    const mode = request.args[ARG.open.mode]!;
     const fs = ctx.mounts[mount];
     if (fs === undefined) return -ERRNO.EINVAL;
-    const decoded = paths(request, window, 1);
+    const decoded = paths(window, 1, reply);
     if (typeof decoded === "number") return decoded;
     const handle = fs.open(decoded[0]!, flags, mode);
     // Created, or opened if it was there: told as a name that may be new either way (no stat to tell them apart).
@@ -215,44 +240,32 @@ const HANDLERS: Record<Operation["name"], Handler> = {
       fs.close(handle);
       return -ERRNO.EMFILE;
     }
-    if (node >= 0) {
-      FIFO_NODE.write(new DataView(window.buffer, window.byteOffset, window.length), 0, { pid: process.pid, fd: node });
-      replyLength = FIFO_NODE.size;
-    }
-    return fd;
+    if (node < 0) return fd;
+    FIFO_NODE.write(new DataView(window.buffer, window.byteOffset, window.length), 0, { pid: process.pid, fd: node });
+    return reply.payload(FIFO_NODE.size, fd);
   },
   close: (ctx, request) => {
-    const removed = ctx.files.remove(request.args[0]!, request.client);
+    const removed = ctx.files.remove(request.args[ARG.close.fd]!, request.client);
     if (removed === null) return -ERRNO.EBADF;
     ctx.mounts[removed.mount]?.close(removed.handle);
     return 0;
   },
-  read: onFile((fs, handle, request, window) => (replyLength = fs.read(handle, window.subarray(0, Math.min(request.args[1]!, window.length))))),
-  pread: onFile((fs, handle, request, window) => (replyLength = fs.pread(handle, window.subarray(0, Math.min(request.args[1]!, window.length)), request.args[2]!))),
+  read: onFile((fs, handle, request, window, _ctx, reply) => reply.payload(fs.read(handle, window.subarray(0, Math.min(request.args[ARG.read.count]!, window.length))))),
+  pread: onFile((fs, handle, request, window, _ctx, reply) =>
+    reply.payload(fs.pread(handle, window.subarray(0, Math.min(request.args[ARG.pread.count]!, window.length)), request.args[ARG.pread.offset]!)),
+  ),
   write: onFile((fs, handle, request, window, ctx) => changed(ctx, request, fs.write(handle, window), () => fs.fstat(handle))),
-  pwrite: onFile((fs, handle, request, window, ctx) => changed(ctx, request, fs.pwrite(handle, window, request.args[1]!), () => fs.fstat(handle))),
-  lseek: onFile((fs, handle, request) => fs.lseek(handle, request.args[1]!, request.args[2]!)),
-  fstat: onFile((fs, handle, _request, window) => {
-    const result = statReply(window, fs.fstat(handle));
-    if (result === 0) replyLength = STAT.size;
-    return result;
-  }),
-  stat: onPath(1, (fs, [path], _request, window) => {
-    const result = statReply(window, fs.stat(path!));
-    if (result === 0) replyLength = STAT.size;
-    return result;
-  }),
-  lstat: onPath(1, (fs, [path], _request, window) => {
-    const result = statReply(window, fs.lstat(path!));
-    if (result === 0) replyLength = STAT.size;
-    return result;
-  }),
-  ftruncate: onFile((fs, handle, request, _window, ctx) => (fs.ftruncate(handle, request.args[1]!), changed(ctx, request, 0, () => fs.fstat(handle)))),
-  truncate: onPath(1, (fs, [path], request, _window, ctx) => (fs.truncate(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), onMount(request, path!)))),
+  pwrite: onFile((fs, handle, request, window, ctx) => changed(ctx, request, fs.pwrite(handle, window, request.args[ARG.pwrite.offset]!), () => fs.fstat(handle))),
+  lseek: onFile((fs, handle, request) => fs.lseek(handle, request.args[ARG.lseek.offset]!, request.args[ARG.lseek.whence]!)),
+  fstat: onFile((fs, handle, _request, window, _ctx, reply) => statReply(window, fs.fstat(handle), reply)),
+  stat: onPath(1, (fs, [path], _request, window, _ctx, reply) => statReply(window, fs.stat(path!), reply)),
+  lstat: onPath(1, (fs, [path], _request, window, _ctx, reply) => statReply(window, fs.lstat(path!), reply)),
+  ftruncate: onFile((fs, handle, request, _window, ctx) => (fs.ftruncate(handle, request.args[ARG.ftruncate.length]!), changed(ctx, request, 0, () => fs.fstat(handle)))),
+  truncate: onPath(1, (fs, [path], request, _window, ctx) => (fs.truncate(path!, request.args[ARG.truncate.length]!), changed(ctx, request, 0, () => fs.stat(path!), onMount(request, path!)))),
   fsync: onFile((fs, handle) => (fs.fsync(handle), 0)),
   fdatasync: onFile((fs, handle) => (fs.fdatasync(handle), 0)),
-  mkdir: onPath(1, (fs, [path], request, _window, ctx) => (fs.mkdir(path!, request.args[1]!), named(ctx, request, "added", path!))),
-  mknod: onPath(1, (fs, [path], request, _window, ctx) => (fs.mknod(path!, request.args[1]!, request.args[2]!), named(ctx, request, "added", path!))),
+  mkdir: onPath(1, (fs, [path], request, _window, ctx) => (fs.mkdir(path!, request.args[ARG.mkdir.mode]!), named(ctx, request, "added", path!))),
+  mknod: onPath(1, (fs, [path], request, _window, ctx) => (fs.mknod(path!, request.args[ARG.mknod.mode]!, request.args[ARG.mknod.rdev]!), named(ctx, request, "added", path!))),
   rmdir: onPath(1, (fs, [path], request, _window, ctx) => {
     const gone = watchedFile(ctx, request, fs, path!);
     fs.rmdir(path!);
@@ -265,24 +278,22 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     if (gone !== undefined) changed(ctx, request, 0, () => gone, `i${gone.st_dev}:${gone.st_ino}`);
     return named(ctx, request, "removed", path!, undefined, gone);
   }),
-  rename: onPath(2, (fs, [from, to], request, _window, ctx) => renameTold(ctx, request, fs, from!, to!, request.args[1]!)),
-  readdir: onFile((fs, handle, request, window, ctx) => {
+  rename: onPath(2, (fs, [from, to], request, _window, ctx) => renameTold(ctx, request, fs, from!, to!, request.args[ARG.rename.flags]!)),
+  readdir: onFile((fs, handle, request, window, ctx, reply) => {
     if (window.length < DIRENT_NAME_OFFSET + 264) return -ERRNO.EINVAL;
     // A descriptor opened without O_DIRECTORY becomes a directory stream, counted against the limit, when it is read as one.
-    if (!ctx.files.markDirStream(request.args[0]!, request.client)) return -ERRNO.EMFILE;
-    const entries = fs.readdir(handle, request.args[1]!, window.length);
+    if (!ctx.files.markDirStream(request.args[ARG.readdir.fd]!, request.client)) return -ERRNO.EMFILE;
+    const entries = fs.readdir(handle, request.args[ARG.readdir.cookie]!, window.length);
     const { count, length } = encodeDirents(entries, window, 0, window.length);
-    replyLength = length;
-    return count;
+    return reply.payload(length, count);
   }),
   symlink: onPath(2, (fs, [target, path], request, _window, ctx) => (fs.symlink(target!, path!), named(ctx, request, "added", path!))),
-  readlink: onPath(1, (fs, [path], _request, window) => {
+  readlink: onPath(1, (fs, [path], _request, window, _ctx, reply) => {
     const target = fs.readlink(path!);
     if (target.length > window.length) return -ERRNO.ENAMETOOLONG;
     // A byte string (names.ts): one char per byte.
     for (let i = 0; i < target.length; i++) window[i] = target.charCodeAt(i);
-    replyLength = target.length;
-    return target.length;
+    return reply.payload(target.length);
   }),
   // A new link changes the file's link count, seen through its other names.
   link: onPath(2, (fs, [existing, path], request, _window, ctx) => {
@@ -290,58 +301,62 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     changed(ctx, request, 0, () => fs.lstat(path!), onMount(request, path!));
     return named(ctx, request, "added", path!);
   }),
-  chmod: onPath(1, (fs, [path], request, _window, ctx) => (fs.chmod(path!, request.args[1]!), changed(ctx, request, 0, () => fs.stat(path!), onMount(request, path!)))),
+  chmod: onPath(1, (fs, [path], request, _window, ctx) => (fs.chmod(path!, request.args[ARG.chmod.mode]!), changed(ctx, request, 0, () => fs.stat(path!), onMount(request, path!)))),
   chown: onPath(1, (fs, [path], request, _window, ctx) => {
-    fs.chown(path!, request.args[1]!, request.args[2]!, request.args[3]!);
-    return changed(ctx, request, 0, () => (request.args[3]! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), onMount(request, path!));
+    const flags = request.args[ARG.chown.flags]!;
+    fs.chown(path!, request.args[ARG.chown.uid]!, request.args[ARG.chown.gid]!, flags);
+    return changed(ctx, request, 0, () => (flags & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), onMount(request, path!));
   }),
   utimens: onPath(1, (fs, [path], request, _window, ctx) => {
-    const [, atimeSec, atimeNsec, mtimeSec, mtimeNsec, flags] = request.args as number[];
-    fs.utimens(path!, { sec: atimeSec!, nsec: atimeNsec! }, { sec: mtimeSec!, nsec: mtimeNsec! }, flags!);
-    return changed(ctx, request, 0, () => (flags! & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), onMount(request, path!));
+    const a = request.args;
+    const at = ARG.utimens;
+    const flags = a[at.flags]!;
+    fs.utimens(path!, { sec: a[at.atime_sec]!, nsec: a[at.atime_nsec]! }, { sec: a[at.mtime_sec]!, nsec: a[at.mtime_nsec]! }, flags);
+    return changed(ctx, request, 0, () => (flags & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), onMount(request, path!));
   }),
-  access: onPath(1, (fs, [path], request) => (fs.access(path!, request.args[1]!), 0)),
-  statfs: onPath(1, (fs, [path], _request, window) => {
+  access: onPath(1, (fs, [path], request) => (fs.access(path!, request.args[ARG.access.mode]!), 0)),
+  statfs: onPath(1, (fs, [path], _request, window, _ctx, reply) => {
     if (window.length < STATFS.size) return -ERRNO.EINVAL;
     encodeStatfs(new DataView(window.buffer, window.byteOffset, window.length), 0, fs.statfs(path!));
-    replyLength = STATFS.size;
-    return 0;
+    return reply.payload(STATFS.size, 0);
   }),
 };
 
-/** A served request's outcome: the result to complete the entry with and the reply payload length. */
+/** A served request's outcome: the result to complete the entry with, the reply payload length, and its weight for the GC pacer. */
 export interface Served {
   result: number;
   replyLength: number;
+  weight: number;
 }
 
 /**
  * Serves one request whose descriptor passed the ring's validation. Checks that the request buffer belongs to the
- * requesting client (EINVAL otherwise), then runs the operation. Returns the result and reply length.
+ * requesting client (EINVAL otherwise), then runs the operation. Returns the result and reply length: the one answer
+ * of this request, built in its own {@link Reply}.
  */
 export function dispatch(ctx: DispatchContext, request: RequestDescriptor): Served {
-  pathBytes = 0;
   const operation = lookupOperation(request.opcode);
-  if (typeof operation === "number") return { result: -operation, replyLength: 0 };
-  if (ctx.bufferOwners[request.buffer] !== (request.client | 0) || request.client === 0) return { result: -ERRNO.EINVAL, replyLength: 0 };
+  if (typeof operation === "number") return { result: -operation, replyLength: 0, weight: 1 };
+  if (ctx.bufferOwners[request.buffer] !== (request.client | 0) || request.client === 0) return { result: -ERRNO.EINVAL, replyLength: 0, weight: 1 };
   const window = ctx.buffer(request.buffer).subarray(request.offset, request.offset + request.length);
-  replyLength = 0;
+  const reply = new Reply();
+  const answer = (result: number, replyLength = 0): Served => ({ result, replyLength, weight: weightOf(reply.pathBytes) });
   const mutating = ctx.mutated !== undefined && mutates(operation, request.args);
   try {
-    const result = HANDLERS[operation.name](ctx, request, window);
+    const result = HANDLERS[operation.name](ctx, request, window, reply);
     // A result the reply cannot carry exactly, e.g. lseek to 2^62 in a directory (ext4 takes 63-bit hash positions):
     // EOVERFLOW, as lseek(2) answers for an offset its return type cannot hold.
-    if (!Number.isSafeInteger(result)) return { result: -ERRNO.EOVERFLOW, replyLength: 0 };
-    if (result < 0) return { result, replyLength: 0 };
-    if (!Number.isInteger(replyLength) || replyLength < 0 || replyLength > window.length) {
-      ctx.onBug(new RangeError(`reply length ${replyLength} outside the ${window.length}-byte window`), operation.name);
-      return { result: -ERRNO.EIO, replyLength: 0 };
+    if (!Number.isSafeInteger(result)) return answer(-ERRNO.EOVERFLOW);
+    if (result < 0) return answer(result);
+    if (!Number.isInteger(reply.length) || reply.length < 0 || reply.length > window.length) {
+      ctx.onBug(new RangeError(`reply length ${reply.length} outside the ${window.length}-byte window`), operation.name);
+      return answer(-ERRNO.EIO);
     }
-    return { result, replyLength };
+    return answer(result, reply.length);
   } catch (error) {
-    if (error instanceof FsError) return { result: -error.errno, replyLength: 0 };
+    if (error instanceof FsError) return answer(-error.errno);
     ctx.onBug(error, operation.name);
-    return { result: -ERRNO.EIO, replyLength: 0 };
+    return answer(-ERRNO.EIO);
   } finally {
     if (mutating) ctx.mutated!();
   }

@@ -7,7 +7,7 @@ import { pinThread } from "../../kernel/sys/libc.ts";
 import { attachStackMount, type StackMount, type StackShared } from "../tenant-stack.ts";
 import { ActivityTable } from "./activity.ts";
 import { ChangeLog } from "./change-log.ts";
-import { dispatch, dispatchWeight, type DispatchContext } from "./dispatch.ts";
+import { dispatch, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
 import { GcPacer } from "./gc-pacer.ts";
 import { ERRNO, operationByOpcode, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
@@ -114,8 +114,10 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
     activity.begin(init.activitySlot, init.queue, taken.slot, taken.request.opcode, taken.request.client);
     const delay = faults.latencyMs();
     if (delay > 0) Bun.sleepSync(delay);
+    let weight = 1;
     try {
       const served = dispatch(ctx, taken.request);
+      weight = served.weight;
       queue.complete(taken.slot, served.result, served.replyLength);
     } catch (error) {
       // A bug on our side (nothing a peer writes makes dispatch or complete throw): answer EIO and keep serving, since
@@ -128,7 +130,7 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
       }
     }
     activity.end(init.activitySlot);
-    gc.served(dispatchWeight());
+    gc.served(weight);
     const pending = queue.pending();
     if (pending >= init.busyThreshold && idleSince - lastBusy > 50) {
       lastBusy = idleSince;

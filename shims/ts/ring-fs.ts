@@ -10,6 +10,8 @@ import {
   decodeStatfs,
   encodePaths,
   ERRNO,
+  packArgs,
+  type ArgsOf,
   FIFO_NODE,
   FsError,
   OPCODE,
@@ -25,6 +27,8 @@ import { KernelFifos } from "./kernel-fifo.ts";
 import type { Transport } from "./transport.ts";
 
 type OpName = keyof typeof OPCODE;
+/** The operations whose first argument is the mount (the path operations). */
+type PathOpName = { [N in OpName]: "mount" extends keyof ArgsOf<N> ? N : never }[OpName];
 
 /** Bytes of encoded entries one readdir asks for by default: a few hundred names, never the whole request buffer. */
 export const READDIR_WINDOW = 32 * 1024;
@@ -56,10 +60,11 @@ export class RingFileSystem implements FileSystem {
    * Sends `op` with `args`, a window of `length` bytes of which `payload` carry request data; returns the non-negative
    * result or throws FsError.
    */
-  private call(op: OpName, args: readonly number[], length: number, path?: string, payload = 0): { result: number; replyLength: number } {
+  private call<N extends OpName>(op: N, args: ArgsOf<N>, length: number, path?: string, payload = 0): { result: number; replyLength: number } {
     let reply;
     try {
-      reply = this.connection.call(OPCODE[op], args, length, op, payload);
+      // Argument positions come from the operation table (packArgs), as the service reads them (ARG).
+      reply = this.connection.call(OPCODE[op], packArgs(op, args), length, op, payload);
     } catch (error) {
       // An argument no i64 carries (a service passing on what its own caller sent, as -2^63 - 1 decoded to a double):
       // the call is refused as the kernel refuses an out-of-range argument.
@@ -78,21 +83,21 @@ export class RingFileSystem implements FileSystem {
   }
 
   /** A path operation whose reply needs the whole window. */
-  private onPath(op: OpName, args: readonly number[], ...paths: string[]): { result: number; replyLength: number } {
+  private onPath<N extends PathOpName>(op: N, args: Omit<ArgsOf<N>, "mount">, ...paths: string[]): { result: number; replyLength: number } {
     const payload = this.paths(op, ...paths);
-    return this.call(op, [this.mount, ...args], this.connection.bufferSize, paths[0], payload);
+    return this.call(op, { ...args, mount: this.mount } as unknown as ArgsOf<N>, this.connection.bufferSize, paths[0], payload);
   }
 
   /** open(2); a FIFO is reopened here from the node the service answered with, waiting for a partner as open(2) does. */
   open(path: string, flags: number, mode: number): number {
-    const { result, replyLength } = this.onPath("open", [flags, mode], path);
+    const { result, replyLength } = this.onPath("open", { flags, mode }, path);
     if (replyLength !== FIFO_NODE.size) return result;
     const node = FIFO_NODE.read(this.connection.view, 0);
     try {
       if (this.options.fifoNodes) this.nodes.set(result, this.fifos.node(node));
       else this.fifos.open(result, node, flags);
     } catch (error) {
-      this.call("close", [result], 0);
+      this.call("close", { fd: result }, 0);
       if (error instanceof FsError) throw new FsError(error.errno, "open", path);
       throw error;
     }
@@ -116,7 +121,7 @@ export class RingFileSystem implements FileSystem {
       this.nodes.delete(fd);
       this.fifos.closeNode(node);
     }
-    this.call("close", [fd], 0);
+    this.call("close", { fd }, 0);
   }
 
   private readChunks(into: Uint8Array, position: number | null, fd: number): number {
@@ -124,13 +129,13 @@ export class RingFileSystem implements FileSystem {
     let done = 0;
     if (into.length === 0) {
       // Still ask the service, so a bad descriptor is reported as it would be by read(2).
-      if (position === null) this.call("read", [fd, 0], 0);
-      else this.call("pread", [fd, 0, position], 0);
+      if (position === null) this.call("read", { fd, count: 0 }, 0);
+      else this.call("pread", { fd, count: 0, offset: position }, 0);
       return 0;
     }
     while (done < into.length) {
       const want = Math.min(bufferSize, into.length - done);
-      const { result } = position === null ? this.call("read", [fd, want], want) : this.call("pread", [fd, want, position + done], want);
+      const { result } = position === null ? this.call("read", { fd, count: want }, want) : this.call("pread", { fd, count: want, offset: position + done }, want);
       into.set(buffer.subarray(0, result), done);
       done += result;
       if (result < want) break;
@@ -144,7 +149,7 @@ export class RingFileSystem implements FileSystem {
     while (done < data.length || (data.length === 0 && done === 0)) {
       const size = Math.min(bufferSize, data.length - done);
       buffer.set(data.subarray(done, done + size), 0);
-      const { result } = position === null ? this.call("write", [fd], size, undefined, size) : this.call("pwrite", [fd, position + done], size, undefined, size);
+      const { result } = position === null ? this.call("write", { fd }, size, undefined, size) : this.call("pwrite", { fd, offset: position + done }, size, undefined, size);
       done += result;
       if (result < size || data.length === 0) break;
     }
@@ -173,7 +178,7 @@ export class RingFileSystem implements FileSystem {
 
   lseek(fd: number, offset: number, whence: number): number {
     if (this.fifos.has(fd)) this.fifos.unseekable("lseek");
-    return this.call("lseek", [fd, offset, whence], 0).result;
+    return this.call("lseek", { fd, offset, whence }, 0).result;
   }
 
   private stat_(): Stat {
@@ -181,57 +186,57 @@ export class RingFileSystem implements FileSystem {
   }
 
   fstat(fd: number): Stat {
-    this.call("fstat", [fd], STAT.size);
+    this.call("fstat", { fd }, STAT.size);
     return this.stat_();
   }
 
   stat(path: string): Stat {
-    this.onPath("stat", [], path);
+    this.onPath("stat", {}, path);
     return this.stat_();
   }
 
   lstat(path: string): Stat {
-    this.onPath("lstat", [], path);
+    this.onPath("lstat", {}, path);
     return this.stat_();
   }
 
   ftruncate(fd: number, length: number): void {
     if (this.fifos.has(fd)) return this.fifos.ftruncate(fd, length);
-    this.call("ftruncate", [fd, length], 0);
+    this.call("ftruncate", { fd, length }, 0);
   }
 
   truncate(path: string, length: number): void {
-    this.onPath("truncate", [length], path);
+    this.onPath("truncate", { length }, path);
   }
 
   fsync(fd: number): void {
     if (this.fifos.has(fd)) return this.fifos.fsync(fd, "fsync");
-    this.call("fsync", [fd], 0);
+    this.call("fsync", { fd }, 0);
   }
 
   fdatasync(fd: number): void {
     if (this.fifos.has(fd)) return this.fifos.fsync(fd, "fdatasync");
-    this.call("fdatasync", [fd], 0);
+    this.call("fdatasync", { fd }, 0);
   }
 
   mkdir(path: string, mode: number): void {
-    this.onPath("mkdir", [mode], path);
+    this.onPath("mkdir", { mode }, path);
   }
 
   mknod(path: string, mode: number, rdev: number): void {
-    this.onPath("mknod", [mode, rdev], path);
+    this.onPath("mknod", { mode, rdev }, path);
   }
 
   rmdir(path: string): void {
-    this.onPath("rmdir", [], path);
+    this.onPath("rmdir", {}, path);
   }
 
   unlink(path: string): void {
-    this.onPath("unlink", [], path);
+    this.onPath("unlink", {}, path);
   }
 
   rename(from: string, to: string, flags: number): void {
-    this.onPath("rename", [flags], from, to);
+    this.onPath("rename", { flags }, from, to);
   }
 
   /**
@@ -240,7 +245,7 @@ export class RingFileSystem implements FileSystem {
    */
   readdir(fd: number, cookie: number, maxBytes = READDIR_WINDOW): Dirent[] {
     const window = Math.min(this.connection.bufferSize, Math.max(READDIR_MIN_WINDOW, maxBytes));
-    const { replyLength } = this.call("readdir", [fd, cookie], window);
+    const { replyLength } = this.call("readdir", { fd, cookie }, window);
     // Decode a private copy: the buffer is shared memory another process of the tenant could rewrite mid-decode.
     const entries = decodeDirents(this.connection.buffer.slice(0, replyLength), 0, replyLength);
     if (typeof entries === "number") throw new FsError(entries, "readdir");
@@ -248,36 +253,36 @@ export class RingFileSystem implements FileSystem {
   }
 
   symlink(target: string, path: string): void {
-    this.onPath("symlink", [], target, path);
+    this.onPath("symlink", {}, target, path);
   }
 
   readlink(path: string): string {
-    const { result } = this.onPath("readlink", [], path);
+    const { result } = this.onPath("readlink", {}, path);
     return bytesToName(this.connection.buffer.slice(0, result));
   }
 
   link(existing: string, path: string): void {
-    this.onPath("link", [], existing, path);
+    this.onPath("link", {}, existing, path);
   }
 
   chmod(path: string, mode: number): void {
-    this.onPath("chmod", [mode], path);
+    this.onPath("chmod", { mode }, path);
   }
 
   chown(path: string, uid: number, gid: number, flags: number): void {
-    this.onPath("chown", [uid, gid, flags], path);
+    this.onPath("chown", { uid, gid, flags }, path);
   }
 
   utimens(path: string, atime: Timespec, mtime: Timespec, flags: number): void {
-    this.onPath("utimens", [atime.sec, atime.nsec, mtime.sec, mtime.nsec, flags], path);
+    this.onPath("utimens", { atime_sec: atime.sec, atime_nsec: atime.nsec, mtime_sec: mtime.sec, mtime_nsec: mtime.nsec, flags }, path);
   }
 
   access(path: string, mode: number): void {
-    this.onPath("access", [mode], path);
+    this.onPath("access", { mode }, path);
   }
 
   statfs(path: string): Statfs {
-    this.onPath("statfs", [], path);
+    this.onPath("statfs", {}, path);
     return decodeStatfs(this.connection.view, 0);
   }
 }

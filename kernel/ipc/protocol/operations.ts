@@ -142,6 +142,17 @@ export type OperationName = Operation["name"];
 /** The named arguments of operation `N`, as passed to {@link packArgs}. */
 export type ArgsOf<N extends OperationName> = { readonly [K in Extract<Operation, { name: N }>["args"][number]]: number };
 
+/** Where each named argument of operation `N` sits in `args[]`. */
+export type ArgPositions<N extends OperationName> = { readonly [K in Extract<Operation, { name: N }>["args"][number]]: number };
+
+/**
+ * The position of every operation's arguments in `args[]`, by operation and argument name (`ARG.pread.offset === 2`),
+ * derived from the table: what a server reads a request's arguments with, so no position is written twice.
+ */
+export const ARG = Object.fromEntries(OPERATIONS.map((op) => [op.name, Object.fromEntries(op.args.map((arg, i) => [arg, i]))])) as {
+  readonly [N in OperationName]: ArgPositions<N>;
+};
+
 /** A declaration problem found by {@link checkOperations}. */
 export class OperationTableError extends Error {
   override readonly name = "OperationTableError";
