@@ -36,7 +36,7 @@ export interface VerifySample {
   block: number;
   bytes: number;
   expectedSeq: number;
-  /** The sequence number of a write that failed, which the block may hold instead (-1: none). */
+  /** The last of the writes that failed since the last acknowledged one, which the block may hold instead (-1: none). */
   orSeq: number;
   /** The first two words found: (file << 20 | block) and the sequence number. */
   foundHeader: [number, number];

@@ -5,8 +5,9 @@
  * with `final: true` after the command `stop` on stdin.
  *
  * Every read is checked against what this loop last wrote there (it is the only writer of its files). A write that
- * failed may or may not have landed, so the block then accepts either the old or the new content once. A failed call
- * is counted with its errno, the file is opened again, and the loop goes on.
+ * failed may or may not have landed, so until the next acknowledged write of the block it also accepts the content
+ * of every write to it that failed since (a fault may fail several in a row, and any of them may be the one that
+ * landed). A failed call is counted with its errno, the file is opened again, and the loop goes on.
  */
 import { closeSync, constants, openSync, readSync, writeSync } from "node:fs";
 import { DanausClient } from "../../../shims/ts/client.ts";
@@ -44,9 +45,9 @@ const kernelFiles: Files = {
 const files = options.path === "client" ? clientFiles(options.socket!) : kernelFiles;
 const blocks = Math.floor(options.fileBytes / BLOCK_BYTES);
 const names = Array.from({ length: options.files }, (_, i) => `${options.dir}/${options.name}-${i}`);
-/** The sequence number each block holds, and (after a failed write) the one it may hold instead, or -1. */
+/** The sequence number each block holds, and those it may hold instead: writes that failed since the last acknowledged one. */
 const expected = names.map(() => new Int32Array(blocks));
-const maybe = names.map(() => new Int32Array(blocks).fill(-1));
+const maybe = names.map(() => Array.from({ length: blocks }, () => [] as number[]));
 const fds: (number | null)[] = names.map(() => null);
 const out = new Uint8Array(BLOCK_BYTES);
 const into = new Uint8Array(BLOCK_BYTES);
@@ -116,9 +117,9 @@ function step(): void {
       const n = files.pwrite(fdOf(file), out, block * BLOCK_BYTES);
       if (n !== BLOCK_BYTES) throw Object.assign(new Error(`short write: ${n} of ${BLOCK_BYTES} bytes`), { code: "SHORT" });
       expected[file]![block] = next;
-      maybe[file]![block] = -1;
+      maybe[file]![block] = [];
     } catch (error) {
-      maybe[file]![block] = next;
+      maybe[file]![block]!.push(next);
       return failed("pwrite", file, startedAt, error);
     }
     report.writes++;
@@ -130,18 +131,20 @@ function step(): void {
       return failed("pread", file, startedAt, error);
     }
     report.reads++;
+    const landed = n === BLOCK_BYTES ? maybe[file]![block]!.find((seq) => holds(file, block, seq)) : undefined;
     if (n === BLOCK_BYTES && holds(file, block, expected[file]![block]!)) {
       // as written
-    } else if (n === BLOCK_BYTES && holds(file, block, maybe[file]![block]!)) {
-      expected[file]![block] = maybe[file]![block]!;
+    } else if (landed !== undefined) {
+      // A failed write landed; the others that failed since may still be what a later read finds.
+      expected[file]![block] = landed;
     } else {
       report.verifyFailures++;
       if (report.verifySamples.length < 10) {
-        report.verifySamples.push({ at: startedAt, file: names[file]!, block, bytes: n, expectedSeq: expected[file]![block]!, orSeq: maybe[file]![block]!, foundHeader: [intoWords[0]!, intoWords[1]!] });
+        const failedSeqs = maybe[file]![block]!;
+        report.verifySamples.push({ at: startedAt, file: names[file]!, block, bytes: n, expectedSeq: expected[file]![block]!, orSeq: failedSeqs.at(-1) ?? -1, foundHeader: [intoWords[0]!, intoWords[1]!] });
       }
       return;
     }
-    maybe[file]![block] = -1;
   }
   report.okStart.push(Math.round(startedAt * 10) / 10);
   report.okMs.push(Math.round((performance.now() - t0) * 1000) / 1000);
@@ -168,7 +171,7 @@ function layOut(): void {
     for (let at = 0; at < whole.length; ) at += files.pwrite(fd, whole.subarray(at), at);
     fds[file] = fd;
     expected[file]!.fill(at0);
-    maybe[file]!.fill(-1);
+    for (const seqs of maybe[file]!) seqs.length = 0;
   }
 }
 

@@ -49,7 +49,12 @@ describe.each(["client-cache", "union"] as const)("the %s channel", (host) => {
     console.log(`channel fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
     const before = await h.pids("alpha");
     const held = async () => (await h.tenant("alpha")).stats?.[host];
-    const heldBefore = await waitFor(`${host}'s report`, held);
+    // A report written after this test began: one from before the router and union registered would count fewer clients.
+    const since = Date.now();
+    const heldBefore = await waitFor(`${host}'s report`, async () => {
+      const now = await held();
+      return now !== undefined && now.at > since ? now : null;
+    });
     const stopFile = join(scratch, `stop-${host}`);
     const router = join(h.dir, "state/run/alpha/router.sock");
     const good = spawnChild(join(import.meta.dir, "../../services/ipc-router/robustness/good-client.ts"), { socket: router, seed: SEED, stopFile, files: GOOD_FILES, maxChunk: 96 * 1024 }, "good client");
@@ -71,10 +76,16 @@ describe.each(["client-cache", "union"] as const)("the %s channel", (host) => {
 
     // The service kept serving in the same process, and let go of what the hostile process held.
     expect(await h.pids("alpha")).toEqual(before);
-    await waitFor(`${host} released what the hostile client held`, async () => {
-      const now = await held();
-      return now !== undefined && now.at !== heldBefore.at && ["clients", "openFiles", "buffersInUse"].every((k) => now.stats[k] === heldBefore.stats[k]);
-    });
+    let seen: unknown;
+    try {
+      await waitFor(`${host} released what the hostile client held`, async () => {
+        const now = await held();
+        seen = now?.stats;
+        return now !== undefined && now.at !== heldBefore.at && ["clients", "openFiles", "buffersInUse"].every((k) => now.stats[k] === heldBefore.stats[k]);
+      });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}: before ${JSON.stringify(heldBefore.stats)}, last ${JSON.stringify(seen)}`);
+    }
     const trouble = h.logs.filter((line) => line.includes("service thread crashed") || line.includes("request handler failed"));
     expect(trouble).toEqual([]);
   });
