@@ -7,7 +7,8 @@
  * "sync"`); alpha never notices. Each process reports what it holds, and none holds what it does not serve.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { detectPoolSupport } from "../../../kernel/pool/index.ts";
 import { join } from "node:path";
 import { DanausClient } from "../../../shims/ts/index.ts";
 import { killChildren, spawnChild } from "../../services/ipc-router/robustness/helpers.ts";
@@ -63,6 +64,27 @@ test("each process holds only what it serves: the backend and cache in client-ca
   expect(stats["client-cache"]).toMatchObject({ mounts: 3, storage: 1, unionMounts: 0, channels: 0 });
   expect(stats["client-cache"]!.blockSizeBytes).toBeGreaterThan(0); // its cache counters
   expect(stats["ipc-router"]!.blockSizeBytes).toBeUndefined();
+});
+
+test("every thread of every process of beta runs on beta's core (its pool; the service threads are pinned too)", async () => {
+  if (detectPoolSupport().kind === "unavailable") {
+    console.warn("pools unavailable here (not root, or no cgroup controllers): the placement check is skipped");
+    return;
+  }
+  const pids = Object.values(await h.pids("beta")).filter((pid): pid is number => pid !== null);
+  expect(pids.length).toBe(3);
+  for (const pid of pids) {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      let status: string;
+      try {
+        status = readFileSync(`/proc/${pid}/task/${task}/status`, "utf8");
+      } catch {
+        continue; // an extra service thread that retired meanwhile
+      }
+      const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1];
+      expect({ pid, task, allowed }).toEqual({ pid, task, allowed: String(LAST_CPU) });
+    }
+  }
 });
 
 describe.each(["union", "client-cache"] as const)("SIGKILL of %s alone", (service) => {
