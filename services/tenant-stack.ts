@@ -23,7 +23,7 @@
  */
 import { join } from "node:path";
 import type { ServiceName, TenantConfig } from "../kernel/config/index.ts";
-import { HandleTable, RenewingFileSystem } from "../shims/ts/index.ts";
+import { HandleTable, RenewingFileSystem, type SharedRegionView } from "../shims/ts/index.ts";
 import { attachMount, type MountBranches, type StorageShared } from "./client-cache/index.ts";
 import type { MountEntry } from "./ipc-router/registration.ts";
 import type { FileSystem } from "../kernel/ipc/protocol/index.ts";
@@ -116,17 +116,21 @@ export interface StackShared {
   readonly union: UnionShared;
 }
 
-/** The filesystem instance of `attach` for serving thread `thread` (its grant index on every channel). */
-export function attachStackMount(shared: StackShared, attach: Attach, thread: number): FileSystem {
+/**
+ * The filesystem instance of `attach` for serving thread `thread` (its grant index on every channel). `sharedRegion`
+ * is the tenant's application region as the thread maps it: reads and writes into its request buffers go down a
+ * channel by reference, and the process below fills or drains them in place.
+ */
+export function attachStackMount(shared: StackShared, attach: Attach, thread: number, sharedRegion?: () => SharedRegionView | null): FileSystem {
   switch (attach.via) {
     case "storage":
       if (shared.storage === null) throw new Error("a storage mount in a process that runs no client-cache");
       return attachMount(shared.storage, attach.branches);
     case "channel":
       // FIFO nodes are handed on up the chain, so the application's own thread waits for a FIFO's partner.
-      return new RenewingFileSystem(attach.board, attach.path, thread, { names: new HandleTable(attach.handles), fifoNodes: true });
+      return new RenewingFileSystem(attach.board, attach.path, thread, { names: new HandleTable(attach.handles), fifoNodes: true, ...(sharedRegion ? { sharedRegion } : {}) });
     case "union": {
-      const branch = (m: ChannelMount) => attachStackMount(shared, m, thread);
+      const branch = (m: ChannelMount) => attachStackMount(shared, m, thread, sharedRegion);
       const options = attach.renameDir === undefined ? {} : { renameDir: attach.renameDir };
       return new UnionFileSystem({ upper: branch(attach.upper), lowers: attach.lowers.map(branch) }, shared.union, options);
     }

@@ -71,6 +71,7 @@ const memoryLib = dlopen("libc.so.6", {
     args: [FFIType.u64, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64],
     returns: FFIType.i64_fast,
   },
+  munmap: { args: [FFIType.u64, FFIType.u64], returns: FFIType.i32 },
 });
 
 /** mmap(2) protection and flag bits (Linux x86-64). */
@@ -82,6 +83,11 @@ export const MMAP = { PROT_READ: 1, PROT_WRITE: 2, MAP_SHARED: 1 } as const;
  */
 export function mmap(address: number, length: number, prot: number, flags: number, fd: number, offset: number): number {
   return memoryLib.symbols.mmap(address, length, prot, flags, fd, offset) as number;
+}
+
+/** Raw munmap(2): 0, or -1 with errno set. The caller guarantees that no view over the range is ever read again. */
+export function munmap(address: number, length: number): number {
+  return memoryLib.symbols.munmap(address, length) as number;
 }
 
 const fileLib = dlopen("libc.so.6", {

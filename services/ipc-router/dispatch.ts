@@ -24,6 +24,7 @@ import {
   type RequestDescriptor,
 } from "../../kernel/ipc/protocol/index.ts";
 import type { NameChangeKind } from "./change-log.ts";
+import type { FrontRegion } from "./front-region.ts";
 import type { FileTable } from "./file-table.ts";
 import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE } from "../../kernel/ipc/protocol/linux.ts";
 
@@ -61,6 +62,13 @@ export interface DispatchContext {
    * attribute cache checks (protocol/region-layout.ts, `mutations`).
    */
   mutated?(): void;
+  /**
+   * A channel host's view of the tenant's application region, which `pread_ref` and `pwrite_ref` refer to (absent at
+   * the front, which answers them EINVAL: applications have no use for them).
+   */
+  readonly front?: FrontRegion;
+  /** Counts bytes a `*_ref` request moved in place (the front region's bytes, never copied through a channel). */
+  referenced?(bytes: number): void;
 }
 
 /** Which file: its device and inode numbers. */
@@ -137,6 +145,17 @@ function onFile(
       ctx.files.release(file);
     }
   };
+}
+
+/**
+ * The bytes a `*_ref` request refers to: `count` bytes at `at` of the application region served by process `front`,
+ * inside its request buffers; null (EINVAL) when there is no such region here or the range leaves the buffers.
+ */
+function referenced(ctx: DispatchContext, front: number, at: number, count: number): Uint8Array | null {
+  const mapping = ctx.front?.of(front) ?? null;
+  if (mapping === null || !Number.isSafeInteger(at) || !Number.isSafeInteger(count) || count < 0) return null;
+  if (at < mapping.buffersStart || at + count > mapping.buffersEnd) return null;
+  return mapping.bytes.subarray(at, at + count);
 }
 
 /** Writes `stat` as the reply payload; EINVAL when the window cannot hold it. */
@@ -315,6 +334,23 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     return changed(ctx, request, 0, () => (flags & AT_SYMLINK_NOFOLLOW ? fs.lstat(path!) : fs.stat(path!)), onMount(request, path!));
   }),
   access: onPath(1, (fs, [path], request) => (fs.access(path!, request.args[ARG.access.mode]!), 0)),
+  // Between services: the data stays where the application put it (or wants it), in the front's region.
+  pread_ref: onFile((fs, handle, request, _window, ctx) => {
+    const a = request.args;
+    const into = referenced(ctx, a[ARG.pread_ref.front]!, a[ARG.pread_ref.at]!, a[ARG.pread_ref.count]!);
+    if (into === null) return -ERRNO.EINVAL;
+    const count = fs.pread(handle, into, a[ARG.pread_ref.offset]!);
+    ctx.referenced?.(count);
+    return count;
+  }),
+  pwrite_ref: onFile((fs, handle, request, _window, ctx) => {
+    const a = request.args;
+    const data = referenced(ctx, a[ARG.pwrite_ref.front]!, a[ARG.pwrite_ref.at]!, a[ARG.pwrite_ref.count]!);
+    if (data === null) return -ERRNO.EINVAL;
+    const count = fs.pwrite(handle, data, a[ARG.pwrite_ref.offset]!);
+    ctx.referenced?.(count);
+    return changed(ctx, request, count, () => fs.fstat(handle));
+  }),
   statfs: onPath(1, (fs, [path], _request, window, _ctx, reply) => {
     if (window.length < STATFS.size) return -ERRNO.EINVAL;
     encodeStatfs(new DataView(window.buffer, window.byteOffset, window.length), 0, fs.statfs(path!));

@@ -101,6 +101,8 @@ export class IpcRouter {
   private held: HeldRequest[] = [];
   private readonly watchdogTimer: ReturnType<typeof setInterval>;
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
+  /** Bytes the threads moved by reference (see service-thread.ts). */
+  private readonly referenced = new BigInt64Array(new SharedArrayBuffer(8));
   private readonly registry: Registry;
   /** Files clients wrote, for the watchers of the registration socket (fuse-legacy). */
   private readonly changes = new ChangeLog(ChangeLog.allocate());
@@ -263,6 +265,8 @@ export class IpcRouter {
         storage: this.storage === null ? 0 : 1,
         unionMounts: this.served.filter((m) => m.attach.via === "union" || (m.attach.via === "storage" && m.attach.branches.kind === "union")).length,
         channels: this.downstream.size,
+        // Bytes read or written in place in the applications' region on requests from the process above.
+        referencedBytes: Number(Atomics.load(this.referenced, 0)),
       };
       const notes = held.map((line) => `held request: ${line}`);
       if (this.role === "client-cache") {
@@ -332,6 +336,8 @@ export class IpcRouter {
       activitySlot: slot,
       changes: this.changes.shared,
       besideClients: this.role !== "ipc-router",
+      frontRegionPath: IpcRouter.regionPath(this.ctx),
+      referenced: this.referenced.buffer as SharedArrayBuffer,
     };
     return new Promise((resolve) => {
       worker.onmessage = (event: MessageEvent<ServiceThreadMessage>) => {

@@ -9,6 +9,7 @@ import { ActivityTable } from "./activity.ts";
 import { ChangeLog } from "./change-log.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
+import { FrontRegion } from "./front-region.ts";
 import { GcPacer } from "./gc-pacer.ts";
 import { ERRNO, operationByOpcode, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
 import { Region, RequestQueue } from "../../kernel/ipc/ring/index.ts";
@@ -39,6 +40,10 @@ export interface ServiceThreadInit {
   changes: SharedArrayBuffer;
   /** A channel host: every client is a service thread of the process above, on this thread's cores. */
   besideClients: boolean;
+  /** The front's region file (the tenant's application region). */
+  frontRegionPath: string;
+  /** One i64: bytes this server's threads moved by reference (`pread_ref`, `pwrite_ref`), for its status. */
+  referenced: SharedArrayBuffer;
 }
 
 /** Messages a service thread posts to the router. */
@@ -68,10 +73,14 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
   const faults = FaultState.attach(init.faults);
   const activity = new ActivityTable(init.activity);
   const mounts: (FileSystem | undefined)[] = [];
+  // The application region: the front's own, or (a channel host) the front's file, mapped on the first reference.
+  const referenced = new BigInt64Array(init.referenced);
+  const front = init.besideClients ? FrontRegion.at(init.frontRegionPath) : FrontRegion.own(region);
   // The thread's activity slot is also its request buffer on every channel the server reaches (tenant-stack.ts).
-  for (const mount of init.mounts) mounts[mount.id] = attachStackMount(init.stack, mount.attach, init.activitySlot);
+  for (const mount of init.mounts) mounts[mount.id] = attachStackMount(init.stack, mount.attach, init.activitySlot, () => front.current());
   const changes = new ChangeLog(init.changes);
   const ctx: DispatchContext = {
+    ...(init.besideClients ? { front, referenced: (bytes: number) => void Atomics.add(referenced, 0, BigInt(bytes)) } : {}),
     mounts,
     files: new FileTable(init.files),
     bufferOwners: new Int32Array(init.bufferOwners),

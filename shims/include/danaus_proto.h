@@ -14,7 +14,7 @@
 #define DANAUS_STATIC_ASSERT(cond, what) _Static_assert(cond, what)
 #endif
 
-#define DANAUS_PROTOCOL_VERSION 5
+#define DANAUS_PROTOCOL_VERSION 6
 #define DANAUS_REGION_MAGIC 0x53554e44u
 #define DANAUS_ARG_COUNT 6
 #define DANAUS_HEADER_SLOT 256
@@ -89,6 +89,8 @@ enum danaus_opcode {
   DANAUS_OP_ACCESS = 41,                /* check access (F_OK 0, R_OK 4, W_OK 2, X_OK 1) */
   DANAUS_OP_STATFS = 42,                /* filesystem statistics */
   DANAUS_OP_MKNOD = 43,                 /* create a FIFO (S_IFIFO), socket (S_IFSOCK), empty regular file (S_IFREG or type 0) or device (S_IFCHR, S_IFBLK: number rdev, protocol 4) */
+  DANAUS_OP_PREAD_REF = 44,             /* between services: read up to count bytes at offset straight into the tenant's application region (the one served by process `front`) at byte `at`, inside its request buffers */
+  DANAUS_OP_PWRITE_REF = 45,            /* between services: write count bytes at offset taken straight from the tenant's application region (served by process `front`) at byte `at` */
 };
 
 /* Index in args[] of each named argument. */
@@ -145,6 +147,16 @@ enum danaus_opcode {
 #define DANAUS_MKNOD_ARG_MOUNT 0
 #define DANAUS_MKNOD_ARG_MODE 1
 #define DANAUS_MKNOD_ARG_RDEV 2
+#define DANAUS_PREAD_REF_ARG_FD 0
+#define DANAUS_PREAD_REF_ARG_COUNT 1
+#define DANAUS_PREAD_REF_ARG_OFFSET 2
+#define DANAUS_PREAD_REF_ARG_FRONT 3
+#define DANAUS_PREAD_REF_ARG_AT 4
+#define DANAUS_PWRITE_REF_ARG_FD 0
+#define DANAUS_PWRITE_REF_ARG_OFFSET 1
+#define DANAUS_PWRITE_REF_ARG_COUNT 2
+#define DANAUS_PWRITE_REF_ARG_FRONT 3
+#define DANAUS_PWRITE_REF_ARG_AT 4
 
 /* X(name, opcode, flags, request payload, reply payload, argument count) for every operation. */
 #define DANAUS_OPERATIONS(X) \
@@ -176,7 +188,9 @@ enum danaus_opcode {
   X(utimens, 40, 6u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 6) \
   X(access, 41, 2u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 2) \
   X(statfs, 42, 2u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_STATFS, 1) \
-  X(mknod, 43, 6u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 3)
+  X(mknod, 43, 6u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 3) \
+  X(pread_ref, 44, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5) \
+  X(pwrite_ref, 45, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5)
 
 /* region header at offset 0 */
 struct danaus_region_header {

@@ -3,7 +3,7 @@
  * `DanausClient` (synchronous POSIX-like calls) and `promises` (a `node:fs/promises`-shaped facade).
  */
 export { DanausClient, resolveSocket, type ConnectOptions } from "./client.ts";
-export { RingFileSystem } from "./ring-fs.ts";
+export { RingFileSystem, type RingFileSystemOptions, type SharedRegionView } from "./ring-fs.ts";
 export { Connection, notConnected, type ThreadGrant } from "./connection.ts";
 export { StreamTransport } from "./stream-transport.ts";
 export { GrantBoard, type PostedGrants } from "./grant-board.ts";

@@ -8,7 +8,7 @@
 import type { Dirent, FileSystem, Stat, Statfs, Timespec } from "../../kernel/ipc/protocol/index.ts";
 import { ERRNO, FsError } from "../../kernel/ipc/protocol/index.ts";
 import { Connection, notConnected } from "./connection.ts";
-import { RingFileSystem } from "./ring-fs.ts";
+import { RingFileSystem, type RingFileSystemOptions } from "./ring-fs.ts";
 import { GrantBoard } from "./grant-board.ts";
 import { WideHandleNames, type HandleNames } from "./handle-names.ts";
 
@@ -24,14 +24,14 @@ export class RenewingFileSystem implements FileSystem {
   private readonly names: HandleNames;
 
   /**
-   * `names`: how the service's handles are named to the caller (see handle-names.ts); `fifoNodes`: a FIFO's node is
-   * handed on rather than reopened (see {@link RingFileSystem}), for a service reaching another.
+   * `names`: how the service's handles are named to the caller (see handle-names.ts); the rest goes to the
+   * {@link RingFileSystem} of each registration (a service reaching another: FIFO nodes handed on, bulk data by reference).
    */
   constructor(
     board: SharedArrayBuffer,
     private readonly mountPath: string,
     private readonly index: number,
-    private readonly options: { readonly names?: HandleNames; readonly fifoNodes?: boolean } = {},
+    private readonly options: { readonly names?: HandleNames } & RingFileSystemOptions = {},
   ) {
     this.names = options.names ?? WideHandleNames;
     this.board = GrantBoard.attach(board);
@@ -50,7 +50,7 @@ export class RenewingFileSystem implements FileSystem {
     const mount = grant?.mounts.find((m) => m.path === this.mountPath);
     if (grant !== undefined && mount !== undefined) {
       this.connection = Connection.fromGrant(grant);
-      this.fs = new RingFileSystem(this.connection, mount.id, { fifoNodes: this.options.fifoNodes ?? false });
+      this.fs = new RingFileSystem(this.connection, mount.id, this.options);
     }
     return true;
   }

@@ -27,6 +27,30 @@ import { KernelFifos } from "./kernel-fifo.ts";
 import type { Transport } from "./transport.ts";
 
 type OpName = keyof typeof OPCODE;
+/** The application region a service shares with the service it calls, as {@link RingFileSystemOptions.sharedRegion} gives it. */
+export interface SharedRegionView {
+  /** The process serving the region (the front): how the service below tells it from a restarted front's. */
+  readonly front: number;
+  readonly bytes: Uint8Array;
+  readonly buffersStart: number;
+  readonly buffersEnd: number;
+}
+
+/** How a RingFileSystem behaves for a caller that is itself a service. */
+export interface RingFileSystemOptions {
+  /**
+   * A FIFO is not reopened: its node is kept as an O_PATH descriptor of this process and handed on by fifoNode, so
+   * the service's own caller reopens it and waits for the partner there, and no service thread of the chain ever
+   * waits on a pipe.
+   */
+  readonly fifoNodes?: boolean;
+  /**
+   * The tenant's application region as this thread maps it: a pread or pwrite whose bytes lie in its request buffers
+   * is sent by reference (`pread_ref`, `pwrite_ref`: the front's pid and the offset), and the service reads or writes them in place.
+   */
+  readonly sharedRegion?: () => SharedRegionView | null;
+}
+
 /** The operations whose first argument is the mount (the path operations). */
 type PathOpName = { [N in OpName]: "mount" extends keyof ArgsOf<N> ? N : never }[OpName];
 
@@ -42,16 +66,36 @@ const READDIR_MIN_WINDOW = 4096;
 export class RingFileSystem implements FileSystem {
   private readonly fifos = new KernelFifos();
 
-  /**
-   * With `fifoNodes` (a service reaching another over a channel), a FIFO is not reopened: its node is kept as an
-   * O_PATH descriptor of this process and handed on by {@link fifoNode}, so the service's own caller reopens it and
-   * waits for the partner there, and no service thread of the chain ever waits on a pipe.
-   */
   constructor(
     private readonly connection: Transport,
     readonly mount: number,
-    private readonly options: { readonly fifoNodes?: boolean } = {},
+    private readonly options: RingFileSystemOptions = {},
   ) {}
+
+  /**
+   * Where `bytes` lie in the application region this caller shares with the service ({@link RingFileSystemOptions}),
+   * or null: then they travel through the request buffer.
+   */
+  private reference(bytes: Uint8Array): { front: number; at: number } | null {
+    if (bytes.length === 0) return null;
+    const region = this.options.sharedRegion?.();
+    if (region == null || bytes.buffer !== region.bytes.buffer) return null;
+    const at = bytes.byteOffset - region.bytes.byteOffset;
+    return at >= region.buffersStart && at + bytes.length <= region.buffersEnd ? { front: region.front, at } : null;
+  }
+
+  /**
+   * Runs a `*_ref` call; null when the service refused the reference with EINVAL (a region it does not map, such as a
+   * restarted front's before it caught up), so the caller copies instead (a real EINVAL then comes back from that).
+   */
+  private byReference(call: () => number): number | null {
+    try {
+      return call();
+    } catch (error) {
+      if (error instanceof FsError && error.errno === ERRNO.EINVAL) return null;
+      throw error;
+    }
+  }
 
   /** O_PATH descriptors of FIFO nodes by handle ({@link options}.fifoNodes). */
   private readonly nodes = new Map<number, number>();
@@ -158,11 +202,21 @@ export class RingFileSystem implements FileSystem {
 
   pread(fd: number, into: Uint8Array, offset: number): number {
     if (this.fifos.has(fd)) this.fifos.unseekable("pread");
+    const ref = this.reference(into);
+    if (ref !== null) {
+      const done = this.byReference(() => this.call("pread_ref", { fd, count: into.length, offset, ...ref }, 0).result);
+      if (done !== null) return done;
+    }
     return this.readChunks(into, offset, fd);
   }
 
   pwrite(fd: number, data: Uint8Array, offset: number): number {
     if (this.fifos.has(fd)) this.fifos.unseekable("pwrite");
+    const ref = this.reference(data);
+    if (ref !== null) {
+      const done = this.byReference(() => this.call("pwrite_ref", { fd, offset, count: data.length, ...ref }, 0).result);
+      if (done !== null) return done;
+    }
     return this.writeChunks(data, offset, fd);
   }
 

@@ -4,7 +4,7 @@ import { ERRNO } from "./errno.ts";
 import { O } from "./linux.ts";
 
 /** Version of the wire protocol; bump on any change to the tables in this folder. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** Operation flags (a bitmask, also emitted into the C header as `DANAUS_OPF_*`). */
 export const OP_FLAG = {
@@ -131,6 +131,10 @@ export const OPERATIONS = [
     doc: "filesystem statistics" },
   { opcode: 43, name: "mknod", args: ["mount", "mode", "rdev"], request: "path", reply: none, flags: PATH | MUTATES, since: 2,
     doc: "create a FIFO (S_IFIFO), socket (S_IFSOCK), empty regular file (S_IFREG or type 0) or device (S_IFCHR, S_IFBLK: number rdev, protocol 4)" },
+  { opcode: 44, name: "pread_ref", args: ["fd", "count", "offset", "front", "at"], request: "none", reply: { result: "count", payload: "none" }, flags: FD, since: 6,
+    doc: "between services: read up to count bytes at offset straight into the tenant's application region (the one served by process `front`) at byte `at`, inside its request buffers" },
+  { opcode: 45, name: "pwrite_ref", args: ["fd", "offset", "count", "front", "at"], request: "none", reply: { result: "count", payload: "none" }, flags: FD | MUTATES, since: 6,
+    doc: "between services: write count bytes at offset taken straight from the tenant's application region (served by process `front`) at byte `at`" },
 ] as const satisfies readonly OperationSpec[];
 
 /** A declared operation. */

@@ -1,7 +1,7 @@
 /** @module region — the tenant's shared-memory region: a 0600 file under /dev/shm, mapped once per process with mmap through bun:ffi. */
 import { toArrayBuffer, type Pointer } from "bun:ffi";
 import * as fs from "node:fs";
-import { errno, mmap, MMAP } from "../../sys/libc.ts";
+import { errno, mmap, MMAP, munmap } from "../../sys/libc.ts";
 import { ARG_COUNT, ENTRY } from "../protocol/entry.ts";
 import {
   computeRegionLayout, initialHeader, QUEUE_HEADER, REGION_HEADER, REGION_MAGIC, REGION_STATUS, RegionLayoutError,
@@ -18,8 +18,8 @@ const STATUS_WORD = REGION_HEADER.offsets.status >> 2;
 const MUTATIONS_WORD = REGION_HEADER.offsets.mutations >> 2;
 
 /**
- * A mapped region. Mappings are never unmapped (a live `toArrayBuffer` view over an unmapped range
- * crashes the process), so a Region lives as long as its process; create few, reuse them.
+ * A mapped region. A mapping is unmapped only by {@link Region.unmap} (a live `toArrayBuffer` view over an unmapped
+ * range crashes the process), so a Region normally lives as long as its process; create few, reuse them.
  */
 export class Region {
   /** Whole mapping as bytes. */
@@ -166,6 +166,15 @@ export class Region {
       if (fd >= 0) fs.closeSync(fd);
     }
     fs.rmSync(path, { force: true });
+  }
+
+  /**
+   * Unmaps this process's mapping of a region it opened with {@link open} and no longer uses (a channel host's map of a
+   * restarted router's old region: its pages would otherwise stay pinned). The caller guarantees that no view of it is
+   * read again, in any thread: the process would die with SIGSEGV.
+   */
+  unmap(): void {
+    munmap(this.address, this.layout.size);
   }
 
   /** Remove the backing file (the mapping stays valid in every process that has it). */
