@@ -351,6 +351,22 @@ const HANDLERS: Record<Operation["name"], Handler> = {
     ctx.referenced?.(count);
     return changed(ctx, request, count, () => fs.fstat(handle));
   }),
+  read_ref: onFile((fs, handle, request, _window, ctx) => {
+    const a = request.args;
+    const into = referenced(ctx, a[ARG.read_ref.front]!, a[ARG.read_ref.at]!, a[ARG.read_ref.count]!);
+    if (into === null) return -ERRNO.EINVAL;
+    const count = fs.read(handle, into);
+    ctx.referenced?.(count);
+    return count;
+  }),
+  write_ref: onFile((fs, handle, request, _window, ctx) => {
+    const a = request.args;
+    const data = referenced(ctx, a[ARG.write_ref.front]!, a[ARG.write_ref.at]!, a[ARG.write_ref.count]!);
+    if (data === null) return -ERRNO.EINVAL;
+    const count = fs.write(handle, data);
+    ctx.referenced?.(count);
+    return changed(ctx, request, count, () => fs.fstat(handle));
+  }),
   statfs: onPath(1, (fs, [path], _request, window, _ctx, reply) => {
     if (window.length < STATFS.size) return -ERRNO.EINVAL;
     encodeStatfs(new DataView(window.buffer, window.byteOffset, window.length), 0, fs.statfs(path!));

@@ -91,6 +91,8 @@ enum danaus_opcode {
   DANAUS_OP_MKNOD = 43,                 /* create a FIFO (S_IFIFO), socket (S_IFSOCK), empty regular file (S_IFREG or type 0) or device (S_IFCHR, S_IFBLK: number rdev, protocol 4) */
   DANAUS_OP_PREAD_REF = 44,             /* between services: read up to count bytes at offset straight into the tenant's application region (the one served by process `front`) at byte `at`, inside its request buffers */
   DANAUS_OP_PWRITE_REF = 45,            /* between services: write count bytes at offset taken straight from the tenant's application region (served by process `front`) at byte `at` */
+  DANAUS_OP_READ_REF = 46,              /* between services: read(2) of up to count bytes straight into the tenant's application region (served by process `front`) at byte `at` */
+  DANAUS_OP_WRITE_REF = 47,             /* between services: write(2) of count bytes taken straight from the tenant's application region (served by process `front`) at byte `at` */
 };
 
 /* Index in args[] of each named argument. */
@@ -157,6 +159,14 @@ enum danaus_opcode {
 #define DANAUS_PWRITE_REF_ARG_COUNT 2
 #define DANAUS_PWRITE_REF_ARG_FRONT 3
 #define DANAUS_PWRITE_REF_ARG_AT 4
+#define DANAUS_READ_REF_ARG_FD 0
+#define DANAUS_READ_REF_ARG_COUNT 1
+#define DANAUS_READ_REF_ARG_FRONT 2
+#define DANAUS_READ_REF_ARG_AT 3
+#define DANAUS_WRITE_REF_ARG_FD 0
+#define DANAUS_WRITE_REF_ARG_COUNT 1
+#define DANAUS_WRITE_REF_ARG_FRONT 2
+#define DANAUS_WRITE_REF_ARG_AT 3
 
 /* X(name, opcode, flags, request payload, reply payload, argument count) for every operation. */
 #define DANAUS_OPERATIONS(X) \
@@ -190,7 +200,9 @@ enum danaus_opcode {
   X(statfs, 42, 2u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_STATFS, 1) \
   X(mknod, 43, 6u, DANAUS_PAYLOAD_PATH, DANAUS_PAYLOAD_NONE, 3) \
   X(pread_ref, 44, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5) \
-  X(pwrite_ref, 45, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5)
+  X(pwrite_ref, 45, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5) \
+  X(read_ref, 46, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 4) \
+  X(write_ref, 47, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 4)
 
 /* region header at offset 0 */
 struct danaus_region_header {

@@ -222,11 +222,22 @@ export class RingFileSystem implements FileSystem {
 
   read(fd: number, into: Uint8Array): number {
     if (this.fifos.has(fd)) return this.fifos.read(fd, into);
+    // A refused reference read nothing (the service checks it first), so the copy below reads from the same position.
+    const ref = this.reference(into);
+    if (ref !== null) {
+      const done = this.byReference(() => this.call("read_ref", { fd, count: into.length, ...ref }, 0).result);
+      if (done !== null) return done;
+    }
     return this.readChunks(into, null, fd);
   }
 
   write(fd: number, data: Uint8Array): number {
     if (this.fifos.has(fd)) return this.fifos.write(fd, data);
+    const ref = this.reference(data);
+    if (ref !== null) {
+      const done = this.byReference(() => this.call("write_ref", { fd, count: data.length, ...ref }, 0).result);
+      if (done !== null) return done;
+    }
     return this.writeChunks(data, null, fd);
   }
 

@@ -135,6 +135,10 @@ export const OPERATIONS = [
     doc: "between services: read up to count bytes at offset straight into the tenant's application region (the one served by process `front`) at byte `at`, inside its request buffers" },
   { opcode: 45, name: "pwrite_ref", args: ["fd", "offset", "count", "front", "at"], request: "none", reply: { result: "count", payload: "none" }, flags: FD | MUTATES, since: 6,
     doc: "between services: write count bytes at offset taken straight from the tenant's application region (served by process `front`) at byte `at`" },
+  { opcode: 46, name: "read_ref", args: ["fd", "count", "front", "at"], request: "none", reply: { result: "count", payload: "none" }, flags: FD, since: 6,
+    doc: "between services: read(2) of up to count bytes straight into the tenant's application region (served by process `front`) at byte `at`" },
+  { opcode: 47, name: "write_ref", args: ["fd", "count", "front", "at"], request: "none", reply: { result: "count", payload: "none" }, flags: FD | MUTATES, since: 6,
+    doc: "between services: write(2) of count bytes taken straight from the tenant's application region (served by process `front`) at byte `at`" },
 ] as const satisfies readonly OperationSpec[];
 
 /** A declared operation. */
