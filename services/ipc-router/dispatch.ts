@@ -158,6 +158,26 @@ function referenced(ctx: DispatchContext, front: number, at: number, count: numb
   return mapping.bytes.subarray(at, at + count);
 }
 
+/**
+ * A `*_ref` operation on the requesting client's open file: `io` reads into or writes from the referenced bytes
+ * (EINVAL when they are not in the front's request buffers); a write is told to the watchers like any other.
+ */
+function onReference(
+  op: "pread_ref" | "pwrite_ref" | "read_ref" | "write_ref",
+  writes: boolean,
+  io: (fs: FileSystem, handle: number, bytes: Uint8Array, args: readonly number[]) => number,
+): Handler {
+  const at = ARG[op];
+  return onFile((fs, handle, request, _window, ctx) => {
+    const a = request.args;
+    const bytes = referenced(ctx, a[at.front]!, a[at.at]!, a[at.count]!);
+    if (bytes === null) return -ERRNO.EINVAL;
+    const count = io(fs, handle, bytes, a);
+    ctx.referenced?.(count);
+    return writes ? changed(ctx, request, count, () => fs.fstat(handle)) : count;
+  });
+}
+
 /** Writes `stat` as the reply payload; EINVAL when the window cannot hold it. */
 function statReply(window: Uint8Array, stat: Parameters<typeof encodeStat>[2], reply: Reply): number {
   if (window.length < STAT.size) return -ERRNO.EINVAL;
@@ -335,38 +355,10 @@ const HANDLERS: Record<Operation["name"], Handler> = {
   }),
   access: onPath(1, (fs, [path], request) => (fs.access(path!, request.args[ARG.access.mode]!), 0)),
   // Between services: the data stays where the application put it (or wants it), in the front's region.
-  pread_ref: onFile((fs, handle, request, _window, ctx) => {
-    const a = request.args;
-    const into = referenced(ctx, a[ARG.pread_ref.front]!, a[ARG.pread_ref.at]!, a[ARG.pread_ref.count]!);
-    if (into === null) return -ERRNO.EINVAL;
-    const count = fs.pread(handle, into, a[ARG.pread_ref.offset]!);
-    ctx.referenced?.(count);
-    return count;
-  }),
-  pwrite_ref: onFile((fs, handle, request, _window, ctx) => {
-    const a = request.args;
-    const data = referenced(ctx, a[ARG.pwrite_ref.front]!, a[ARG.pwrite_ref.at]!, a[ARG.pwrite_ref.count]!);
-    if (data === null) return -ERRNO.EINVAL;
-    const count = fs.pwrite(handle, data, a[ARG.pwrite_ref.offset]!);
-    ctx.referenced?.(count);
-    return changed(ctx, request, count, () => fs.fstat(handle));
-  }),
-  read_ref: onFile((fs, handle, request, _window, ctx) => {
-    const a = request.args;
-    const into = referenced(ctx, a[ARG.read_ref.front]!, a[ARG.read_ref.at]!, a[ARG.read_ref.count]!);
-    if (into === null) return -ERRNO.EINVAL;
-    const count = fs.read(handle, into);
-    ctx.referenced?.(count);
-    return count;
-  }),
-  write_ref: onFile((fs, handle, request, _window, ctx) => {
-    const a = request.args;
-    const data = referenced(ctx, a[ARG.write_ref.front]!, a[ARG.write_ref.at]!, a[ARG.write_ref.count]!);
-    if (data === null) return -ERRNO.EINVAL;
-    const count = fs.write(handle, data);
-    ctx.referenced?.(count);
-    return changed(ctx, request, count, () => fs.fstat(handle));
-  }),
+  pread_ref: onReference("pread_ref", false, (fs, handle, bytes, a) => fs.pread(handle, bytes, a[ARG.pread_ref.offset]!)),
+  pwrite_ref: onReference("pwrite_ref", true, (fs, handle, bytes, a) => fs.pwrite(handle, bytes, a[ARG.pwrite_ref.offset]!)),
+  read_ref: onReference("read_ref", false, (fs, handle, bytes) => fs.read(handle, bytes)),
+  write_ref: onReference("write_ref", true, (fs, handle, bytes) => fs.write(handle, bytes)),
   statfs: onPath(1, (fs, [path], _request, window, _ctx, reply) => {
     if (window.length < STATFS.size) return -ERRNO.EINVAL;
     encodeStatfs(new DataView(window.buffer, window.byteOffset, window.length), 0, fs.statfs(path!));
