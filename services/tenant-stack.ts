@@ -48,11 +48,6 @@ export function placementOf(topology: readonly (readonly ServiceName[])[]): Plac
   return { "ipc-router": at("ipc-router"), union: at("union"), "client-cache": at("client-cache") };
 }
 
-/** Whether every data service runs in one process (the default): nothing goes through a channel. */
-export function isFused(placement: Placement): boolean {
-  return placement.union === placement["ipc-router"] && placement["client-cache"] === placement["ipc-router"];
-}
-
 /**
  * Which server a process runs for the data path: "ipc-router" (the front), a channel host, or none (its data services
  * are served by another service of the same process).

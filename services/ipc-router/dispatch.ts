@@ -373,6 +373,11 @@ export interface Served {
   weight: number;
 }
 
+/** The outcome of a request served with `reply`. */
+function answer(reply: Reply, result: number, replyLength = 0): Served {
+  return { result, replyLength, weight: weightOf(reply.pathBytes) };
+}
+
 /**
  * Serves one request whose descriptor passed the ring's validation. Checks that the request buffer belongs to the
  * requesting client (EINVAL otherwise), then runs the operation. Returns the result and reply length: the one answer
@@ -384,23 +389,22 @@ export function dispatch(ctx: DispatchContext, request: RequestDescriptor): Serv
   if (ctx.bufferOwners[request.buffer] !== (request.client | 0) || request.client === 0) return { result: -ERRNO.EINVAL, replyLength: 0, weight: 1 };
   const window = ctx.buffer(request.buffer).subarray(request.offset, request.offset + request.length);
   const reply = new Reply();
-  const answer = (result: number, replyLength = 0): Served => ({ result, replyLength, weight: weightOf(reply.pathBytes) });
   const mutating = ctx.mutated !== undefined && mutates(operation, request.args);
   try {
     const result = HANDLERS[operation.name](ctx, request, window, reply);
     // A result the reply cannot carry exactly, e.g. lseek to 2^62 in a directory (ext4 takes 63-bit hash positions):
     // EOVERFLOW, as lseek(2) answers for an offset its return type cannot hold.
-    if (!Number.isSafeInteger(result)) return answer(-ERRNO.EOVERFLOW);
-    if (result < 0) return answer(result);
+    if (!Number.isSafeInteger(result)) return answer(reply, -ERRNO.EOVERFLOW);
+    if (result < 0) return answer(reply, result);
     if (!Number.isInteger(reply.length) || reply.length < 0 || reply.length > window.length) {
       ctx.onBug(new RangeError(`reply length ${reply.length} outside the ${window.length}-byte window`), operation.name);
-      return answer(-ERRNO.EIO);
+      return answer(reply, -ERRNO.EIO);
     }
-    return answer(result, reply.length);
+    return answer(reply, result, reply.length);
   } catch (error) {
-    if (error instanceof FsError) return answer(-error.errno);
+    if (error instanceof FsError) return answer(reply, -error.errno);
     ctx.onBug(error, operation.name);
-    return answer(-ERRNO.EIO);
+    return answer(reply, -ERRNO.EIO);
   } finally {
     if (mutating) ctx.mutated!();
   }

@@ -36,6 +36,8 @@ export const WideHandleNames: HandleNames = {
 
 /** Words per slot: the generation (0: free; posted generations are even and ≥ 2), the service's descriptor. */
 const WORDS = 2;
+/** Word 0 is a hint: where the next search for a free slot starts (after the one handed out last). Slots follow. */
+const FIRST = WORDS;
 
 /** Slots by default: twice a service's open-file table (4,096), since one table serves every mount of a registration. */
 export const DEFAULT_HANDLE_SLOTS = 8192;
@@ -49,29 +51,38 @@ export class HandleTable implements HandleNames {
   }
 
   static allocate(slots = DEFAULT_HANDLE_SLOTS): SharedArrayBuffer {
-    return new SharedArrayBuffer(slots * WORDS * 4);
+    return new SharedArrayBuffer((FIRST + slots * WORDS) * 4);
+  }
+
+  private get slots(): number {
+    return (this.words.length - FIRST) / WORDS;
   }
 
   name(generation: number, handle: number): number {
     const w = this.words;
-    for (let slot = 0; slot * WORDS < w.length; slot++) {
-      if (Atomics.load(w, slot * WORDS) !== 0) continue;
-      if (Atomics.compareExchange(w, slot * WORDS, 0, -1) !== 0) continue;
-      Atomics.store(w, slot * WORDS + 1, handle);
-      Atomics.store(w, slot * WORDS, generation);
+    const slots = this.slots;
+    // From the hint on, so an open does not walk past every file already open.
+    const start = (Atomics.load(w, 0) >>> 0) % slots;
+    for (let i = 0; i < slots; i++) {
+      const slot = (start + i) % slots;
+      const at = FIRST + slot * WORDS;
+      if (Atomics.load(w, at) !== 0 || Atomics.compareExchange(w, at, 0, -1) !== 0) continue;
+      Atomics.store(w, at + 1, handle);
+      Atomics.store(w, at, generation);
+      Atomics.store(w, 0, slot + 1);
       return slot;
     }
     throw new FsError(ERRNO.EMFILE, "open");
   }
 
   resolve(fd: number): NamedHandle | null {
-    if (!Number.isInteger(fd) || fd < 0 || fd * WORDS >= this.words.length) return null;
-    const generation = Atomics.load(this.words, fd * WORDS);
+    if (!Number.isInteger(fd) || fd < 0 || fd >= this.slots) return null;
+    const generation = Atomics.load(this.words, FIRST + fd * WORDS);
     if (generation <= 0) return null;
-    return { generation, handle: Atomics.load(this.words, fd * WORDS + 1) };
+    return { generation, handle: Atomics.load(this.words, FIRST + fd * WORDS + 1) };
   }
 
   release(fd: number): void {
-    if (this.resolve(fd) !== null) Atomics.store(this.words, fd * WORDS, 0);
+    if (this.resolve(fd) !== null) Atomics.store(this.words, FIRST + fd * WORDS, 0);
   }
 }

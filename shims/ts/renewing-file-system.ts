@@ -42,6 +42,7 @@ export class RenewingFileSystem implements FileSystem {
   private renew(): boolean {
     if (this.board.generation === this.generation) return false;
     const posted = this.board.read();
+    this.fs?.forgetNodes();
     this.connection?.close();
     this.connection = null;
     this.fs = null;

@@ -148,6 +148,15 @@ export class RingFileSystem implements FileSystem {
     return result;
   }
 
+  /**
+   * Closes the FIFO nodes this instance still keeps ({@link RingFileSystemOptions.fifoNodes}) once its service is gone:
+   * their handles died with it, and nothing will close them one by one.
+   */
+  forgetNodes(): void {
+    for (const node of this.nodes.values()) this.fifos.closeNode(node);
+    this.nodes.clear();
+  }
+
   /** Whether `fd` is a FIFO read and written through the kernel (no position: read/write only, seeking ESPIPE). */
   isFifo(fd: number): boolean {
     return this.fifos.has(fd);
