@@ -16,7 +16,7 @@ import { Harness } from "../test/integration/harness.ts";
 import { makeFileSet, metadataOps, randomReadWrite, sequentialRead, sequentialWrite, type Rate, type Throughput } from "./backend-driver.ts";
 import { dropPageCache, mountCephFuse, type CephFuseMount } from "./ceph-fuse.ts";
 import { nodeFs, type BenchFs } from "./node-fs.ts";
-import { printTable } from "./stats.ts";
+import { printTable, quantile } from "./stats.ts";
 
 const MiB = 1 << 20;
 const SEQ_BYTES = Number(process.env.DANAUS_BENCH_SEQ_MIB ?? 256) * MiB;
@@ -29,6 +29,13 @@ const CLIENT_CPU = Math.max(0, navigator.hardwareConcurrency - 1);
 const SERVICE_CPUS = [0];
 /** DANAUS_BENCH_ONLY=topologies: only the placements of the data services (the other rows stay from the last run). */
 const ONLY_TOPOLOGIES = process.env.DANAUS_BENCH_ONLY === "topologies";
+/** Rounds over the placements (DANAUS_BENCH_TOPOLOGY_ROUNDS, default 3); the slowdowns are the median round's. */
+const TOPOLOGY_ROUNDS = Math.max(1, Number(process.env.DANAUS_BENCH_TOPOLOGY_ROUNDS ?? 3));
+/** The jobs of a row, as the slowdown table names them. */
+const JOBS = ["seqWrite", "seqWriteFsync", "seqReadCold", "seqReadWarm", "randRw", "meta"] as const;
+type Job = (typeof JOBS)[number];
+
+const median = (values: number[]) => quantile(values, 0.5);
 
 /** One system under test. */
 interface Target {
@@ -163,6 +170,7 @@ export async function run(): Promise<void> {
   const base = `bench-backend-${process.pid}`;
   const admin = await mountCephFuse(conf);
   const rows: Row[] = [];
+  const topologyRounds: Row[][] = [];
   try {
     mkdirSync(join(admin.path, base, "danaus"), { recursive: true });
     const makers: (() => Promise<Target>)[] = ONLY_TOPOLOGIES
@@ -172,49 +180,70 @@ export async function run(): Promise<void> {
           () => cephFuseTarget("ceph-fuse", conf, [], `${base}/fuse-default`),
           () => cephFuseTarget("ceph-fuse nopagecache", conf, ["--fuse_disable_pagecache=true"], `${base}/fuse-nopc`),
         ];
-    for (const [i, { name, topology }] of TOPOLOGIES.entries()) {
-      mkdirSync(join(admin.path, base, `topology-${i}`, "lower"), { recursive: true });
-      makers.push(() => topologyTarget(conf, `/${base}/topology-${i}`, name, topology));
-    }
-    for (const make of makers) {
+    const measureOne = async (make: () => Promise<Target>): Promise<Row> => {
       const target = await make();
       try {
-        rows.push(await measure(target));
+        return await measure(target);
       } finally {
         await target.close();
       }
+    };
+    for (const make of makers) rows.push(await measureOne(make));
+    // The placements take turns, round after round, each in a fresh directory, so a noisy minute of the shared machine
+    // falls on all of them.
+    for (let round = 0; round < TOPOLOGY_ROUNDS; round++) {
+      const roundRows: Row[] = [];
+      for (const [i, { name, topology }] of TOPOLOGIES.entries()) {
+        mkdirSync(join(admin.path, base, `topology-${i}-${round}`, "lower"), { recursive: true });
+        roundRows.push(await measureOne(() => topologyTarget(conf, `/${base}/topology-${i}-${round}`, name, topology)));
+      }
+      topologyRounds.push(roundRows);
     }
   } finally {
     rmSync(join(admin.path, base), { recursive: true, force: true });
     admin.unmount();
   }
-  printTable(
-    ["target", "seq write MB/s", "+fsync MB/s", "seq read cold MB/s", "seq read warm MB/s", "4k randrw ops/s", "meta ops/s"],
-    rows.map((r) => [r.target, r.seqWrite.mbPerSec, r.seqWriteFsync.mbPerSec, r.seqReadCold.mbPerSec, r.seqReadWarm.mbPerSec, r.randRw.opsPerSec, r.meta.opsPerSec]),
-  );
-  const by = (name: string) => rows.find((r) => r.target === name)!;
-  // Each job of the split placements against the fused one, as fused / split (the issue's bound: within 1.1).
-  const fused = by(TOPOLOGIES[0].name);
-  const slowdown = (split: Row) => ({
-    seqWrite: +(fused.seqWrite.mbPerSec / split.seqWrite.mbPerSec).toFixed(2),
-    seqWriteFsync: +(fused.seqWriteFsync.mbPerSec / split.seqWriteFsync.mbPerSec).toFixed(2),
-    seqReadCold: +(fused.seqReadCold.mbPerSec / split.seqReadCold.mbPerSec).toFixed(2),
-    seqReadWarm: +(fused.seqReadWarm.mbPerSec / split.seqReadWarm.mbPerSec).toFixed(2),
-    randRw: +(fused.randRw.opsPerSec / split.randRw.opsPerSec).toFixed(2),
-    meta: +(fused.meta.opsPerSec / split.meta.opsPerSec).toFixed(2),
+  const columns = ["target", "seq write MB/s", "+fsync MB/s", "seq read cold MB/s", "seq read warm MB/s", "4k randrw ops/s", "meta ops/s"];
+  const line = (r: Row) => [r.target, r.seqWrite.mbPerSec, r.seqWriteFsync.mbPerSec, r.seqReadCold.mbPerSec, r.seqReadWarm.mbPerSec, r.randRw.opsPerSec, r.meta.opsPerSec];
+  if (rows.length > 0) printTable(columns, rows.map(line));
+  for (const [round, roundRows] of topologyRounds.entries()) {
+    process.stdout.write(`\nthe union mount per placement, round ${round + 1} of ${topologyRounds.length}:\n`);
+    printTable(columns, roundRows.map(line));
+  }
+  // Each job of the split placements against the fused one, as fused / split (the issue's bound: within 1.1), per round;
+  // the table gives the median round and the range.
+  const slowdown = (fused: Row, split: Row): Record<Job, number> => ({
+    seqWrite: fused.seqWrite.mbPerSec / split.seqWrite.mbPerSec,
+    seqWriteFsync: fused.seqWriteFsync.mbPerSec / split.seqWriteFsync.mbPerSec,
+    seqReadCold: fused.seqReadCold.mbPerSec / split.seqReadCold.mbPerSec,
+    seqReadWarm: fused.seqReadWarm.mbPerSec / split.seqReadWarm.mbPerSec,
+    randRw: fused.randRw.opsPerSec / split.randRw.opsPerSec,
+    meta: fused.meta.opsPerSec / split.meta.opsPerSec,
   });
-  const topologySlowdown = Object.fromEntries(TOPOLOGIES.slice(1).map(({ name }) => [name, slowdown(by(name))]));
-  process.stdout.write("\nslowdown of each placement against the fused one on the union mount (fused / split; wanted <= 1.1 on Ceph-bound jobs):\n");
-  printTable(["placement", "seq write", "+fsync", "read cold", "read warm", "4k randrw", "meta"], Object.entries(topologySlowdown).map(([name, r]) => [name, r.seqWrite, r.seqWriteFsync, r.seqReadCold, r.seqReadWarm, r.randRw, r.meta]));
+  const perRound = (name: string) => topologyRounds.map((r) => slowdown(r.find((x) => x.target === TOPOLOGIES[0].name)!, r.find((x) => x.target === name)!));
+  const topologySlowdown = Object.fromEntries(TOPOLOGIES.slice(1).map(({ name }) => [name, Object.fromEntries(JOBS.map((job) => [job, +median(perRound(name).map((r) => r[job])).toFixed(2)]))]));
+  const topologySlowdownRange = Object.fromEntries(
+    TOPOLOGIES.slice(1).map(({ name }) => [name, Object.fromEntries(JOBS.map((job) => {
+      const values = perRound(name).map((r) => r[job]);
+      return [job, [+Math.min(...values).toFixed(2), +Math.max(...values).toFixed(2)]];
+    }))]),
+  );
+  process.stdout.write(`\nslowdown of each placement against the fused one on the union mount (fused / split, median of ${topologyRounds.length} rounds [range]; wanted <= 1.1 on Ceph-bound jobs):\n`);
+  printTable(
+    ["placement", "seq write", "+fsync", "read cold", "read warm", "4k randrw", "meta"],
+    TOPOLOGIES.slice(1).map(({ name }) => [name, ...JOBS.map((job) => `${topologySlowdown[name]![job]} [${topologySlowdownRange[name]![job]!.join("–")}]`)]),
+  );
+  const rowsOut = [...rows, ...(topologyRounds[0] ?? [])];
   if (ONLY_TOPOLOGIES) {
     // Keep the last full run's other rows and targets; replace the topology rows.
     const file = join(import.meta.dir, "results", "backend.json");
     const last = JSON.parse(readFileSync(file, "utf8")) as { rows: Row[] };
     const names: readonly string[] = TOPOLOGIES.map((t) => t.name);
-    const out = { ...last, topologiesWhen: new Date().toISOString(), rows: [...last.rows.filter((r) => !names.includes(r.target)), ...rows], topologySlowdown };
+    const out = { ...last, topologiesWhen: new Date().toISOString(), rows: [...last.rows.filter((r) => !names.includes(r.target)), ...rowsOut], topologyRounds, topologySlowdown, topologySlowdownRange };
     writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
     return;
   }
+  const by = (name: string) => rows.find((r) => r.target === name)!;
   const d = by("danaus");
   const ratio = (a: number, b: number) => +(a / b).toFixed(2);
   const best = (pick: (r: Row) => number) => Math.max(pick(by("ceph-fuse")), pick(by("ceph-fuse nopagecache")));
@@ -244,10 +273,12 @@ export async function run(): Promise<void> {
     danausCephOptions: JSON.parse(process.env.DANAUS_BENCH_CEPH_OPTIONS ?? "{}"),
     serviceCpus: SERVICE_CPUS,
     clientCpu: CLIENT_CPU,
-    rows,
+    rows: rowsOut,
     targets,
     vsCephFuseDefault: vsDefault,
+    topologyRounds,
     topologySlowdown,
+    topologySlowdownRange,
   };
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
   writeFileSync(join(import.meta.dir, "results", "backend.json"), JSON.stringify(out, null, 2) + "\n");

@@ -10,11 +10,11 @@ import { Harness } from "../test/integration/harness.ts";
 import { drive, type DriveRequest, type DriveResult } from "./ipc-driver.ts";
 import { summary } from "./stats.ts";
 
-/** The placements compared, with their names in the table. */
+/** The placements compared, with their names in the table and the processes a request crosses beyond the router's. */
 export const TOPOLOGIES = [
-  { name: "fused (default)", topology: `[["client-cache", "union", "ipc-router"]]` },
-  { name: "router + data process", topology: `[["ipc-router"], ["union", "client-cache"]]` },
-  { name: "fully split", topology: `[["ipc-router"], ["union"], ["client-cache"]]` },
+  { name: "fused (default)", topology: `[["client-cache", "union", "ipc-router"]]`, hops: 0 },
+  { name: "router + data process", topology: `[["ipc-router"], ["union", "client-cache"]]`, hops: 1 },
+  { name: "fully split", topology: `[["ipc-router"], ["union"], ["client-cache"]]`, hops: 2 },
 ] as const;
 
 /** One measured operation under one topology. */

@@ -25,7 +25,7 @@ import { join } from "node:path";
 import type { ServiceName, TenantConfig } from "../kernel/config/index.ts";
 import { HandleTable, RenewingFileSystem, type SharedRegionView } from "../shims/ts/index.ts";
 import { attachMount, type MountBranches, type StorageShared } from "./client-cache/index.ts";
-import type { MountEntry } from "./ipc-router/registration.ts";
+import type { FrontMapping, MountEntry } from "../kernel/ipc/server/index.ts";
 import type { FileSystem } from "../kernel/ipc/protocol/index.ts";
 import { type RenameDir, UnionFileSystem, type UnionShared } from "./union/index.ts";
 
@@ -130,6 +130,17 @@ export function attachStackMount(shared: StackShared, attach: Attach, thread: nu
       return new UnionFileSystem({ upper: branch(attach.upper), lowers: attach.lowers.map(branch) }, shared.union, options);
     }
   }
+}
+
+/**
+ * The service threads' builder (kernel/ipc/server's `AttachMounts`, named by module to every data-path server's
+ * threads): `data` is `{ stack, mounts }` as data-path-server.ts hands it; one instance per mount, by mount id.
+ */
+export function attachMounts(data: unknown, thread: number, front: () => FrontMapping | null): (FileSystem | undefined)[] {
+  const { stack, mounts } = data as { stack: StackShared; mounts: StackMount[] };
+  const instances: (FileSystem | undefined)[] = [];
+  for (const mount of mounts) instances[mount.id] = attachStackMount(stack, mount.attach, thread, front);
+  return instances;
 }
 
 /** A registration with a channel host, as {@link planMounts} uses it. */

@@ -31,8 +31,8 @@ export const clientCacheService: ServiceDefinition = {
       ctx.log.info("client-cache runs in the ipc-router's process", { backend: backend.kind, root: backend.root });
       return {};
     }
-    const { IpcRouter } = await import("../ipc-router/index.ts");
-    const server = await IpcRouter.start(ctx, "client-cache");
+    const { DataPathServer } = await import("../data-path-server.ts");
+    const server = await DataPathServer.start(ctx, "client-cache");
     ctx.log.info("client-cache started", { backend: backend.kind, root: backend.root });
     return { stop: () => server.stop() };
   },

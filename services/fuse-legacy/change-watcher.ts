@@ -6,7 +6,7 @@
  */
 import type { Socket } from "bun";
 import * as v from "valibot";
-import { ChangedLineSchema, nameChangedFromWire, RegistrationReplySchema } from "../ipc-router/index.ts";
+import { ChangedLineSchema, nameChangedFromWire, RegistrationReplySchema } from "../../kernel/ipc/server/index.ts";
 import type { ChangedName } from "./server/index.ts";
 
 /** A file a client wrote. */

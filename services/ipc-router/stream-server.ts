@@ -7,10 +7,8 @@ import { rmSync } from "node:fs";
 import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import type { Logger } from "../../kernel/log/index.ts";
-import { dispatch, type DispatchContext } from "./dispatch.ts";
-import type { FileTable } from "./file-table.ts";
+import { dispatch, type DispatchContext, type FileTable, type MountEntry } from "../../kernel/ipc/server/index.ts";
 import { ARG_COUNT, ERRNO, STREAM_REPLY, STREAM_REQUEST, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
-import type { MountEntry } from "./registration.ts";
 
 interface StreamConnection {
   client: number;

@@ -21,8 +21,8 @@ export const unionService: ServiceDefinition = {
       ctx.log.info("union runs in its process's server", { mounts: unions, server: serverOf(placement, placement.union) });
       return {};
     }
-    const { IpcRouter } = await import("../ipc-router/index.ts");
-    const server = await IpcRouter.start(ctx, "union");
+    const { DataPathServer } = await import("../data-path-server.ts");
+    const server = await DataPathServer.start(ctx, "union");
     return { stop: () => server.stop() };
   },
 };

@@ -6,7 +6,7 @@
 import { constants } from "node:fs";
 import { join } from "node:path";
 import { loadHost } from "../../kernel/config/index.ts";
-import { routerSocketPath } from "../../services/ipc-router/index.ts";
+import { routerSocketPath } from "../../kernel/ipc/sockets.ts";
 import {
   bytesToName,
   ERRNO,

@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { ProcessWatch } from "../../kernel/sys/process-watch.ts";
 import { currentCpu } from "../../kernel/sys/libc.ts";
 import { BlockingUnixSocket, UnixSocketError } from "../../kernel/sys/unix-socket.ts";
-import { RegistrationReplySchema, type MountEntry } from "../../services/ipc-router/index.ts";
+import { RegistrationReplySchema, type MountEntry } from "../../kernel/ipc/server/index.ts";
 import { ERRNO, errnoNumber, FsError } from "../../kernel/ipc/protocol/index.ts";
 import type { Transport } from "./transport.ts";
 import { Region, RegionClosedError, RequestQueue, WaitTimeoutError, type Reply } from "../../kernel/ipc/ring/index.ts";

@@ -7,7 +7,7 @@
  * renewing-file-system.ts).
  */
 import { ERRNO, FsError } from "../../kernel/ipc/protocol/index.ts";
-import type { MountEntry } from "../../services/ipc-router/index.ts";
+import type { MountEntry } from "../../kernel/ipc/server/index.ts";
 import { Connection, type ThreadGrant } from "./connection.ts";
 import { GrantBoard } from "./grant-board.ts";
 import { HandleTable } from "./handle-names.ts";

@@ -3,7 +3,7 @@
  * Connection, over a Unix stream socket (for measuring what the ring saves; applications use the ring).
  */
 import { BlockingUnixSocket } from "../../kernel/sys/unix-socket.ts";
-import type { MountEntry } from "../../services/ipc-router/index.ts";
+import type { MountEntry } from "../../kernel/ipc/server/index.ts";
 import { ARG_COUNT, STREAM_REPLY, STREAM_REQUEST } from "../../kernel/ipc/protocol/index.ts";
 import type { Transport } from "./transport.ts";
 

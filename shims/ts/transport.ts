@@ -1,5 +1,5 @@
 /** @module transport — what a client-side FileSystem needs from its way to the service: a request buffer and one call. */
-import type { MountEntry } from "../../services/ipc-router/index.ts";
+import type { MountEntry } from "../../kernel/ipc/server/index.ts";
 
 /** A way to the tenant service: the shared-memory ring (Connection) or the stream socket (StreamTransport). */
 export interface Transport {

@@ -72,7 +72,7 @@ export const OPERATIONS = [
   { opcode: 1, name: "null", args: [], request: "none", reply: none, flags: CONTROL, since: 1,
     doc: "do nothing and answer 0: the round-trip probe" },
   // Registration (client ids, request buffers, the mount table) goes through the router's registration socket,
-  // whose connection also tells the router when a client process dies; see services/ipc-router/registration.ts.
+  // whose connection also tells the router when a client process dies; see kernel/ipc/server/registration.ts.
 
   { opcode: 16, name: "open", args: ["mount", "flags", "mode"], request: "path", reply: { result: "fd", payload: "fifo-node" }, flags: PATH, since: 1,
     mutatesWhen: { arg: "flags", anyOf: O.CREAT | O.TRUNC },

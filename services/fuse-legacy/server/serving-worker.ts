@@ -6,7 +6,7 @@
  */
 import { readSync, writeSync } from "node:fs";
 import { FaultState } from "../../../kernel/service-host/index.ts";
-import { GcPacer } from "../../ipc-router/gc-pacer.ts";
+import { GcPacer } from "../../../kernel/ipc/server/index.ts";
 import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { NodeTable } from "./node-table.ts";
 import { REQUEST_BUFFER_SIZE } from "./options.ts";

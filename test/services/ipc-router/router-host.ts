@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS, IpcRouter } from "../../../services/ipc-router/index.ts
 const { tenant, runtime, limits } = JSON.parse(process.argv[2]!) as Pick<ServiceContext, "tenant" | "runtime"> & { limits: object };
 const faults = new FaultState();
 const ctx: ServiceContext = { tenant, runtime, faults, log: new Logger({ tenant: tenant.name, service: "ipc-router" }, "debug") };
-const router = await IpcRouter.start(ctx, "ipc-router", { ...DEFAULT_LIMITS, ...limits });
+const router = await IpcRouter.start(ctx, { ...DEFAULT_LIMITS, ...limits });
 process.on("SIGTERM", async () => {
   await router.stop();
   process.exit(0);

@@ -6,7 +6,7 @@
 import * as v from "valibot";
 import { BlockingUnixSocket } from "../../../../kernel/sys/unix-socket.ts";
 import { errnoName, OPCODE } from "../../../../kernel/ipc/protocol/index.ts";
-import { RegistrationReplySchema } from "../../../../services/ipc-router/registration.ts";
+import { RegistrationReplySchema } from "../../../../kernel/ipc/server/index.ts";
 import { Region } from "../../../../kernel/ipc/ring/index.ts";
 import { dieWithParent, say } from "./helpers.ts";
 import { RawRing } from "./raw-ring.ts";

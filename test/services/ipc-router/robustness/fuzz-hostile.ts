@@ -10,7 +10,7 @@
  * whatever the timing. The mix includes FIFOs and sockets (mknod of S_IFIFO / S_IFSOCK, then opens of them).
  */
 import { ENTRY, ERRNO, errnoName, OPERATIONS, OPCODE } from "../../../../kernel/ipc/protocol/index.ts";
-import { RegistrationReplySchema, type RegistrationReply } from "../../../../services/ipc-router/registration.ts";
+import { RegistrationReplySchema, type RegistrationReply } from "../../../../kernel/ipc/server/index.ts";
 import { Region } from "../../../../kernel/ipc/ring/index.ts";
 import { BlockingUnixSocket } from "../../../../kernel/sys/unix-socket.ts";
 import * as v from "valibot";

@@ -3,13 +3,13 @@
  * buffers and the mount table, and whose connection close (the process exited or died) releases all they held.
  */
 import { rmSync } from "node:fs";
-import { listenPrivate } from "../../kernel/sys/private-socket.ts";
+import { listenPrivate } from "../../sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import * as v from "valibot";
-import type { Logger } from "../../kernel/log/index.ts";
+import type { Logger } from "../../log/index.ts";
 import type { ChangeLog } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
-import { ENTRY, ENTRY_STATE, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
+import { ENTRY, ENTRY_STATE, type FileSystem } from "../protocol/index.ts";
 import {
   MAX_REGISTRATION_BYTES,
   nameChangedToWire,
@@ -18,7 +18,7 @@ import {
   type RegistrationReply,
   type RegistrationRequest,
 } from "./registration.ts";
-import type { Region, RequestQueue } from "../../kernel/ipc/ring/index.ts";
+import type { Region, RequestQueue } from "../ring/index.ts";
 
 /** What the registry shares with the rest of the router. */
 export interface RegistryDeps {

@@ -1,9 +1,9 @@
 /**
- * @module test/services/ipc-router/change-log — the ring of what clients changed: file records and name records (paths
+ * @module test/kernel/ipc/server/change-log — the ring of what clients changed: file records and name records (paths
  * of any bytes), drains, once per drain, quiet clients, lapping of the ring and of the path arena.
  */
 import { describe, expect, test } from "bun:test";
-import { ChangeLog } from "../../../services/ipc-router/change-log.ts";
+import { ChangeLog } from "../../../../kernel/ipc/server/change-log.ts";
 
 describe("ChangeLog", () => {
   test("records are drained in order from where the last drain ended; a file is recorded once per drain, client and descriptor", () => {

@@ -22,11 +22,11 @@ import {
   type FileSystem,
   type Operation,
   type RequestDescriptor,
-} from "../../kernel/ipc/protocol/index.ts";
+} from "../protocol/index.ts";
 import type { NameChangeKind } from "./change-log.ts";
 import type { FrontRegion } from "./front-region.ts";
 import type { FileTable } from "./file-table.ts";
-import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE } from "../../kernel/ipc/protocol/linux.ts";
+import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE } from "../protocol/linux.ts";
 
 /** What a service thread needs to serve requests. */
 export interface DispatchContext {

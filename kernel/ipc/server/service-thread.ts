@@ -1,30 +1,37 @@
 /**
- * @module service-thread — one service thread of the router (a Bun Worker): pinned to its queue's cores, it takes
+ * @module service-thread — one service thread of a ring server (a Bun Worker): pinned to its queue's cores, it takes
  * requests off that queue, serves them through its own filesystem instances and completes them, until told to stop.
+ * Which instances it serves is the server's business, not the kernel's: the thread builds them with the `attachMounts`
+ * of the module its init names (services/tenant-stack.ts for a tenant's data path).
  */
-import { FaultState } from "../../kernel/service-host/index.ts";
-import { pinThread } from "../../kernel/sys/libc.ts";
-import { attachStackMount, type StackMount, type StackShared } from "../tenant-stack.ts";
+import { FaultState } from "../../service-host/index.ts";
+import { pinThread } from "../../sys/libc.ts";
 import { ActivityTable } from "./activity.ts";
 import { ChangeLog } from "./change-log.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
-import { FrontRegion } from "./front-region.ts";
+import { FrontRegion, type FrontMapping } from "./front-region.ts";
 import { GcPacer } from "./gc-pacer.ts";
-import { ERRNO, operationByOpcode, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
-import { Region, RequestQueue } from "../../kernel/ipc/ring/index.ts";
+import { ERRNO, operationByOpcode, type FileSystem } from "../protocol/index.ts";
+import { Region, RequestQueue } from "../ring/index.ts";
 
 /** Words of the control block shared between the router and its threads. */
 export const CONTROL = { stop: 0, threads: 1 } as const;
 
-/** What the router hands a service thread when it starts it. */
+/**
+ * Builds a thread's filesystem instances, indexed by mount id, from the server's plain `data`: `thread` is the
+ * thread's slot (unique among the server's threads), `front` the application region as mapped now (for bulk data
+ * passed by reference).
+ */
+export type AttachMounts = (data: unknown, thread: number, front: () => FrontMapping | null) => (FileSystem | undefined)[];
+
+/** What a server hands a service thread when it starts it. */
 export interface ServiceThreadInit {
   regionAddress: number;
   queue: number;
   cpus: number[];
-  mounts: StackMount[];
-  /** The tenant's storage (backend and cache) when this process runs client-cache, opened once by the router, and the union tables. */
-  stack: StackShared;
+  /** The module (URL) whose export `attachMounts` ({@link AttachMounts}) builds the thread's instances from `data`. */
+  served: { module: string; data: unknown };
   files: SharedArrayBuffer;
   bufferOwners: SharedArrayBuffer;
   control: SharedArrayBuffer;
@@ -59,8 +66,8 @@ function operationName(opcode: number): string {
   return operationByOpcode(opcode)?.name ?? `opcode ${opcode}`;
 }
 
-/** Runs a service thread until the router sets the stop word (or, for an extra thread, until it is idle long enough). */
-export function runServiceThread(init: ServiceThreadInit, post: (message: ServiceThreadMessage) => void): void {
+/** Runs a service thread until the server sets the stop word (or, for an extra thread, until it is idle long enough). */
+export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMounts, post: (message: ServiceThreadMessage) => void): void {
   const pinned = pinThread(init.cpus);
   const region = Region.attach(init.regionAddress);
   // Clients may share this thread's core (fuse-legacy always does, and a tenant's containers run in its pool): a quick
@@ -72,12 +79,11 @@ export function runServiceThread(init: ServiceThreadInit, post: (message: Servic
   const control = new Int32Array(init.control);
   const faults = FaultState.attach(init.faults);
   const activity = new ActivityTable(init.activity);
-  const mounts: (FileSystem | undefined)[] = [];
   // The application region: the front's own, or (a channel host) the front's file, mapped on the first reference.
   const referenced = new BigInt64Array(init.referenced);
   const front = init.besideClients ? FrontRegion.at(init.frontRegionPath) : FrontRegion.own(region);
   // The thread's activity slot is also its request buffer on every channel the server reaches (tenant-stack.ts).
-  for (const mount of init.mounts) mounts[mount.id] = attachStackMount(init.stack, mount.attach, init.activitySlot, () => front.current());
+  const mounts = attachMounts(init.served.data, init.activitySlot, () => front.current());
   const changes = new ChangeLog(init.changes);
   const ctx: DispatchContext = {
     ...(init.besideClients ? { front, referenced: (bytes: number) => void Atomics.add(referenced, 0, BigInt(bytes)) } : {}),

@@ -123,4 +123,4 @@ export const ChangedLineSchema = v.object({
 /** A line a watcher hears. */
 export type ChangedLine = v.InferOutput<typeof ChangedLineSchema>;
 
-export { routerSocketPath } from "../../kernel/ipc/sockets.ts";
+export { routerSocketPath } from "../sockets.ts";

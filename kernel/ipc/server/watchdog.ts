@@ -4,8 +4,8 @@
  * held request (operation, path or descriptor, age, client) for the log and `danaus status`.
  */
 import type { ActiveRequest, ActivityTable } from "./activity.ts";
-import { bytesToName, escapeName, OP_FLAG, operationByOpcode, PATH_MAX, readRequest } from "../../kernel/ipc/protocol/index.ts";
-import type { Region } from "../../kernel/ipc/ring/index.ts";
+import { bytesToName, escapeName, OP_FLAG, operationByOpcode, PATH_MAX, readRequest } from "../protocol/index.ts";
+import type { Region } from "../ring/index.ts";
 
 /** A request in service for longer than the bound, as the watchdog reports it. */
 export interface HeldRequest extends ActiveRequest {

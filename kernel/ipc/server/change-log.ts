@@ -11,7 +11,7 @@
  * watcher's own process (fuse-legacy's: the kernel knows what it changed) are quiet: their changes cost one scan of a
  * short list, no stat, no record.
  */
-import { bytesToName } from "../../kernel/ipc/protocol/index.ts";
+import { bytesToName } from "../protocol/index.ts";
 
 /** Entries the ring holds; a drain every few milliseconds keeps far below it. */
 const CAPACITY = 4096;

@@ -1,6 +1,6 @@
 /** @module file-table.test — the shared open-file table's directory-stream limit per client. */
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_MAX_DIR_STREAMS, FileTable } from "../../../services/ipc-router/file-table.ts";
+import { DEFAULT_MAX_DIR_STREAMS, FileTable } from "../../../../kernel/ipc/server/file-table.ts";
 
 const A = 11;
 const B = 22;

@@ -9,8 +9,8 @@
  * another, is never used: the thread maps the current file, checks its pid, and unmaps the old mapping, between
  * requests, when no view of it is alive in this thread (see Region.unmap).
  */
-import { REGION_STATUS } from "../../kernel/ipc/protocol/index.ts";
-import { Region } from "../../kernel/ipc/ring/index.ts";
+import { REGION_STATUS } from "../protocol/index.ts";
+import { Region } from "../ring/index.ts";
 
 /** The mapped front region, the pid serving it, and where its request buffers are. */
 export interface FrontMapping {
