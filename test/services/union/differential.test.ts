@@ -32,7 +32,8 @@ import { createUnionShared, type RenameDir, UnionFileSystem } from "../../../ser
 import { DanausClient } from "../../../shims/ts/index.ts";
 import { maskedMode } from "../../../shims/ts/umask.ts";
 import { listNames } from "../../conformance/harness.ts";
-import { Harness } from "../../integration/harness.ts";
+import { isMountPoint } from "../../../kernel/sys/mounts.ts";
+import { Harness, waitFor } from "../../integration/harness.ts";
 import { mulberry32, type Random } from "./random.ts";
 
 const SEED = Number(process.env.DANAUS_UNION_SEED ?? 20261125);
@@ -339,14 +340,16 @@ function mountOverlay(lowers: readonly string[], upper: string, work: string, mo
 
 /** Builds `lowerCount` seeded lower trees, mounts overlayfs on one copy, the union on the other, and compares. */
 /** Where the union under test runs: in this process over local branches, or in a tenant of its own (see {@link ourUnion}). */
-type Placement = "in-process" | "fully split";
+type Placement = "in-process" | "fully split" | "fully split, through the kernel";
 
 /**
  * The union over `dir/u`'s upper and lowers: in this process (LocalBackends), or "fully split": a real supervisor whose
  * tenant has `dir/u` as its local backend and runs ipc-router, union and client-cache each in a process of its own, so
- * every step crosses router → union → client-cache over shared-memory channels (issue 14).
+ * every step crosses router → union → client-cache over shared-memory channels (issue 14); "through the kernel", the
+ * same with fuse-legacy in a fourth process and the union mount `legacy`, so every step is a system call on its FUSE
+ * mount (kernel → fuse-legacy → router → union → client-cache), compared through node:fs as overlayfs is.
  */
-async function ourUnion(placement: Placement, dir: string, lowerNames: readonly string[], renameDir: RenameDir): Promise<{ fs: FileSystem; close(): Promise<void> }> {
+async function ourUnion(placement: Placement, dir: string, lowerNames: readonly string[], renameDir: RenameDir): Promise<{ fs?: FileSystem; side?: Side; close(): Promise<void> }> {
   if (placement === "in-process") {
     const upper = new LocalBackend(join(dir, "u", "upper"));
     const lowers = lowerNames.map((name) => new LocalBackend(join(dir, "u", name)));
@@ -359,13 +362,22 @@ async function ourUnion(placement: Placement, dir: string, lowerNames: readonly 
       },
     };
   }
+  const kernelPath = placement === "fully split, through the kernel";
+  const h = new Harness({ tenants: {} });
+  const mountPath = kernelPath ? join(h.dir, "fuse") : "/mnt/test/differential";
   const tenant = [
-    `name = "alpha"`, `cpus = [0]`, `memory = "512MiB"`, `shareCpus = true`, `topology = [["ipc-router"], ["union"], ["client-cache"]]`,
+    `name = "alpha"`, `cpus = [0]`, `memory = "512MiB"`, `shareCpus = true`,
+    `topology = [["ipc-router"], ["union"], ["client-cache"]${kernelPath ? `, ["fuse-legacy"]` : ""}]`,
     `[backend]`, `kind = "local"`, `root = ${JSON.stringify(join(dir, "u"))}`,
-    `[[mounts]]`, `path = "/mnt/test/differential"`, `upper = "upper"`, `lowers = ${JSON.stringify(lowerNames)}`, `renameDir = "${renameDir}"`,
+    `[[mounts]]`, `path = ${JSON.stringify(mountPath)}`, `upper = "upper"`, `lowers = ${JSON.stringify(lowerNames)}`, `renameDir = "${renameDir}"`,
+    ...(kernelPath ? [`legacy = true`] : []),
   ].join("\n");
-  const h = new Harness({ tenants: { alpha: tenant } });
+  h.writeTenant("alpha", tenant);
   await h.start(["alpha"]);
+  if (kernelPath) {
+    await waitFor("the legacy union mount", () => isMountPoint(mountPath), 30_000);
+    return { side: kernelSide(mountPath), close: () => h.stop() };
+  }
   const client = DanausClient.connect({ socket: join(h.dir, "state/run/alpha/router.sock") });
   const ring = client.fileSystem("/mnt/test/differential");
   // The kernel applies this process's umask to the overlayfs side's creates (and the in-process backends' syscalls
@@ -386,7 +398,7 @@ async function differential(lowerCount: number, renameDir: RenameDir = "copy-up"
   const seed = SEED + lowerCount - 1;
   const random = mulberry32(seed);
   const focus: string[] = [];
-  const dir = join(base, `lowers-${lowerCount}-${renameDir}-${placement.replace(" ", "-")}`);
+  const dir = join(base, `lowers-${lowerCount}-${renameDir}-${placement.replace(/[^a-z]+/g, "-")}`);
   const lowerNames = Array.from({ length: lowerCount }, (_, i) => `lower${i}`);
   for (const name of lowerNames) {
     const source = join(dir, "src", name);
@@ -397,7 +409,10 @@ async function differential(lowerCount: number, renameDir: RenameDir = "copy-up"
       expect(spawnSync("cp", ["-a", source, join(dir, copy, name)]).status).toBe(0);
     }
   }
-  const why = mountOverlay(lowerNames.map((name) => join(dir, "k", name)), join(dir, "k", "upper"), join(dir, "k", "work"), join(dir, "k", "merged"), renameDir);
+  const why =
+    placement === "fully split, through the kernel" && !nodeFs.existsSync("/dev/fuse")
+      ? "no /dev/fuse for the legacy mount"
+      : mountOverlay(lowerNames.map((name) => join(dir, "k", name)), join(dir, "k", "upper"), join(dir, "k", "work"), join(dir, "k", "merged"), renameDir);
   if (why !== null) {
     if (process.env.CI === "true") throw new Error(`differential test cannot run under CI: ${why}`);
     process.stderr.write(`union differential test skipped: ${why}\n`);
@@ -405,7 +420,7 @@ async function differential(lowerCount: number, renameDir: RenameDir = "copy-up"
   }
   const union = await ourUnion(placement, dir, lowerNames, renameDir);
   const kernel = kernelSide(join(dir, "k", "merged"));
-  const ours = unionSide(union.fs);
+  const ours = union.side ?? unionSide(union.fs!);
   const history: string[] = [];
   const tally = new Map<string, number>();
   const replay = `DANAUS_UNION_SEED=${SEED} bun test test/services/union/differential.test.ts -t '${renameDir === "exdev" ? "exdev" : `overlayfs over ${lowerCount} lower`}'`;
@@ -447,3 +462,4 @@ test(`the union answers like overlayfs over 1 lower (seed ${SEED}, ${STEPS} step
 test(`the union answers like overlayfs over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2), 60_000);
 test(`renameDir = "exdev": the union answers like overlayfs with redirect_dir=off over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2, "exdev"), 60_000);
 test(`fully split topology (router → union → client-cache processes): the union answers like overlayfs over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2, "copy-up", "fully split"), 180_000);
+test(`fully split topology through a legacy FUSE mount (kernel → fuse-legacy → router → union → client-cache): the union answers like overlayfs over 2 lowers (seed ${SEED}, ${STEPS} steps)`, () => differential(2, "copy-up", "fully split, through the kernel"), 240_000);
