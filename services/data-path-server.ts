@@ -190,6 +190,8 @@ export class DataPathServer {
         channels: this.downstream.size,
         // Bytes read or written in place in the applications' region on requests from the process above.
         referencedBytes: this.ring.referencedBytes(),
+        // Bytes copied between two of its files on requests from the process above (a union's copy-up).
+        copiedBytes: this.ring.copiedBytes(),
       };
       const notes = held.map((line) => `held request: ${line}`);
       if (this.role === "client-cache") {

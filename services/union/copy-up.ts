@@ -19,6 +19,8 @@ import { META_PREFIX } from "./whiteout.ts";
 
 /** Bytes copied per read/write during copy-up. */
 export const COPY_CHUNK = 1 << 20;
+/** Bytes asked of one in-service copy (the service copies at most 16 MiB per request; the loop asks again). */
+const COPY_STEP = 64 * 1024 * 1024;
 const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
 let counter = 0;
 
@@ -158,10 +160,20 @@ export function copyUp(stack: BranchStack, node: Node, data: boolean): void {
   }
 }
 
-/** Copies the whole content of `path` in `lower` to the open upper handle `out`, a chunk at a time. */
+/**
+ * Copies the whole content of `path` in `lower` to the open upper handle `out`: inside the service below when the
+ * upper can copy from the lower there (both branches served by one client-cache process: the bytes never come up to
+ * the union), else a chunk at a time through this process.
+ */
 export function copyData(lower: ReadOnlyFileSystem, path: string, upper: FileSystem, out: number): void {
   const input = lower.open(path, 0, 0);
   try {
+    let copied = upper.copyFrom?.(out, 0, lower, input, 0, COPY_STEP);
+    if (copied !== undefined) {
+      // Whether it can copy from `lower` does not change from one call to the next.
+      for (let offset = copied; copied !== 0; offset += copied) copied = upper.copyFrom!(out, offset, lower, input, offset, COPY_STEP)!;
+      return;
+    }
     const chunk = new Uint8Array(COPY_CHUNK);
     for (let offset = 0; ; ) {
       const count = lower.pread(input, chunk, offset);

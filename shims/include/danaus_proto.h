@@ -14,7 +14,7 @@
 #define DANAUS_STATIC_ASSERT(cond, what) _Static_assert(cond, what)
 #endif
 
-#define DANAUS_PROTOCOL_VERSION 6
+#define DANAUS_PROTOCOL_VERSION 7
 #define DANAUS_REGION_MAGIC 0x53554e44u
 #define DANAUS_ARG_COUNT 6
 #define DANAUS_HEADER_SLOT 256
@@ -93,6 +93,7 @@ enum danaus_opcode {
   DANAUS_OP_PWRITE_REF = 45,            /* between services: write count bytes at offset taken straight from the tenant's application region (served by process `front`) at byte `at` */
   DANAUS_OP_READ_REF = 46,              /* between services: read(2) of up to count bytes straight into the tenant's application region (served by process `front`) at byte `at` */
   DANAUS_OP_WRITE_REF = 47,             /* between services: write(2) of count bytes taken straight from the tenant's application region (served by process `front`) at byte `at` */
+  DANAUS_OP_COPY_RANGE = 48,            /* between services: copy up to count bytes of open file in_fd from in_offset to open file fd at offset inside the service (both the requester's; the window is the service's scratch); result is the bytes copied, short at the end of in_fd */
 };
 
 /* Index in args[] of each named argument. */
@@ -167,6 +168,11 @@ enum danaus_opcode {
 #define DANAUS_WRITE_REF_ARG_COUNT 1
 #define DANAUS_WRITE_REF_ARG_FRONT 2
 #define DANAUS_WRITE_REF_ARG_AT 3
+#define DANAUS_COPY_RANGE_ARG_FD 0
+#define DANAUS_COPY_RANGE_ARG_OFFSET 1
+#define DANAUS_COPY_RANGE_ARG_IN_FD 2
+#define DANAUS_COPY_RANGE_ARG_IN_OFFSET 3
+#define DANAUS_COPY_RANGE_ARG_COUNT 4
 
 /* X(name, opcode, flags, request payload, reply payload, argument count) for every operation. */
 #define DANAUS_OPERATIONS(X) \
@@ -202,7 +208,8 @@ enum danaus_opcode {
   X(pread_ref, 44, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5) \
   X(pwrite_ref, 45, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5) \
   X(read_ref, 46, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 4) \
-  X(write_ref, 47, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 4)
+  X(write_ref, 47, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 4) \
+  X(copy_range, 48, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5)
 
 /* region header at offset 0 */
 struct danaus_region_header {

@@ -250,6 +250,15 @@ export class RingFileSystem implements FileSystem {
     return this.writeChunks(data, null, fd);
   }
 
+  /**
+   * copy_range: the service copies up to `count` bytes of its file `input` from `inOffset` to its file `fd` at
+   * `offset` (both handles of this registration), using this connection's request buffer as its scratch.
+   */
+  copyRange(fd: number, offset: number, input: number, inOffset: number, count: number): number {
+    if (this.fifos.has(fd) || this.fifos.has(input)) this.fifos.unseekable("copy_file_range");
+    return this.call("copy_range", { fd, offset, in_fd: input, in_offset: inOffset, count }, this.connection.bufferSize).result;
+  }
+
   lseek(fd: number, offset: number, whence: number): number {
     if (this.fifos.has(fd)) this.fifos.unseekable("lseek");
     return this.call("lseek", { fd, offset, whence }, 0).result;

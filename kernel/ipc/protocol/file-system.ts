@@ -150,6 +150,14 @@ export interface FileSystem {
   access(path: string, mode: number): void;
   /** statfs(2) of the filesystem holding `path`. */
   statfs(path: string): Statfs;
+  /**
+   * copy_file_range(2) between two instances, where one can do it without the bytes passing through the caller:
+   * copies up to `count` bytes of `input` (a handle of `source`) from `inOffset` to this instance's `fd` at `offset`;
+   * returns the bytes copied (short, or 0, at the end of `input`), or undefined when this instance cannot copy from
+   * `source` (the caller then copies through pread and pwrite). Optional: the channel client has it, so a union in
+   * its own process copies a file up inside the client-cache process.
+   */
+  copyFrom?(fd: number, offset: number, source: ReadOnlyFileSystem, input: number, inOffset: number, count: number): number | undefined;
 }
 
 /** The calls of {@link FileSystem} that never change a file or a name. */

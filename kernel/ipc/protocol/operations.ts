@@ -4,7 +4,7 @@ import { ERRNO } from "./errno.ts";
 import { O } from "./linux.ts";
 
 /** Version of the wire protocol; bump on any change to the tables in this folder. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** Operation flags (a bitmask, also emitted into the C header as `DANAUS_OPF_*`). */
 export const OP_FLAG = {
@@ -139,6 +139,8 @@ export const OPERATIONS = [
     doc: "between services: read(2) of up to count bytes straight into the tenant's application region (served by process `front`) at byte `at`" },
   { opcode: 47, name: "write_ref", args: ["fd", "count", "front", "at"], request: "none", reply: { result: "count", payload: "none" }, flags: FD | MUTATES, since: 6,
     doc: "between services: write(2) of count bytes taken straight from the tenant's application region (served by process `front`) at byte `at`" },
+  { opcode: 48, name: "copy_range", args: ["fd", "offset", "in_fd", "in_offset", "count"], request: "none", reply: { result: "count", payload: "none" }, flags: FD | MUTATES, since: 7,
+    doc: "between services: copy up to count bytes of open file in_fd from in_offset to open file fd at offset inside the service (both the requester's; the window is the service's scratch); result is the bytes copied, short at the end of in_fd" },
 ] as const satisfies readonly OperationSpec[];
 
 /** A declared operation. */

@@ -69,6 +69,8 @@ export interface DispatchContext {
   readonly front?: FrontRegion;
   /** Counts bytes a `*_ref` request moved in place (the front region's bytes, never copied through a channel). */
   referenced?(bytes: number): void;
+  /** Counts bytes a `copy_range` request copied inside this service (never sent up the channel). */
+  copied?(bytes: number): void;
 }
 
 /** Which file: its device and inode numbers. */
@@ -176,6 +178,28 @@ function onReference(
     ctx.referenced?.(count);
     return writes ? changed(ctx, request, count, () => fs.fstat(handle)) : count;
   });
+}
+
+/** Most bytes one `copy_range` request copies (the caller asks again for the rest), so no request holds its thread long. */
+const COPY_RANGE_MAX = 16 * 1024 * 1024;
+
+/**
+ * Copies up to `count` bytes of `input` in `from` at `inOffset` to `out` in `to` at `offset` through `scratch`; returns
+ * the bytes copied (fewer at the end of `input`).
+ */
+function copyRange(from: FileSystem, input: number, inOffset: number, to: FileSystem, out: number, offset: number, count: number, scratch: Uint8Array): number {
+  let done = 0;
+  while (done < count) {
+    const got = from.pread(input, scratch.subarray(0, Math.min(scratch.length, count - done)), inOffset + done);
+    if (got === 0) break;
+    for (let put = 0; put < got; ) {
+      const wrote = to.pwrite(out, scratch.subarray(put, got), offset + done + put);
+      if (wrote <= 0) return done + put; // a file that takes no more (as write(2) answering 0)
+      put += wrote;
+    }
+    done += got;
+  }
+  return done;
 }
 
 /** Writes `stat` as the reply payload; EINVAL when the window cannot hold it. */
@@ -359,6 +383,23 @@ const HANDLERS: Record<Operation["name"], Handler> = {
   pwrite_ref: onReference("pwrite_ref", true, (fs, handle, bytes, a) => fs.pwrite(handle, bytes, a[ARG.pwrite_ref.offset]!)),
   read_ref: onReference("read_ref", false, (fs, handle, bytes) => fs.read(handle, bytes)),
   write_ref: onReference("write_ref", true, (fs, handle, bytes) => fs.write(handle, bytes)),
+  copy_range: onFile((fs, handle, request, window, ctx) => {
+    const a = request.args;
+    const at = ARG.copy_range;
+    const [offset, inOffset, count] = [a[at.offset]!, a[at.in_offset]!, a[at.count]!];
+    if (![offset, inOffset, count].every((n) => Number.isSafeInteger(n) && n >= 0) || window.length === 0) return -ERRNO.EINVAL;
+    const input = ctx.files.acquire(a[at.in_fd]!, request.client);
+    if (input === null) return -ERRNO.EBADF;
+    try {
+      const from = ctx.mounts[input.mount];
+      if (from === undefined) return -ERRNO.EBADF;
+      const done = copyRange(from, input.handle, inOffset, fs, handle, offset, Math.min(count, COPY_RANGE_MAX), window);
+      ctx.copied?.(done);
+      return changed(ctx, request, done, () => fs.fstat(handle));
+    } finally {
+      ctx.files.release(input);
+    }
+  }),
   statfs: onPath(1, (fs, [path], _request, window, _ctx, reply) => {
     if (window.length < STATFS.size) return -ERRNO.EINVAL;
     encodeStatfs(new DataView(window.buffer, window.byteOffset, window.length), 0, fs.statfs(path!));

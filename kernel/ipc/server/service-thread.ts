@@ -49,7 +49,7 @@ export interface ServiceThreadInit {
   besideClients: boolean;
   /** The front's region file (the tenant's application region). */
   frontRegionPath: string;
-  /** One i64: bytes this server's threads moved by reference (`pread_ref`, `pwrite_ref`), for its status. */
+  /** Two i64s, for its status: bytes this server's threads moved by reference (`pread_ref`, `pwrite_ref`), and copied inside it (`copy_range`). */
   referenced: SharedArrayBuffer;
 }
 
@@ -86,7 +86,9 @@ export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMo
   const mounts = attachMounts(init.served.data, init.activitySlot, () => front.current());
   const changes = new ChangeLog(init.changes);
   const ctx: DispatchContext = {
-    ...(init.besideClients ? { front, referenced: (bytes: number) => void Atomics.add(referenced, 0, BigInt(bytes)) } : {}),
+    ...(init.besideClients
+      ? { front, referenced: (bytes: number) => void Atomics.add(referenced, 0, BigInt(bytes)), copied: (bytes: number) => void Atomics.add(referenced, 1, BigInt(bytes)) }
+      : {}),
     mounts,
     files: new FileTable(init.files),
     bufferOwners: new Int32Array(init.bufferOwners),

@@ -98,6 +98,28 @@ test("bulk data goes down the graph by reference: union and client-cache read an
   });
 });
 
+test("a copy-up copies inside client-cache: the lower file's bytes never come up the channel to the union", async () => {
+  const before = await betaStats();
+  // 20 MiB: more than one copy_range request copies (16 MiB each), in 1 MiB windows.
+  const lower = new Uint8Array(20 << 20).map((_, i) => (i * 13 + (i >> 20)) & 0xff);
+  writeFileSync(join(h.dir, "state/backends/beta/images/base/layer0/big"), lower);
+  const fd = client.open(`${UNION}/big`, constants.O_RDWR, 0);
+  try {
+    expect(client.pwrite(fd, new Uint8Array([0xee]), 5)).toBe(1);
+  } finally {
+    client.close(fd);
+  }
+  const expected = Buffer.from(lower);
+  expected[5] = 0xee;
+  const upper = readFileSync(join(h.dir, "state/backends/beta/containers/c1/upper/big"));
+  expect(upper.length).toBe(expected.length);
+  expect(Buffer.compare(upper, expected)).toBe(0);
+  // The lower stays as it was.
+  expect(Buffer.compare(readFileSync(join(h.dir, "state/backends/beta/images/base/layer0/big")), Buffer.from(lower))).toBe(0);
+  const copied = (stats: Record<string, Record<string, number>>) => stats["client-cache"]!.copiedBytes! - before["client-cache"]!.copiedBytes!;
+  await waitFor("the copy-up counted in client-cache", async () => copied(await betaStats()) >= lower.length);
+});
+
 test("every thread of every process of beta runs on beta's core (its pool; the service threads are pinned too)", async () => {
   if (detectPoolSupport().kind === "unavailable") {
     console.warn("pools unavailable here (not root, or no cgroup controllers): the placement check is skipped");

@@ -78,7 +78,7 @@ describe("checkOperations catches declaration mistakes", () => {
 });
 
 describe("mutates: which requests bump the tenant's mutation generation", () => {
-  const CHANGING = ["write", "pwrite", "ftruncate", "truncate", "mkdir", "rmdir", "unlink", "rename", "symlink", "link", "chmod", "chown", "utimens", "mknod", "pwrite_ref", "write_ref"];
+  const CHANGING = ["write", "pwrite", "ftruncate", "truncate", "mkdir", "rmdir", "unlink", "rename", "symlink", "link", "chmod", "chown", "utimens", "mknod", "pwrite_ref", "write_ref", "copy_range"];
 
   test("every operation that changes a file or a name, whatever its arguments; none that only reads", () => {
     for (const op of OPERATIONS) {
