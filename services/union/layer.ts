@@ -110,8 +110,21 @@ export class BranchStack {
   }
 
   /** The root directory node (stat from the upper). */
+  /**
+   * The root's node. Its lstat is taken when first asked for: resolving a path below the root only needs the root's
+   * layers, and in a split topology every lstat is a crossing to the client-cache process.
+   */
   root(): Node {
-    return { path: "", branch: 0, stat: this.upper.lstat(""), layers: this.rootLayers };
+    const upper = this.upper;
+    let stat: Stat | undefined;
+    return {
+      path: "",
+      branch: 0,
+      get stat() {
+        return (stat ??= upper.lstat(""));
+      },
+      layers: this.rootLayers,
+    };
   }
 
   /** lstat of `path` in branch `b`, or null when it is missing. Other errors propagate (ENAMETOOLONG, EACCES...). */
@@ -152,7 +165,7 @@ export class BranchStack {
    * capability on a read-only lower's directories, so it cannot know an absence by itself). The upper's whiteout
    * is looked for even there, because callers act on it (`Resolved.whiteout` 0); a lower's is reported as -1.
    */
-  lookupChild(dir: Node, name: string): Lookup {
+  lookupChild(dir: Pick<Node, "path" | "layers">, name: string): Lookup {
     const path = childPath(dir.path, name);
     const layers = dir.layers;
     const last = layers.length - 1;
@@ -193,7 +206,7 @@ export class BranchStack {
 
   /** Whether a lower branch of directory `dir` holds `name` (ignoring the upper and its whiteouts). */
   lowerHas(dir: Node, name: string): Lookup {
-    return this.lookupChild({ ...dir, layers: dir.layers.filter((b) => b !== 0) }, name);
+    return this.lookupChild({ path: dir.path, layers: dir.layers.filter((b) => b !== 0) }, name);
   }
 
   /**
