@@ -25,24 +25,19 @@ export type RouterLimits = RingLimits;
 export { DEFAULT_LIMITS };
 
 /**
- * The limits of `tenant`'s router: the defaults, plus one request buffer per serving thread and one per registration
- * for every legacy mount fuse-legacy reaches through the ring (its own process), so however many legacy mounts a
- * tenant has, they never run out of buffers nor take those of its other clients.
+ * The limits of `tenant`'s server in `role`. The front's: the defaults, plus one request buffer per serving thread and
+ * one per registration for every legacy mount fuse-legacy reaches through the ring (its own process), so however many
+ * legacy mounts a tenant has, they never run out of buffers nor take those of its other clients.
  */
 export function limitsFor(tenant: ServiceContext["tenant"], role: DataService = "ipc-router"): RouterLimits {
   if (role !== "ipc-router") {
     // A channel host's clients are the serving threads of the (at most two) servers above it, each with one buffer per
     // thread it may run and one for its main thread (see tenant-stack.ts), and a few for tools.
-    return { ...DEFAULT_LIMITS, bufferCount: 2 * (threadSlots(tenant) + 1) + 8, heldAfterMs: tenant.heldRequestMs };
+    return { ...DEFAULT_LIMITS, bufferCount: 2 * (threadSlotsOf(tenant.cpus) + 1) + 8, heldAfterMs: tenant.heldRequestMs };
   }
   const inProcess = tenant.topology.some((group) => group.includes("fuse-legacy") && group.includes("ipc-router"));
   const legacy = inProcess ? 0 : tenant.mounts.filter((m) => m.legacy).length;
   return { ...DEFAULT_LIMITS, bufferCount: DEFAULT_LIMITS.bufferCount + legacy * (tenant.fuse.threads + 1), heldAfterMs: tenant.heldRequestMs };
-}
-
-/** The service threads a server of `tenant` may run at once: its activity slots (queues x the per-queue bound). */
-export function threadSlots(tenant: ServiceContext["tenant"], limits: RouterLimits = DEFAULT_LIMITS): number {
-  return threadSlotsOf(tenant.cpus, limits);
 }
 
 /** How long a server waits at start for a channel host it serves from (started before it by the supervisor). */
@@ -89,7 +84,7 @@ export class DataPathServer {
   static async start(ctx: ServiceContext, role: DataService, limits: RouterLimits = limitsFor(ctx.tenant, role)): Promise<DataPathServer> {
     const tenant = ctx.tenant;
     const group = placementOf(tenant.topology)[role];
-    const slots = threadSlots(tenant, limits);
+    const slots = threadSlotsOf(tenant.cpus, limits);
     const downstream = new Map<ChannelHost, ServingRegistration>();
     let storage: TenantStorage | null = null;
     const closeAll = async () => {
@@ -145,26 +140,6 @@ export class DataPathServer {
       await closeAll();
       throw error;
     }
-  }
-
-  /** The ring server's region. */
-  get region(): RingServer["region"] {
-    return this.ring.region;
-  }
-
-  /** The ring server's open-file table (a FileTable's buffer). */
-  get files(): SharedArrayBuffer {
-    return this.ring.files;
-  }
-
-  /** What the server holds now (see {@link RingServer.stats}). */
-  stats(): ReturnType<RingServer["stats"]> {
-    return this.ring.stats();
-  }
-
-  /** Service threads per queue now. */
-  threadCounts(): number[] {
-    return this.ring.threadCounts();
   }
 
   /**

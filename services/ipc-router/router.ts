@@ -24,30 +24,30 @@ export class IpcRouter {
     const server = await DataPathServer.start(ctx, "ipc-router", limits);
     const stream = new StreamServer({
       mounts: server.mainMounts,
-      files: new FileTable(server.files),
+      files: new FileTable(server.ring.files),
       mountTable: server.mountTable,
       bufferSize: limits.bufferSize,
       log: ctx.log,
-      mutated: () => server.region.bumpMutations(),
+      mutated: () => server.ring.region.bumpMutations(),
     });
     stream.listen(streamSocketPath(ctx.runtime.runDir));
     // fuse-legacy in this process serves straight from the storage, when every layer runs here.
     const storage = server.storage;
     if (storage !== null && server.served.every((m) => m.attach.via === "storage")) {
       const mounts = server.served.flatMap((m) => (m.attach.via === "storage" ? [{ path: m.path, branches: m.attach.branches }] : []));
-      publishLocalDataPath({ storage: storage.shared, mounts, regionAddress: server.region.address });
+      publishLocalDataPath({ storage: storage.shared, mounts, regionAddress: server.ring.region.address });
     }
     return new IpcRouter(ctx, server, stream);
   }
 
-  /** What the front holds now (see {@link DataPathServer.stats}). */
-  stats(): ReturnType<DataPathServer["stats"]> {
-    return this.server.stats();
+  /** What the front holds now (see RingServer.stats). */
+  stats(): ReturnType<DataPathServer["ring"]["stats"]> {
+    return this.server.ring.stats();
   }
 
   /** Service threads per queue now. */
   threadCounts(): number[] {
-    return this.server.threadCounts();
+    return this.server.ring.threadCounts();
   }
 
   /** Stops serving: the local data path and the stream socket first, then the server (see {@link DataPathServer.stop}). */

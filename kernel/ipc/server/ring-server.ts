@@ -99,7 +99,7 @@ export class RingServer {
   private readonly watchdogTimer: ReturnType<typeof setInterval>;
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
   /** Bytes the threads moved by reference, and bytes they copied inside the service on `copy_range` (see service-thread.ts). */
-  private readonly referenced = new BigInt64Array(new SharedArrayBuffer(16));
+  private readonly counters = new BigInt64Array(new SharedArrayBuffer(16));
   private readonly registry: Registry;
   /** Files clients wrote, for the watchers of the registration socket (fuse-legacy). */
   private readonly changes = new ChangeLog(ChangeLog.allocate());
@@ -170,12 +170,12 @@ export class RingServer {
 
   /** Bytes the threads read or wrote in place in the application region, on requests by reference. */
   referencedBytes(): number {
-    return Number(Atomics.load(this.referenced, 0));
+    return Number(Atomics.load(this.counters, 0));
   }
 
   /** Bytes the threads copied between two files inside this service, on `copy_range` requests. */
   copiedBytes(): number {
-    return Number(Atomics.load(this.referenced, 1));
+    return Number(Atomics.load(this.counters, 1));
   }
 
   /** Service threads per queue now. */
@@ -236,7 +236,7 @@ export class RingServer {
       changes: this.changes.shared,
       besideClients: this.options.besideClients,
       frontRegionPath: this.options.frontRegionPath,
-      referenced: this.referenced.buffer as SharedArrayBuffer,
+      counters: this.counters.buffer as SharedArrayBuffer,
     };
     return new Promise((resolve) => {
       worker.onmessage = (event: MessageEvent<ServiceThreadMessage>) => {

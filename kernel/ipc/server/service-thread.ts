@@ -50,7 +50,7 @@ export interface ServiceThreadInit {
   /** The front's region file (the tenant's application region). */
   frontRegionPath: string;
   /** Two i64s, for its status: bytes this server's threads moved by reference (`pread_ref`, `pwrite_ref`), and copied inside it (`copy_range`). */
-  referenced: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
 }
 
 /** Messages a service thread posts to the router. */
@@ -80,14 +80,14 @@ export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMo
   const faults = FaultState.attach(init.faults);
   const activity = new ActivityTable(init.activity);
   // The application region: the front's own, or (a channel host) the front's file, mapped on the first reference.
-  const referenced = new BigInt64Array(init.referenced);
+  const counters = new BigInt64Array(init.counters);
   const front = init.besideClients ? FrontRegion.at(init.frontRegionPath) : FrontRegion.own(region);
   // The thread's activity slot is also its request buffer on every channel the server reaches (tenant-stack.ts).
   const mounts = attachMounts(init.served.data, init.activitySlot, () => front.current());
   const changes = new ChangeLog(init.changes);
   const ctx: DispatchContext = {
     ...(init.besideClients
-      ? { front, referenced: (bytes: number) => void Atomics.add(referenced, 0, BigInt(bytes)), copied: (bytes: number) => void Atomics.add(referenced, 1, BigInt(bytes)) }
+      ? { front, referenced: (bytes: number) => void Atomics.add(counters, 0, BigInt(bytes)), copied: (bytes: number) => void Atomics.add(counters, 1, BigInt(bytes)) }
       : {}),
     mounts,
     files: new FileTable(init.files),
