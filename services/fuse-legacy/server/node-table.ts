@@ -23,11 +23,13 @@
  * (directories are known by name only, never joined: they have one name); a name of another file type, or whose new
  * inode is another node's, leaves its node (which keeps its other names) and takes the right one; otherwise (the same
  * type, an inode no node has) a node of that one name is re-keyed to the new inode and keeps its id, as an overlay
- * filesystem's inode survives copy-up, while a name of a node with other names leaves it for a new node (when the
- * union copies up a hard-linked lower file, which it keeps one file, its other names follow it there at their next
- * lookup).
+ * filesystem's inode survives copy-up. A regular file's node with other names follows with all of them too (the union
+ * copies a hard-linked lower file up as one file, so every name shows the new inode), and so does a node whose own
+ * GETATTR, SETATTR or open for writing shows a new inode ({@link NodeTable.followed}): the kernel keeps one inode for
+ * the file through names it has not looked up again. A name of a node of another type with other names (a symlink,
+ * which the union copies up name by name) leaves it for a new node.
  */
-import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, writeName } from "../../../kernel/ipc/protocol/index.ts";
+import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, S_IFREG, writeName } from "../../../kernel/ipc/protocol/index.ts";
 import { FUSE_ROOT_ID } from "../protocol/index.ts";
 
 /** Nodes a mount's table holds by default (the kernel's dentry cache rarely holds more for one mount). */
@@ -252,8 +254,24 @@ export class NodeTable {
     if (bytes.length >= NAME_BYTES) throw new FsError(ERRNO.ENAMETOOLONG, "link", name);
     return this.locked(() => {
       const slot = this.slotOf(nodeid);
-      if (slot >= 0 && this.words[this.at(slot) + TYPE] === (key.st_mode & S_IFMT)) this.rekey(slot, key);
+      if (slot >= 0 && this.words[this.at(slot) + TYPE] === (key.st_mode & S_IFMT) && this.nodeOfKey(key) < 0) this.follow(slot, key);
       return this.rememberName(parent, name, bytes, key, slot);
+    });
+  }
+
+  /**
+   * A GETATTR or SETATTR answer: node `nodeid`'s file is now `key`. A file that got a new inode no node has (a union
+   * copy-up through a name, a truncate, a chmod) keeps its node, re-keyed with its names (see {@link follow}), so a
+   * later lookup of any of them finds it.
+   */
+  followed(nodeid: number, key: NodeKey): void {
+    this.locked(() => {
+      const slot = this.slotOf(nodeid);
+      if (slot < 0) return;
+      const type = this.words[this.at(slot) + TYPE];
+      if (type !== (key.st_mode & S_IFMT) || type === S_IFDIR) return;
+      if (this.keys[slot * 2] === key.st_dev && this.keys[slot * 2 + 1] === key.st_ino) return;
+      if (this.nodeOfKey(key) < 0) this.follow(slot, key);
     });
   }
 
@@ -562,7 +580,27 @@ export class NodeTable {
       this.keys[slot * 2 + 1] = key.st_ino;
       return true;
     }
-    return other < 0 && this.rekey(slot, key);
+    return other < 0 && this.follow(slot, key);
+  }
+
+  /**
+   * Re-keys the node of name slot `slot` to `key`, a new inode of the same type that no node has (see the identity
+   * rules); answers whether it did. A node of one name always follows. A node of several names follows with all of
+   * them when it is a regular file: the union copied a hard-linked lower file up, and keeps it one file (its index),
+   * so every name shows the new inode; a split would leave the kernel showing the old copy through the other names,
+   * which it does not look up again before their entries time out.
+   */
+  private follow(slot: number, key: NodeKey): boolean {
+    if (this.rekey(slot, key)) return true;
+    if ((key.st_mode & S_IFMT) !== S_IFREG || this.nodeOfKey(key) >= 0) return false;
+    const node = this.words[this.at(slot) + NODE]!;
+    this.unindexKey(node);
+    for (const named of [node, slot]) {
+      this.keys[named * 2] = key.st_dev;
+      this.keys[named * 2 + 1] = key.st_ino;
+    }
+    this.indexKey(node);
+    return true;
   }
 
   /**

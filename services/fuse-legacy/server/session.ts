@@ -210,8 +210,18 @@ export class FuseSession {
     });
   }
 
-  /** Writes `fuse_attr_out` for `st`; returns its size. */
-  private attrReply(st: Stat): number {
+  /** Re-keys node `nodeid` to the file its new handle `fh` opened (a failed fstat changes nothing: the open stands). */
+  private followOpened(nodeid: number, fh: number): void {
+    try {
+      this.nodes.followed(nodeid, this.fs.fstat(fh));
+    } catch {
+      // The node keeps its key; its next GETATTR follows.
+    }
+  }
+
+  /** Writes `fuse_attr_out` for `st`, node `nodeid`'s attributes; returns its size. */
+  private attrReply(nodeid: number, st: Stat): number {
+    this.nodes.followed(nodeid, st);
     fuse_attr_out.write(this.replyView, OUT_HEADER_SIZE, { attr_valid: this.attrValid[0], attr_valid_nsec: this.attrValid[1] });
     this.writeAttr(OUT_HEADER_SIZE + FUSE_ATTR_OUT_ATTR, st);
     return FUSE_ATTR_OUT_SIZE;
@@ -328,8 +338,8 @@ export class FuseSession {
     });
     on("GETATTR", ({ header, view }) => {
       const args = fuse_getattr_in.read(view, B);
-      if (args.getattr_flags & FUSE_GETATTR_FH) return this.attrReply(fs.fstat(args.fh));
-      return this.attrReply(this.statNode(header.nodeid, "getattr"));
+      if (args.getattr_flags & FUSE_GETATTR_FH) return this.attrReply(header.nodeid, fs.fstat(args.fh));
+      return this.attrReply(header.nodeid, this.statNode(header.nodeid, "getattr"));
     });
     on("SETATTR", ({ header, view }) => this.setattr(header.nodeid, fuse_setattr_in.read(view, B)));
     on("READLINK", ({ header }) => {
@@ -395,6 +405,9 @@ export class FuseSession {
       const args = fuse_open_in.read(view, B);
       const fh = fs.open(this.pathOf(header.nodeid, "open"), args.flags & OPEN_FLAGS_PASSED, 0);
       this.nodes.opened(header.nodeid, fh);
+      // A union copies a lower file up at its first open for writing: the node follows the copy's inode at once (see
+      // NodeTable.followed), before another of its names is looked up and would find the new inode without it.
+      if (args.flags & (O.ACCMODE | O.TRUNC)) this.followOpened(header.nodeid, fh);
       return this.openReply(fh, this.openFlags);
     });
     on("CREATE", (request) => {
@@ -506,7 +519,7 @@ export class FuseSession {
         AT_SYMLINK_NOFOLLOW,
       );
     }
-    return this.attrReply(hasFh ? fs.fstat(args.fh) : this.statNode(nodeid, "setattr"));
+    return this.attrReply(nodeid, hasFh ? fs.fstat(args.fh) : this.statNode(nodeid, "setattr"));
   }
 
   private rename(request: Request, newdir: number, flags: number, namesAt: number): number {

@@ -9,7 +9,7 @@
  * hard-linked lower file stay one file (one node) when one is copied up, as overlayfs with index=on keeps them.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { appendFileSync, chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
@@ -35,6 +35,13 @@ const legacy = useLegacyTenant("legacy-hard-links.test.ts", "danaus-legacy-links
   writeFileSync(join(layer, "solo"), "lower solo\n");
   writeFileSync(join(layer, "pair1"), "lower pair\n");
   linkSync(join(layer, "pair1"), join(layer, "pair2"));
+  // Files of three names, each copied up through one name before the kernel has looked the others up.
+  for (const base of ["tri", "wri"]) {
+    mkdirSync(join(layer, `${base}-dir`));
+    writeFileSync(join(layer, `${base}1`), "lower three\n");
+    linkSync(join(layer, `${base}1`), join(layer, `${base}-dir/${base}2`));
+    linkSync(join(layer, `${base}1`), join(layer, `${base}3`));
+  }
 });
 const run = legacy.run;
 const direct = legacy.mount;
@@ -87,4 +94,27 @@ test.skipIf(!run)("union mount: a write through one name of a hard-linked lower 
   chmodSync(join(union, "pair1"), 0o640);
   expect(lstatSync(join(union, "pair2")).mode & 0o777).toBe(0o640);
   expect(readFileSync(join(backend(), "images/base/layer0/pair1"), "utf8")).toBe("lower pair\n");
+});
+
+test.skipIf(!run)("union mount: the names the kernel had not looked up when a hard-linked lower file was copied up join its node (truncate, open for writing)", async () => {
+  await unionMounted();
+  // Copy-up by SETATTR: the kernel knows only tri1 when it truncates it.
+  const tri1 = join(union, "tri1");
+  expect(lstatSync(tri1).nlink).toBe(3);
+  truncateSync(tri1, 3);
+  chmodSync(join(union, "tri3"), 0o600);
+  // Within the attribute timeout: tri1 shows the chmod through tri3 only if both names are one kernel inode.
+  expect(lstatSync(tri1).mode & 0o777).toBe(0o600);
+  expect(lstatSync(join(union, "tri-dir/tri2")).size).toBe(3);
+  expect(lstatSync(join(union, "tri3")).ino).toBe(lstatSync(tri1).ino);
+  // Copy-up by OPEN for writing.
+  const wri1 = join(union, "wri1");
+  expect(lstatSync(wri1).size).toBe(12);
+  appendFileSync(wri1, "more\n");
+  chmodSync(join(union, "wri3"), 0o640);
+  truncateSync(join(union, "wri-dir/wri2"), 5);
+  const [one, two, three] = ["wri1", "wri-dir/wri2", "wri3"].map((name) => lstatSync(join(union, name)));
+  expect([one!.mode & 0o777, one!.size, one!.nlink]).toEqual([0o640, 5, 3]);
+  expect([two!.ino, three!.ino]).toEqual([one!.ino, one!.ino]);
+  expect(readFileSync(join(backend(), "images/base/layer0/wri1"), "utf8")).toBe("lower three\n");
 });

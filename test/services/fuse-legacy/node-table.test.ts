@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { childPath, NodeTable, pathNames } from "../../../services/fuse-legacy/server/index.ts";
-import { ERRNO, FsError, S_IFDIR, S_IFREG } from "../../../kernel/ipc/protocol/index.ts";
+import { ERRNO, FsError, S_IFDIR, S_IFLNK, S_IFREG } from "../../../kernel/ipc/protocol/index.ts";
 
 const ROOT = 1;
 
@@ -275,27 +275,38 @@ describe("NodeTable", () => {
       expect(table.remember(ROOT, "c", { st_dev: 7, st_ino: 60, st_mode: S_IFDIR | 0o755 })).not.toBe(c);
     });
 
-    test("a name of a linked file that gets a new inode leaves the node, which keeps its other names", () => {
+    test("a regular file of several names that gets a new inode (a union copy-up) keeps its node with all its names", () => {
       const table = new NodeTable();
       const a = table.remember(ROOT, "a", file(10));
-      table.remember(ROOT, "b", file(10));
-      const copied = table.remember(ROOT, "a", file(77, 9));
+      expect(table.remember(ROOT, "b", file(10))).toBe(a);
+      // Seen through a lookup of one name: the node follows, and the other name is still its name.
+      expect(table.remember(ROOT, "a", file(77, 9))).toBe(a);
+      expect(table.remember(ROOT, "b", file(77, 9))).toBe(a);
+      expect(table.nodeOfInode(9, 77)).toBe(a);
+      expect(table.nodeOfInode(7, 10)).toBeUndefined();
+      // Seen through an answer of the node itself (GETATTR, SETATTR, an open for writing): the same.
+      table.followed(a, file(78, 9));
+      expect(table.remember(ROOT, "b", file(78, 9))).toBe(a);
+      expect(table.nodeOfInode(9, 78)).toBe(a);
+      // An inode another node has already is not taken from it.
+      const c = table.remember(ROOT, "c", file(90));
+      table.followed(a, file(90));
+      expect(table.nodeOfInode(7, 90)).toBe(c);
+      expect(table.nodeOfInode(9, 78)).toBe(a);
+    });
+
+    test("a symlink of several names that gets a new inode leaves the node, which keeps its other names", () => {
+      const table = new NodeTable();
+      const link = (ino: number, dev = 7) => ({ st_dev: dev, st_ino: ino, st_mode: S_IFLNK | 0o777 });
+      const a = table.remember(ROOT, "a", link(10));
+      table.remember(ROOT, "b", link(10));
+      // The union copies a symlink up name by name: the copied name is another file now.
+      const copied = table.remember(ROOT, "a", link(77, 9));
       expect(copied).not.toBe(a);
       expect(table.path(a)).toBe("/b");
       expect(table.path(copied)).toBe("/a");
-    });
-
-    test("a link whose file got a new inode (the union copies a lower file up to link it) still answers the old node", () => {
-      const table = new NodeTable();
-      const a = table.remember(ROOT, "a", file(10));
-      expect(table.linked(a, ROOT, "b", file(40, 9))).toBe(a);
-      expect(table.remember(ROOT, "a", file(40, 9))).toBe(a);
-      expect(table.lookups(a)).toBe(3);
-      // A node with other names is not re-keyed, but LINK still answers the old node.
-      const c = table.remember(ROOT, "c", file(10, 3));
-      expect(table.remember(ROOT, "c2", file(10, 3))).toBe(c);
-      expect(table.linked(c, ROOT, "e", file(41, 9))).toBe(c);
-      expect(table.lookups(c)).toBe(3);
+      table.followed(a, link(78, 9));
+      expect(table.nodeOfInode(7, 10)).toBe(a);
     });
 
     test("directories are known by name, never joined by inode, and keep their node when their inode changes", () => {
