@@ -254,7 +254,7 @@ export class NodeTable {
     if (bytes.length >= NAME_BYTES) throw new FsError(ERRNO.ENAMETOOLONG, "link", name);
     return this.locked(() => {
       const slot = this.slotOf(nodeid);
-      if (slot >= 0 && this.words[this.at(slot) + TYPE] === (key.st_mode & S_IFMT) && this.nodeOfKey(key) < 0) this.follow(slot, key);
+      if (slot >= 0 && this.words[this.at(slot) + TYPE] === (key.st_mode & S_IFMT)) this.follow(slot, key);
       return this.rememberName(parent, name, bytes, key, slot);
     });
   }
@@ -271,7 +271,7 @@ export class NodeTable {
       const type = this.words[this.at(slot) + TYPE];
       if (type !== (key.st_mode & S_IFMT) || type === S_IFDIR) return;
       if (this.keys[slot * 2] === key.st_dev && this.keys[slot * 2 + 1] === key.st_ino) return;
-      if (this.nodeOfKey(key) < 0) this.follow(slot, key);
+      this.follow(slot, key);
     });
   }
 
