@@ -25,8 +25,8 @@
  * type, an inode no node has) a node of that one name is re-keyed to the new inode and keeps its id, as an overlay
  * filesystem's inode survives copy-up. A regular file's node with other names follows with all of them too (the union
  * copies a hard-linked lower file up as one file, so every name shows the new inode), and so does a node whose own
- * GETATTR, SETATTR or open for writing shows a new inode ({@link NodeTable.followed}): the kernel keeps one inode for
- * the file through names it has not looked up again. A name of a node of another type with other names (a symlink,
+ * GETATTR, SETATTR, open for writing or rename shows a new inode ({@link NodeTable.followed}): the kernel keeps one
+ * inode for the file through names it has not looked up again. A name of a node of another type with other names (a symlink,
  * which the union copies up name by name) leaves it for a new node.
  */
 import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, S_IFREG, writeName } from "../../../kernel/ipc/protocol/index.ts";
@@ -220,14 +220,18 @@ export class NodeTable {
     });
   }
 
-  /** The node id the kernel holds for `name` in directory `parent`, if any (every name of one file gives the same). */
-  child(parent: number, name: string): number | undefined {
+  /**
+   * The node id the kernel holds for `name` in directory `parent`, if any (every name of one file gives the same);
+   * with `type` (an S_IFMT value), only a node known to be of that type.
+   */
+  child(parent: number, name: string, type?: number): number | undefined {
     return this.locked(() => {
       const parentSlot = this.slotOf(parent);
       if (parentSlot < 0) return undefined;
       const slot = this.find(parentSlot, nameBytes(name));
       if (slot < 0) return undefined;
       const node = this.words[this.at(slot) + NODE]!;
+      if (type !== undefined && this.words[this.at(node) + TYPE] !== type) return undefined;
       return this.words[this.at(node) + STATE] === KNOWN ? this.idOf(node) : undefined;
     });
   }

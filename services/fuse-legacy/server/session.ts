@@ -525,10 +525,27 @@ export class FuseSession {
   private rename(request: Request, newdir: number, flags: number, namesAt: number): number {
     const [oldName = "", newName = ""] = this.names(request, namesAt, 2, "rename");
     const parent = request.header.nodeid;
-    this.fs.rename(this.childOf(parent, oldName, "rename"), this.childOf(newdir, newName, "rename"), flags);
+    const from = this.childOf(parent, oldName, "rename");
+    const to = this.childOf(newdir, newName, "rename");
+    this.fs.rename(from, to, flags);
     if (flags & RENAME_EXCHANGE) this.nodes.exchanged(parent, oldName, newdir, newName);
     else this.nodes.renamed(parent, oldName, newdir, newName);
+    // A union copies a lower file up to rename it, and a hard-linked one with all its names: the moved node follows
+    // the copy's inode now, before another of its names is looked up and would find the new inode on no node.
+    this.followRenamed(newdir, newName, to);
+    if (flags & RENAME_EXCHANGE) this.followRenamed(parent, oldName, from);
     return 0;
+  }
+
+  /** After a rename, the regular file's node now at `name` in `dir` (at `path`) follows its inode (see NodeTable.followed). */
+  private followRenamed(dir: number, name: string, path: string): void {
+    const nodeid = this.nodes.child(dir, name, S_IFREG);
+    if (nodeid === undefined) return;
+    try {
+      this.nodes.followed(nodeid, this.fs.lstat(path));
+    } catch {
+      // The rename stands; the node's next GETATTR follows.
+    }
   }
 
   /**

@@ -9,7 +9,7 @@
  * hard-linked lower file stay one file (one node) when one is copied up, as overlayfs with index=on keeps them.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { appendFileSync, chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMountPoint } from "../../../kernel/sys/mounts.ts";
@@ -36,7 +36,7 @@ const legacy = useLegacyTenant("legacy-hard-links.test.ts", "danaus-legacy-links
   writeFileSync(join(layer, "pair1"), "lower pair\n");
   linkSync(join(layer, "pair1"), join(layer, "pair2"));
   // Files of three names, each copied up through one name before the kernel has looked the others up.
-  for (const base of ["tri", "wri"]) {
+  for (const base of ["tri", "wri", "ren"]) {
     mkdirSync(join(layer, `${base}-dir`));
     writeFileSync(join(layer, `${base}1`), "lower three\n");
     linkSync(join(layer, `${base}1`), join(layer, `${base}-dir/${base}2`));
@@ -117,4 +117,19 @@ test.skipIf(!run)("union mount: the names the kernel had not looked up when a ha
   expect([one!.mode & 0o777, one!.size, one!.nlink]).toEqual([0o640, 5, 3]);
   expect([two!.ino, three!.ino]).toEqual([one!.ino, one!.ino]);
   expect(readFileSync(join(backend(), "images/base/layer0/wri1"), "utf8")).toBe("lower three\n");
+});
+
+test.skipIf(!run)("union mount: a hard-linked lower file copied up by a rename stays one node with the names the kernel had not looked up", async () => {
+  await unionMounted();
+  // The kernel knows ren1 and ren3 (one node, the lower inode) and not ren-dir/ren2 when the rename copies the file up.
+  expect(lstatSync(join(union, "ren1")).ino).toBe(lstatSync(join(union, "ren3")).ino);
+  renameSync(join(union, "ren1"), join(union, "ren-moved"));
+  // ren2's first lookup finds the copy's inode: it must join the moved node, not get a node (and attributes) of its own.
+  chmodSync(join(union, "ren-dir/ren2"), 0o600);
+  truncateSync(join(union, "ren3"), 5);
+  const [moved, two, three] = ["ren-moved", "ren-dir/ren2", "ren3"].map((name) => lstatSync(join(union, name)));
+  expect([two!.mode & 0o777, two!.size, two!.nlink]).toEqual([0o600, 5, 3]);
+  expect([moved!.mode & 0o777, moved!.size, three!.size]).toEqual([0o600, 5, 5]);
+  expect([two!.ino, three!.ino]).toEqual([moved!.ino, moved!.ino]);
+  expect(readFileSync(join(backend(), "images/base/layer0/ren1"), "utf8")).toBe("lower three\n");
 });

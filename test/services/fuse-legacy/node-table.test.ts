@@ -32,6 +32,15 @@ describe("NodeTable", () => {
     expect(table.size).toBe(1);
   });
 
+  test("child answers a node of the type asked for only", () => {
+    const table = new NodeTable();
+    const file = table.remember(ROOT, "f", { st_dev: 7, st_ino: 10, st_mode: S_IFREG | 0o644 });
+    const dir = table.remember(ROOT, "d", { st_dev: 7, st_ino: 11, st_mode: S_IFDIR | 0o755 });
+    expect(table.child(ROOT, "f", S_IFREG)).toBe(file);
+    expect(table.child(ROOT, "d", S_IFREG)).toBeUndefined();
+    expect(table.child(ROOT, "d", S_IFDIR)).toBe(dir);
+  });
+
   test("ids are never reused, even after a forget or when a slot is reused", () => {
     const table = new NodeTable(NodeTable.allocate(8));
     const seen = new Set<number>();
