@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { listenPrivate } from "../../kernel/sys/private-socket.ts";
 import type { Socket, UnixSocketListener } from "bun";
 import type { Logger } from "../../kernel/log/index.ts";
-import { dispatch, type DispatchContext, type FileTable, type MountEntry } from "../../kernel/ipc/server/index.ts";
+import { dispatch, type DispatchContext, type FileTable, type MountEntry, PathStage } from "../../kernel/ipc/server/index.ts";
 import { ARG_COUNT, ERRNO, STREAM_REPLY, STREAM_REQUEST, type FileSystem } from "../../kernel/ipc/protocol/index.ts";
 
 interface StreamConnection {
@@ -67,6 +67,8 @@ export class StreamServer {
       files: this.deps.files,
       bufferOwners: new Int32Array([client]),
       buffer: () => buffer,
+      // The connection's one buffer; the pool's pages are touched only by a path deeper than a window carries.
+      stage: new PathStage(PathStage.allocate(1)),
       onBug: (error, operation) => this.deps.log.error("request handler failed; answered EIO", { operation, error }),
       mutated: this.deps.mutated,
     };

@@ -7,7 +7,7 @@
  * canonical path of directories that exist in that branch; each branch still confines it again.
  */
 import {
-  DANAUS_PATH_MAX, ERRNO, type FileSystem, FsError, type ReadOnlyFileSystem, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+  ERRNO, type FileSystem, FsError, type ReadOnlyFileSystem, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
   type Stat,
 } from "../../kernel/ipc/protocol/index.ts";
 import { indexedLower, upperStat } from "./hardlink.ts";
@@ -228,11 +228,10 @@ export class BranchStack {
   /**
    * Resolves `path` in the union. `follow` follows a final symlink; a trailing slash does too unless `creating`
    * (mkdir of "link/" finds the link: EEXIST, as in Linux). Throws FsError: ENOENT (a missing directory on the way),
-   * ENOTDIR, ELOOP, EINVAL (a `.wh.` component), ENAMETOOLONG (also for a path of DANAUS_PATH_MAX bytes or more).
+   * ENOTDIR, ELOOP, EINVAL (a `.wh.` component), ENAMETOOLONG (a name over NAME_MAX; a path has no bound).
    */
   resolve(path: string, follow: boolean, syscall: string, creating = false): Resolved {
     if (path.includes("\0")) throw new FsError(ERRNO.EINVAL, syscall, path);
-    if (path.length >= DANAUS_PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
     const split = splitComponents(path);
     let trailingSlash = split.trailingSlash;
     const queue = split.components;

@@ -2,17 +2,19 @@
  * @module shared — the state every thread's UnionFileSystem over the same branches shares: the table of open
  * directory handles (slot state, the branch handle behind it, the directory's union path) in SharedArrayBuffers.
  *
- * A slot holds a path of up to PATH_MAX bytes itself. A longer one (a directory deeper than one syscall argument,
- * up to DANAUS_PATH_MAX bytes) takes one of {@link LONG_PATHS} long-path cells of the union, shared by all its slots,
- * so the table does not grow 16-fold for the rare deep directory; the pages of a cell are touched only when a path
- * is written there. When every cell is taken, opening another deep directory answers EMFILE.
+ * A slot holds a path of up to PATH_MAX bytes itself. A longer one (a directory deeper than one syscall argument:
+ * a union path has no bound but memory) goes to the union's pool of long paths, a {@link ChunkStore} of
+ * {@link LONG_PATH_BYTES} bytes shared by all its slots, whose pages are touched only when a path is written there; so
+ * the table does not grow for the rare deep directory. When the pool is full, opening another deep directory answers
+ * EMFILE.
  */
-import { bytesToName, DANAUS_PATH_MAX, nameToBytes, PATH_MAX } from "../../kernel/ipc/protocol/index.ts";
+import { bytesToName, nameToBytes, PATH_MAX } from "../../kernel/ipc/protocol/index.ts";
+import { type ChunkPool, ChunkStore } from "../../kernel/ipc/ring/index.ts";
 import { GENERATION_MASK } from "./handle.ts";
 
 /**
  * Words per directory slot: state (generation << 2 | state), branch index, branch handle, path length in bytes, the
- * long-path cell holding the path + 1 (0: the path is in the slot).
+ * first chunk of the path in the long-path pool + 1 (0: the path is in the slot).
  */
 const WORDS = 5;
 const STATE = 0;
@@ -25,8 +27,10 @@ const OPENING = 1;
 const OPEN = 2;
 /** Bytes of union path a slot holds itself (PATH_MAX). */
 export const SLOT_PATH_BYTES = PATH_MAX;
-/** Directories deeper than {@link SLOT_PATH_BYTES} a union holds open at once (each cell DANAUS_PATH_MAX bytes). */
-export const LONG_PATHS = 64;
+/** Bytes of the long-path pool's chunks. */
+const LONG_CHUNK_BYTES = 4096;
+/** Bytes of the paths of deep directories (longer than a slot holds) a union holds open at once: 64 MiB. */
+export const LONG_PATH_BYTES = 64 << 20;
 const DEFAULT_DIR_HANDLES = 1024;
 
 /**
@@ -38,10 +42,8 @@ export interface UnionShared {
   readonly dirSlots: SharedArrayBuffer;
   /** The union path of each open directory, {@link SLOT_PATH_BYTES} bytes per slot. */
   readonly dirPaths: SharedArrayBuffer;
-  /** One word per long-path cell: 0 free, 1 taken. */
-  readonly longSlots: SharedArrayBuffer;
-  /** The long-path cells, DANAUS_PATH_MAX bytes each. */
-  readonly longPaths: SharedArrayBuffer;
+  /** The paths longer than a slot holds. */
+  readonly longPaths: ChunkPool;
   /** Number of slots: directories open at once. */
   readonly maxDirHandles: number;
 }
@@ -53,8 +55,7 @@ export function createUnionShared(options: { maxDirHandles?: number } = {}): Uni
   return {
     dirSlots: new SharedArrayBuffer(count * WORDS * 4),
     dirPaths: new SharedArrayBuffer(count * SLOT_PATH_BYTES),
-    longSlots: new SharedArrayBuffer(LONG_PATHS * 4),
-    longPaths: new SharedArrayBuffer(LONG_PATHS * DANAUS_PATH_MAX),
+    longPaths: ChunkStore.allocate(LONG_PATH_BYTES / LONG_CHUNK_BYTES, LONG_CHUNK_BYTES),
     maxDirHandles: count,
   };
 }
@@ -75,29 +76,25 @@ const decoder = { decode: (bytes: Uint8Array) => bytesToName(bytes) };
 export class DirTable {
   private readonly words: Int32Array;
   private readonly paths: Uint8Array;
-  private readonly longWords: Int32Array;
-  private readonly longPaths: Uint8Array;
+  private readonly longPaths: ChunkStore;
 
   constructor(readonly shared: UnionShared) {
     this.words = new Int32Array(shared.dirSlots);
     this.paths = new Uint8Array(shared.dirPaths);
-    this.longWords = new Int32Array(shared.longSlots);
-    this.longPaths = new Uint8Array(shared.longPaths);
+    this.longPaths = new ChunkStore(shared.longPaths);
   }
 
   /**
    * Records an open directory; returns its slot and generation, or null when the table (or, for a path longer than
-   * a slot holds, every long-path cell) is full (EMFILE), or the path is DANAUS_PATH_MAX bytes or longer
-   * (ENAMETOOLONG: the caller checks {@link fits} first).
+   * a slot holds, the long-path pool) is full (EMFILE).
    */
   insert(slot: DirSlot): { slot: number; generation: number } | null {
     const bytes = encoder.encode(slot.path);
-    if (!this.fits(slot.path)) return null;
     let long = -1;
     if (bytes.length > SLOT_PATH_BYTES) {
-      long = this.takeLong();
+      long = this.longPaths.take(bytes.length);
       if (long < 0) return null;
-      this.longPaths.set(bytes, long * DANAUS_PATH_MAX);
+      this.longPaths.write(long, 0, bytes);
     }
     const w = this.words;
     for (let index = 0; index < this.shared.maxDirHandles; index++) {
@@ -114,21 +111,8 @@ export class DirTable {
       Atomics.store(w, at + STATE, (generation << 2) | OPEN);
       return { slot: index, generation };
     }
-    if (long >= 0) Atomics.store(this.longWords, long, 0);
+    if (long >= 0) this.longPaths.release(long);
     return null;
-  }
-
-  /** Whether `path` is short enough to be recorded (shorter than DANAUS_PATH_MAX bytes). */
-  fits(path: string): boolean {
-    return path.length < DANAUS_PATH_MAX;
-  }
-
-  /** Takes a free long-path cell; -1 when all are taken. */
-  private takeLong(): number {
-    for (let cell = 0; cell < LONG_PATHS; cell++) {
-      if (Atomics.compareExchange(this.longWords, cell, 0, 1) === 0) return cell;
-    }
-    return -1;
   }
 
   /** The open directory in `slot` at `generation`; null when that handle is not open (EBADF). */
@@ -139,10 +123,9 @@ export class DirTable {
     if ((word & 3) !== OPEN || word >>> 2 !== generation) return null;
     const length = Atomics.load(this.words, at + LENGTH);
     const long = Atomics.load(this.words, at + LONG) - 1;
-    const [paths, start] = long < 0 ? [this.paths, slot * SLOT_PATH_BYTES] : [this.longPaths, long * DANAUS_PATH_MAX];
     // TextDecoder refuses views of shared memory: copy out first.
-    const path = decoder.decode(paths.slice(start, start + length));
-    return { branch: Atomics.load(this.words, at + BRANCH), handle: Atomics.load(this.words, at + HANDLE), path };
+    const bytes = long < 0 ? this.paths.slice(slot * SLOT_PATH_BYTES, slot * SLOT_PATH_BYTES + length) : this.longPaths.read(long, 0, length);
+    return { branch: Atomics.load(this.words, at + BRANCH), handle: Atomics.load(this.words, at + HANDLE), path: decoder.decode(bytes) };
   }
 
   /** Frees the slot of an open handle and returns what it held; null when it was not open (EBADF). */
@@ -153,7 +136,7 @@ export class DirTable {
     const open = (generation << 2) | OPEN;
     const long = Atomics.load(this.words, at + LONG) - 1;
     if (Atomics.compareExchange(this.words, at + STATE, open, generation << 2) !== open) return null;
-    if (long >= 0) Atomics.store(this.longWords, long, 0);
+    if (long >= 0) this.longPaths.release(long);
     return held;
   }
 }

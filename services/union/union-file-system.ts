@@ -566,7 +566,7 @@ export class UnionFileSystem implements FileSystem {
     const entry = this.dirs.insert({ branch: node.branch, handle, path: node.path });
     if (entry === null) {
       this.stack.branch(node.branch).close(handle);
-      throw new FsError(this.dirs.fits(node.path) ? ERRNO.EMFILE : ERRNO.ENAMETOOLONG, "open", node.path);
+      throw new FsError(ERRNO.EMFILE, "open", node.path);
     }
     return encodeDirHandle(entry.slot, entry.generation);
   }

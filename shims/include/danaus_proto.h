@@ -14,7 +14,7 @@
 #define DANAUS_STATIC_ASSERT(cond, what) _Static_assert(cond, what)
 #endif
 
-#define DANAUS_PROTOCOL_VERSION 7
+#define DANAUS_PROTOCOL_VERSION 8
 #define DANAUS_REGION_MAGIC 0x53554e44u
 #define DANAUS_ARG_COUNT 6
 #define DANAUS_HEADER_SLOT 256
@@ -94,6 +94,7 @@ enum danaus_opcode {
   DANAUS_OP_READ_REF = 46,              /* between services: read(2) of up to count bytes straight into the tenant's application region (served by process `front`) at byte `at` */
   DANAUS_OP_WRITE_REF = 47,             /* between services: write(2) of count bytes taken straight from the tenant's application region (served by process `front`) at byte `at` */
   DANAUS_OP_COPY_RANGE = 48,            /* between services: copy up to count bytes of open file in_fd from in_offset to open file fd at offset inside the service (both the requester's; the window is the service's scratch); result is the bytes copied, short at the end of in_fd */
+  DANAUS_OP_STAGE_PATHS = 49,           /* paths longer than a window carries: bytes [offset, offset + window) of the next request's paths (total bytes, NUL-terminated, back to back), sent in order from offset 0 on the same request buffer; that request's window then starts with a NUL (see kernel/ipc/server/path-stage.ts); result is the bytes staged */
 };
 
 /* Index in args[] of each named argument. */
@@ -173,6 +174,8 @@ enum danaus_opcode {
 #define DANAUS_COPY_RANGE_ARG_IN_FD 2
 #define DANAUS_COPY_RANGE_ARG_IN_OFFSET 3
 #define DANAUS_COPY_RANGE_ARG_COUNT 4
+#define DANAUS_STAGE_PATHS_ARG_OFFSET 0
+#define DANAUS_STAGE_PATHS_ARG_TOTAL 1
 
 /* X(name, opcode, flags, request payload, reply payload, argument count) for every operation. */
 #define DANAUS_OPERATIONS(X) \
@@ -209,7 +212,8 @@ enum danaus_opcode {
   X(pwrite_ref, 45, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5) \
   X(read_ref, 46, 1u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 4) \
   X(write_ref, 47, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 4) \
-  X(copy_range, 48, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5)
+  X(copy_range, 48, 5u, DANAUS_PAYLOAD_NONE, DANAUS_PAYLOAD_NONE, 5) \
+  X(stage_paths, 49, 0u, DANAUS_PAYLOAD_BYTES, DANAUS_PAYLOAD_NONE, 2)
 
 /* region header at offset 0 */
 struct danaus_region_header {

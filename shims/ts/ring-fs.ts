@@ -119,11 +119,43 @@ export class RingFileSystem implements FileSystem {
     return reply;
   }
 
-  /** Writes `paths` at the start of the buffer; returns their length. */
+  /**
+   * Writes `paths` at the start of the buffer; returns their length. Paths the window cannot carry (longer than
+   * DANAUS_PATH_MAX, or two that do not fit together) are staged first (`stage_paths`, kernel/ipc/server/path-stage.ts)
+   * and the window says so with a leading NUL.
+   */
   private paths(op: OpName, ...paths: string[]): number {
-    const written = encodePaths(this.connection.buffer, 0, this.connection.bufferSize, paths.map((p) => (p === "" ? "/" : p)));
+    const list = paths.map((p) => (p === "" ? "/" : p));
+    const { buffer, bufferSize } = this.connection;
+    const written = encodePaths(buffer, 0, bufferSize, list);
+    if (written === -ERRNO.ENAMETOOLONG) return this.stagePaths(op, list);
     if (written < 0) throw new FsError(-written, op, paths[0]);
     return written;
+  }
+
+  /** Sends `paths` ahead of their request in window-sized pieces; returns the request's payload length (its NUL). */
+  private stagePaths(op: OpName, paths: string[]): number {
+    const { buffer, bufferSize } = this.connection;
+    const total = paths.reduce((sum, path) => sum + path.length + 1, 0);
+    const bytes = new Uint8Array(total);
+    const written = encodePaths(bytes, 0, total, paths, Infinity);
+    if (written < 0) throw new FsError(-written, op, paths[0]);
+    for (let offset = 0; offset < total; ) {
+      const piece = Math.min(bufferSize, total - offset);
+      buffer.set(bytes.subarray(offset, offset + piece));
+      let staged: number;
+      try {
+        staged = this.call("stage_paths", { offset, total }, piece, paths[0], piece).result;
+      } catch (error) {
+        // ENAMETOOLONG (more than the service stages), ENOMEM (its stage is full now): the error of `op`.
+        if (error instanceof FsError) throw new FsError(error.errno, op, paths[0]);
+        throw error;
+      }
+      if (staged !== piece) throw new FsError(ERRNO.EIO, op, paths[0]);
+      offset += piece;
+    }
+    buffer[0] = 0;
+    return 1;
   }
 
   /** A path operation whose reply needs the whole window. */

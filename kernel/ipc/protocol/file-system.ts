@@ -2,8 +2,8 @@
  * @module file-system — the typed channel as a TypeScript interface: one filesystem instance (one mount), called the
  * same way whether it runs in this thread (the local backend, the union, the cache) or across a process over the
  * shared-memory ring (the client). Paths are relative to the instance's root ("/" or "" is the root itself). A path
- * may be longer than one syscall argument (PATH_MAX): every implementation serves paths shorter than DANAUS_PATH_MAX
- * bytes (payload.ts) and answers ENAMETOOLONG for longer ones, and for a name over 255 bytes (NAME_MAX).
+ * may be longer than one syscall argument (PATH_MAX): every implementation serves a path of any length (what one
+ * request window cannot carry is staged, see payload.ts) and answers ENAMETOOLONG for a name over 255 bytes (NAME_MAX).
  */
 import type { Dirent } from "./dirent.ts";
 import { ERRNO, errnoName } from "./errno.ts";

@@ -4,7 +4,7 @@ import { ERRNO } from "./errno.ts";
 import { O } from "./linux.ts";
 
 /** Version of the wire protocol; bump on any change to the tables in this folder. */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /** Operation flags (a bitmask, also emitted into the C header as `DANAUS_OPF_*`). */
 export const OP_FLAG = {
@@ -141,6 +141,8 @@ export const OPERATIONS = [
     doc: "between services: write(2) of count bytes taken straight from the tenant's application region (served by process `front`) at byte `at`" },
   { opcode: 48, name: "copy_range", args: ["fd", "offset", "in_fd", "in_offset", "count"], request: "none", reply: { result: "count", payload: "none" }, flags: FD | MUTATES, since: 7,
     doc: "between services: copy up to count bytes of open file in_fd from in_offset to open file fd at offset inside the service (both the requester's; the window is the service's scratch); result is the bytes copied, short at the end of in_fd" },
+  { opcode: 49, name: "stage_paths", args: ["offset", "total"], request: "bytes", reply: { result: "count", payload: "none" }, flags: 0, since: 8,
+    doc: "paths longer than a window carries: bytes [offset, offset + window) of the next request's paths (total bytes, NUL-terminated, back to back), sent in order from offset 0 on the same request buffer; that request's window then starts with a NUL (see kernel/ipc/server/path-stage.ts); result is the bytes staged" },
 ] as const satisfies readonly OperationSpec[];
 
 /** A declared operation. */

@@ -5,3 +5,5 @@ export * from "./spin-wait.ts";
 export * from "./region.ts";
 export * from "./validate.ts";
 export * from "./queue.ts";
+export * from "./thread-lock.ts";
+export * from "./chunk-store.ts";

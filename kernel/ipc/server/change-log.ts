@@ -156,7 +156,8 @@ export class ChangeLog {
    */
   recordName(client: number, mount: number, kind: NameChangeKind, path: string, to?: string, file?: { readonly st_dev: number; readonly st_ino: number }): void {
     const length = path.length + (to === undefined ? 0 : 1 + to.length);
-    // Longer than half the arena: no request's paths are (two of DANAUS_PATH_MAX fit); the reader counts it lost.
+    // Longer than half the arena (only paths staged past a request window are): the reader counts it lost, and the
+    // kernel path sees the change when its entry for the name times out.
     if (length > ARENA_BYTES / 2) return this.append(client, 1 + NAME_KINDS.indexOf(kind), mount, 0, 0, 0, -1);
     const start = Atomics.add(this.words, ARENA_WRITTEN, length) >>> 0;
     const mask = ARENA_BYTES - 1;

@@ -26,6 +26,7 @@ import {
 import type { NameChangeKind } from "./change-log.ts";
 import type { FrontRegion } from "./front-region.ts";
 import type { FileTable } from "./file-table.ts";
+import type { PathStage } from "./path-stage.ts";
 import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE } from "../protocol/linux.ts";
 
 /** What a service thread needs to serve requests. */
@@ -38,6 +39,8 @@ export interface DispatchContext {
   readonly bufferOwners: Int32Array;
   /** Request buffer `index` as bytes. */
   buffer(index: number): Uint8Array;
+  /** Paths staged ahead of the requests that use them, per request buffer (absent: `stage_paths` answers ENOSYS). */
+  readonly stage?: PathStage;
   /** Called for a handler that threw something other than FsError (a bug); the request is answered -EIO. */
   onBug(error: unknown, operation: string): void;
   /**
@@ -96,18 +99,26 @@ class Reply {
 type Handler = (ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array, reply: Reply) => number;
 
 /**
- * The request's path(s) from its window, or a negative errno. Decodes a private copy: the window is shared memory its
- * client (or a reply to another of its requests) may rewrite meanwhile, and a decoder whose input changes between its
- * length pass and its copy pass writes past its output — in Bun, a crash of the whole router (a double fetch).
+ * The request's path(s) from its window, or from what its client staged (a window starting with NUL: path-stage.ts),
+ * or a negative errno. Decodes a private copy: the window is shared memory its client (or a reply to another of its
+ * requests) may rewrite meanwhile, and a decoder whose input changes between its length pass and its copy pass writes
+ * past its output — in Bun, a crash of the whole router (a double fetch).
  */
-function paths(window: Uint8Array, count: number, reply: Reply): string[] | number {
-  // `count` strings of at most DANAUS_PATH_MAX bytes each, NUL included, fit in `count * DANAUS_PATH_MAX`: decoding the
-  // rest changes nothing. Most paths are shorter than one syscall argument, so a copy of that much is tried first.
+function paths(ctx: DispatchContext, request: RequestDescriptor, window: Uint8Array, count: number, reply: Reply): string[] | number {
   let decoded: string[] | number = ERRNO.EINVAL;
-  for (const bound of [PATH_MAX, DANAUS_PATH_MAX]) {
-    const copy = window.slice(0, Math.min(window.length, count * bound));
-    decoded = decodePaths(copy, 0, copy.length, count);
-    if (typeof decoded !== "number" || copy.length === window.length) break;
+  if (window.length > 0 && window[0] === 0) {
+    // The stage is a private copy already.
+    const staged = ctx.stage?.take(request.buffer, request.client) ?? ERRNO.EINVAL;
+    if (typeof staged === "number") return -staged;
+    decoded = decodePaths(staged, 0, staged.length, count, Infinity);
+  } else {
+    // `count` strings of at most DANAUS_PATH_MAX bytes each, NUL included, fit in `count * DANAUS_PATH_MAX`: decoding
+    // the rest changes nothing. Most paths are shorter than one syscall argument, so a copy of that much is tried first.
+    for (const bound of [PATH_MAX, DANAUS_PATH_MAX]) {
+      const copy = window.slice(0, Math.min(window.length, count * bound));
+      decoded = decodePaths(copy, 0, copy.length, count);
+      if (typeof decoded !== "number" || copy.length === window.length) break;
+    }
   }
   if (typeof decoded === "number") return -decoded;
   for (const path of decoded) reply.pathBytes += path.length;
@@ -126,7 +137,7 @@ function onPath(
   return (ctx, request, window, reply) => {
     const fs = ctx.mounts[request.args[MOUNT]!];
     if (fs === undefined) return -ERRNO.EINVAL;
-    const decoded = paths(window, count, reply);
+    const decoded = paths(ctx, request, window, count, reply);
     if (typeof decoded === "number") return decoded;
     return body(fs, decoded, request, window, ctx, reply);
   };
@@ -278,13 +289,15 @@ function weightOf(pathBytes: number): number {
 
 const HANDLERS: Record<Operation["name"], Handler> = {
   null: () => 0,
+  stage_paths: (ctx, request, window) =>
+    ctx.stage?.put(request.buffer, request.client, request.args[ARG.stage_paths.offset]!, request.args[ARG.stage_paths.total]!, window) ?? -ERRNO.ENOSYS,
   open: (ctx, request, window, reply) => {
     const mount = request.args[ARG.open.mount]!;
     const flags = request.args[ARG.open.flags]!;
     const mode = request.args[ARG.open.mode]!;
     const fs = ctx.mounts[mount];
     if (fs === undefined) return -ERRNO.EINVAL;
-    const decoded = paths(window, 1, reply);
+    const decoded = paths(ctx, request, window, 1, reply);
     if (typeof decoded === "number") return decoded;
     const handle = fs.open(decoded[0]!, flags, mode);
     // Created, or opened if it was there: told as a name that may be new either way (no stat to tell them apart).

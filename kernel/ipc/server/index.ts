@@ -12,6 +12,7 @@ export { ChangeLog, type Change, type NameChange, type NameChangeKind } from "./
 export { dispatch, type DispatchContext, type Served } from "./dispatch.ts";
 export { DEFAULT_MAX_DIR_STREAMS, FileTable, type AcquiredFile } from "./file-table.ts";
 export { FrontRegion, type FrontMapping } from "./front-region.ts";
+export { PathStage, STAGE_BYTES, type PathStageShared } from "./path-stage.ts";
 export { DEFAULT_GC_EVERY, FULL_GC_GROWTH, GcPacer } from "./gc-pacer.ts";
 export * from "./registration.ts";
 export { Registry, type RegistryDeps } from "./registry.ts";

@@ -9,6 +9,7 @@ import * as v from "valibot";
 import type { Logger } from "../../log/index.ts";
 import type { ChangeLog } from "./change-log.ts";
 import type { FileTable } from "./file-table.ts";
+import type { PathStage } from "./path-stage.ts";
 import { ENTRY, ENTRY_STATE, type FileSystem } from "../protocol/index.ts";
 import {
   MAX_REGISTRATION_BYTES,
@@ -39,6 +40,8 @@ export interface RegistryDeps {
   log: Logger;
   /** Files and names clients changed, drained to the watchers. */
   changes: ChangeLog;
+  /** Paths staged on request buffers: what a buffer's client left staged goes when the buffer does. */
+  stage: PathStage;
 }
 
 interface Connection {
@@ -277,6 +280,7 @@ export class Registry {
       case "detach_thread": {
         if (!conn.buffers.has(request.buffer)) return { ok: false, errno: "EBADF", message: `buffer ${request.buffer} is not this client's` };
         conn.buffers.delete(request.buffer);
+        deps.stage.drop(request.buffer);
         Atomics.store(deps.bufferOwners, request.buffer, 0);
         return { ok: true };
       }
@@ -322,7 +326,10 @@ export class Registry {
         setTimeout(reclaim, passes.shift() ?? RECLAIM_REPEAT_MS);
         return;
       }
-      for (const buffer of conn.buffers) Atomics.compareExchange(deps.bufferOwners, buffer, conn.client, 0);
+      for (const buffer of conn.buffers) {
+        deps.stage.drop(buffer);
+        Atomics.compareExchange(deps.bufferOwners, buffer, conn.client, 0);
+      }
       this.releasing.delete(conn.client);
     };
     reclaim();

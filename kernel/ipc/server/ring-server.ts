@@ -13,6 +13,7 @@ import { Region, RequestQueue } from "../ring/index.ts";
 import { ActivityTable } from "./activity.ts";
 import { ChangeLog } from "./change-log.ts";
 import { FileTable } from "./file-table.ts";
+import { PathStage, type PathStageShared } from "./path-stage.ts";
 import type { MountEntry } from "./registration.ts";
 import { Registry } from "./registry.ts";
 import { CONTROL, type ServiceThreadInit, type ServiceThreadMessage } from "./service-thread.ts";
@@ -106,6 +107,8 @@ export class RingServer {
   /** The open-file table (a {@link FileTable}'s buffer). */
   readonly files: SharedArrayBuffer;
   private readonly bufferOwners: SharedArrayBuffer;
+  /** Paths staged ahead of their requests (a {@link PathStage}'s buffers). */
+  private readonly stage: PathStageShared;
   private stopped = false;
 
   private constructor(
@@ -117,6 +120,7 @@ export class RingServer {
     const { cpus, limits } = options;
     this.files = FileTable.allocate(limits.maxOpenFiles, options.maxDirStreams);
     this.bufferOwners = new SharedArrayBuffer(limits.bufferCount * 4);
+    this.stage = PathStage.allocate(limits.bufferCount);
     const queues = cpus.map((_, q) => new RequestQueue(region, q));
     const slotCount = threadSlotsOf(cpus, limits);
     this.activityBuffer = ActivityTable.allocate(slotCount);
@@ -136,6 +140,7 @@ export class RingServer {
       attrTimeoutMs: options.attrTimeoutMs,
       log: options.log,
       changes: this.changes,
+      stage: new PathStage(this.stage),
     });
   }
 
@@ -227,6 +232,7 @@ export class RingServer {
       served: this.options.served,
       files: this.files,
       bufferOwners: this.bufferOwners,
+      stage: this.stage,
       control: this.control.buffer as SharedArrayBuffer,
       faults: this.options.faults,
       retireAfterMs: extra ? limits.retireAfterMs : null,

@@ -10,6 +10,7 @@ import { ActivityTable } from "./activity.ts";
 import { ChangeLog } from "./change-log.ts";
 import { dispatch, type DispatchContext } from "./dispatch.ts";
 import { FileTable } from "./file-table.ts";
+import { PathStage, type PathStageShared } from "./path-stage.ts";
 import { FrontRegion, type FrontMapping } from "./front-region.ts";
 import { GcPacer } from "./gc-pacer.ts";
 import { ERRNO, operationByOpcode, type FileSystem } from "../protocol/index.ts";
@@ -34,6 +35,8 @@ export interface ServiceThreadInit {
   served: { module: string; data: unknown };
   files: SharedArrayBuffer;
   bufferOwners: SharedArrayBuffer;
+  /** Paths staged ahead of their requests (path-stage.ts). */
+  stage: PathStageShared;
   control: SharedArrayBuffer;
   faults: SharedArrayBuffer;
   /** An extra thread retires after this long without a request; the first thread of a queue never does. */
@@ -92,6 +95,7 @@ export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMo
     mounts,
     files: new FileTable(init.files),
     bufferOwners: new Int32Array(init.bufferOwners),
+    stage: new PathStage(init.stage),
     buffer: (index) => region.buffer(index),
     onBug: (error, operation) => post({ type: "bug", operation, message: String((error as Error)?.message ?? error), stack: (error as Error)?.stack }),
     mutated: () => region.bumpMutations(),

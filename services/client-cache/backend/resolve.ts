@@ -18,8 +18,7 @@
  * The parent fd pins the directory: renaming it or swapping it for a symlink afterwards changes nothing for the call.
  *
  * Paths deeper than one syscall argument: the kernel refuses a path argument of PATH_MAX (4096) bytes or more, but
- * a FileSystem path may be up to DANAUS_PATH_MAX bytes (fuse-legacy rebuilds it from the names the kernel sent one
- * level at a time). Such a path is opened in pieces, each shorter than PATH_MAX and cut at a slash: the first under
+ * a FileSystem path has no bound (fuse-legacy rebuilds it from the names the kernel sent one level at a time). Such a path is opened in pieces, each shorter than PATH_MAX and cut at a slash: the first under
  * rule 1 from the root fd, every next one from the directory the previous piece reached, with RESOLVE_BENEATH |
  * RESOLVE_NO_MAGICLINKS. The kernel keeps each next piece beneath its directory, itself beneath the root. A ".." or a
  * symlink in a later piece that climbs above the directory its piece starts from (or an absolute symlink) is refused
@@ -29,7 +28,7 @@
  * resolves ".." and symlinks itself and sends names); the TS client's deep relative paths can.
  */
 import { errno, fileCalls, openat2, RESOLVE } from "../../../kernel/sys/libc.ts";
-import { DANAUS_PATH_MAX, ERRNO, FsError, isByteString, PATH_MAX, STAT } from "../../../kernel/ipc/protocol/index.ts";
+import { ERRNO, FsError, isByteString, PATH_MAX, STAT } from "../../../kernel/ipc/protocol/index.ts";
 import { O, S_IFDIR, S_IFLNK, S_IFMT } from "../../../kernel/ipc/protocol/linux.ts";
 import { cPath, cString, EMPTY_PATH, type SplitPath } from "./path.ts";
 
@@ -61,7 +60,6 @@ export function check(result: number | bigint, syscall: string, path?: string): 
  * throws FsError with the kernel's errno (ENOENT, ENOTDIR, ELOOP, EEXIST, EISDIR, EACCES, ENAMETOOLONG, ...).
  */
 export function openInRoot(rootFd: number, path: string, flags: number, mode: number, syscall: string): number {
-  checkLength(path, syscall);
   if (path.length < PATH_MAX) return openScoped(rootFd, cPath(path, syscall), flags, mode, SCOPE, syscall, path);
   if (path.includes("\0") || !isByteString(path)) throw new FsError(ERRNO.EINVAL, syscall, path);
   try {
@@ -185,11 +183,6 @@ function typeOf(fd: number, syscall: string, path: string): number {
   return statView.getUint32(STAT.offsets.st_mode, true) & S_IFMT;
 }
 
-/** ENAMETOOLONG for a path of DANAUS_PATH_MAX bytes or more (the FileSystem contract's bound). */
-function checkLength(path: string, syscall: string): void {
-  if (path.length >= DANAUS_PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
-}
-
 /**
  * `path` (PATH_MAX bytes or longer) cut at slashes into pieces the kernel takes as one argument each (shorter than
  * PATH_MAX): the first keeps its leading slash, the later ones lose theirs (they are relative to the previous piece's
@@ -231,7 +224,6 @@ export function closeQuietly(fd: number): void {
  * (ENOENT, ENOTDIR, ELOOP, EACCES) or from `body`.
  */
 export function withParent<T>(rootFd: number, split: SplitPath, syscall: string, path: string, body: (dirFd: number, name: Buffer) => T): T {
-  checkLength(path, syscall);
   const name = cString(split.name, syscall, path);
   if (split.parent === null) return body(rootFd, name);
   const dirFd = openInRoot(rootFd, split.parent, O.PATH | O.DIRECTORY, 0, syscall);

@@ -30,6 +30,7 @@
  * which the union copies up name by name) leaves it for a new node.
  */
 import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, S_IFREG, writeName } from "../../../kernel/ipc/protocol/index.ts";
+import { withThreadLock } from "../../../kernel/ipc/ring/index.ts";
 import { FUSE_ROOT_ID } from "../protocol/index.ts";
 
 /** Nodes a mount's table holds by default (the kernel's dentry cache rarely holds more for one mount). */
@@ -436,20 +437,7 @@ export class NodeTable {
   // ——— inside the lock ———
 
   private locked<T>(body: () => T): T {
-    const w = this.words;
-    if (Atomics.compareExchange(w, LOCK, 0, 1) !== 0) {
-      // 0 free, 1 held, 2 held with waiters (the classic three-state futex mutex).
-      let state = Atomics.exchange(w, LOCK, 2);
-      while (state !== 0) {
-        Atomics.wait(w, LOCK, 2);
-        state = Atomics.exchange(w, LOCK, 2);
-      }
-    }
-    try {
-      return body();
-    } finally {
-      if (Atomics.exchange(w, LOCK, 0) === 2) Atomics.notify(w, LOCK, 1);
-    }
+    return withThreadLock(this.words, LOCK, body);
   }
 
   /** {@link remember} inside the lock, `bytes` being `name` encoded; a new name joins node `into` when that is ≥ 0. */

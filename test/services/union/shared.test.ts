@@ -1,6 +1,6 @@
-/** @module test/services/union/shared — the shared directory-handle table: paths up to PATH_MAX in the slot, deeper ones in the long-path cells. */
+/** @module test/services/union/shared — the shared directory-handle table: paths up to PATH_MAX in the slot, deeper ones in the long-path pool. */
 import { describe, expect, test } from "bun:test";
-import { createUnionShared, DirTable, LONG_PATHS } from "../../../services/union/shared.ts";
+import { createUnionShared, DirTable, LONG_PATH_BYTES } from "../../../services/union/shared.ts";
 import { DANAUS_PATH_MAX, PATH_MAX } from "../../../kernel/ipc/protocol/index.ts";
 
 /** A union path `bytes` long, distinct for each `tag`, with a byte that is not UTF-8. */
@@ -9,7 +9,7 @@ function deepPath(bytes: number, tag: number): string {
 }
 
 describe("DirTable", () => {
-  test("a path longer than a slot round-trips through a long-path cell, seen from another thread's view", () => {
+  test("a path longer than a slot round-trips through the long-path pool, seen from another thread's view", () => {
     const shared = createUnionShared({ maxDirHandles: 8 });
     const table = new DirTable(shared);
     const other = new DirTable(shared);
@@ -21,23 +21,19 @@ describe("DirTable", () => {
     expect(table.get(long.slot, long.generation)).toBeNull();
   });
 
-  test("the long-path cells bound deep directories open at once (then EMFILE); closing one frees its cell", () => {
-    const table = new DirTable(createUnionShared({ maxDirHandles: LONG_PATHS + 8 }));
-    const held = Array.from({ length: LONG_PATHS }, (_, i) => table.insert({ branch: 0, handle: i, path: deepPath(PATH_MAX + 1 + i, i) })!);
-    expect(held.every((entry) => entry !== null)).toBe(true);
-    expect(table.insert({ branch: 0, handle: 99, path: deepPath(PATH_MAX + 1, 99) })).toBeNull();
-    expect(table.fits(deepPath(PATH_MAX + 1, 99))).toBe(true);
-    // Paths a slot holds itself are not limited by the cells.
-    expect(table.insert({ branch: 0, handle: 100, path: deepPath(PATH_MAX, 100) })).not.toBeNull();
-    table.remove(held[7]!.slot, held[7]!.generation);
-    const again = table.insert({ branch: 0, handle: 99, path: deepPath(DANAUS_PATH_MAX - 1, 99) })!;
-    expect(table.get(again.slot, again.generation)?.path).toBe(deepPath(DANAUS_PATH_MAX - 1, 99));
-    for (let i = 0; i < LONG_PATHS; i++) if (i !== 7) expect(table.get(held[i]!.slot, held[i]!.generation)?.path).toBe(deepPath(PATH_MAX + 1 + i, i));
-  });
-
-  test("a path of DANAUS_PATH_MAX bytes or more does not fit (ENAMETOOLONG)", () => {
-    const table = new DirTable(createUnionShared({ maxDirHandles: 2 }));
-    expect(table.fits(deepPath(DANAUS_PATH_MAX, 0))).toBe(false);
-    expect(table.insert({ branch: 0, handle: 1, path: deepPath(DANAUS_PATH_MAX, 0) })).toBeNull();
+  test("no bound on a path but the pool: far past DANAUS_PATH_MAX round-trips; a full pool answers null (EMFILE) until a deep directory closes", () => {
+    const table = new DirTable(createUnionShared({ maxDirHandles: 8 }));
+    const deep = table.insert({ branch: 0, handle: 1, path: deepPath(DANAUS_PATH_MAX * 4 + 3, 1) })!;
+    expect(table.get(deep.slot, deep.generation)?.path).toBe(deepPath(DANAUS_PATH_MAX * 4 + 3, 1));
+    // The rest of the pool in one path: the next deep directory finds no room.
+    const rest = table.insert({ branch: 0, handle: 2, path: deepPath(LONG_PATH_BYTES - DANAUS_PATH_MAX * 4 - 4096, 2) })!;
+    expect(rest).not.toBeNull();
+    expect(table.insert({ branch: 0, handle: 3, path: deepPath(PATH_MAX + 1, 3) })).toBeNull();
+    // Paths a slot holds itself are not limited by the pool.
+    expect(table.insert({ branch: 0, handle: 4, path: deepPath(PATH_MAX, 4) })).not.toBeNull();
+    table.remove(deep.slot, deep.generation);
+    const again = table.insert({ branch: 0, handle: 3, path: deepPath(PATH_MAX + 1, 3) })!;
+    expect(table.get(again.slot, again.generation)?.path).toBe(deepPath(PATH_MAX + 1, 3));
+    expect(table.get(rest.slot, rest.generation)?.path).toBe(deepPath(LONG_PATH_BYTES - DANAUS_PATH_MAX * 4 - 4096, 2));
   });
 });

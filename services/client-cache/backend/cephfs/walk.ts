@@ -19,7 +19,7 @@
  * 5. Every Inode reference a lookup takes is put exactly once: the walk puts what it does not return, the caller
  *    puts what it gets (see {@link Walker.put}). The sub-root itself is borrowed from the backend and never put here.
  */
-import { DANAUS_PATH_MAX, ERRNO, FsError, isByteString, nameToBytes } from "../../../../kernel/ipc/protocol/index.ts";
+import { ERRNO, FsError, isByteString, nameToBytes } from "../../../../kernel/ipc/protocol/index.ts";
 import { CEPH_STATX, CEPH_STATX_MASK } from "./structs.ts";
 import { address, type Address, type CephFsCalls } from "./libcephfs.ts";
 import { isDirectory, isSymlink, MAX_SYMLINKS, NAME_MAX, PATH_MAX, S } from "./linux.ts";
@@ -69,9 +69,7 @@ interface ParsedPath {
 
 function parse(path: string, syscall: string): ParsedPath {
   if (path.includes("\0") || !isByteString(path)) throw new FsError(ERRNO.EINVAL, syscall, path);
-  // A byte string (names.ts): its length is its byte count. The walk goes one name at a time, so a path longer than
-  // one syscall argument (PATH_MAX) is fine: the bound is the FileSystem contract's.
-  if (path.length >= DANAUS_PATH_MAX) throw new FsError(ERRNO.ENAMETOOLONG, syscall, path);
+  // The walk goes one name at a time, so a path longer than one syscall argument (PATH_MAX) is fine, at any depth.
   const components = path.split("/").filter((part) => part !== "");
   return { components, trailingSlash: components.length > 0 && path.endsWith("/") };
 }

@@ -110,6 +110,42 @@ describe("malformed requests", () => {
     goodClientWorks();
   });
 
+  test("staged paths (stage_paths): pieces out of order, past their total, a stage another request took, or none at all are answered -EINVAL; an oversized total ENAMETOOLONG", () => {
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    const stage = (from: Connection, offset: number, total: number, piece: string) => {
+      from.buffer.set(bytes(piece), 0);
+      return result(own(from, OPCODE.stage_paths, [offset, total], piece.length));
+    };
+    const staged = (from: Connection, opcode: number, args: RawRequest["args"]) => {
+      from.buffer[0] = 0;
+      return result(own(from, opcode, args, 64));
+    };
+    // A request that says "staged" with nothing staged.
+    expect(staged(a, OPCODE.mkdir, [0, 0o755])).toBe(-ERRNO.EINVAL);
+    // A piece out of order, or past the total, drops the stage.
+    expect(stage(a, 0, 12, "/staged")).toBe(7);
+    expect(stage(a, 8, 12, "-dir")).toBe(-ERRNO.EINVAL);
+    expect(stage(a, 7, 12, "-dir")).toBe(-ERRNO.EINVAL);
+    expect(staged(a, OPCODE.mkdir, [0, 0o755])).toBe(-ERRNO.EINVAL);
+    expect(stage(a, 0, 4, "/toolong")).toBe(-ERRNO.EINVAL);
+    expect(stage(a, 0, 2 ** 40, "/x")).toBe(-ERRNO.ENAMETOOLONG);
+    expect(stage(a, 0, 0, "")).toBe(-ERRNO.EINVAL);
+    // Another client cannot add to a's stage (its buffer is not b's), nor take it.
+    expect(stage(a, 0, 12, "/staged")).toBe(7);
+    expect(result({ opcode: OPCODE.stage_paths, client: b.client, buffer: a.bufferIndex, offset: 0, length: 4, args: [7, 12] })).toBe(-ERRNO.EINVAL);
+    expect(result({ opcode: OPCODE.mkdir, client: b.client, buffer: a.bufferIndex, offset: 0, length: 64, args: [0, 0o755] })).toBe(-ERRNO.EINVAL);
+    expect(staged(b, OPCODE.mkdir, [0, 0o755])).toBe(-ERRNO.EINVAL);
+    // Completed in order, it is what the next request of a's buffer uses, once.
+    expect(stage(a, 7, 12, "-dir\0")).toBe(5);
+    expect(staged(a, OPCODE.mkdir, [0, 0o755])).toBe(0);
+    expect(good.fileSystem("/m0").lstat("/staged-dir").st_mode & 0o170000).toBe(0o040000);
+    expect(staged(a, OPCODE.rmdir, [0])).toBe(-ERRNO.EINVAL);
+    // A stage too short for the request's two paths.
+    expect(stage(a, 0, 12, "/staged-dir\0")).toBe(12);
+    expect(staged(a, OPCODE.rename, [0, 0])).toBe(-ERRNO.EINVAL);
+    goodClientWorks();
+  });
+
   test("a buffer of another client, or an unregistered client id, is answered -EINVAL", () => {
     const free = BUFFER_COUNT - 1; // allocated lowest first: a, b and the good client hold 0..2
     const cases: RawRequest[] = [
