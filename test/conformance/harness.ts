@@ -59,9 +59,9 @@ export interface Suite {
   readonly caps: Required<ConformanceCapabilities>;
   /**
    * Registers a test that gets a fresh, empty filesystem; skipped unless every capability in `needs` is there, with
-   * "[skipped: no <capability> (<why>)]" added to its name.
+   * "[skipped: no <capability> (<why>)]" added to its name. `timeoutMs` overrides the file's default timeout.
    */
-  it(name: string, body: (fs: FileSystem) => void | Promise<void>, needs?: readonly (keyof ConformanceCapabilities)[]): void;
+  it(name: string, body: (fs: FileSystem) => void | Promise<void>, needs?: readonly (keyof ConformanceCapabilities)[], timeoutMs?: number): void;
 }
 
 /** Builds the {@link Suite} for one implementation. */
@@ -80,7 +80,7 @@ export function makeSuite(options: ConformanceOptions): Suite {
   };
   return {
     caps,
-    it(name, body, needs = []) {
+    it(name, body, needs = [], timeoutMs) {
       const run = async () => {
         const instance = await options.newFs();
         try {
@@ -90,7 +90,7 @@ export function makeSuite(options: ConformanceOptions): Suite {
         }
       };
       const missing = needs.filter((need) => !caps[need]);
-      if (missing.length === 0) test(name, run);
+      if (missing.length === 0) test(name, run, timeoutMs);
       else test.skip(`${name} [skipped: ${missing.map((need) => `no ${need}${options.why?.[need] ? ` (${options.why[need]})` : ""}`).join("; ")}]`, run);
     },
   };
