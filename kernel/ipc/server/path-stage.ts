@@ -22,6 +22,7 @@ const STAGE_CHUNK_BYTES = 64 * 1024;
 export const STAGE_BYTES = 64 << 20;
 
 // Words per request buffer.
+/** The client that staged (as the buffer owner table holds it: an int32). */
 const CLIENT = 0;
 /** First chunk + 1 (0: nothing staged). */
 const HEAD = 1;
@@ -67,12 +68,12 @@ export class PathStage {
       if (total < 1 || piece.length > total) return -ERRNO.EINVAL;
       head = this.chunks.take(total);
       if (head < 0) return -ERRNO.ENOMEM;
-      w[at + CLIENT] = client;
+      w[at + CLIENT] = client | 0;
       w[at + TOTAL] = total;
     } else {
       head = Atomics.exchange(w, at + HEAD, 0) - 1;
       if (head < 0) return -ERRNO.EINVAL;
-      if (w[at + CLIENT] !== client || offset !== w[at + FILLED] || total !== w[at + TOTAL] || offset + piece.length > total) {
+      if (w[at + CLIENT] !== (client | 0) || offset !== w[at + FILLED] || total !== w[at + TOTAL] || offset + piece.length > total) {
         this.chunks.release(head);
         return -ERRNO.EINVAL;
       }
@@ -90,7 +91,7 @@ export class PathStage {
     if (head < 0) return ERRNO.EINVAL;
     const w = this.words;
     try {
-      return w[at + CLIENT] === client && w[at + FILLED] === w[at + TOTAL] ? this.chunks.read(head, 0, w[at + TOTAL]!) : ERRNO.EINVAL;
+      return w[at + CLIENT] === (client | 0) && w[at + FILLED] === w[at + TOTAL] ? this.chunks.read(head, 0, w[at + TOTAL]!) : ERRNO.EINVAL;
     } finally {
       this.chunks.release(head);
     }
