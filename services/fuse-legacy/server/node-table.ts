@@ -306,24 +306,30 @@ export class NodeTable {
     });
   }
 
-  /** A successful rename: a node at the new name loses that name; the old name (and what is under it) moves. */
-  renamed(parent: number, name: string, newParent: number, newName: string): void {
-    this.locked(() => {
+  /**
+   * A successful rename: a node at the new name loses that name; the old name (and what is under it) moves. Answers
+   * true when the table left both names because they are one node: rename(2) of two names of one file does nothing —
+   * or the new name joined the moving node in a LOOKUP that came between the rename and this call (a kernel
+   * revalidating a dentry does not wait for the directory's lock), and then the old name is gone: the caller checks
+   * and tells {@link removed}.
+   */
+  renamed(parent: number, name: string, newParent: number, newName: string): boolean {
+    return this.locked(() => {
       const from = this.slotOf(parent);
       const to = this.slotOf(newParent);
-      if (from < 0 || to < 0) return;
+      if (from < 0 || to < 0) return false;
       const fromName = nameBytes(name, 0);
       const toName = nameBytes(newName, 1);
       const moving = this.find(from, fromName);
-      if (moving >= 0 && from === to && this.sameName(moving, toName)) return;
+      if (moving >= 0 && from === to && this.sameName(moving, toName)) return false;
       const replaced = this.find(to, toName);
-      // Two names of one file: rename(2) does nothing and both stay.
-      if (moving >= 0 && replaced >= 0 && this.words[this.at(moving) + NODE] === this.words[this.at(replaced) + NODE]) return;
+      if (moving >= 0 && replaced >= 0 && this.words[this.at(moving) + NODE] === this.words[this.at(replaced) + NODE]) return true;
       this.detachName(to, toName);
-      if (moving < 0) return;
+      if (moving < 0) return false;
       this.detach(moving);
       this.attach(moving, to, toName);
       this.collect(from);
+      return false;
     });
   }
 

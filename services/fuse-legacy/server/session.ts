@@ -529,12 +529,22 @@ export class FuseSession {
     const to = this.childOf(newdir, newName, "rename");
     this.fs.rename(from, to, flags);
     if (flags & RENAME_EXCHANGE) this.nodes.exchanged(parent, oldName, newdir, newName);
-    else this.nodes.renamed(parent, oldName, newdir, newName);
+    else if (this.nodes.renamed(parent, oldName, newdir, newName) && this.gone(from)) this.nodes.removed(parent, oldName);
     // A union copies a lower file up to rename it, and a hard-linked one with all its names: the moved node follows
     // the copy's inode now, before another of its names is looked up and would find the new inode on no node.
     this.followRenamed(newdir, newName, to);
     if (flags & RENAME_EXCHANGE) this.followRenamed(parent, oldName, from);
     return 0;
+  }
+
+  /** Whether nothing is at `path` any more (lstat answers ENOENT). */
+  private gone(path: string): boolean {
+    try {
+      this.fs.lstat(path);
+      return false;
+    } catch (error) {
+      return error instanceof FsError && error.errno === ERRNO.ENOENT;
+    }
   }
 
   /** After a rename, the regular file's node now at `name` in `dir` (at `path`) follows its inode (see NodeTable.followed). */

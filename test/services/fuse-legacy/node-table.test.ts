@@ -250,9 +250,25 @@ describe("NodeTable", () => {
       expect(table.child(ROOT, "z")).toBe(other);
       expect(table.path(a)).toBe("/b");
       table.remember(ROOT, "c", file(10));
-      table.renamed(ROOT, "b", ROOT, "c");
+      expect(table.renamed(ROOT, "b", ROOT, "c")).toBe(true);
       expect(table.child(ROOT, "b")).toBe(a);
       expect(table.child(ROOT, "c")).toBe(a);
+    });
+
+    test("a LOOKUP of the new name between a rename and its table update joins the moving node; once told the old name is gone, the node resolves by the new one", () => {
+      const table = new NodeTable();
+      const moving = table.remember(ROOT, "t2", file(20));
+      const replaced = table.remember(ROOT, "winner", file(21));
+      // The backend renamed t2 over winner; a revalidating LOOKUP of winner sees t2's file before the RENAME's update.
+      expect(table.remember(ROOT, "winner", file(20))).toBe(moving);
+      expect(table.path(replaced)).toBeUndefined();
+      // The update finds one node under both names: it keeps both and says so; the session finds t2 gone and tells it.
+      expect(table.renamed(ROOT, "t2", ROOT, "winner")).toBe(true);
+      table.removed(ROOT, "t2");
+      expect(table.path(moving)).toBe("/winner");
+      expect(table.child(ROOT, "t2")).toBeUndefined();
+      expect(table.renamed(ROOT, "winner", ROOT, "w2")).toBe(false);
+      expect(table.path(moving)).toBe("/w2");
     });
 
     test("the last FORGET frees the node and all its names; the table's room comes back", () => {

@@ -18,7 +18,7 @@ import {
   fuse_out_header,
   FUSE_ENTRY_OUT_ATTR,
 } from "../../../services/fuse-legacy/protocol/index.ts";
-import { FuseSession } from "../../../services/fuse-legacy/server/index.ts";
+import { FuseSession, NodeTable } from "../../../services/fuse-legacy/server/index.ts";
 import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { recordingLogger } from "./fixtures/mount-support.ts";
 
@@ -141,6 +141,33 @@ describe("FuseSession", () => {
     const attr = run(session, request(FUSE_OP.GETATTR, 34, old, [...u32(0), ...u32(0), ...u64(0)]))!;
     expect(attr.header.error).toBe(0);
     expect(fuse_attr.read(attr.view, 16 + 16).nlink).toBe(1);
+  });
+
+  test("RENAME over a name that a LOOKUP from another Worker saw replaced before the rename's table update: the node resolves by its new name", () => {
+    mkdirSync(join(root, "race"));
+    writeFileSync(join(root, "race", "t2"), "new");
+    writeFileSync(join(root, "race", "winner"), "old");
+    // Two Workers' sessions over one table; the second's LOOKUP runs inside the first's RENAME, after the backend's.
+    const nodes = new NodeTable();
+    let racing: (() => void) | undefined;
+    const fs = Object.create(backend) as FileSystem;
+    fs.rename = (from, to, flags) => {
+      backend.rename(from, to, flags);
+      racing?.();
+    };
+    const first = new FuseSession(fs, {}, undefined, nodes);
+    const second = new FuseSession(backend, {}, undefined, nodes);
+    const dir = fuse_entry_out.read(run(first, request(FUSE_OP.LOOKUP, 40, 1, cstr("race")))!.view, 16).nodeid;
+    const moving = fuse_entry_out.read(run(first, request(FUSE_OP.LOOKUP, 41, dir, cstr("t2")))!.view, 16).nodeid;
+    run(first, request(FUSE_OP.LOOKUP, 42, dir, cstr("winner")));
+    racing = () => expect(fuse_entry_out.read(run(second, request(FUSE_OP.LOOKUP, 43, dir, cstr("winner")))!.view, 16).nodeid).toBe(moving);
+    // RENAME: newdir, then the two names.
+    expect(run(first, request(FUSE_OP.RENAME, 44, dir, [...u64(dir), ...cstr("t2"), ...cstr("winner")]))!.header.error).toBe(0);
+    racing = undefined;
+    expect(nodes.path(moving)).toBe("/race/winner");
+    const attr = run(first, request(FUSE_OP.GETATTR, 45, moving, [...u32(0), ...u32(0), ...u64(0)]))!;
+    expect(attr.header.error).toBe(0);
+    expect(fuse_attr.read(attr.view, 16 + 16).size).toBe(3);
   });
 
   test("READDIR fills the reply up to `size` and continues from the last entry's offset", () => {
