@@ -34,7 +34,15 @@ afterAll(async () => {
       const mountPoint = join(base, name, "mnt");
       if (nodeFs.existsSync(mountPoint) && isMountPoint(mountPoint)) spawnSync("umount", ["-l", mountPoint]);
     }
-    nodeFs.rmSync(base, { recursive: true, force: true });
+    try {
+      nodeFs.rmSync(base, { recursive: true, force: true });
+    } catch (error) {
+      // Bun's recursive rm answers EFAULT for an errno its table lacks (oven-sh/bun#35749); here, about one run in five,
+      // right after the unmounts (the mount points still busy a moment). rm(1) then removes the tree.
+      process.stderr.write(`fusermount.test.ts: rmSync of ${base} failed (${(error as Error).message}); removing with rm -rf\n`);
+      spawnSync("rm", ["-rf", base]);
+      if (nodeFs.existsSync(base)) throw error;
+    }
   }
 });
 
