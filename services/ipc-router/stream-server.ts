@@ -62,13 +62,16 @@ export class StreamServer {
   private open(socket: Socket<StreamConnection>): void {
     const client = (crypto.getRandomValues(new Uint32Array(1))[0]! & 0x7fffffff) || 1;
     const buffer = new Uint8Array(this.deps.bufferSize);
+    let stage: PathStage | undefined;
     const ctx: DispatchContext = {
       mounts: this.deps.mounts,
       files: this.deps.files,
       bufferOwners: new Int32Array([client]),
       buffer: () => buffer,
-      // The connection's one buffer; the pool's pages are touched only by a path deeper than a window carries.
-      stage: new PathStage(PathStage.allocate(1)),
+      // For the connection's one buffer, made by its first request whose paths do not fit a window.
+      get stage() {
+        return (stage ??= new PathStage(PathStage.allocate(1)));
+      },
       onBug: (error, operation) => this.deps.log.error("request handler failed; answered EIO", { operation, error }),
       mutated: this.deps.mutated,
     };

@@ -109,7 +109,6 @@ export class BranchStack {
     return fs;
   }
 
-  /** The root directory node (stat from the upper). */
   /**
    * The root's node. Its lstat is taken when first asked for: resolving a path below the root only needs the root's
    * layers, and in a split topology every lstat is a crossing to the client-cache process.

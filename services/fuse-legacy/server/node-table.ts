@@ -26,8 +26,8 @@
  * filesystem's inode survives copy-up. A regular file's node with other names follows with all of them too (the union
  * copies a hard-linked lower file up as one file, so every name shows the new inode), and so does a node whose own
  * GETATTR, SETATTR, open for writing or rename shows a new inode ({@link NodeTable.followed}): the kernel keeps one
- * inode for the file through names it has not looked up again. A name of a node of another type with other names (a symlink,
- * which the union copies up name by name) leaves it for a new node.
+ * inode for the file through names it has not looked up again. A name of a node of another type with other names (a
+ * symlink, which the union copies up name by name) leaves it for a new node.
  */
 import { bytesToName, ERRNO, FsError, S_IFDIR, S_IFMT, S_IFREG, writeName } from "../../../kernel/ipc/protocol/index.ts";
 import { withThreadLock } from "../../../kernel/ipc/ring/index.ts";
