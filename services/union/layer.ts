@@ -11,6 +11,7 @@ import {
   type Stat,
 } from "../../kernel/ipc/protocol/index.ts";
 import { indexedLower, upperStat } from "./hardlink.ts";
+import { LowerNames } from "./lower-names.ts";
 import { childPath, splitComponents } from "./path.ts";
 import { OPAQUE_MARKER, refuseReserved, whiteoutName } from "./whiteout.ts";
 
@@ -83,9 +84,12 @@ export class BranchStack {
   /** Branch 0 is the upper, 1.. the lowers top first. Only the upper is written: see {@link upper}. */
   readonly branches: readonly ReadOnlyFileSystem[];
   private readonly rootLayers: number[] = [0];
+  /** What the lowers' directories hold, as far as listed: absent names cost no call (`lower-names.ts`). */
+  readonly lowerNames: LowerNames;
 
   constructor(private readonly writable: FileSystem, lowers: readonly ReadOnlyFileSystem[]) {
     this.branches = [writable, ...lowers];
+    this.lowerNames = new LowerNames(this.branches);
     if (!this.isOpaque(0, "")) {
       for (let b = 1; b < this.branches.length; b++) {
         const stat = this.lstatOrNull(b, "");
@@ -128,23 +132,41 @@ export class BranchStack {
 
   /** lstat of `path` in branch `b`, or null when it is missing. Other errors propagate (ENAMETOOLONG, EACCES...). */
   lstatOrNull(b: number, path: string): Stat | null {
+    if (!this.mayHold(b, path)) return null;
     try {
       return this.branch(b).lstat(path);
     } catch (error) {
-      if (absent(error)) return null;
+      if (absent(error)) {
+        this.missed(b, path);
+        return null;
+      }
       throw error;
     }
   }
 
   /** Whether the name `path` exists in branch `b` (any error counts as no: a name too long for ".wh." is not there). */
   exists(b: number, path: string): boolean {
+    if (!this.mayHold(b, path)) return false;
     try {
       this.branch(b).lstat(path);
       return true;
     } catch (error) {
-      if (error instanceof FsError) return false;
+      if (error instanceof FsError) {
+        if (absent(error)) this.missed(b, path);
+        return false;
+      }
       throw error;
     }
+  }
+
+  /** False when lower `b`'s listing shows no `path` (the upper and the root are always asked). */
+  private mayHold(b: number, path: string): boolean {
+    return b === 0 || path === "" || this.lowerNames.mayHold(b, path);
+  }
+
+  /** A lookup found `path` missing in branch `b`: a lower lists that directory for the next lookups there. */
+  private missed(b: number, path: string): void {
+    if (b !== 0 && path !== "") this.lowerNames.missed(b, path);
   }
 
   /** Whether directory `dir` of branch `b` is opaque. */

@@ -28,6 +28,9 @@ const beta = [
   `[[mounts]]`, `path = "${DIRECT}"`, `source = "data"`,
 ].join("\n");
 
+/** The image's file the copy-up test copies up: 20 MiB, more than one copy_range request copies (16 MiB each), in 1 MiB windows. */
+const BIG_LOWER = new Uint8Array(20 << 20).map((_, i) => (i * 13 + (i >> 20)) & 0xff);
+
 let h: Harness;
 let client: DanausClient;
 let alphaPids: Record<string, number | null>;
@@ -37,6 +40,8 @@ beforeAll(async () => {
   const layer = join(h.dir, "state", "backends", "beta", "images/base/layer0");
   mkdirSync(layer, { recursive: true });
   writeFileSync(join(layer, "motd"), "from the image\n");
+  // Lowers do not change under a mounted union: the copy-up test's file is in the image from the start.
+  writeFileSync(join(layer, "big"), BIG_LOWER);
   await h.start(["alpha", "beta"]);
   alphaPids = await h.pids("alpha");
   client = DanausClient.connect({ socket: join(h.dir, "state/run/beta/router.sock") });
@@ -100,9 +105,7 @@ test("bulk data goes down the graph by reference: union and client-cache read an
 
 test("a copy-up copies inside client-cache: the lower file's bytes never come up the channel to the union", async () => {
   const before = await betaStats();
-  // 20 MiB: more than one copy_range request copies (16 MiB each), in 1 MiB windows.
-  const lower = new Uint8Array(20 << 20).map((_, i) => (i * 13 + (i >> 20)) & 0xff);
-  writeFileSync(join(h.dir, "state/backends/beta/images/base/layer0/big"), lower);
+  const lower = BIG_LOWER;
   const fd = client.open(`${UNION}/big`, constants.O_RDWR, 0);
   try {
     expect(client.pwrite(fd, new Uint8Array([0xee]), 5)).toBe(1);
