@@ -12,8 +12,8 @@ import {
 } from "../../kernel/ipc/protocol/index.ts";
 import { indexedLower, upperStat } from "./hardlink.ts";
 import { LowerNames } from "./lower-names.ts";
-import { childPath, splitComponents } from "./path.ts";
-import { OPAQUE_MARKER, refuseReserved, whiteoutName } from "./whiteout.ts";
+import { childPath, joinPath, splitComponents } from "./path.ts";
+import { isReserved, OPAQUE_MARKER, refuseReserved, whiteoutName } from "./whiteout.ts";
 
 /** Linux's limit on symlinks followed in one lookup. */
 const MAX_SYMLINKS = 40;
@@ -239,6 +239,31 @@ export class BranchStack {
     const indexed = indexedLower(this, b, stat);
     if (indexed === null) return { path, branch: b, stat, layers: [] };
     return { path, branch: b, stat: indexed.stat, layers: [], index: indexed.entry };
+  }
+
+  /**
+   * The union path of `path`'s final name when that name is the upper's business alone: its directory is in the upper
+   * and the listings of the directory's lowers show no such name (`lower-names.ts`), so no lower object, whiteout or
+   * copy-up is involved and a call on the upper's name does what the union would (after the first lookup in a
+   * directory, a create or unlink of a new name there costs one call). Null when that is not known (a final ".", "..",
+   * `.wh.` name or trailing slash, a directory not listed yet, an error on the way): the caller takes the full lookup.
+   */
+  upperOnly(path: string, syscall: string): string | null {
+    if (path.includes("\0")) return null;
+    const { components, trailingSlash } = splitComponents(path);
+    const name = components.pop();
+    if (name === undefined || trailingSlash || name === "." || name === ".." || isReserved(name)) return null;
+    let dir: Node | null;
+    try {
+      dir = components.length === 0 ? this.root() : this.resolve(joinPath(components), true, syscall).node;
+    } catch (error) {
+      if (error instanceof FsError) return null;
+      throw error;
+    }
+    if (dir === null || dir.layers[0] !== 0 || (components.length > 0 && !isDir(dir.stat))) return null;
+    const target = childPath(dir.path, name);
+    for (let i = 1; i < dir.layers.length; i++) if (this.lowerNames.mayHold(dir.layers[i]!, target)) return null;
+    return target;
   }
 
   /** Whether a lower branch of directory `dir` holds `name` (ignoring the upper and its whiteouts). */

@@ -122,6 +122,10 @@ export class UnionFileSystem implements FileSystem {
   open(path: string, flags: number, mode: number): number {
     if (flags & O.PATH) throw new FsError(ERRNO.EINVAL, "open", path);
     const creating = (flags & O.CREAT) !== 0;
+    if (creating && !(flags & O.DIRECTORY)) {
+      const done = this.inUpperOnly(path, "open", (target) => this.stack.upper.open(target, flags | O.NOFOLLOW, mode));
+      if (done !== null) return this.fileHandle(0, done.value);
+    }
     const follow = !(flags & O.NOFOLLOW) && !(creating && flags & O.EXCL);
     // O.CREAT with a trailing slash: EISDIR whatever the final name is, once its parent resolved (as Linux).
     const slashCreate = creating && splitComponents(path).trailingSlash;
@@ -293,6 +297,7 @@ export class UnionFileSystem implements FileSystem {
 
   /** unlink(2): removes the upper name and whites out a lower one. EISDIR, ENOENT, ENOTDIR, ENAMETOOLONG. */
   unlink(path: string): void {
+    if (this.inUpperOnly(path, "unlink", (target) => this.stack.upper.unlink(target)) !== null) return;
     const found = this.stack.resolve(path, false, "unlink", true);
     const node = this.existing(found, "unlink", path);
     if (found.parent === null || isDir(node.stat)) throw new FsError(ERRNO.EISDIR, "unlink", path);
@@ -478,6 +483,23 @@ export class UnionFileSystem implements FileSystem {
   private existing(found: Resolved, syscall: string, path: string): Node {
     if (found.node === null) throw new FsError(ERRNO.ENOENT, syscall, path);
     return found.node;
+  }
+
+  /**
+   * `call`'s result on the upper's name of `path` when the name is the upper's alone ({@link BranchStack.upperOnly}),
+   * null when it is not or the call failed: the caller then takes the full lookup, which finds the errno the
+   * union answers (a symlink to follow, given O_NOFOLLOW here, fails with ELOOP and is followed there). Only a failure
+   * changes nothing, so the retry is safe.
+   */
+  private inUpperOnly<T>(path: string, syscall: string, call: (target: string) => T): { value: T } | null {
+    const target = this.stack.upperOnly(path, syscall);
+    if (target === null) return null;
+    try {
+      return { value: call(target) };
+    } catch (error) {
+      if (error instanceof FsError) return null;
+      throw error;
+    }
   }
 
   /** The directory a missing final name would be created in. EEXIST for the root, "." and "..". */

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { LocalBackend } from "../../../services/client-cache/backend/index.ts";
 import { createUnionShared, UnionFileSystem } from "../../../services/union/index.ts";
 import { DIR_NAMES, LowerNames, TOTAL_NAMES } from "../../../services/union/lower-names.ts";
-import { expectErrno, O_CREAT, O_WRONLY, readFile } from "../../conformance/harness.ts";
+import { expectErrno, O_CREAT, O_EXCL, O_WRONLY, readFile } from "../../conformance/harness.ts";
 
 let base: string;
 const backends: LocalBackend[] = [];
@@ -21,12 +21,13 @@ afterEach(() => {
   rmSync(base, { recursive: true, force: true });
 });
 
-/** A union over the lower as built on disk, with the lower's lstat and readdir calls counted. */
-function union(): { fs: UnionFileSystem; lstats: string[]; readdirs: () => number } {
+/** A union over the lower as built on disk, with the lower's lstat and readdir calls counted, and every call on the upper. */
+function union(): { fs: UnionFileSystem; lstats: string[]; readdirs: () => number; upperCalls: string[] } {
   const upper = new LocalBackend(join(base, "upper"));
   const lower = new LocalBackend(join(base, "lower"));
   backends.push(upper, lower);
   const lstats: string[] = [];
+  const upperCalls: string[] = [];
   let readdirs = 0;
   const counted = new Proxy(lower, {
     get(target, prop) {
@@ -36,7 +37,14 @@ function union(): { fs: UnionFileSystem; lstats: string[]; readdirs: () => numbe
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { fs: new UnionFileSystem({ upper, lowers: [counted] }, createUnionShared({ maxDirHandles: 8 })), lstats, readdirs: () => readdirs };
+  const recorded = new Proxy(upper, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => (upperCalls.push(`${String(prop)} ${typeof args[0] === "string" ? args[0] : ""}`.trim()), (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
+  return { fs: new UnionFileSystem({ upper: recorded, lowers: [counted] }, createUnionShared({ maxDirHandles: 8 })), lstats, readdirs: () => readdirs, upperCalls };
 }
 
 /** Creates, stats and removes `name` in the union. */
@@ -105,4 +113,30 @@ test(`past ${TOTAL_NAMES} names the least recently used directory is dropped, an
   expect(lstats.filter((path) => path.endsWith("/other"))).toEqual([]);
   churn(fs, "d0/other");
   expect(lstats.filter((path) => path.endsWith("/other"))).toEqual(["d0/other"]);
+});
+
+test("once a directory is listed, a create, stat and unlink of a new name are one call each on the upper for the name; anything else takes the full lookup", () => {
+  mkdirSync(join(base, "lower", "etc"));
+  writeFileSync(join(base, "lower", "etc", "hosts"), "lower hosts");
+  mkdirSync(join(base, "upper", "etc"));
+  mkdirSync(join(base, "upper", "etc", "sub"));
+  const { fs, upperCalls } = union();
+  churn(fs, "etc/first");
+  upperCalls.length = 0;
+  churn(fs, "etc/second");
+  // Besides the walk to the directory (its lookup and its opaque marker's, on every call):
+  const walk = ["lstat etc", "lstat etc/.wh..wh..opq"];
+  expect(upperCalls).toEqual([...walk, "open etc/second", "close", ...walk, "lstat etc/second", ...walk, "unlink etc/second"]);
+  // A name the upper holds as a symlink is followed as the union follows it (at the union root), not by the upper.
+  fs.symlink("/etc/target", "etc/link");
+  fs.close(fs.open("etc/link", O_CREAT | O_WRONLY, 0o644));
+  expect(fs.lstat("etc/target").st_size).toBe(0);
+  expectErrno("EEXIST", () => fs.open("etc/link", O_CREAT | O_EXCL | O_WRONLY, 0o644));
+  // A directory: EISDIR for a create and an unlink, as through the full lookup; a name in the lower is the lower's.
+  expectErrno("EISDIR", () => fs.open("etc/sub", O_CREAT | O_WRONLY, 0o644));
+  expectErrno("EISDIR", () => fs.unlink("etc/sub"));
+  expectErrno("ENOENT", () => fs.unlink("etc/missing"));
+  expect(readFile(fs, "etc/hosts")).toBe("lower hosts");
+  fs.close(fs.open("etc/hosts", O_CREAT | O_WRONLY, 0o644));
+  expect(readFile(fs, "etc/hosts")).toBe("lower hosts");
 });
