@@ -16,6 +16,14 @@ import { Region, RegionClosedError, RequestQueue, WaitTimeoutError, type Reply }
 const LIVENESS_SLICE_MS = 50;
 /** How long registration may take. */
 const REGISTRATION_TIMEOUT_MS = 5000;
+/**
+ * Ceiling of an application's adaptive reply spin: about `QUICK_WAKE_MS` (spin-wait.ts) of loads, ~2 ns each here,
+ * the time up to which the spin grows while its sleeps keep ending that soon. The queue's default (20,000, ~40 µs)
+ * sleeps through any reply that takes longer, and waking a thread on an idle core costs 15–25 µs each way on this
+ * machine kind (`perf sched timehist` of a fully split tenant: a stat of 45 µs took 80 µs once both sides slept).
+ * It spins on the application's own core only: beside its service (the same core) a client does not spin at all.
+ */
+const CLIENT_MAX_SPIN = 100_000;
 
 /** The service of this connection is gone (killed, restarted or stopped); the next call on a new connection works. */
 export function notConnected(syscall: string): FsError {
@@ -84,7 +92,7 @@ export class Connection implements Transport {
       if (!reply.ok) throw new FsError(errnoNumber(reply.errno) ?? ERRNO.EIO, "register", socketPath);
       if (!("client" in reply)) throw new FsError(ERRNO.EPROTO, "register", socketPath);
       const region = Region.open(reply.region);
-      const queue = new RequestQueue(region, reply.queue, { peerCpus: reply.queueCpus });
+      const queue = new RequestQueue(region, reply.queue, { peerCpus: reply.queueCpus, maxSpin: CLIENT_MAX_SPIN });
       return new Connection(socket, region, queue, reply.queueCpus, ProcessWatch.open(reply.servicePid), reply.client, reply.buffer, reply.bufferSize, reply.epoch, reply.mounts);
     } catch (error) {
       socket.close();
