@@ -1,5 +1,6 @@
 /** @module ceph-fuse — mounting the peer: ceph-fuse on the project's cluster, at a temp directory, and unmounting it. */
 import { isMountPoint } from "../kernel/sys/mounts.ts";
+import { QUIET_CLIENT_LOG } from "../services/client-cache/backend/cephfs/index.ts";
 import { mkdtempSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,11 +14,13 @@ export interface CephFuseMount {
 /**
  * Mounts the whole file system with ceph-fuse and the extra `--option=value` arguments; waits until it is mounted.
  * With `cpus`, every thread of the ceph-fuse daemon is confined to them (taskset), like a tenant service in its pool.
+ * It logs as the tenant services' client does ({@link QUIET_CLIENT_LOG}), so the peers compare like for like.
  */
 export async function mountCephFuse(conf: string, extra: string[] = [], cpus?: number[]): Promise<CephFuseMount> {
   const path = mkdtempSync(join(tmpdir(), "danaus-ceph-fuse-"));
   const pin = cpus ? ["taskset", "-c", cpus.join(",")] : [];
-  const r = Bun.spawnSync([...pin, "ceph-fuse", "-c", conf, ...extra, path], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  const quiet = Object.entries(QUIET_CLIENT_LOG).map(([name, value]) => `--${name}=${value}`);
+  const r = Bun.spawnSync([...pin, "ceph-fuse", "-c", conf, ...quiet, ...extra, path], { stdout: "pipe", stderr: "pipe", timeout: 30_000 });
   if (r.exitCode !== 0) throw new Error(`ceph-fuse ${extra.join(" ")} ${path} exited ${r.exitCode}: ${r.stderr.toString().trim()}`);
   for (let i = 0; i < 200 && !isMountPoint(path); i++) await Bun.sleep(25);
   if (!isMountPoint(path)) throw new Error(`ceph-fuse did not mount ${path} within 5 s`);

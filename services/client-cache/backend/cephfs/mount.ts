@@ -9,6 +9,20 @@ import { HandleKind, HandleTable } from "./handle-table.ts";
 import { address, libcephfs, type Address } from "./libcephfs.ts";
 import { filesystemId, reclaimSession, selectFilesystem } from "./optional-symbols.ts";
 
+/**
+ * Client log options every mount starts from (a tenant's `[backend] options` override them): no in-memory debug log.
+ * Ceph's defaults gather the client's messages up to level 5 in memory (to dump them on a crash), which formats every
+ * call's messages and wakes the client's log thread on the tenant's core: a stat or close through the tenant service
+ * cost 20–50 µs more with them (README, The client cache). ceph-fuse in the benchmarks runs with the same options
+ * (bench/ceph-fuse.ts).
+ */
+export const QUIET_CLIENT_LOG: Readonly<Record<string, string>> = {
+  debug_client: "0/0",
+  debug_objecter: "0/0",
+  debug_objectcacher: "0/0",
+  debug_ms: "0/0",
+};
+
 /** How to reach and mount a CephFS. */
 export interface CephMountOptions {
   /** Path of the ceph.conf to read (monitors, auth). */
@@ -21,7 +35,10 @@ export interface CephMountOptions {
   readonly root?: string;
   /** A keyring file, when the cluster requires cephx and the conf does not name one. */
   readonly keyring?: string;
-  /** Further client options set with ceph_conf_set after the conf is read (`client_oc: "false"`...). */
+  /**
+   * Further client options set with ceph_conf_set after the conf is read (`client_oc: "false"`...), over
+   * {@link QUIET_CLIENT_LOG}.
+   */
   readonly options?: Readonly<Record<string, string>>;
   /** How many handles may be open at once over the whole process (default 16384; EMFILE beyond). */
   readonly maxHandles?: number;
@@ -195,7 +212,7 @@ function mountClient(options: CephMountOptions, sessionName: string | undefined)
     if (options.keyring !== undefined) {
       step("ceph_conf_set", lib.ceph_conf_set(cmount, cstr("keyring"), cstr(options.keyring)), `keyring ${options.keyring}`);
     }
-    for (const [name, value] of Object.entries(options.options ?? {})) {
+    for (const [name, value] of Object.entries({ ...QUIET_CLIENT_LOG, ...options.options })) {
       step("ceph_conf_set", lib.ceph_conf_set(cmount, cstr(name), cstr(value)), `option ${name} = ${value}`);
     }
     if (options.fsName !== undefined) {

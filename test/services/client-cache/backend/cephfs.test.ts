@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CEPH_STATX, CephBackend, cephCookieToOffset, CephLibraryMissingError, CephMount, CephMountError, cephOffsetToCookie, cephVersion, DIRENT64,
-  ensureCephDirectory, MAX_IO_BYTES, STATVFS, transferInPieces,
+  ensureCephDirectory, MAX_IO_BYTES, QUIET_CLIENT_LOG, STATVFS, transferInPieces,
 } from "../../../../services/client-cache/backend/cephfs/index.ts";
 import { HandleKind, HandleTable } from "../../../../services/client-cache/backend/cephfs/handle-table.ts";
 import { address } from "../../../../services/client-cache/backend/cephfs/libcephfs.ts";
@@ -231,14 +231,17 @@ describe.skipIf(conf === null)("cephfs mount", () => {
   test("options are applied; ensureCephDirectory makes a nested root that a second mount serves", () => {
     const { mount, admin } = cluster();
     expect(mount.option("client_oc")).toBe("false");
+    // No in-memory debug log unless the tenant's options ask for one (below: debug_client).
+    expect(Object.keys(QUIET_CLIENT_LOG).map((name) => mount.option(name))).toEqual(Object.keys(QUIET_CLIENT_LOG).map(() => "0/0"));
     expect(mount.mountMs).toBeGreaterThan(0);
     expect(cephVersion()).toMatch(/^\d+\.\d+\.\d+/);
     ensureCephDirectory({ conf: conf!, clientId: "admin" }, `/${BASE}/tenant/deeper/`);
     ensureCephDirectory({ conf: conf!, clientId: "admin" }, `${BASE}/tenant/deeper`);
     expect(admin.stat("tenant/deeper").st_mode & 0o7777).toBe(0o700);
-    const tenant = CephMount.open({ conf: conf!, clientId: "admin", fsName: "cephfs", root: `/${BASE}/tenant/deeper`, options: { client_oc: "true" } });
+    const tenant = CephMount.open({ conf: conf!, clientId: "admin", fsName: "cephfs", root: `/${BASE}/tenant/deeper`, options: { client_oc: "true", debug_client: "0/5" } });
     try {
       expect(tenant.option("client_oc")).toBe("true");
+      expect([tenant.option("debug_client"), tenant.option("debug_ms")]).toEqual(["0/5", "0/0"]);
       const fs = new CephBackend(tenant.shared, "");
       writeFile(fs, "hello", "from the tenant mount");
       fs.dispose();
