@@ -13,7 +13,7 @@ import { filesystemId, reclaimSession, selectFilesystem } from "./optional-symbo
  * Client log options every mount starts from (a tenant's `[backend] options` override them): no in-memory debug log.
  * Ceph's defaults gather the client's messages up to level 5 in memory (to dump them on a crash), which formats every
  * call's messages and wakes the client's log thread on the tenant's core: a stat or close through the tenant service
- * cost 20–50 µs more with them (README, The client cache). ceph-fuse in the benchmarks runs with the same options
+ * cost 20–50 µs more with them (README, Consistency). ceph-fuse in the benchmarks runs with the same options
  * (bench/ceph-fuse.ts).
  */
 export const QUIET_CLIENT_LOG: Readonly<Record<string, string>> = {
