@@ -85,7 +85,7 @@ export class BranchStack {
   readonly branches: readonly ReadOnlyFileSystem[];
   private readonly rootLayers: number[] = [0];
   /** What the lowers' directories hold, as far as listed: absent names cost no call (`lower-names.ts`). */
-  readonly lowerNames: LowerNames;
+  private readonly lowerNames: LowerNames;
 
   constructor(private readonly writable: FileSystem, lowers: readonly ReadOnlyFileSystem[]) {
     this.branches = [writable, ...lowers];
