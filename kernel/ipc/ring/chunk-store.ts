@@ -50,11 +50,6 @@ export class ChunkStore {
     this.chunks = this.words.length - HEADER;
   }
 
-  /** Bytes the whole pool holds. */
-  get capacity(): number {
-    return this.chunks * this.chunkSize;
-  }
-
   /** Chunks in chains now. */
   get used(): number {
     return Atomics.load(this.words, USED);

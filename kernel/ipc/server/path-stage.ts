@@ -109,7 +109,7 @@ export class PathStage {
     return Number.isInteger(buffer) && buffer >= 0 && (buffer + 1) * WORDS <= this.words.length ? buffer * WORDS : -1;
   }
 
-  /** Chunks of the pool in stages now (for status). */
+  /** Bytes of the pool in stages now (what the tests check is given back). */
   get usedBytes(): number {
     return this.chunks.used * STAGE_CHUNK_BYTES;
   }
