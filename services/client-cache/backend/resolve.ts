@@ -17,15 +17,16 @@
  *    because the kernel would walk ".." or follow "x/" outside the scoped lookup.
  * The parent fd pins the directory: renaming it or swapping it for a symlink afterwards changes nothing for the call.
  *
- * Paths deeper than one syscall argument: the kernel refuses a path argument of PATH_MAX (4096) bytes or more, but
- * a FileSystem path has no bound (fuse-legacy rebuilds it from the names the kernel sent one level at a time). Such a
+ * Paths deeper than one syscall argument: the kernel refuses a path argument of PATH_MAX (4096) bytes or more, but a
+ * FileSystem path has no bound (fuse-legacy rebuilds it from the names the kernel sent one level at a time). Such a
  * path is opened in pieces, each shorter than PATH_MAX and cut at a slash: the first under rule 1 from the root fd,
- * every next one from the directory the previous piece reached, with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS. The kernel keeps each next piece beneath its directory, itself beneath the root. A ".." or a
- * symlink in a later piece that climbs above the directory its piece starts from (or an absolute symlink) is refused
- * there with EXDEV; the path is then walked one name at a time instead ({@link openWalking}): ".." drops the last
- * directory the walk went through and symlinks are read and spliced in by the walk itself, so the kernel only ever
- * gets plain names, each beneath a directory beneath the root. fuse-legacy never sends such a path (the kernel
- * resolves ".." and symlinks itself and sends names); the TS client's deep relative paths can.
+ * every next one from the directory the previous piece reached, with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS. The
+ * kernel keeps each next piece beneath its directory, itself beneath the root. A ".." or a symlink in a later piece
+ * that climbs above the directory its piece starts from (or an absolute symlink) is refused there with EXDEV; the path
+ * is then walked one name at a time instead ({@link openWalking}): ".." drops the last directory the walk went through
+ * and symlinks are read and spliced in by the walk itself, so the kernel only ever gets plain names, each beneath a
+ * directory beneath the root. fuse-legacy never sends such a path (the kernel resolves ".." and symlinks itself and
+ * sends names); the TS client's deep relative paths can.
  */
 import { errno, fileCalls, openat2, RESOLVE } from "../../../kernel/sys/libc.ts";
 import { ERRNO, FsError, isByteString, PATH_MAX, STAT } from "../../../kernel/ipc/protocol/index.ts";
