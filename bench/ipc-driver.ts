@@ -26,7 +26,10 @@ export interface DriveRequest {
 
 /** What a driver measured. */
 export interface DriveResult {
+  /** Operations measured (after the warm-up). */
   ops: number;
+  /** Operations of the warm-up before them. */
+  warmupOps: number;
   bytes: number;
   seconds: number;
   latenciesUs: number[];
@@ -86,7 +89,8 @@ export function drive(request: DriveRequest): DriveResult {
   }
   // Warm up (JIT, spin budgets, page cache) for a tenth of the time.
   const warmEnd = performance.now() + request.durationMs / 10;
-  while (performance.now() < warmEnd) op();
+  let warmupOps = 0;
+  for (; performance.now() < warmEnd; warmupOps++) op();
   ops = 0;
   bytes = 0;
   const started = performance.now();
@@ -112,5 +116,5 @@ export function drive(request: DriveRequest): DriveResult {
     fs.unlink(file);
   }
   transport?.close();
-  return { ops, bytes, seconds, latenciesUs: latencies };
+  return { ops, warmupOps, bytes, seconds, latenciesUs: latencies };
 }

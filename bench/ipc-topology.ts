@@ -3,9 +3,14 @@
  * (one core, its service threads on core 0, the client on the last core) served with the data services in one
  * process (the default), with the router apart from one data process, and fully split (router → union → client-cache
  * over shared-memory channels). Each runs under a real supervisor, one after the other, on the same operations.
+ *
+ * Beside each throughput phase it reads what every process of the tenant published (server-counters.ts): how many
+ * requests each answered per operation of the client, and its time per request, which includes what it waited for in
+ * the processes below. A process's time minus the next one's is what that process and its crossing cost.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { readStats } from "../kernel/service-host/index.ts";
 import { Harness } from "../test/integration/harness.ts";
 import { drive, type DriveRequest, type DriveResult } from "./ipc-driver.ts";
 import { summary } from "./stats.ts";
@@ -17,6 +22,17 @@ export const TOPOLOGIES = [
   { name: "fully split", topology: `[["ipc-router"], ["union"], ["client-cache"]]`, hops: 2 },
 ] as const;
 
+/** The data services that may run a ring server of their own, front first. */
+export const SERVERS = ["ipc-router", "union", "client-cache"] as const;
+
+/** What one process did for the client's operations in a throughput phase. */
+export interface ProcessTime {
+  /** Requests it answered per operation of the client. */
+  readonly requestsPerOp: number;
+  /** Its mean time per request, µs (from taking the request to answering it, with any wait for the process below). */
+  readonly usPerRequest: number;
+}
+
 /** One measured operation under one topology. */
 export interface TopologyRow {
   readonly topology: string;
@@ -25,6 +41,46 @@ export interface TopologyRow {
   readonly p99: number;
   readonly opsPerSec1: number;
   readonly mbPerSec1: number | null;
+  /** By service, the processes of the topology that run a server (see {@link SERVERS}). */
+  readonly processes: Partial<Record<(typeof SERVERS)[number], ProcessTime>>;
+}
+
+type Counts = Partial<Record<(typeof SERVERS)[number], { requests: number; busyMicros: number }>>;
+
+/**
+ * The request counts and times the tenant's servers published, once they have settled: threads add theirs when idle
+ * and processes publish every second, so two publications of every process that agree.
+ */
+async function settledCounts(runDir: string): Promise<Counts> {
+  let last = "";
+  let lastAt: number[] = [];
+  for (let tries = 0; tries < 200; tries++) {
+    const published = readStats(runDir);
+    const counts: Counts = {};
+    for (const service of SERVERS) {
+      const stats = published[service]?.stats;
+      if (stats?.requests !== undefined && stats.busyMicros !== undefined) counts[service] = { requests: stats.requests, busyMicros: stats.busyMicros };
+    }
+    // Only the services that run a server of their own publish counts (union does not in the fused topology).
+    const at = SERVERS.filter((service) => counts[service] !== undefined).map((service) => published[service]!.at);
+    const key = JSON.stringify(counts);
+    if (key === last && at.every((t, i) => t > lastAt[i]!) && counts["ipc-router"] !== undefined) return counts;
+    if (key !== last) [last, lastAt] = [key, at];
+    await Bun.sleep(100);
+  }
+  throw new Error(`the request counts in ${runDir} did not settle in 20 s`);
+}
+
+/** What each process did for `ops` operations of the client (its warm-up included), from the counts before and after. */
+function processTimes(before: Counts, after: Counts, ops: number): TopologyRow["processes"] {
+  const out: TopologyRow["processes"] = {};
+  for (const service of SERVERS) {
+    const [b, a] = [before[service], after[service]];
+    if (b === undefined || a === undefined || ops === 0) continue;
+    const requests = a.requests - b.requests;
+    out[service] = { requestsPerOp: +(requests / ops).toFixed(2), usPerRequest: requests === 0 ? 0 : +((a.busyMicros - b.busyMicros) / requests).toFixed(2) };
+  }
+  return out;
 }
 
 const TESTS = ["null", "read4k", "read1m", "meta"] as const;
@@ -46,9 +102,11 @@ export async function measureTopologies(phaseMs: number, clientCpu: number, log:
       for (const test of TESTS) {
         log(`  ${test} via ring, ${name}`);
         const latency: DriveResult = drive({ ...base, test, sample: true });
+        const before = await settledCounts(base.runDir);
         const one: DriveResult = drive({ ...base, test, sample: false });
+        const processes = processTimes(before, await settledCounts(base.runDir), one.warmupOps + one.ops);
         const { median, p99 } = summary(latency.latenciesUs);
-        rows.push({ topology: name, test, median, p99, opsPerSec1: Math.round(one.ops / one.seconds), mbPerSec1: one.bytes > 0 ? Math.round(one.bytes / one.seconds / 1e6) : null });
+        rows.push({ topology: name, test, median, p99, opsPerSec1: Math.round(one.ops / one.seconds), mbPerSec1: one.bytes > 0 ? Math.round(one.bytes / one.seconds / 1e6) : null, processes });
       }
     } finally {
       await h.stop();

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startTestRouter } from "../test/services/ipc-router/router-harness.ts";
 import { drive, type DriveRequest, type DriveResult, type Via } from "./ipc-driver.ts";
 import { measureFloors } from "./crossing-floor.ts";
-import { measureTopologies, TOPOLOGIES, type TopologyRow } from "./ipc-topology.ts";
+import { measureTopologies, SERVERS, TOPOLOGIES, type TopologyRow } from "./ipc-topology.ts";
 import { printTable, summary } from "./stats.ts";
 
 const PHASE_MS = Number(process.env.DANAUS_BENCH_MS ?? 2000);
@@ -31,7 +31,7 @@ async function measure(request: DriveRequest, threads: number): Promise<DriveRes
     }),
   );
   const seconds = Math.max(...results.map((r) => r.seconds));
-  return { ops: results.reduce((n, r) => n + r.ops, 0), bytes: results.reduce((n, r) => n + r.bytes, 0), seconds, latenciesUs: results.flatMap((r) => r.latenciesUs) };
+  return { ops: results.reduce((n, r) => n + r.ops, 0), warmupOps: results.reduce((n, r) => n + r.warmupOps, 0), bytes: results.reduce((n, r) => n + r.bytes, 0), seconds, latenciesUs: results.flatMap((r) => r.latenciesUs) };
 }
 
 /** Runs the benchmark and writes bench/results/ipc.json. */
@@ -91,6 +91,11 @@ export async function run(): Promise<void> {
       ...["null", "read4k", "read1m", "meta"].map((test) => [test, ...TOPOLOGIES.map((t) => String(byTopology(test, t.name).median)), ...TOPOLOGIES.map((t) => String(byTopology(test, t.name).opsPerSec1))]),
       ["crossing floor", ...TOPOLOGIES.map((t) => String(floorOf(t.hops).medianUs)), ...TOPOLOGIES.map((t) => String(Math.round(1e6 / floorOf(t.hops).medianUs)))],
     ],
+  );
+  process.stdout.write("\ntime per request inside each process, µs, with what it waited for below (requests per client operation):\n");
+  printTable(
+    ["test", "topology", ...SERVERS],
+    topologies.map((r) => [r.test, r.topology, ...SERVERS.map((s) => (r.processes[s] === undefined ? "-" : `${r.processes[s]!.usPerRequest} (${r.processes[s]!.requestsPerOp})`))]),
   );
   process.stdout.write("\ntargets:\n");
   printTable(["target", "wanted", "reached"], Object.entries(targets).map(([k, t]) => [k, t.target, String(t.reached)]));

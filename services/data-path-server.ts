@@ -164,9 +164,12 @@ export class DataPathServer {
         unionMounts: this.served.filter((m) => m.attach.via === "union" || (m.attach.via === "storage" && m.attach.branches.kind === "union")).length,
         channels: this.downstream.size,
         // Bytes read or written in place in the applications' region on requests from the process above.
-        referencedBytes: this.ring.referencedBytes(),
+        referencedBytes: this.ring.counter("referencedBytes"),
         // Bytes copied between two of its files on requests from the process above (a union's copy-up).
-        copiedBytes: this.ring.copiedBytes(),
+        copiedBytes: this.ring.counter("copiedBytes"),
+        // Requests its threads answered, and the time from taking them to answering (with what they waited for below).
+        requests: this.ring.counter("requests"),
+        busyMicros: this.ring.counter("busyMicros"),
       };
       const notes = held.map((line) => `held request: ${line}`);
       if (this.role === "client-cache") {

@@ -16,6 +16,7 @@ import { FileTable } from "./file-table.ts";
 import { PathStage, type PathStageShared } from "./path-stage.ts";
 import type { MountEntry } from "./registration.ts";
 import { Registry } from "./registry.ts";
+import { ServerCounters, type CounterName } from "./server-counters.ts";
 import { CONTROL, type ServiceThreadInit, type ServiceThreadMessage } from "./service-thread.ts";
 import { heldRequests, needsThread, type HeldRequest } from "./watchdog.ts";
 
@@ -99,8 +100,8 @@ export class RingServer {
   private held: HeldRequest[] = [];
   private readonly watchdogTimer: ReturnType<typeof setInterval>;
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
-  /** Bytes the threads moved by reference, and bytes they copied inside the service on `copy_range` (see service-thread.ts). */
-  private readonly counters = new BigInt64Array(new SharedArrayBuffer(16));
+  /** What the threads did: bytes by reference and copied, requests answered and the time it took (server-counters.ts). */
+  private readonly counters = new ServerCounters();
   private readonly registry: Registry;
   /** Files clients wrote, for the watchers of the registration socket (fuse-legacy). */
   private readonly changes = new ChangeLog(ChangeLog.allocate());
@@ -173,14 +174,12 @@ export class RingServer {
     };
   }
 
-  /** Bytes the threads read or wrote in place in the application region, on requests by reference. */
-  referencedBytes(): number {
-    return Number(Atomics.load(this.counters, 0));
-  }
-
-  /** Bytes the threads copied between two files inside this service, on `copy_range` requests. */
-  copiedBytes(): number {
-    return Number(Atomics.load(this.counters, 1));
+  /**
+   * What the threads did so far (server-counters.ts): bytes read or written in place in the application region, bytes
+   * copied between two files inside this service, requests answered and the microseconds spent answering them.
+   */
+  counter(name: CounterName): number {
+    return this.counters.read(name);
   }
 
   /** Service threads per queue now. */
@@ -242,7 +241,7 @@ export class RingServer {
       changes: this.changes.shared,
       besideClients: this.options.besideClients,
       frontRegionPath: this.options.frontRegionPath,
-      counters: this.counters.buffer as SharedArrayBuffer,
+      counters: this.counters.shared,
     };
     return new Promise((resolve) => {
       worker.onmessage = (event: MessageEvent<ServiceThreadMessage>) => {

@@ -13,6 +13,7 @@ import { FileTable } from "./file-table.ts";
 import { PathStage, type PathStageShared } from "./path-stage.ts";
 import { FrontRegion, type FrontMapping } from "./front-region.ts";
 import { GcPacer } from "./gc-pacer.ts";
+import { ServerCounters, ServiceTimer } from "./server-counters.ts";
 import { ERRNO, operationByOpcode, type FileSystem } from "../protocol/index.ts";
 import { Region, RequestQueue } from "../ring/index.ts";
 
@@ -52,7 +53,7 @@ export interface ServiceThreadInit {
   besideClients: boolean;
   /** The front's region file (the tenant's application region). */
   frontRegionPath: string;
-  /** Two i64s, for its status: bytes this server's threads moved by reference (`pread_ref`, `pwrite_ref`), and copied inside it (`copy_range`). */
+  /** The server's {@link ServerCounters}, for its status. */
   counters: SharedArrayBuffer;
 }
 
@@ -83,14 +84,15 @@ export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMo
   const faults = FaultState.attach(init.faults);
   const activity = new ActivityTable(init.activity);
   // The application region: the front's own, or (a channel host) the front's file, mapped on the first reference.
-  const counters = new BigInt64Array(init.counters);
+  const counters = new ServerCounters(init.counters);
+  const timer = new ServiceTimer(counters);
   const front = init.besideClients ? FrontRegion.at(init.frontRegionPath) : FrontRegion.own(region);
   // The thread's activity slot is also its request buffer on every channel the server reaches (tenant-stack.ts).
   const mounts = attachMounts(init.served.data, init.activitySlot, () => front.current());
   const changes = new ChangeLog(init.changes);
   const ctx: DispatchContext = {
     ...(init.besideClients
-      ? { front, referenced: (bytes: number) => void Atomics.add(counters, 0, BigInt(bytes)), copied: (bytes: number) => void Atomics.add(counters, 1, BigInt(bytes)) }
+      ? { front, referenced: (bytes: number) => counters.add("referencedBytes", bytes), copied: (bytes: number) => counters.add("copiedBytes", bytes) }
       : {}),
     mounts,
     files: new FileTable(init.files),
@@ -123,6 +125,7 @@ export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMo
   while (Atomics.load(control, CONTROL.stop) === 0) {
     const taken = queue.take({ timeoutMs: TAKE_SLICE_MS });
     if (taken === null) {
+      timer.flush();
       gc.idle();
       if (init.retireAfterMs !== null && performance.now() - idleSince > init.retireAfterMs) break;
       continue;
@@ -130,6 +133,7 @@ export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMo
     idleSince = performance.now();
     if (taken.status !== 0) {
       queue.complete(taken.slot, -taken.status);
+      timer.answered(idleSince);
       continue;
     }
     activity.begin(init.activitySlot, init.queue, taken.slot, taken.request.opcode, taken.request.client);
@@ -151,6 +155,7 @@ export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMo
       }
     }
     activity.end(init.activitySlot);
+    timer.answered(idleSince);
     gc.served(weight);
     const pending = queue.pending();
     if (pending >= init.busyThreshold && idleSince - lastBusy > 50) {
@@ -158,6 +163,7 @@ export function runServiceThread(init: ServiceThreadInit, attachMounts: AttachMo
       post({ type: "busy", queue: init.queue, pending });
     }
   }
+  timer.flush();
   for (const fs of mounts) (fs as { dispose?: () => void } | undefined)?.dispose?.();
   post({ type: "retired", queue: init.queue });
 }

@@ -71,6 +71,34 @@ test("each process holds only what it serves: the backend and cache in client-ca
   expect(stats["ipc-router"]!.blockSizeBytes).toBeUndefined();
 });
 
+test("each process counts the requests it answered and their time; a stat's time nests router ⊃ union ⊃ client-cache", async () => {
+  const counts = (stats: Record<string, Record<string, number>>) => ["ipc-router", "union", "client-cache"].map((s) => [stats[s]!.requests!, stats[s]!.busyMicros!]);
+  const before = counts(await betaStats());
+  const STATS = 50;
+  for (let i = 0; i < STATS; i++) expect(client.stat(`${UNION}/motd`).st_size).toBe("from the image\n".length);
+  // Threads add their counts when idle, and processes publish every second: settled when two publications agree.
+  let last = "";
+  let lastAt: number[] = [];
+  const after = await waitFor("the counts settle", async () => {
+    const published = (await h.tenant("beta")).stats ?? {};
+    const at = ["ipc-router", "union", "client-cache"].map((s) => published[s]?.at ?? 0);
+    const now = counts(Object.fromEntries(Object.entries(published).map(([name, s]) => [name, s.stats])));
+    const key = JSON.stringify(now);
+    const settled = key === last && at.every((t, i) => t > lastAt[i]!) && now.every(([requests], i) => requests! - before[i]![0]! >= STATS);
+    if (key !== last) [last, lastAt] = [key, at];
+    return settled ? now : null;
+  });
+  const [router, union, cache] = after.map(([requests, busy], i) => ({ requests: requests! - before[i]![0]!, busy: busy! - before[i]![1]! }));
+  // The router served the stats (and nothing else came in); each stat went down to union and on to client-cache.
+  expect(router!.requests).toBe(STATS);
+  expect(union!.requests).toBe(STATS);
+  expect(cache!.requests).toBeGreaterThanOrEqual(STATS);
+  // A thread's time includes what it waited for below: the same requests cost the router at least union's time.
+  expect(cache!.busy).toBeGreaterThan(0);
+  expect(union!.busy).toBeGreaterThanOrEqual(cache!.busy);
+  expect(router!.busy).toBeGreaterThanOrEqual(union!.busy);
+});
+
 test("bulk data goes down the graph by reference: union and client-cache read and write it in the applications' region", async () => {
   const before = await betaStats();
   const data = new Uint8Array(1 << 20).map((_, i) => (i * 7 + 3) & 0xff);
