@@ -150,12 +150,15 @@ export class DataPathServer {
   private publishStats(): void {
     try {
       const cache = this.storage?.stats() ?? null;
-      const { clients, openFiles, buffersInUse, threads, held } = this.ring.stats();
+      const { clients, openFiles, buffersInUse, threads, queued, held } = this.ring.stats();
       const server = {
         clients,
         openFiles,
         buffersInUse,
         serviceThreads: threads.reduce((a, b) => a + b, 0),
+        // Its request queues (one per core of the tenant), and the requests waiting in them now.
+        queues: queued.length,
+        queuedRequests: queued.reduce((a, b) => a + b, 0),
         heldRequests: held.length,
         // What this process holds: the mounts it serves, the backend client and cache (1 when opened here), the union
         // instances its threads run, and the channels it serves from.

@@ -103,6 +103,8 @@ export class RingServer {
   /** What the threads did: bytes by reference and copied, requests answered and the time it took (server-counters.ts). */
   private readonly counters = new ServerCounters();
   private readonly registry: Registry;
+  /** A handle on each queue of the region, for its status (requests waiting). */
+  private readonly queues: RequestQueue[];
   /** Files clients wrote, for the watchers of the registration socket (fuse-legacy). */
   private readonly changes = new ChangeLog(ChangeLog.allocate());
   /** The open-file table (a {@link FileTable}'s buffer). */
@@ -123,6 +125,7 @@ export class RingServer {
     this.bufferOwners = new SharedArrayBuffer(limits.bufferCount * 4);
     this.stage = PathStage.allocate(limits.bufferCount);
     const queues = cpus.map((_, q) => new RequestQueue(region, q));
+    this.queues = queues;
     const slotCount = threadSlotsOf(cpus, limits);
     this.activityBuffer = ActivityTable.allocate(slotCount);
     this.activity = new ActivityTable(this.activityBuffer);
@@ -162,14 +165,18 @@ export class RingServer {
     return server;
   }
 
-  /** What the server holds now: registered clients, open files, request buffers in use, service threads per queue, held requests. */
-  stats(): { clients: number; openFiles: number; buffersInUse: number; threads: number[]; held: string[] } {
+  /**
+   * What the server holds now: registered clients, open files, request buffers in use, service threads and requests
+   * waiting to be taken per queue, held requests.
+   */
+  stats(): { clients: number; openFiles: number; buffersInUse: number; threads: number[]; queued: number[]; held: string[] } {
     const owners = new Int32Array(this.bufferOwners);
     return {
       clients: this.registry.clientCount,
       openFiles: new FileTable(this.files).openCount(),
       buffersInUse: owners.reduce((n, owner) => n + (owner !== 0 ? 1 : 0), 0),
       threads: this.threadCounts(),
+      queued: this.queues.map((queue) => queue.pending()),
       held: this.held.map((h) => `queue ${h.queue}: ${h.description}`),
     };
   }

@@ -68,6 +68,8 @@ test("each process holds only what it serves: the backend and cache in client-ca
   // client-cache serves the union's two branches and the direct mount's source.
   expect(stats["client-cache"]).toMatchObject({ mounts: 3, storage: 1, unionMounts: 0, channels: 0 });
   expect(stats["client-cache"]!.blockSizeBytes).toBeGreaterThan(0); // its cache counters
+  // One request queue each (beta has one core), nothing waiting in it at rest.
+  for (const service of ["ipc-router", "union", "client-cache"]) expect(stats[service]).toMatchObject({ queues: 1, queuedRequests: 0 });
   expect(stats["ipc-router"]!.blockSizeBytes).toBeUndefined();
 });
 
