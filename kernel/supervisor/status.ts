@@ -42,10 +42,21 @@ function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
-/** One line of counters: names ending in "Bytes" are shown as sizes. */
+/** A duration in microseconds, in the largest unit under which it is at least 1 (µs, ms, s). */
+function formatMicros(us: number): string {
+  if (us < 1000) return `${us} µs`;
+  if (us < 1e6) return `${(us / 1000).toFixed(1)} ms`;
+  return `${(us / 1e6).toFixed(1)} s`;
+}
+
+/** One line of counters: names ending in "Bytes" are shown as sizes, names ending in "Micros" as durations. */
 function formatCounters(stats: Record<string, number>): string {
   return Object.entries(stats)
-    .map(([k, v]) => (k.endsWith("Bytes") ? `${k.slice(0, -5)} ${formatBytes(v)}` : `${k} ${v}`))
+    .map(([k, v]) => {
+      if (k.endsWith("Bytes")) return `${k.slice(0, -"Bytes".length)} ${formatBytes(v)}`;
+      if (k.endsWith("Micros")) return `${k.slice(0, -"Micros".length)} ${formatMicros(v)}`;
+      return `${k} ${v}`;
+    })
     .join(", ");
 }
 

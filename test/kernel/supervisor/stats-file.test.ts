@@ -24,10 +24,20 @@ test("published counters read back by service; broken or non-numeric entries are
   }
 });
 
-test("the status table shows each service's counters, sizes in binary units", () => {
+test("the status table shows each service's counters, sizes in binary units, durations in µs, ms or s", () => {
   const tenant: TenantStatus = {
     name: "alpha", state: "running", cpus: [0], memoryBytes: 1 << 30, memoryUsageBytes: null, pool: "cgroup-v1", file: "/x.toml",
-    services: [], errors: [], stats: { "client-cache": { at: 0, stats: { hits: 7, cachedBytes: 3 * 1024 * 1024 } } },
+    services: [], errors: [],
+    stats: {
+      "client-cache": { at: 0, stats: { hits: 7, cachedBytes: 3 * 1024 * 1024 } },
+      "ipc-router": { at: 0, stats: { requests: 3, busyMicros: 250 } },
+      union: { at: 0, stats: { requests: 9, busyMicros: 2_500 } },
+      fuse: { at: 0, stats: { busyMicros: 12_345_678 } },
+    },
   };
-  expect(renderStatusTable([tenant])).toContain("client-cache: hits 7, cached 3.0 MiB");
+  const table = renderStatusTable([tenant]);
+  expect(table).toContain("client-cache: hits 7, cached 3.0 MiB");
+  expect(table).toContain("ipc-router: requests 3, busy 250 µs");
+  expect(table).toContain("union: requests 9, busy 2.5 ms");
+  expect(table).toContain("fuse: busy 12.3 s");
 });
