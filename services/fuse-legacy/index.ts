@@ -133,6 +133,7 @@ export const fuseLegacyService: ServiceDefinition = {
           negativeTimeoutMs: ctx.tenant.fuse.negativeTimeoutMs,
           maxNodes: ctx.tenant.fuse.maxNodes,
           faults: ctx.faults.shared,
+          counters: status.counters.shared,
           logger: ctx.log,
           name: `danaus.${ctx.tenant.name}`,
           startTimeoutMs: CONNECT_TIMEOUT_MS + 5000,
@@ -174,6 +175,7 @@ export const fuseLegacyService: ServiceDefinition = {
         served.delete(path);
       }
       for (const [path, point] of points) ctx.log.info("legacy mount point released", { mount: path, outcome: releaseMountPoint(path, point) });
+      status.close();
     };
     try {
       for (const mount of ctx.tenant.mounts.filter((m) => m.legacy)) await serve(mount.path);

@@ -227,6 +227,20 @@ describe.skipIf(!root)("mount points in any state", () => {
     expect((await h.tenant("beta")).state).toBe("running");
   });
 
+  test("fuse-legacy counts the FUSE requests it answered and the time they took, in status", async () => {
+    const before = await waitFor("beta's legacy counts", async () => {
+      const published = await legacyStats("beta");
+      return published.requests !== undefined ? published : null;
+    }, WAIT_MS);
+    // Each create, write and close is at least one request the kernel cannot answer from its cache.
+    for (let i = 0; i < 20; i++) writeFileSync(join(DEAD, `counted-${i}`), "x");
+    const after = await waitFor("the requests counted", async () => {
+      const published = await legacyStats("beta");
+      return published.requests! >= before.requests! + 20 ? published : null;
+    }, WAIT_MS);
+    expect(after.busyMicros!).toBeGreaterThan(before.busyMicros!);
+  });
+
   test("a file in the way is left alone, and status says which mount is not served and why", async () => {
     expect(readFileSync(FILE, "utf8")).toBe("keep me");
     const stats = await waitFor("beta's legacy status", async () => {

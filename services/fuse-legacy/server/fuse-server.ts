@@ -40,6 +40,11 @@ export interface FuseServerOptions extends FuseSessionOptions {
   readonly logger?: FuseLogger;
   /** A FaultState's buffer (the service's injected faults): each request first waits out the `slow` latency. */
   readonly faults?: SharedArrayBuffer;
+  /**
+   * A ServerCounters buffer (kernel/ipc/server/server-counters.ts) the serving Workers add to: requests answered, and the
+   * time from reading each off the device to writing its reply. Several servers may share one.
+   */
+  readonly counters?: SharedArrayBuffer;
   /** How long to wait for the Worker to load and for the kernel's INIT, in ms. Default 10 000. */
   readonly startTimeoutMs?: number;
   /** mount(2), or fusermount3, or "auto" (default): mount(2), and fusermount3 when it is not permitted (not root). */
@@ -218,6 +223,7 @@ export class FuseServer {
           index,
           nodes,
           ...(options.faults === undefined ? {} : { faults: options.faults }),
+          ...(options.counters === undefined ? {} : { counters: options.counters }),
           opener: options.opener,
           options: { directIo: options.directIo, attrTimeoutMs: options.attrTimeoutMs, entryTimeoutMs: options.entryTimeoutMs, negativeTimeoutMs: options.negativeTimeoutMs },
         } satisfies ToServingWorker),

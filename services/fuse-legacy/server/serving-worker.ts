@@ -6,7 +6,7 @@
  */
 import { readSync, writeSync } from "node:fs";
 import { FaultState } from "../../../kernel/service-host/index.ts";
-import { GcPacer } from "../../../kernel/ipc/server/index.ts";
+import { GcPacer, ServerCounters, ServiceTimer } from "../../../kernel/ipc/server/index.ts";
 import type { FileSystem } from "../../../kernel/ipc/protocol/index.ts";
 import { NodeTable } from "./node-table.ts";
 import { REQUEST_BUFFER_SIZE } from "./options.ts";
@@ -21,6 +21,7 @@ const codeOf = (error: unknown): string | undefined => (error as { code?: string
 let session: FuseSession | undefined;
 let deviceFd = -1;
 let faults: FaultState | undefined;
+let timer: ServiceTimer | undefined;
 
 function serve(): string {
   const active = session;
@@ -40,6 +41,7 @@ function serve(): string {
       return `read failed: ${String(error)}`;
     }
     if (length === 0) return "end of device";
+    const startedAt = performance.now();
     faults?.delay();
     const replyLength = active.handle(request, length);
     if (replyLength > 0) {
@@ -49,6 +51,11 @@ function serve(): string {
         // ENOENT: the request was aborted or interrupted meanwhile; the kernel no longer waits for it.
         if (codeOf(error) !== "ENOENT") post({ kind: "log", level: "warn", msg: "fuse reply write failed", fields: { error: String(error) } });
       }
+    }
+    // The next read may block for good: what this request took is published now, not in a batch.
+    if (timer !== undefined) {
+      timer.answered(startedAt);
+      timer.flush();
     }
     if (active.destroyed) return "destroyed";
     gc.served(active.work);
@@ -70,6 +77,7 @@ self.onmessage = async (event: MessageEvent<ToServingWorker>) => {
       };
       session = new FuseSession(fs, message.options, logger, new NodeTable(message.nodes));
       if (message.faults !== undefined) faults = FaultState.attach(message.faults);
+      if (message.counters !== undefined) timer = new ServiceTimer(new ServerCounters(message.counters));
       post({ kind: "ready" });
     } catch (error) {
       post({ kind: "error", message: error instanceof Error ? error.message : String(error) });

@@ -27,6 +27,8 @@ export type ToServingWorker =
       readonly nodes: SharedArrayBuffer;
       /** A FaultState's buffer: each request first waits out the injected `slow` latency. */
       readonly faults?: SharedArrayBuffer;
+      /** A ServerCounters buffer to add the requests served and their time to (FuseServerOptions.counters). */
+      readonly counters?: SharedArrayBuffer;
     }
   /** `fd`: the mounted /dev/fuse fd (it exists only once mounted: fusermount3 opens it). */
   | { readonly kind: "serve"; readonly fd: number; readonly minor: number; readonly flags: number };
