@@ -10,8 +10,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { readStats } from "../kernel/service-host/index.ts";
-import { Harness } from "../test/integration/harness.ts";
+import { Harness, settledRequestCounts, type RequestCounts } from "../test/integration/harness.ts";
 import { drive, type DriveRequest, type DriveResult } from "./ipc-driver.ts";
 import { summary } from "./stats.ts";
 
@@ -45,34 +44,8 @@ export interface TopologyRow {
   readonly processes: Partial<Record<(typeof SERVERS)[number], ProcessTime>>;
 }
 
-type Counts = Partial<Record<(typeof SERVERS)[number], { requests: number; busyMicros: number }>>;
-
-/**
- * The request counts and times the tenant's servers published, once they have settled: threads add theirs when idle
- * and processes publish every second, so two publications of every process that agree.
- */
-async function settledCounts(runDir: string): Promise<Counts> {
-  let last = "";
-  let lastAt: number[] = [];
-  for (let tries = 0; tries < 200; tries++) {
-    const published = readStats(runDir);
-    const counts: Counts = {};
-    for (const service of SERVERS) {
-      const stats = published[service]?.stats;
-      if (stats?.requests !== undefined && stats.busyMicros !== undefined) counts[service] = { requests: stats.requests, busyMicros: stats.busyMicros };
-    }
-    // Only the services that run a server of their own publish counts (union does not in the fused topology).
-    const at = SERVERS.filter((service) => counts[service] !== undefined).map((service) => published[service]!.at);
-    const key = JSON.stringify(counts);
-    if (key === last && at.every((t, i) => t > lastAt[i]!) && counts["ipc-router"] !== undefined) return counts;
-    if (key !== last) [last, lastAt] = [key, at];
-    await Bun.sleep(100);
-  }
-  throw new Error(`the request counts in ${runDir} did not settle in 20 s`);
-}
-
 /** What each process did for `ops` operations of the client (its warm-up included), from the counts before and after. */
-function processTimes(before: Counts, after: Counts, ops: number): TopologyRow["processes"] {
+function processTimes(before: RequestCounts, after: RequestCounts, ops: number): TopologyRow["processes"] {
   const out: TopologyRow["processes"] = {};
   for (const service of SERVERS) {
     const [b, a] = [before[service], after[service]];
@@ -102,9 +75,11 @@ export async function measureTopologies(phaseMs: number, clientCpu: number, log:
       for (const test of TESTS) {
         log(`  ${test} via ring, ${name}`);
         const latency: DriveResult = drive({ ...base, test, sample: true });
-        const before = await settledCounts(base.runDir);
+        // Only the services that run a server of their own publish counts (union does not in the fused topology).
+        const counts = () => settledRequestCounts(base.runDir, SERVERS, (c) => c["ipc-router"] !== undefined, 20_000);
+        const before = await counts();
         const one: DriveResult = drive({ ...base, test, sample: false });
-        const processes = processTimes(before, await settledCounts(base.runDir), one.warmupOps + one.ops);
+        const processes = processTimes(before, await counts(), one.warmupOps + one.ops);
         const { median, p99 } = summary(latency.latenciesUs);
         rows.push({ topology: name, test, median, p99, opsPerSec1: Math.round(one.ops / one.seconds), mbPerSec1: one.bytes > 0 ? Math.round(one.bytes / one.seconds / 1e6) : null, processes });
       }

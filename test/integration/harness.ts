@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { request, type Reply } from "../../kernel/control/index.ts";
+import { readStats } from "../../kernel/service-host/index.ts";
 import type { TenantStatus } from "../../kernel/supervisor/index.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -50,6 +51,41 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
     await sleep(50);
+  }
+}
+
+/** The `requests` and `busyMicros` counters each service published (kernel/ipc/server/server-counters.ts), by service. */
+export type RequestCounts = Partial<Record<string, { requests: number; busyMicros: number }>>;
+
+/**
+ * The request counts of those of `services` that publish them in the tenant run directory `runDir`, once settled and
+ * `ready`: service threads add their counts when idle and processes publish every second, so settled means two
+ * publications of every such service that agree. Throws after `timeoutMs`.
+ */
+export async function settledRequestCounts(
+  runDir: string,
+  services: readonly string[],
+  ready: (counts: RequestCounts) => boolean = () => true,
+  timeoutMs = 60_000,
+): Promise<RequestCounts> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  let lastAt: Record<string, number> = {};
+  for (;;) {
+    const published = readStats(runDir);
+    const counts: RequestCounts = {};
+    const at: Record<string, number> = {};
+    for (const service of services) {
+      const entry = published[service];
+      if (entry?.stats.requests === undefined || entry.stats.busyMicros === undefined) continue;
+      counts[service] = { requests: entry.stats.requests, busyMicros: entry.stats.busyMicros };
+      at[service] = entry.at;
+    }
+    const key = JSON.stringify(counts);
+    if (key === last && Object.entries(at).every(([service, t]) => t > (lastAt[service] ?? Infinity)) && ready(counts)) return counts;
+    if (key !== last) [last, lastAt] = [key, at];
+    if (Date.now() > deadline) throw new Error(`the request counts in ${runDir} did not settle within ${timeoutMs} ms: ${key}`);
+    await sleep(100);
   }
 }
 

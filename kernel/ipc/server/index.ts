@@ -17,6 +17,6 @@ export { DEFAULT_GC_EVERY, FULL_GC_GROWTH, GcPacer } from "./gc-pacer.ts";
 export * from "./registration.ts";
 export { Registry, type RegistryDeps } from "./registry.ts";
 export { DEFAULT_LIMITS, RingServer, threadSlotsOf, type RingLimits, type RingServerOptions } from "./ring-server.ts";
-export { COUNTER, ServerCounters, ServiceTimer, type CounterName } from "./server-counters.ts";
+export { ServerCounters, ServiceTimer } from "./server-counters.ts";
 export { CONTROL, type AttachMounts, type ServiceThreadInit, type ServiceThreadMessage } from "./service-thread.ts";
 export { heldRequests, needsThread, type HeldRequest } from "./watchdog.ts";

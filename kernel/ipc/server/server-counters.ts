@@ -4,8 +4,9 @@
  *
  * The time is wall time from taking a request to completing it, so a thread that passes a request down a channel counts
  * the time it waited for the process below too: in a split topology the front's time per request minus union's is what
- * the front and the crossing to union cost (bench ipc prints it per process). Threads add requests and time in batches
- * ({@link ServiceTimer}), so a request costs two clock reads and no shared write.
+ * the front and the crossing to union cost (bench ipc prints it per process). A ring service thread adds requests and
+ * time in batches ({@link ServiceTimer}), so a request costs two clock reads and no shared write; fuse-legacy's serving
+ * Workers use the same counters and flush after every request, since their next read of the device may block for good.
  */
 
 /** The counters, as indices of the shared i64s. */

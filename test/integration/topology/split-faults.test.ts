@@ -12,7 +12,7 @@ import { detectPoolSupport } from "../../../kernel/pool/index.ts";
 import { join } from "node:path";
 import { DanausClient } from "../../../shims/ts/index.ts";
 import { killChildren, spawnChild } from "../../services/ipc-router/robustness/helpers.ts";
-import { Harness, LAST_CPU, tenantToml, waitFor } from "../harness.ts";
+import { Harness, LAST_CPU, settledRequestCounts, tenantToml, waitFor } from "../harness.ts";
 import { readText, writeText } from "./client-files.ts";
 
 setDefaultTimeout(120_000);
@@ -74,23 +74,14 @@ test("each process holds only what it serves: the backend and cache in client-ca
 });
 
 test("each process counts the requests it answered and their time; a stat's time nests router ⊃ union ⊃ client-cache", async () => {
-  const counts = (stats: Record<string, Record<string, number>>) => ["ipc-router", "union", "client-cache"].map((s) => [stats[s]!.requests!, stats[s]!.busyMicros!]);
-  const before = counts(await betaStats());
+  const SERVICES = ["ipc-router", "union", "client-cache"];
+  const runDir = join(h.dir, "state", "run", "beta");
+  const before = await settledRequestCounts(runDir, SERVICES, (c) => SERVICES.every((s) => c[s] !== undefined));
   const STATS = 50;
   for (let i = 0; i < STATS; i++) expect(client.stat(`${UNION}/motd`).st_size).toBe("from the image\n".length);
   // Threads add their counts when idle, and processes publish every second: settled when two publications agree.
-  let last = "";
-  let lastAt: number[] = [];
-  const after = await waitFor("the counts settle", async () => {
-    const published = (await h.tenant("beta")).stats ?? {};
-    const at = ["ipc-router", "union", "client-cache"].map((s) => published[s]?.at ?? 0);
-    const now = counts(Object.fromEntries(Object.entries(published).map(([name, s]) => [name, s.stats])));
-    const key = JSON.stringify(now);
-    const settled = key === last && at.every((t, i) => t > lastAt[i]!) && now.every(([requests], i) => requests! - before[i]![0]! >= STATS);
-    if (key !== last) [last, lastAt] = [key, at];
-    return settled ? now : null;
-  });
-  const [router, union, cache] = after.map(([requests, busy], i) => ({ requests: requests! - before[i]![0]!, busy: busy! - before[i]![1]! }));
+  const after = await settledRequestCounts(runDir, SERVICES, (c) => SERVICES.every((s) => (c[s]?.requests ?? 0) - before[s]!.requests >= STATS));
+  const [router, union, cache] = SERVICES.map((s) => ({ requests: after[s]!.requests - before[s]!.requests, busy: after[s]!.busyMicros - before[s]!.busyMicros }));
   // The router served the stats (and nothing else came in); each stat went down to union and on to client-cache.
   expect(router!.requests).toBe(STATS);
   expect(union!.requests).toBe(STATS);
