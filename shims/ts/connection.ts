@@ -23,7 +23,7 @@ const REGISTRATION_TIMEOUT_MS = 5000;
  * machine kind (`perf sched timehist` of a fully split tenant: a stat of 45 µs took 80 µs once both sides slept).
  * It spins on the application's own core only: beside its service (the same core) a client does not spin at all.
  */
-const CLIENT_MAX_SPIN = 100_000;
+export const CLIENT_MAX_SPIN = 100_000;
 
 /** The service of this connection is gone (killed, restarted or stopped); the next call on a new connection works. */
 export function notConnected(syscall: string): FsError {

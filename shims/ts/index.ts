@@ -4,7 +4,7 @@
  */
 export { DanausClient, resolveSocket, type ConnectOptions } from "./client.ts";
 export { RingFileSystem, type RingFileSystemOptions, type SharedRegionView } from "./ring-fs.ts";
-export { Connection, notConnected, type ThreadGrant } from "./connection.ts";
+export { CLIENT_MAX_SPIN, Connection, notConnected, type ThreadGrant } from "./connection.ts";
 export { StreamTransport } from "./stream-transport.ts";
 export { GrantBoard, type PostedGrants } from "./grant-board.ts";
 export { RenewingFileSystem } from "./renewing-file-system.ts";
