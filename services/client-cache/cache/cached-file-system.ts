@@ -20,7 +20,7 @@ import {
   baselineMatches, dropReference, findFile, findOrAddFile, hasPendingData, releaseIfUnused, setBaseline, takeReference,
   type FileIdentity,
 } from "./files.ts";
-import { addHandle, bestWriteBackHandle, findHandle, removeHandle } from "./handles.ts";
+import { addHandle, findHandle, handOverWriteBack, removeHandle } from "./handles.ts";
 import { F, FF, FileFlag, H, HandleFlag, HandleState, HDR, HF, NIL } from "./layout.ts";
 import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE, S_IFMT, S_IFREG, SEEK } from "./linux.ts";
 import type { CacheMemory } from "./memory.ts";
@@ -150,7 +150,7 @@ export class CachedFileSystem implements FileSystem {
       for (let users = Atomics.load(w, h + H.USERS); users > 0; users = Atomics.load(w, h + H.USERS)) Atomics.wait(w, h + H.USERS, users, 10);
       m.lock();
       const f = m.f(file);
-      const mustFlush = w[f + F.WB_HANDLE] === slot && w[f + F.DIRTY]! > 0 && bestWriteBackHandle(m, file, slot) === NIL;
+      const mustFlush = handOverWriteBack(m, file, slot);
       const unlinked = (w[f + F.FLAGS]! & FileFlag.UNLINKED) !== 0 && w[f + F.OPENS] === 1;
       const lastWriter = writable && w[f + F.WRITERS] === 1;
       m.unlock();

@@ -90,6 +90,27 @@ export function bestWriteBackHandle(m: CacheMemory, file: number, excluding: num
   return NIL;
 }
 
+/**
+ * Decides, for handle slot `slot` of file slot `file` that its closer has marked CLOSING, whether that closer must
+ * write the file's dirty blocks back itself: when the handle is the file's write-back handle (or the file has none and
+ * this handle can be one) and no other open handle can take over. When one can, the write-back moves to it now, under
+ * the same mutex the other handle's closer decides under. Moving it only when the handle left the table let two
+ * handles closing at once each leave the dirty blocks to the other: the first saw the second still open, the second
+ * saw the first still the write-back handle, and once both were gone no handle was left to write them back through.
+ */
+export function handOverWriteBack(m: CacheMemory, file: number, slot: number): boolean {
+  const w = m.i32;
+  const f = m.f(file);
+  const current = w[f + F.WB_HANDLE]!;
+  if (current !== slot && !(current === NIL && canWriteBack(w[m.h(slot) + H.FLAGS]!))) return false;
+  const next = bestWriteBackHandle(m, file, slot);
+  if (next !== NIL) {
+    w[f + F.WB_HANDLE] = next;
+    return false;
+  }
+  return w[f + F.DIRTY]! > 0;
+}
+
 /** True for handle flags that allow writing back through the handle: writable, not O_APPEND. */
 export function canWriteBack(flags: number): boolean {
   return (flags & (HandleFlag.WRITE | HandleFlag.APPEND)) === HandleFlag.WRITE;

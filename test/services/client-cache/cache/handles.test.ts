@@ -1,0 +1,101 @@
+/**
+ * @module test/services/client-cache/cache/handles — which closer of a file's handles writes its dirty blocks back:
+ * the decision and the hand-over of the write-back handle are one step, so two handles closing at once cannot each
+ * leave the dirty blocks to the other (the interleaving is played here step by step under the mutex).
+ */
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CachedFileSystem, cacheStats } from "../../../../services/client-cache/cache/index.ts";
+import { findHandle, handOverWriteBack } from "../../../../services/client-cache/cache/handles.ts";
+import { F, H, HandleState } from "../../../../services/client-cache/cache/layout.ts";
+import { newCache, pattern, tempRoot, type TempRoot } from "./helpers.ts";
+
+const BACKEND = 1;
+const O_RDONLY = 0;
+const O_RDWR = 2;
+const O_CREAT = 0o100;
+
+let temp: TempRoot;
+beforeEach(() => {
+  temp = tempRoot();
+});
+afterEach(() => temp.cleanup());
+
+/** A file with dirty blocks in the cache and two open handles of it, `first` being its write-back handle. */
+function twoHandles(secondFlags = O_RDWR) {
+  const { data, cache } = newCache({ sizeBytes: 64 * 1024, maxDirtyBytes: 32 * 1024, blockSizeBytes: 4096, writeback: "async" });
+  const fs = new CachedFileSystem(temp.backend, cache, BACKEND);
+  const first = fs.open("f", O_CREAT | O_RDWR, 0o644);
+  const second = fs.open("f", secondFlags, 0);
+  expect(fs.pwrite(first, pattern(10_000, 3), 0)).toBe(10_000);
+  const m = cache.memory;
+  const slotOf = (fd: number) => findHandle(m, BACKEND, fd);
+  const file = m.i32[m.h(slotOf(first)) + H.FILE]!;
+  expect(m.i32[m.f(file) + F.WB_HANDLE]).toBe(slotOf(first));
+  expect(cacheStats(data).dirtyBytes).toBeGreaterThan(0);
+  /** What close's first two steps do for `fd`, under the mutex: mark it CLOSING, then decide. */
+  const beginClose = (fd: number) => {
+    m.i32[m.h(slotOf(fd)) + H.STATE] = HandleState.CLOSING;
+  };
+  const decide = (fd: number) => {
+    m.lock();
+    try {
+      return handOverWriteBack(m, file, slotOf(fd));
+    } finally {
+      m.unlock();
+    }
+  };
+  const wbHandle = () => m.i32[m.f(file) + F.WB_HANDLE];
+  const reopen = (fd: number) => {
+    m.i32[m.h(slotOf(fd)) + H.STATE] = HandleState.OPEN;
+  };
+  return { data, fs, first, second, slotOf, beginClose, decide, wbHandle, reopen };
+}
+
+describe("closing the handles of a file with dirty blocks", () => {
+  test("both marked closing: the write-back handle's closer writes back, the other's does not", () => {
+    const t = twoHandles();
+    t.beginClose(t.first);
+    t.beginClose(t.second);
+    // Both are CLOSING: no open handle is left to take over, so the write-back handle's closer writes back.
+    expect(t.decide(t.first)).toBe(true);
+    expect(t.decide(t.second)).toBe(false);
+  });
+
+  test("the write-back handle decides while the other is still open: the write-back moves to it, whose closer then writes back", () => {
+    const t = twoHandles();
+    t.beginClose(t.first);
+    expect(t.decide(t.first)).toBe(false);
+    expect(t.wbHandle()).toBe(t.slotOf(t.second));
+    // The second closes before the first has left the table: it is now the write-back handle, and the last one.
+    t.beginClose(t.second);
+    expect(t.decide(t.second)).toBe(true);
+  });
+
+  test("the other handle decides first: it is not the write-back handle; the write-back handle's closer then writes back", () => {
+    const t = twoHandles();
+    t.beginClose(t.first);
+    t.beginClose(t.second);
+    expect(t.decide(t.second)).toBe(false);
+    expect(t.decide(t.first)).toBe(true);
+  });
+
+  test("a read-only handle cannot take the write-back over: the write-back handle's closer writes back", () => {
+    const t = twoHandles(O_RDONLY);
+    t.beginClose(t.first);
+    expect(t.decide(t.first)).toBe(true);
+    expect(t.wbHandle()).toBe(t.slotOf(t.first));
+  });
+
+  test("after the hand-over, closing both for real leaves nothing dirty and the whole file in the backend", () => {
+    const t = twoHandles();
+    t.beginClose(t.first);
+    expect(t.decide(t.first)).toBe(false);
+    t.reopen(t.first);
+    t.fs.close(t.first);
+    t.fs.close(t.second);
+    expect(cacheStats(t.data).dirtyBytes).toBe(0);
+    expect(Buffer.from(readFileSync(join(temp.root, "f"))).equals(Buffer.from(pattern(10_000, 3)))).toBe(true);
+  });
+});
