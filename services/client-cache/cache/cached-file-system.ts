@@ -20,7 +20,7 @@ import {
   baselineMatches, dropReference, findFile, findOrAddFile, hasPendingData, releaseIfUnused, setBaseline, takeReference,
   type FileIdentity,
 } from "./files.ts";
-import { addHandle, findHandle, handOverWriteBack, removeHandle } from "./handles.ts";
+import { addHandle, closingWriteBackHandle, findHandle, handOverWriteBack, removeHandle } from "./handles.ts";
 import { F, FF, FileFlag, H, HandleFlag, HandleState, HDR, HF, NIL } from "./layout.ts";
 import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE, S_IFMT, S_IFREG, SEEK } from "./linux.ts";
 import type { CacheMemory } from "./memory.ts";
@@ -574,9 +574,21 @@ export class CachedFileSystem implements FileSystem {
     return size;
   }
 
-  /** Writes back every dirty block of file slot `file` (the caller keeps the slot alive), waiting for its I/O lock. */
+  /**
+   * Writes back every dirty block of file slot `file` (the caller keeps the slot alive), waiting for its I/O lock.
+   * When the only handle that can write them back is being closed by another thread, waits for that close, which
+   * writes them back itself: an fsync must not return before the data it covers is in the backend.
+   */
   private flush(file: number): void {
-    writeBackFile(this.cache, file, { all: true }, true);
+    const m = this.m;
+    for (;;) {
+      if (!writeBackFile(this.cache, file, { all: true }, true).skipped) return;
+      m.lock();
+      const closing = m.i32[m.f(file) + F.DIRTY]! > 0 && closingWriteBackHandle(m, file);
+      m.unlock();
+      if (!closing) return;
+      Bun.sleepSync(1);
+    }
   }
 
   private syncFile(fd: number, syscall: string): void {

@@ -111,6 +111,16 @@ export function handOverWriteBack(m: CacheMemory, file: number, slot: number): b
   return w[f + F.DIRTY]! > 0;
 }
 
+/** True when a handle of file slot `file` that can write back is being closed (its closer writes back or hands over). */
+export function closingWriteBackHandle(m: CacheMemory, file: number): boolean {
+  const w = m.i32;
+  for (let slot = w[m.f(file) + F.FIRST_HANDLE]!; slot !== NIL; slot = w[m.h(slot) + H.FILE_NEXT]!) {
+    const h = m.h(slot);
+    if (w[h + H.STATE] === HandleState.CLOSING && canWriteBack(w[h + H.FLAGS]!)) return true;
+  }
+  return false;
+}
+
 /** True for handle flags that allow writing back through the handle: writable, not O_APPEND. */
 export function canWriteBack(flags: number): boolean {
   return (flags & (HandleFlag.WRITE | HandleFlag.APPEND)) === HandleFlag.WRITE;

@@ -11,6 +11,7 @@ import { ERRNO, FsError, type FileSystem } from "../../../kernel/ipc/protocol/in
 import { writeFully } from "./backend-io.ts";
 import { dropBlock, markClean, unpin } from "./blocks.ts";
 import { dropReference, takeReference } from "./files.ts";
+import { bestWriteBackHandle } from "./handles.ts";
 import { B, BF, BlockFlag, BlockState, F, FF, H, HandleState, HDR, NIL, STAT } from "./layout.ts";
 import type { CacheMemory } from "./memory.ts";
 import type { SharedCache } from "./shared-cache.ts";
@@ -65,9 +66,12 @@ export function writeBackFile(cache: SharedCache, file: number, selection: Write
     m.lock();
     try {
       handleSlot = selection.via ?? w[m.f(file) + F.WB_HANDLE]!;
+      // A handle being closed is written through only by its closing thread, which waits for no one else using it;
+      // until it hands the write-back over, any other open handle that can write back will do.
+      if (selection.via === undefined && (handleSlot === NIL || w[m.h(handleSlot) + H.STATE] !== HandleState.OPEN)) {
+        handleSlot = bestWriteBackHandle(m, file, NIL);
+      }
       if (handleSlot === NIL) return SKIPPED;
-      // A handle being closed is written through only by its closing thread, which waits for no one else using it.
-      if (selection.via === undefined && w[m.h(handleSlot) + H.STATE] !== HandleState.OPEN) return SKIPPED;
       collect(m, file, selection, chosen);
       if (chosen.length === 0) return NOTHING;
       chosen.sort((a, b) => a.index - b.index);

@@ -50,7 +50,8 @@ function twoHandles(secondFlags = O_RDWR) {
   const reopen = (fd: number) => {
     m.i32[m.h(slotOf(fd)) + H.STATE] = HandleState.OPEN;
   };
-  return { data, fs, first, second, slotOf, beginClose, decide, wbHandle, reopen };
+  const stateWord = (fd: number) => m.h(slotOf(fd)) + H.STATE;
+  return { data, fs, first, second, slotOf, beginClose, decide, wbHandle, reopen, stateWord };
 }
 
 describe("closing the handles of a file with dirty blocks", () => {
@@ -86,6 +87,35 @@ describe("closing the handles of a file with dirty blocks", () => {
     t.beginClose(t.first);
     expect(t.decide(t.first)).toBe(true);
     expect(t.wbHandle()).toBe(t.slotOf(t.first));
+  });
+
+  test("an fsync while the write-back handle is being closed by another thread writes back through another open handle", () => {
+    const t = twoHandles();
+    // Another thread has begun closing the write-back handle and not yet decided (it waits for users, say).
+    t.beginClose(t.first);
+    t.fs.fsync(t.second);
+    expect(cacheStats(t.data).dirtyBytes).toBe(0);
+    expect(Buffer.from(readFileSync(join(temp.root, "f"))).equals(Buffer.from(pattern(10_000, 3)))).toBe(true);
+    t.reopen(t.first);
+    t.fs.close(t.first);
+    t.fs.close(t.second);
+  });
+
+  test("an fsync through a read-only handle waits while the file's only writable handle is being closed, until that close is through", async () => {
+    const t = twoHandles(O_RDONLY);
+    t.beginClose(t.first);
+    // Stands in for the closing thread: 50 ms later its handle is usable again (a real closer would write back itself).
+    const stateWord = t.stateWord(t.first);
+    const code = `self.onmessage = (e) => { const w = new Int32Array(e.data.meta); setTimeout(() => { Atomics.store(w, e.data.word, ${HandleState.OPEN}); self.postMessage("done"); }, 50); };`;
+    const worker = new Worker(URL.createObjectURL(new Blob([code], { type: "application/javascript" })));
+    const done = new Promise((resolve) => (worker.onmessage = resolve));
+    worker.postMessage({ meta: t.data.meta, word: stateWord });
+    t.fs.fsync(t.second);
+    expect(Buffer.from(readFileSync(join(temp.root, "f"))).equals(Buffer.from(pattern(10_000, 3)))).toBe(true);
+    await done;
+    worker.terminate();
+    t.fs.close(t.second);
+    t.fs.close(t.first);
   });
 
   test("after the hand-over, closing both for real leaves nothing dirty and the whole file in the backend", () => {
