@@ -30,7 +30,7 @@ async function runChain(dir: string, hops: number, serviceCpu: number, clientCpu
   const paths = Array.from({ length: hops + 1 }, (_, i) => join(dir, `chain-${hops}-${i}`));
   const regions = paths.map((path) => Region.create(path, REGION));
   const peers = paths.map((path, i) =>
-    Bun.spawn(["bun", join(import.meta.dir, "relay-floor-peer.ts"), path, paths[i + 1] ?? "-", String(serviceCpu), i === 0 ? "front" : "hop"], {
+    Bun.spawn([process.execPath, join(import.meta.dir, "relay-floor-peer.ts"), path, paths[i + 1] ?? "-", String(serviceCpu), i === 0 ? "front" : "hop"], {
       stdout: "pipe",
       stderr: "inherit",
     }));
