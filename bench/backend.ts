@@ -231,7 +231,8 @@ export async function run(): Promise<void> {
     admin.unmount();
   }
   process.stderr.write("  crossing floor: each placement's chain as Bun processes passing a request on with the project's ring code\n");
-  const relayFloors = topologyRounds.length > 0 ? await measureRelayFloors(TOPOLOGIES.map((t) => t.hops), SERVICE_CPUS[0]!, CLIENT_CPU) : [];
+  const relayFloors = await measureRelayFloors(TOPOLOGIES.map((t) => t.hops), SERVICE_CPUS[0]!, CLIENT_CPU);
+  const floorUs = (hops: number) => relayFloors.find((f) => f.hops === hops)!.medianUs;
   const columns = ["target", "seq write MB/s", "+fsync MB/s", "seq read cold MB/s", "seq read warm MB/s", "4k randrw ops/s", "meta ops/s"];
   const line = (r: Row) => [r.target, r.seqWrite.mbPerSec, r.seqWriteFsync.mbPerSec, r.seqReadCold.mbPerSec, r.seqReadWarm.mbPerSec, r.randRw.opsPerSec, r.meta.opsPerSec];
   if (rows.length > 0) printTable(columns, rows.map(line));
@@ -259,7 +260,7 @@ export async function run(): Promise<void> {
   );
   // The least slowdown a placement's extra crossings allow: each request of the fused round costs at least the chain's
   // floor minus the fused front's more (relay-floor.ts, Bun processes doing nothing else), the median round's.
-  const extraSeconds = (hops: number) => ((relayFloors.find((f) => f.hops === hops)?.medianUs ?? NaN) - (relayFloors.find((f) => f.hops === 0)?.medianUs ?? NaN)) / 1e6;
+  const extraSeconds = (hops: number) => (floorUs(hops) - floorUs(0)) / 1e6;
   const leastSlowdown = Object.fromEntries(
     TOPOLOGIES.slice(1).map(({ name, hops }) => [name, Object.fromEntries(JOBS.map((job) => {
       const least = topologyRounds.map((r) => 1 + extraSeconds(hops) * requestsPerSecond(r.find((x) => x.target === TOPOLOGIES[0].name)!, job));
