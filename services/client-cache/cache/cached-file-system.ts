@@ -20,7 +20,7 @@ import {
   baselineMatches, dropReference, findFile, findOrAddFile, hasPendingData, releaseIfUnused, setBaseline, takeReference,
   type FileIdentity,
 } from "./files.ts";
-import { addHandle, closingWriteBackHandle, findHandle, handOverWriteBack, removeHandle } from "./handles.ts";
+import { addHandle, closingWriteBackHandle, findHandle, handOverWriteBack, lastOpenWriter, removeHandle } from "./handles.ts";
 import { F, FF, FileFlag, H, HandleFlag, HandleState, HDR, HF, NIL } from "./layout.ts";
 import { AT_SYMLINK_NOFOLLOW, O, RENAME_EXCHANGE, S_IFMT, S_IFREG, SEEK } from "./linux.ts";
 import type { CacheMemory } from "./memory.ts";
@@ -152,7 +152,7 @@ export class CachedFileSystem implements FileSystem {
       const f = m.f(file);
       const mustFlush = handOverWriteBack(m, file, slot);
       const unlinked = (w[f + F.FLAGS]! & FileFlag.UNLINKED) !== 0 && w[f + F.OPENS] === 1;
-      const lastWriter = writable && w[f + F.WRITERS] === 1;
+      const lastWriter = writable && lastOpenWriter(m, file, slot);
       m.unlock();
       if (mustFlush) {
         // The data of an unlinked file nobody else has open can never be read again: drop it instead.

@@ -111,6 +111,22 @@ export function handOverWriteBack(m: CacheMemory, file: number, slot: number): b
   return w[f + F.DIRTY]! > 0;
 }
 
+/**
+ * True when no handle of file slot `file` other than `slot` is open for writing: the closer of `slot` is then the
+ * file's last writer, and records the backend's attributes after its own writes as the file's new baseline. Handles
+ * being closed do not count. Counting them (the file's WRITERS, which only `removeHandle` lowers) let two writers
+ * closing at once each see the other and neither record the baseline; the next open then took the file as changed
+ * behind the cache and dropped its blocks.
+ */
+export function lastOpenWriter(m: CacheMemory, file: number, slot: number): boolean {
+  const w = m.i32;
+  for (let other = w[m.f(file) + F.FIRST_HANDLE]!; other !== NIL; other = w[m.h(other) + H.FILE_NEXT]!) {
+    const h = m.h(other);
+    if (other !== slot && w[h + H.STATE] === HandleState.OPEN && (w[h + H.FLAGS]! & HandleFlag.WRITE) !== 0) return false;
+  }
+  return true;
+}
+
 /** True when a handle of file slot `file` that can write back is being closed (its closer writes back or hands over). */
 export function closingWriteBackHandle(m: CacheMemory, file: number): boolean {
   const w = m.i32;

@@ -1,14 +1,18 @@
 /**
  * @module test/services/client-cache/cache/handles — which closer of a file's handles writes its dirty blocks back:
  * the decision and the hand-over of the write-back handle are one step, so two handles closing at once cannot each
- * leave the dirty blocks to the other (the interleaving is played here step by step under the mutex).
+ * leave the dirty blocks to the other; and which closer records the file's baseline: handles being closed are not
+ * writers any more, so of two writers closed at once at least one does (the interleavings are played here step by
+ * step under the mutex).
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CachedFileSystem, cacheStats } from "../../../../services/client-cache/cache/index.ts";
-import { findHandle, handOverWriteBack } from "../../../../services/client-cache/cache/handles.ts";
+import { baselineMatches } from "../../../../services/client-cache/cache/files.ts";
+import { findHandle, handOverWriteBack, lastOpenWriter } from "../../../../services/client-cache/cache/handles.ts";
 import { F, H, HandleState } from "../../../../services/client-cache/cache/layout.ts";
+import type { CacheMemory } from "../../../../services/client-cache/cache/memory.ts";
 import { newCache, pattern, tempRoot, type TempRoot } from "./helpers.ts";
 
 const BACKEND = 1;
@@ -21,6 +25,16 @@ beforeEach(() => {
   temp = tempRoot();
 });
 afterEach(() => temp.cleanup());
+
+/** `step` under the cache's mutex, as the cache's own steps run. */
+function locked<T>(m: CacheMemory, step: () => T): T {
+  m.lock();
+  try {
+    return step();
+  } finally {
+    m.unlock();
+  }
+}
 
 /** A file with dirty blocks in the cache and two open handles of it, `first` being its write-back handle. */
 function twoHandles(secondFlags = O_RDWR) {
@@ -38,14 +52,7 @@ function twoHandles(secondFlags = O_RDWR) {
   const beginClose = (fd: number) => {
     m.i32[m.h(slotOf(fd)) + H.STATE] = HandleState.CLOSING;
   };
-  const decide = (fd: number) => {
-    m.lock();
-    try {
-      return handOverWriteBack(m, file, slotOf(fd));
-    } finally {
-      m.unlock();
-    }
-  };
+  const decide = (fd: number) => locked(m, () => handOverWriteBack(m, file, slotOf(fd)));
   const wbHandle = () => m.i32[m.f(file) + F.WB_HANDLE];
   const reopen = (fd: number) => {
     m.i32[m.h(slotOf(fd)) + H.STATE] = HandleState.OPEN;
@@ -127,5 +134,49 @@ describe("closing the handles of a file with dirty blocks", () => {
     t.fs.close(t.second);
     expect(cacheStats(t.data).dirtyBytes).toBe(0);
     expect(Buffer.from(readFileSync(join(temp.root, "f"))).equals(Buffer.from(pattern(10_000, 3)))).toBe(true);
+  });
+});
+
+describe("the last writer's baseline", () => {
+  /** Two writable handles of a backend file last changed in 2000 (so any write-back changes its mtime). */
+  function twoWriters() {
+    writeFileSync(join(temp.root, "f"), "");
+    utimesSync(join(temp.root, "f"), 946_684_800, 946_684_800);
+    const { cache } = newCache({ sizeBytes: 64 * 1024, maxDirtyBytes: 32 * 1024, blockSizeBytes: 4096, writeback: "async" });
+    const fs = new CachedFileSystem(temp.backend, cache, BACKEND);
+    const first = fs.open("f", O_RDWR, 0);
+    const second = fs.open("f", O_RDWR, 0);
+    const m = cache.memory;
+    const slotOf = (fd: number) => findHandle(m, BACKEND, fd);
+    const file = m.i32[m.h(slotOf(first)) + H.FILE]!;
+    const setState = (fd: number, state: number) => (m.i32[m.h(slotOf(fd)) + H.STATE] = state);
+    const isLast = (fd: number) => locked(m, () => lastOpenWriter(m, file, slotOf(fd)));
+    return { fs, m, file, first, second, setState, isLast };
+  }
+
+  test("two writers being closed at once are each the last open writer; one still open is not", () => {
+    const t = twoWriters();
+    t.setState(t.first, HandleState.CLOSING);
+    expect(t.isLast(t.first)).toBe(false);
+    t.setState(t.second, HandleState.CLOSING);
+    expect(t.isLast(t.first)).toBe(true);
+    expect(t.isLast(t.second)).toBe(true);
+    t.setState(t.first, HandleState.OPEN);
+    t.setState(t.second, HandleState.OPEN);
+    t.fs.close(t.first);
+    t.fs.close(t.second);
+  });
+
+  test("a writer closed while the other is being closed records the backend's attributes after its write-back", () => {
+    const t = twoWriters();
+    expect(t.fs.pwrite(t.first, pattern(10_000, 5), 0)).toBe(10_000);
+    // The second writer's closer has begun (it waits for users, say); the first is closed for real meanwhile.
+    t.setState(t.second, HandleState.CLOSING);
+    t.fs.close(t.first);
+    expect(Buffer.from(readFileSync(join(temp.root, "f"))).equals(Buffer.from(pattern(10_000, 5)))).toBe(true);
+    // The write-back changed the backend's mtime; the baseline follows it, so the next open keeps the cached blocks.
+    expect(locked(t.m, () => baselineMatches(t.m, t.file, temp.backend.stat("f")))).toBe(true);
+    t.setState(t.second, HandleState.OPEN);
+    t.fs.close(t.second);
   });
 });
