@@ -35,7 +35,8 @@ afterAll(async () => {
 test.skipIf(!root)("a client pinned to the tenant's core, next to a CPU hog and fio through the FUSE mount, completes every request", async () => {
   noise.push(Bun.spawn(["taskset", "-c", "0", "sh", "-c", "while :; do :; done"], { stdio: ["ignore", "ignore", "ignore"] }));
   if (Bun.which("fio") !== null) {
-    noise.push(Bun.spawn(["taskset", "-c", "0", "fio", "--name=neighbour", `--directory=${MOUNT}`, "--rw=randrw", "--bs=4k", "--size=8m", "--ioengine=psync", "--time_based", "--runtime=600"],
+    // --thread: the job runs in the process we stop by pid (a forked job would outlive its SIGKILLed parent).
+    noise.push(Bun.spawn(["taskset", "-c", "0", "fio", "--name=neighbour", "--thread", `--directory=${MOUNT}`, "--rw=randrw", "--bs=4k", "--size=8m", "--ioengine=psync", "--time_based", "--runtime=600"],
       { stdio: ["ignore", "ignore", "ignore"] }));
   } else {
     noise.push(Bun.spawn(["taskset", "-c", "0", "sh", "-c", `while :; do dd if=/dev/zero of=${MOUNT}/dd bs=4k count=256 2>/dev/null; done`], { stdio: ["ignore", "ignore", "ignore"] }));
