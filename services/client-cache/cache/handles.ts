@@ -78,16 +78,27 @@ export function removeHandle(m: CacheMemory, slot: number): void {
 }
 
 /**
+ * The first handle of file slot `file`, other than `excluding`, in `state` whose flags masked with `mask` equal `value`,
+ * or NIL. The one walk of a file's handle list behind the questions below.
+ */
+function fileHandleWhere(m: CacheMemory, file: number, excluding: number, state: number, mask: number, value: number): number {
+  const w = m.i32;
+  for (let slot = w[m.f(file) + F.FIRST_HANDLE]!; slot !== NIL; slot = w[m.h(slot) + H.FILE_NEXT]!) {
+    const h = m.h(slot);
+    if (slot !== excluding && w[h + H.STATE] === state && (w[h + H.FLAGS]! & mask) === value) return slot;
+  }
+  return NIL;
+}
+
+/** Flags of a handle that can write back: writable, not O_APPEND (see {@link canWriteBack}). */
+const WRITE_BACK_MASK = HandleFlag.WRITE | HandleFlag.APPEND;
+
+/**
  * A handle of file slot `file` to write back through, other than `excluding`: an open writable handle without
  * O_APPEND (an O_APPEND handle would put every write-back at the end of the file), or NIL.
  */
 export function bestWriteBackHandle(m: CacheMemory, file: number, excluding: number): number {
-  const w = m.i32;
-  for (let slot = w[m.f(file) + F.FIRST_HANDLE]!; slot !== NIL; slot = w[m.h(slot) + H.FILE_NEXT]!) {
-    const h = m.h(slot);
-    if (slot !== excluding && w[h + H.STATE] === HandleState.OPEN && canWriteBack(w[h + H.FLAGS]!)) return slot;
-  }
-  return NIL;
+  return fileHandleWhere(m, file, excluding, HandleState.OPEN, WRITE_BACK_MASK, HandleFlag.WRITE);
 }
 
 /**
@@ -119,25 +130,15 @@ export function handOverWriteBack(m: CacheMemory, file: number, slot: number): b
  * behind the cache and dropped its blocks.
  */
 export function lastOpenWriter(m: CacheMemory, file: number, slot: number): boolean {
-  const w = m.i32;
-  for (let other = w[m.f(file) + F.FIRST_HANDLE]!; other !== NIL; other = w[m.h(other) + H.FILE_NEXT]!) {
-    const h = m.h(other);
-    if (other !== slot && w[h + H.STATE] === HandleState.OPEN && (w[h + H.FLAGS]! & HandleFlag.WRITE) !== 0) return false;
-  }
-  return true;
+  return fileHandleWhere(m, file, slot, HandleState.OPEN, HandleFlag.WRITE, HandleFlag.WRITE) === NIL;
 }
 
 /** True when a handle of file slot `file` that can write back is being closed (its closer writes back or hands over). */
 export function closingWriteBackHandle(m: CacheMemory, file: number): boolean {
-  const w = m.i32;
-  for (let slot = w[m.f(file) + F.FIRST_HANDLE]!; slot !== NIL; slot = w[m.h(slot) + H.FILE_NEXT]!) {
-    const h = m.h(slot);
-    if (w[h + H.STATE] === HandleState.CLOSING && canWriteBack(w[h + H.FLAGS]!)) return true;
-  }
-  return false;
+  return fileHandleWhere(m, file, NIL, HandleState.CLOSING, WRITE_BACK_MASK, HandleFlag.WRITE) !== NIL;
 }
 
 /** True for handle flags that allow writing back through the handle: writable, not O_APPEND. */
 export function canWriteBack(flags: number): boolean {
-  return (flags & (HandleFlag.WRITE | HandleFlag.APPEND)) === HandleFlag.WRITE;
+  return (flags & WRITE_BACK_MASK) === HandleFlag.WRITE;
 }

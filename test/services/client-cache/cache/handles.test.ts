@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { O } from "../../../../kernel/ipc/protocol/index.ts";
 import { CachedFileSystem, cacheStats } from "../../../../services/client-cache/cache/index.ts";
 import { baselineMatches } from "../../../../services/client-cache/cache/files.ts";
 import { findHandle, handOverWriteBack, lastOpenWriter } from "../../../../services/client-cache/cache/handles.ts";
@@ -16,9 +17,6 @@ import type { CacheMemory } from "../../../../services/client-cache/cache/memory
 import { newCache, pattern, tempRoot, type TempRoot } from "./helpers.ts";
 
 const BACKEND = 1;
-const O_RDONLY = 0;
-const O_RDWR = 2;
-const O_CREAT = 0o100;
 
 let temp: TempRoot;
 beforeEach(() => {
@@ -37,10 +35,10 @@ function locked<T>(m: CacheMemory, step: () => T): T {
 }
 
 /** A file with dirty blocks in the cache and two open handles of it, `first` being its write-back handle. */
-function twoHandles(secondFlags = O_RDWR) {
+function twoHandles(secondFlags: number = O.RDWR) {
   const { data, cache } = newCache({ sizeBytes: 64 * 1024, maxDirtyBytes: 32 * 1024, blockSizeBytes: 4096, writeback: "async" });
   const fs = new CachedFileSystem(temp.backend, cache, BACKEND);
-  const first = fs.open("f", O_CREAT | O_RDWR, 0o644);
+  const first = fs.open("f", O.CREAT | O.RDWR, 0o644);
   const second = fs.open("f", secondFlags, 0);
   expect(fs.pwrite(first, pattern(10_000, 3), 0)).toBe(10_000);
   const m = cache.memory;
@@ -90,7 +88,7 @@ describe("closing the handles of a file with dirty blocks", () => {
   });
 
   test("a read-only handle cannot take the write-back over: the write-back handle's closer writes back", () => {
-    const t = twoHandles(O_RDONLY);
+    const t = twoHandles(O.RDONLY);
     t.beginClose(t.first);
     expect(t.decide(t.first)).toBe(true);
     expect(t.wbHandle()).toBe(t.slotOf(t.first));
@@ -109,7 +107,7 @@ describe("closing the handles of a file with dirty blocks", () => {
   });
 
   test("an fsync through a read-only handle waits while the file's only writable handle is being closed, until that close is through", async () => {
-    const t = twoHandles(O_RDONLY);
+    const t = twoHandles(O.RDONLY);
     t.beginClose(t.first);
     // Stands in for the closing thread: 50 ms later its handle is usable again (a real closer would write back itself).
     const stateWord = t.stateWord(t.first);
@@ -144,8 +142,8 @@ describe("the last writer's baseline", () => {
     utimesSync(join(temp.root, "f"), 946_684_800, 946_684_800);
     const { cache } = newCache({ sizeBytes: 64 * 1024, maxDirtyBytes: 32 * 1024, blockSizeBytes: 4096, writeback: "async" });
     const fs = new CachedFileSystem(temp.backend, cache, BACKEND);
-    const first = fs.open("f", O_RDWR, 0);
-    const second = fs.open("f", O_RDWR, 0);
+    const first = fs.open("f", O.RDWR, 0);
+    const second = fs.open("f", O.RDWR, 0);
     const m = cache.memory;
     const slotOf = (fd: number) => findHandle(m, BACKEND, fd);
     const file = m.i32[m.h(slotOf(first)) + H.FILE]!;
