@@ -13,7 +13,7 @@ import { DEFAULT_CLUSTER_DIR } from "../scripts/ceph/index.ts";
 import { DanausClient } from "../shims/ts/index.ts";
 import { startTestRouter, type TestRouter } from "../test/services/ipc-router/router-harness.ts";
 import { Harness } from "../test/integration/harness.ts";
-import { makeFileSet, metadataOps, randomReadWrite, sequentialRead, sequentialWrite, type Rate, type Throughput } from "./backend-driver.ts";
+import { makeFileSet, metadataOps, randomReadWrite, sequentialRead, sequentialWrite, warmCode, type Rate, type Throughput } from "./backend-driver.ts";
 import { dropPageCache, mountCephFuse, type CephFuseMount } from "./ceph-fuse.ts";
 import { nodeFs, type BenchFs } from "./node-fs.ts";
 import { measureRelayFloors } from "./relay-floor.ts";
@@ -28,6 +28,14 @@ const WARM_PASSES = 5;
 /** Before the cold read, each target reads another file of this size this many times (see measure). */
 const WARM_UP_BYTES = 32 * MiB;
 const WARM_UP_PASSES = 10;
+/**
+ * Before the jobs and again after the restart, each target runs their code on little data (see warmCode): this many
+ * 4 KiB writes and create/stat/unlink triples. DANAUS_BENCH_WARM_CODE=0 skips it, to see what freshly started
+ * processes cost.
+ */
+const WARM_CODE = process.env.DANAUS_BENCH_WARM_CODE !== "0";
+const WARM_CODE_WRITES = 20_000;
+const WARM_CODE_TRIPLES = 1_000;
 const CLIENT_CPU = Math.max(0, navigator.hardwareConcurrency - 1);
 /** Both file system services (the danaus tenant service, and each ceph-fuse daemon) get core 0, as a tenant pool would. */
 const SERVICE_CPUS = [0];
@@ -144,6 +152,10 @@ async function cephFuseTarget(name: string, conf: string, extra: string[], dir: 
 
 async function measure(target: Target): Promise<Row> {
   const say = (what: string) => process.stderr.write(`  ${target.name}: ${what}\n`);
+  const warm = () => {
+    if (WARM_CODE) warmCode(target.fs(), "/warm-code", WARM_CODE_WRITES, WARM_CODE_TRIPLES);
+  };
+  warm();
   sequentialWrite(target.fs(), "/warm-up", WARM_UP_BYTES);
   say(`sequential write ${SEQ_BYTES / MiB} MiB`);
   const { written: seqWrite, synced: seqWriteFsync } = sequentialWrite(target.fs(), "/seq", SEQ_BYTES);
@@ -152,6 +164,7 @@ async function measure(target: Target): Promise<Row> {
   // them (three such processes in the fully split placement), which is not what a cold cache costs a running tenant.
   for (let pass = 0; pass < WARM_UP_PASSES; pass++) sequentialRead(target.fs(), "/warm-up", WARM_UP_BYTES);
   target.fs().unlink("/warm-up");
+  warm();
   say("sequential read, cold");
   const seqReadCold = sequentialRead(target.fs(), "/seq", SEQ_BYTES);
   say(`sequential read, warm (median of ${WARM_PASSES})`);
@@ -277,12 +290,13 @@ export async function run(): Promise<void> {
     ]),
   );
   const rowsOut = [...rows, ...(topologyRounds[0] ?? [])];
+  const warmCodeOut = WARM_CODE ? { writes: WARM_CODE_WRITES, triples: WARM_CODE_TRIPLES } : null;
   if (ONLY_TOPOLOGIES) {
     // Keep the last full run's other rows and targets; replace the topology rows.
     const file = join(import.meta.dir, "results", "backend.json");
     const last = JSON.parse(readFileSync(file, "utf8")) as { rows: Row[] };
     const names: readonly string[] = TOPOLOGIES.map((t) => t.name);
-    const out = { ...last, topologiesWhen: new Date().toISOString(), rows: [...last.rows.filter((r) => !names.includes(r.target)), ...rowsOut], topologyRounds, topologySlowdown, topologySlowdownRange, relayFloors, leastSlowdown };
+    const out = { ...last, topologiesWhen: new Date().toISOString(), topologiesWarmCode: warmCodeOut, rows: [...last.rows.filter((r) => !names.includes(r.target)), ...rowsOut], topologyRounds, topologySlowdown, topologySlowdownRange, relayFloors, leastSlowdown };
     writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
     return;
   }
@@ -313,6 +327,7 @@ export async function run(): Promise<void> {
     seqBytes: SEQ_BYTES,
     fileSet: { files: SET_FILES, fileBytes: SET_FILE_BYTES },
     phaseMs: PHASE_MS,
+    warmCode: warmCodeOut,
     danausCephOptions: JSON.parse(process.env.DANAUS_BENCH_CEPH_OPTIONS ?? "{}"),
     serviceCpus: SERVICE_CPUS,
     clientCpu: CLIENT_CPU,
