@@ -17,6 +17,7 @@ import { makeFileSet, metadataOps, randomReadWrite, sequentialRead, sequentialWr
 import { dropPageCache, mountCephFuse, type CephFuseMount } from "./ceph-fuse.ts";
 import { nodeFs, type BenchFs } from "./node-fs.ts";
 import { measureRelayFloors } from "./relay-floor.ts";
+import { inSituExtraUs, type ProbeTimes, type RelayProbe, startRelayProbe } from "./relay-probe.ts";
 import { printTable, quantile } from "./stats.ts";
 
 const MiB = 1 << 20;
@@ -150,15 +151,28 @@ async function cephFuseTarget(name: string, conf: string, extra: string[], dir: 
   };
 }
 
-async function measure(target: Target): Promise<Row> {
+/**
+ * Runs every job on `target`. With `probe`, each measured job's calls are followed by probe requests on relay chains
+ * (relay-probe.ts), charged to that job (the sequential write's to seqWrite, which +fsync shares).
+ */
+async function measure(target: Target, probe?: RelayProbe): Promise<Row> {
   const say = (what: string) => process.stderr.write(`  ${target.name}: ${what}\n`);
+  const fs = () => (probe === undefined ? target.fs() : probe.wrap(target.fs()));
+  const job = <T>(name: Job, run: () => T): T => {
+    probe?.mark(name);
+    try {
+      return run();
+    } finally {
+      probe?.mark(null);
+    }
+  };
   const warm = () => {
     if (WARM_CODE) warmCode(target.fs(), "/warm-code", WARM_CODE_WRITES, WARM_CODE_TRIPLES);
   };
   warm();
   sequentialWrite(target.fs(), "/warm-up", WARM_UP_BYTES);
   say(`sequential write ${SEQ_BYTES / MiB} MiB`);
-  const { written: seqWrite, synced: seqWriteFsync } = sequentialWrite(target.fs(), "/seq", SEQ_BYTES);
+  const { written: seqWrite, synced: seqWriteFsync } = job("seqWrite", () => sequentialWrite(fs(), "/seq", SEQ_BYTES));
   await target.cold();
   // Cold caches, warm code: a restarted danaus process runs its first few hundred requests before the JIT compiles
   // them (three such processes in the fully split placement), which is not what a cold cache costs a running tenant.
@@ -166,17 +180,17 @@ async function measure(target: Target): Promise<Row> {
   target.fs().unlink("/warm-up");
   warm();
   say("sequential read, cold");
-  const seqReadCold = sequentialRead(target.fs(), "/seq", SEQ_BYTES);
+  const seqReadCold = job("seqReadCold", () => sequentialRead(fs(), "/seq", SEQ_BYTES));
   say(`sequential read, warm (median of ${WARM_PASSES})`);
-  const passes = Array.from({ length: WARM_PASSES }, () => sequentialRead(target.fs(), "/seq", SEQ_BYTES)).sort((a, b) => a.mbPerSec - b.mbPerSec);
+  const passes = job("seqReadWarm", () => Array.from({ length: WARM_PASSES }, () => sequentialRead(fs(), "/seq", SEQ_BYTES))).sort((a, b) => a.mbPerSec - b.mbPerSec);
   const seqReadWarm = passes[Math.floor(WARM_PASSES / 2)]!;
   target.fs().unlink("/seq");
   say(`4 KiB random read/write on ${SET_FILES} × ${SET_FILE_BYTES / MiB} MiB`);
   const set = makeFileSet(target.fs(), "/set", SET_FILES, SET_FILE_BYTES);
-  const randRw = randomReadWrite(target.fs(), set, SET_FILE_BYTES, PHASE_MS);
+  const randRw = job("randRw", () => randomReadWrite(fs(), set, SET_FILE_BYTES, PHASE_MS));
   for (const path of set) target.fs().unlink(path);
   say("create/stat/unlink");
-  const meta = metadataOps(target.fs(), "/meta", PHASE_MS);
+  const meta = job("meta", () => metadataOps(fs(), "/meta", PHASE_MS));
   return { target: target.name, seqWrite, seqWriteFsync, seqReadCold, seqReadWarm, randRw, meta };
 }
 
@@ -211,6 +225,8 @@ export async function run(): Promise<void> {
   const admin = await mountCephFuse(conf);
   const rows: Row[] = [];
   const topologyRounds: Row[][] = [];
+  /** Per round, what the probed fused placement's relay chains took per job (see relay-probe.ts). */
+  const probeRounds: Record<string, ProbeTimes>[] = [];
   try {
     mkdirSync(join(admin.path, base, "danaus"), { recursive: true });
     const makers: (() => Promise<Target>)[] = ONLY_TOPOLOGIES
@@ -220,10 +236,10 @@ export async function run(): Promise<void> {
           () => cephFuseTarget("ceph-fuse", conf, [], `${base}/fuse-default`),
           () => cephFuseTarget("ceph-fuse nopagecache", conf, ["--fuse_disable_pagecache=true"], `${base}/fuse-nopc`),
         ];
-    const measureOne = async (make: () => Promise<Target>): Promise<Row> => {
+    const measureOne = async (make: () => Promise<Target>, probe?: RelayProbe): Promise<Row> => {
       const target = await make();
       try {
-        return await measure(target);
+        return await measure(target, probe);
       } finally {
         await target.close();
       }
@@ -238,6 +254,15 @@ export async function run(): Promise<void> {
         roundRows.push(await measureOne(() => topologyTarget(conf, `/${base}/topology-${i}-${round}`, name, topology)));
       }
       topologyRounds.push(roundRows);
+      // The fused placement once more, probed: what each placement's hops add to one request of each job in situ.
+      mkdirSync(join(admin.path, base, `probe-${round}`, "lower"), { recursive: true });
+      const probe = await startRelayProbe(TOPOLOGIES.map((t) => t.hops), SERVICE_CPUS[0]!);
+      try {
+        await measureOne(() => topologyTarget(conf, `/${base}/probe-${round}`, `${TOPOLOGIES[0].name}, probed`, TOPOLOGIES[0].topology), probe);
+        probeRounds.push(probe.results());
+      } finally {
+        await probe.stop();
+      }
     }
   } finally {
     rmSync(join(admin.path, base), { recursive: true, force: true });
@@ -280,13 +305,26 @@ export async function run(): Promise<void> {
       return [job, +median(least).toFixed(2)];
     }))]),
   );
+  // The same with what the hops took in situ, each round's probed fused run (the sequential write's probes for +fsync).
+  const probeJob = (job: Job) => (job === "seqWriteFsync" ? "seqWrite" : job);
+  const leastInSitu = Object.fromEntries(
+    TOPOLOGIES.slice(1).map(({ name, hops }) => [name, Object.fromEntries(JOBS.map((job) => {
+      const least = topologyRounds.map((r, round) => 1 + (inSituExtraUs(probeRounds[round]![probeJob(job)]!, hops) / 1e6) * requestsPerSecond(r.find((x) => x.target === TOPOLOGIES[0].name)!, job));
+      return [job, +median(least).toFixed(2)];
+    }))]),
+  );
+  const inSituUs = Object.fromEntries(
+    TOPOLOGIES.slice(1).map(({ name, hops }) => [name, Object.fromEntries(JOBS.map((job) => [job, +median(probeRounds.map((p) => inSituExtraUs(p[probeJob(job)]!, hops))).toFixed(1)]))]),
+  );
   process.stdout.write(`\nslowdown of each placement against the fused one on the union mount (fused / split, median of ${topologyRounds.length} rounds [range]; wanted <= 1.1 on Ceph-bound jobs;`);
-  process.stdout.write(` "least": what the placement's crossings alone cost at the fused rate, with the TypeScript floor of ${relayFloors.map((f) => `${f.medianUs} µs`).join(" / ")}):\n`);
+  process.stdout.write(` "least": what the placement's crossings alone cost at the fused rate, with the TypeScript floor of ${relayFloors.map((f) => `${f.medianUs} µs`).join(" / ")};`);
+  process.stdout.write(` "least in situ": the same with what the hops added to each request of the job on the tenant's core while the fused tenant ran it (µs)):\n`);
   printTable(
     ["placement", "seq write", "+fsync", "read cold", "read warm", "4k randrw", "meta"],
     TOPOLOGIES.slice(1).flatMap(({ name }) => [
       [name, ...JOBS.map((job) => `${topologySlowdown[name]![job]} [${topologySlowdownRange[name]![job]!.join("–")}]`)],
       ["  least", ...JOBS.map((job) => String(leastSlowdown[name]![job]))],
+      ["  least in situ", ...JOBS.map((job) => `${leastInSitu[name]![job]} (${inSituUs[name]![job]} µs)`)],
     ]),
   );
   const rowsOut = [...rows, ...(topologyRounds[0] ?? [])];
@@ -296,7 +334,7 @@ export async function run(): Promise<void> {
     const file = join(import.meta.dir, "results", "backend.json");
     const last = JSON.parse(readFileSync(file, "utf8")) as { rows: Row[] };
     const names: readonly string[] = TOPOLOGIES.map((t) => t.name);
-    const out = { ...last, topologiesWhen: new Date().toISOString(), topologiesWarmCode: warmCodeOut, rows: [...last.rows.filter((r) => !names.includes(r.target)), ...rowsOut], topologyRounds, topologySlowdown, topologySlowdownRange, relayFloors, leastSlowdown };
+    const out = { ...last, topologiesWhen: new Date().toISOString(), topologiesWarmCode: warmCodeOut, rows: [...last.rows.filter((r) => !names.includes(r.target)), ...rowsOut], topologyRounds, topologySlowdown, topologySlowdownRange, relayFloors, leastSlowdown, probeRounds, inSituUs, leastInSitu };
     writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
     return;
   }
@@ -339,6 +377,9 @@ export async function run(): Promise<void> {
     topologySlowdownRange,
     relayFloors,
     leastSlowdown,
+    probeRounds,
+    inSituUs,
+    leastInSitu,
   };
   mkdirSync(join(import.meta.dir, "results"), { recursive: true });
   writeFileSync(join(import.meta.dir, "results", "backend.json"), JSON.stringify(out, null, 2) + "\n");

@@ -25,36 +25,73 @@ const REGION = { queueCount: 1, queueCapacity: 4, bufferCount: 1, bufferSize: 40
 
 const median = (values: number[]) => quantile(values, 0.5);
 
-/** One chain: `hops` processes beyond the front, measured once; returns the median and p99 round trip, µs. */
-async function runChain(dir: string, hops: number, serviceCpu: number, clientCpu: number): Promise<{ median: number; p99: number }> {
-  const paths = Array.from({ length: hops + 1 }, (_, i) => join(dir, `chain-${hops}-${i}`));
+/** A started chain: the client's queue into its front, and a stop that ends its processes and removes its regions. */
+export interface RelayChain {
+  readonly hops: number;
+  readonly queue: RequestQueue;
+  /** Sends one null request down the chain and waits for its answer. */
+  call(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a chain of `hops` processes beyond the front (relay-floor-peer.ts) in `dir`, all pinned to `serviceCpu`;
+ * resolves once each has said it is ready.
+ */
+export async function startRelayChain(dir: string, name: string, hops: number, serviceCpu: number): Promise<RelayChain> {
+  const paths = Array.from({ length: hops + 1 }, (_, i) => join(dir, `${name}-${hops}-${i}`));
   const regions = paths.map((path) => Region.create(path, REGION));
   const peers = paths.map((path, i) =>
     Bun.spawn([process.execPath, join(import.meta.dir, "relay-floor-peer.ts"), path, paths[i + 1] ?? "-", String(serviceCpu), i === 0 ? "front" : "hop"], {
       stdout: "pipe",
       stderr: "inherit",
     }));
+  const retire = () => {
+    for (const peer of peers) if (peer.exitCode === null) peer.kill();
+    for (const region of regions) Region.retire(region.path!);
+  };
   try {
     for (const peer of peers) {
       const first = await peer.stdout.getReader().read();
       if (!new TextDecoder().decode(first.value).startsWith("ready")) throw new Error(`relay-floor-peer ${peer.pid} did not start`);
     }
-    const queue = new RequestQueue(regions[0]!, 0, { peerCpus: [serviceCpu], maxSpin: CLIENT_MAX_SPIN });
-    const request = (id: number, stop = false) => ({ requestId: id, opcode: OPCODE.null, client: 0, buffer: 0, offset: 0, length: 0, args: stop ? [1] : [] });
-    for (let i = 0; i < WARM_UP; i++) queue.call(request(i), { timeoutMs: 60_000 });
+  } catch (error) {
+    retire();
+    throw error;
+  }
+  const queue = new RequestQueue(regions[0]!, 0, { peerCpus: [serviceCpu], maxSpin: CLIENT_MAX_SPIN });
+  let id = 0;
+  const request = (stop: boolean) => ({ requestId: id++, opcode: OPCODE.null, client: 0, buffer: 0, offset: 0, length: 0, args: stop ? [1] : [] });
+  return {
+    hops,
+    queue,
+    call: () => void queue.call(request(false), { timeoutMs: 60_000 }),
+    async stop() {
+      try {
+        queue.call(request(true), { timeoutMs: 60_000 });
+        await Promise.all(peers.map((peer) => peer.exited));
+      } finally {
+        retire();
+      }
+    },
+  };
+}
+
+/** One chain: `hops` processes beyond the front, measured once; returns the median and p99 round trip, µs. */
+async function runChain(dir: string, hops: number, serviceCpu: number): Promise<{ median: number; p99: number }> {
+  const chain = await startRelayChain(dir, "chain", hops, serviceCpu);
+  try {
+    for (let i = 0; i < WARM_UP; i++) chain.call();
     const times = new Float64Array(REQUESTS);
     for (let i = 0; i < REQUESTS; i++) {
       const started = performance.now();
-      queue.call(request(i), { timeoutMs: 60_000 });
+      chain.call();
       times[i] = performance.now() - started;
     }
-    queue.call(request(0, true), { timeoutMs: 60_000 });
-    await Promise.all(peers.map((peer) => peer.exited));
     const sorted = Array.from(times).sort((a, b) => a - b);
     return { median: quantile(sorted, 0.5) * 1000, p99: quantile(sorted, 0.99) * 1000 };
   } finally {
-    for (const peer of peers) if (peer.exitCode === null) peer.kill();
-    for (const region of regions) Region.retire(region.path!);
+    await chain.stop();
   }
 }
 
@@ -65,7 +102,7 @@ export async function measureRelayFloors(hopCounts: readonly number[], serviceCp
     const runs = new Map<number, { median: number[]; p99: number[] }>(hopCounts.map((h) => [h, { median: [], p99: [] }]));
     for (let round = 0; round < RUNS; round++) {
       for (const hops of hopCounts) {
-        const r = await runChain(dir, hops, serviceCpu, clientCpu);
+        const r = await runChain(dir, hops, serviceCpu);
         runs.get(hops)!.median.push(r.median);
         runs.get(hops)!.p99.push(r.p99);
       }
