@@ -269,7 +269,7 @@ export async function run(): Promise<void> {
     admin.unmount();
   }
   process.stderr.write("  crossing floor: each placement's chain as Bun processes passing a request on with the project's ring code\n");
-  const relayFloors = await measureRelayFloors(TOPOLOGIES.map((t) => t.hops), SERVICE_CPUS[0]!, CLIENT_CPU);
+  const relayFloors = await measureRelayFloors(TOPOLOGIES.map((t) => t.hops), SERVICE_CPUS[0]!);
   const floorUs = (hops: number) => relayFloors.find((f) => f.hops === hops)!.medianUs;
   const columns = ["target", "seq write MB/s", "+fsync MB/s", "seq read cold MB/s", "seq read warm MB/s", "4k randrw ops/s", "meta ops/s"];
   const line = (r: Row) => [r.target, r.seqWrite.mbPerSec, r.seqWriteFsync.mbPerSec, r.seqReadCold.mbPerSec, r.seqReadWarm.mbPerSec, r.randRw.opsPerSec, r.meta.opsPerSec];

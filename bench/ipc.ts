@@ -69,7 +69,7 @@ export async function run(): Promise<void> {
   const floors = measureFloors(TOPOLOGIES.map((t) => t.hops), 0, CLIENT_CPU);
   const floorOf = (hops: number) => floors.find((f) => f.hops === hops)!;
   process.stderr.write("  crossing floor: the same chains as Bun processes passing a request on with the project's ring code\n");
-  const relayFloors = await measureRelayFloors(TOPOLOGIES.map((t) => t.hops), 0, CLIENT_CPU);
+  const relayFloors = await measureRelayFloors(TOPOLOGIES.map((t) => t.hops), 0);
   const relayFloorOf = (hops: number) => relayFloors.find((f) => f.hops === hops)!;
   const byTopology = (test: string, name: string) => topologies.find((r) => r.test === test && r.topology === name)!;
   const fused = TOPOLOGIES[0].name;

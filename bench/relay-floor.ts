@@ -95,8 +95,8 @@ async function runChain(dir: string, hops: number, serviceCpu: number): Promise<
   }
 }
 
-/** Measures the floor of chains of `hopCounts` Bun processes beyond the front, the front on `serviceCpu`, the client (this thread) on `clientCpu`. */
-export async function measureRelayFloors(hopCounts: readonly number[], serviceCpu: number, clientCpu: number): Promise<FloorRow[]> {
+/** Measures the floor of chains of `hopCounts` Bun processes beyond the front, the front on `serviceCpu`, the client the calling thread (pinned by the caller). */
+export async function measureRelayFloors(hopCounts: readonly number[], serviceCpu: number): Promise<FloorRow[]> {
   const dir = mkdtempSync(join(tmpdir(), "danaus-bench-relay-"));
   try {
     const runs = new Map<number, { median: number[]; p99: number[] }>(hopCounts.map((h) => [h, { median: [], p99: [] }]));
