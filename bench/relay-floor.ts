@@ -25,10 +25,9 @@ const REGION = { queueCount: 1, queueCapacity: 4, bufferCount: 1, bufferSize: 40
 
 const median = (values: number[]) => quantile(values, 0.5);
 
-/** A started chain: the client's queue into its front, and a stop that ends its processes and removes its regions. */
+/** A started chain: a call into its front, and a stop that ends its processes and removes its regions. */
 export interface RelayChain {
   readonly hops: number;
-  readonly queue: RequestQueue;
   /** Sends one null request down the chain and waits for its answer. */
   call(): void;
   stop(): Promise<void>;
@@ -64,7 +63,6 @@ export async function startRelayChain(dir: string, name: string, hops: number, s
   const request = (stop: boolean) => ({ requestId: id++, opcode: OPCODE.null, client: 0, buffer: 0, offset: 0, length: 0, args: stop ? [1] : [] });
   return {
     hops,
-    queue,
     call: () => void queue.call(request(false), { timeoutMs: 60_000 }),
     async stop() {
       try {

@@ -19,7 +19,7 @@ import { type RelayChain, startRelayChain } from "./relay-floor.ts";
  */
 const BLOCK = 32;
 
-/** Per chain (by hop count), the mean time of its null requests during one job, µs, and how many there were. */
+/** Per chain (by hop count), the mean time of its null requests during one job, µs (NaN if it had none), and how many there were. */
 export type ProbeTimes = Record<number, { meanUs: number; calls: number }>;
 
 /** Relay chains on the tenant's core and the per-job record of their times. */
@@ -85,7 +85,7 @@ export async function startRelayProbe(hopCounts: readonly number[], serviceCpu: 
       Object.fromEntries(
         [...sums].map(([name, sum]) => [
           name,
-          Object.fromEntries(chains.map((chain, i) => [chain.hops, { meanUs: +((sum.totalMs[i]! * 1000) / Math.max(1, sum.calls[i]!)).toFixed(2), calls: sum.calls[i]! }])),
+          Object.fromEntries(chains.map((chain, i) => [chain.hops, { meanUs: +((sum.totalMs[i]! * 1000) / sum.calls[i]!).toFixed(2), calls: sum.calls[i]! }])),
         ]),
       ),
     async stop() {
